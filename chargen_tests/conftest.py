@@ -1,0 +1,6 @@
+"""Shared fixtures live in chargen_tests/fixtures/, one module per real service we start."""
+
+pytest_plugins = [
+    "chargen_tests.fixtures.emulator",
+    "chargen_tests.fixtures.s3",
+]
