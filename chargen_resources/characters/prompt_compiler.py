@@ -1,0 +1,144 @@
+"""Deterministic compilation of an image prompt from an analysis.
+
+A pure function of its inputs: the same analysis, character sheet and template always give the
+same prompt, byte for byte. The template carries a version; the `character_prompt` asset derives
+its Dagster `code_version` from `PromptTemplate.fingerprint`, so editing the template marks every
+character stale and nothing else does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chargen_resources.characters.analysis import CharacterAnalysis
+
+AspectRatio = Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+ImageSize = Literal["1K", "2K", "4K"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_FIELD_CHARS = 200
+
+
+class PromptTemplate(BaseModel):
+    """The versioned text the compiler fills in. Change `text`, bump `version`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str
+    text: str
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(f"{self.version}\n{self.text}".encode()).hexdigest()
+        return f"{self.version}-{digest[:12]}"
+
+
+DEFAULT_TEMPLATE = PromptTemplate(
+    version="v1",
+    text=(
+        "Create a finished full-body character design of {name}, a {archetype}. "
+        "Key features: {traits}. "
+        "Colour palette: {palette}. "
+        "Mood: {mood}. Silhouette: {silhouette}. Pose: {pose}. "
+        "{props_clause}"
+        "Render style: {style}. "
+        "{notes_clause}"
+        "Composition: the whole figure in frame, centred, on a plain neutral background, "
+        "consistent soft lighting, no text or watermark."
+    ),
+)
+
+
+class PromptInputs(BaseModel):
+    """Everything besides the analysis that shapes one character's prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    character: str
+    display_name: str | None = None
+    notes: str | None = None
+    style_override: str | None = None
+    aspect_ratio: AspectRatio = "9:16"
+    image_size: ImageSize = "1K"
+
+
+class CompiledPrompt(BaseModel):
+    """The prompt and image settings for one character, with what produced them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    character: str
+    text: str
+    aspect_ratio: AspectRatio
+    image_size: ImageSize
+    style: str
+    style_overridden: bool
+    template_version: str = Field(description="PromptTemplate.fingerprint")
+    prompt_hash: str = Field(description="sha256 of text and image settings, first 16 hex digits")
+
+
+def _clean(value: str) -> str:
+    """One line, no control characters, bounded: model output must not steer the template."""
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    return text[:_MAX_FIELD_CHARS].rstrip(" .")
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    kept: list[str] = []
+    for value in (_clean(v) for v in values):
+        if value and value.lower() not in seen:
+            seen.add(value.lower())
+            kept.append(value)
+    return kept
+
+
+def _palette(analysis: CharacterAnalysis) -> str:
+    colours = []
+    for colour in analysis.colour_palette:
+        name = _clean(colour.name)
+        colours.append(f"{name} ({colour.hex})" if colour.hex else name)
+    return ", ".join(_unique(colours))
+
+
+def compile_prompt(
+    analysis: CharacterAnalysis,
+    inputs: PromptInputs,
+    template: PromptTemplate = DEFAULT_TEMPLATE,
+    default_style_override: str | None = None,
+) -> CompiledPrompt:
+    """Fill the template. A sheet's style override beats the run-wide one, which beats analysis."""
+    override = inputs.style_override or default_style_override
+    style = _clean(override) if override else _clean(analysis.art_style)
+    props = _unique(analysis.props)
+    notes = _clean(inputs.notes) if inputs.notes else ""
+    text = template.text.format(
+        name=_clean(inputs.display_name) if inputs.display_name else inputs.character,
+        archetype=_clean(analysis.archetype),
+        traits=", ".join(_unique(analysis.visual_traits)),
+        palette=_palette(analysis),
+        mood=_clean(analysis.mood),
+        silhouette=_clean(analysis.silhouette),
+        pose=_clean(analysis.pose),
+        props_clause=f"Carries: {', '.join(props)}. " if props else "",
+        style=style,
+        notes_clause=f"Art director's notes: {notes}. " if notes else "",
+    )
+    text = " ".join(text.split())
+    digest = hashlib.sha256(
+        f"{text}\n{inputs.aspect_ratio}\n{inputs.image_size}".encode()
+    ).hexdigest()
+    return CompiledPrompt(
+        character=inputs.character,
+        text=text,
+        aspect_ratio=inputs.aspect_ratio,
+        image_size=inputs.image_size,
+        style=style,
+        style_overridden=override is not None,
+        template_version=template.fingerprint,
+        prompt_hash=digest[:16],
+    )

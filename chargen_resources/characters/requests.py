@@ -1,0 +1,73 @@
+"""The JSON requests chargen sends, in the wire form of a batch input line's `request`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from chargen_resources.characters.analysis import CharacterAnalysis, gemini_schema
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+
+ANALYSIS_INSTRUCTION = (
+    "You are an art director cataloguing reference sketches for a game's character pipeline. "
+    "Describe the one character shown across the attached images: its archetype, its most "
+    "distinctive visual traits, its dominant colours (name and #rrggbb), its mood, the art style "
+    "of the sketches, its pose, silhouette and props. Answer only with JSON matching the schema."
+)
+ANALYSIS_TEMPERATURE = 0.2
+
+
+class ImageReference(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    mime_type: str
+
+
+class SafetySetting(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    threshold: str
+
+
+# Creative work trips the default filters on fantasy violence; only block what is clearly harmful.
+DEFAULT_SAFETY_SETTINGS = (
+    SafetySetting(category="HARM_CATEGORY_DANGEROUS_CONTENT", threshold="BLOCK_ONLY_HIGH"),
+    SafetySetting(category="HARM_CATEGORY_HARASSMENT", threshold="BLOCK_ONLY_HIGH"),
+    SafetySetting(category="HARM_CATEGORY_HATE_SPEECH", threshold="BLOCK_ONLY_HIGH"),
+    SafetySetting(category="HARM_CATEGORY_SEXUALLY_EXPLICIT", threshold="BLOCK_MEDIUM_AND_ABOVE"),
+)
+
+
+def analysis_request(
+    images: Sequence[ImageReference], character: str, notes: str | None = None
+) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"text": f"Character id: {character}."}]
+    if notes:
+        parts.append({"text": f"The artist's notes: {notes}"})
+    parts.extend({"fileData": {"fileUri": i.uri, "mimeType": i.mime_type}} for i in images)
+    return {
+        "contents": [{"role": "user", "parts": parts}],
+        "systemInstruction": {"parts": [{"text": ANALYSIS_INSTRUCTION}]},
+        "generationConfig": {
+            "temperature": ANALYSIS_TEMPERATURE,
+            "responseMimeType": "application/json",
+            "responseSchema": gemini_schema(CharacterAnalysis),
+        },
+    }
+
+
+def image_request(
+    prompt: CompiledPrompt, safety_settings: Sequence[SafetySetting] = DEFAULT_SAFETY_SETTINGS
+) -> dict[str, Any]:
+    return {
+        "contents": [{"role": "user", "parts": [{"text": prompt.text}]}],
+        "safetySettings": [s.model_dump() for s in safety_settings],
+        "generationConfig": {
+            "responseModalities": ["IMAGE"],
+            "imageConfig": {"aspectRatio": prompt.aspect_ratio, "imageSize": prompt.image_size},
+        },
+    }

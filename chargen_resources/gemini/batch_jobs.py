@@ -1,0 +1,255 @@
+"""Submit a set of requests as Gemini batch jobs, wait for them, and fetch their output.
+
+One request set becomes one job (several only when the 2 GB input limit forces a split). Every
+submission is recorded in the ledger first, so a crashed or retried run reattaches to the job it
+already paid for instead of creating another.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google import genai
+from google.genai import errors, types
+
+from chargen_resources.gemini.ledger import BatchRecord, Ledger, request_set_hash
+
+MAX_INPUT_FILE_BYTES = 2 * 1024**3
+FAILED_STATES = {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+SUCCEEDED_STATE = "JOB_STATE_SUCCEEDED"
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """One request of a batch, keyed by the character it belongs to."""
+
+    key: str
+    request: dict[str, Any]
+
+    def to_jsonl(self) -> bytes:
+        return json.dumps({"key": self.key, "request": self.request}).encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    initial_interval: float = 5.0
+    max_interval: float = 60.0
+    backoff: float = 1.5
+    timeout: float = 26 * 3600.0  # past the service's own 48 h expiry guard we would not wait
+
+
+@dataclass(frozen=True)
+class FinishedJob:
+    """A job that ended SUCCEEDED, with what we need to read and clean up after it."""
+
+    job_name: str
+    output_file: str
+    request_set: str
+    keys: tuple[str, ...]
+    reattached: bool
+    record: BatchRecord
+
+
+class BatchJobFailed(RuntimeError):
+    """A job ended without results. The message names the job, its state and what to do."""
+
+    def __init__(self, stage: str, job_name: str, state: str, detail: str | None = None) -> None:
+        self.stage, self.job_name, self.state = stage, job_name, state
+        reason = f": {detail}" if detail else ""
+        super().__init__(
+            f"The {stage} batch job {job_name} ended {state}{reason}. No result of it was kept. "
+            "Re-running the step submits a new job for the same characters."
+        )
+
+
+@dataclass
+class ProgressReport:
+    stage: str
+    job_name: str
+    state: str
+    total: int
+    elapsed_seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.stage} batch {self.job_name}: {self.state}, {self.total} requests, "
+            f"{self.elapsed_seconds:.0f}s elapsed"
+        )
+
+
+def split_by_size(lines: Sequence[BatchLine], max_bytes: int) -> list[list[BatchLine]]:
+    """Group lines into input files of at most `max_bytes`, keeping their order."""
+    groups: list[list[BatchLine]] = [[]]
+    size = 0
+    for line in lines:
+        line_bytes = len(line.to_jsonl())
+        if line_bytes > max_bytes:
+            raise ValueError(
+                f"the request for {line.key!r} alone is {line_bytes} bytes, over the batch "
+                f"input limit of {max_bytes}; reference images through the Files API instead"
+            )
+        if groups[-1] and size + line_bytes > max_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += line_bytes
+    return [group for group in groups if group]
+
+
+def _state_name(job: types.BatchJob) -> str:
+    return job.state.name if job.state is not None else "JOB_STATE_UNSPECIFIED"
+
+
+@dataclass
+class BatchJobRunner:
+    client: genai.Client
+    ledger: Ledger
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    max_input_bytes: int = MAX_INPUT_FILE_BYTES
+    log: Callable[[str], None] = print
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def run(
+        self, *, stage: str, model: str, lines: Sequence[BatchLine], display_name: str
+    ) -> list[FinishedJob]:
+        """Submit (or reattach to) one job per input group and wait for all of them."""
+        groups = split_by_size(lines, self.max_input_bytes)
+        records = [self._submit_or_reattach(stage, model, group, display_name) for group in groups]
+        return [self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)]
+
+    def _submit_or_reattach(
+        self, stage: str, model: str, lines: Sequence[BatchLine], display_name: str
+    ) -> tuple[BatchRecord, bool]:
+        request_set = request_set_hash(model, [(line.key, line.request) for line in lines])
+        known = self.ledger.find_batch(stage, request_set)
+        if known is not None and known.status in ("submitted", "succeeded") and known.job_name:
+            self.log(f"{stage}: reattaching to {known.job_name} (already submitted for these requests)")
+            return known, True
+        if known is not None and known.status == "submitting":
+            found = self._find_job_by_display_name(known.display_name)
+            if found is not None:
+                self.log(f"{stage}: found {found} submitted before an interruption; reattaching")
+                return self.ledger.save_batch(
+                    known.model_copy(update={"job_name": found, "status": "submitted"})
+                ), True
+        attempts = known.attempts + 1 if known is not None else 1
+        record = self.ledger.save_batch(
+            BatchRecord(
+                request_set=request_set,
+                stage=stage,
+                model=model,
+                display_name=f"{display_name}-{request_set[:12]}-a{attempts}",
+                keys=len(lines),
+                attempts=attempts,
+            )
+        )
+        payload = b"".join(line.to_jsonl() for line in lines)
+        input_file = self.client.files.upload(
+            file=io.BytesIO(payload),
+            config=types.UploadFileConfig(
+                mime_type="application/jsonl", display_name=f"{record.display_name}.jsonl"
+            ),
+        )
+        assert input_file.name is not None
+        job = self.client.batches.create(
+            model=model,
+            src=input_file.name,
+            config=types.CreateBatchJobConfig(display_name=record.display_name),
+        )
+        assert job.name is not None
+        self.log(f"{stage}: submitted {job.name} with {len(lines)} requests")
+        return self.ledger.save_batch(
+            record.model_copy(
+                update={"status": "submitted", "job_name": job.name, "input_file": input_file.name}
+            )
+        ), False
+
+    def _find_job_by_display_name(self, display_name: str) -> str | None:
+        for job in self.client.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
+            if job.display_name == display_name:
+                return job.name
+        return None
+
+    def _wait(
+        self, stage: str, submitted: tuple[BatchRecord, bool], lines: Sequence[BatchLine]
+    ) -> FinishedJob:
+        record, reattached = submitted
+        assert record.job_name is not None
+        started = self.clock()
+        interval = self.poll.initial_interval
+        last_state = ""
+        while True:
+            job = self.client.batches.get(name=record.job_name)
+            state = _state_name(job)
+            if state != last_state or self.clock() - started > interval:
+                self.log(str(ProgressReport(stage, record.job_name, state, len(lines), self.clock() - started)))
+                last_state = state
+            if state == SUCCEEDED_STATE:
+                output = job.dest.file_name if job.dest else None
+                if not output:
+                    raise BatchJobFailed(stage, record.job_name, state, "it reported no output file")
+                record = self.ledger.save_batch(
+                    record.model_copy(update={"status": "succeeded", "final_state": state})
+                )
+                return FinishedJob(
+                    job_name=record.job_name or "",
+                    output_file=output,
+                    request_set=record.request_set,
+                    keys=tuple(line.key for line in lines),
+                    reattached=reattached,
+                    record=record,
+                )
+            if state in FAILED_STATES:
+                self.ledger.save_batch(record.model_copy(update={"status": "failed", "final_state": state}))
+                detail = job.error.message if job.error and job.error.message else None
+                raise BatchJobFailed(stage, record.job_name, state, detail)
+            if self.clock() - started > self.poll.timeout:
+                raise BatchJobFailed(
+                    stage, record.job_name, state,
+                    f"still unfinished after {self.poll.timeout:.0f}s; it keeps running at Google "
+                    "and a re-run reattaches to it",
+                )
+            self.sleep(interval)
+            interval = min(interval * self.poll.backoff, self.poll.max_interval)
+
+    def download_output(self, job: FinishedJob, destination: Path, attempts: int = 5) -> Path:
+        """Stream the output file to disk (never into memory).
+
+        A job may report SUCCEEDED a moment before its output file is readable; retry briefly.
+        """
+        for attempt in range(attempts):
+            try:
+                self.client.files.download(file=job.output_file, destination=str(destination))
+                return destination
+            except errors.ClientError as error:
+                if error.code != 404 or attempt == attempts - 1:
+                    raise
+                self.sleep(min(2.0**attempt * self.poll.initial_interval, 30.0))
+        return destination
+
+    def clean_up(self, job: FinishedJob, extra_files: Sequence[str] = ()) -> list[str]:
+        """Delete the job's input file and any images uploaded for it; report what went."""
+        deleted = []
+        for name in [job.record.input_file, *extra_files]:
+            if not name:
+                continue
+            try:
+                self.client.files.delete(name=name)
+                deleted.append(name)
+            except errors.ClientError as error:
+                if error.code != 404:
+                    raise
+        return deleted
+
+
+def iter_file_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            yield chunk
