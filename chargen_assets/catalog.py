@@ -1,0 +1,81 @@
+"""character_catalog: every character in one Parquet table, previewed in the UI."""
+
+
+from typing import TypeVar
+
+import dagster as dg
+import polars as pl
+from pydantic import BaseModel
+
+from chargen_assets.partitions import characters
+from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    DeadLetter,
+    GeneratedImage,
+    SourceImages,
+)
+from chargen_resources.characters.catalog import CharacterState, build_catalog
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+
+T = TypeVar("T", bound=BaseModel)
+PREVIEW_ROWS = 50
+
+
+def _read(storage: ChargenStorage, asset: str, key: str, model: type[T]) -> T | None:
+    try:
+        return storage.read_artifact(asset, key, model)
+    except ArtifactNotFoundError:
+        return None
+
+
+def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
+    for stage in ("character_image", "character_prompt", "character_analysis", "source_image"):
+        record = storage.read_dead_letter(stage, key, DeadLetter)
+        if record is not None:
+            return record
+    return None
+
+
+@dg.asset(
+    deps=["source_image", "character_analysis", "character_prompt", "character_image"],
+    group_name="characters",
+    kinds={"polars", "parquet"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
+)
+def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage) -> pl.DataFrame:
+    keys = context.instance.get_dynamic_partitions(characters.name)
+    states = [
+        CharacterState(
+            character=key,
+            source=_read(storage, "source_image", key, SourceImages),
+            analysis=_read(storage, "character_analysis", key, AnalysisRecord),
+            prompt=_read(storage, "character_prompt", key, CompiledPrompt),
+            image=_read(storage, "character_image", key, GeneratedImage),
+            dead_letter=_dead_letter(storage, key),
+        )
+        for key in keys
+    ]
+    table = build_catalog(states)
+    counts = table.group_by("status").len().to_dicts()
+    context.add_output_metadata(
+        {
+            "characters": table.height,
+            **{f"status_{row['status']}": row["len"] for row in counts},
+            "estimated_cost_usd": float(table["estimated_cost_usd"].sum() or 0.0),
+            "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS))),
+        }
+    )
+    return table
+
+
+def _markdown(table: pl.DataFrame) -> str:
+    columns = ["character", "status", "archetype", "palette", "width", "height", "tokens", "estimated_cost_usd", "reason"]
+    shown = table.select(columns)
+    header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "\n".join(
+        "| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |"
+        for row in shown.iter_rows()
+    )
+    return header + body

@@ -1,0 +1,61 @@
+"""character_image: a Gemini batch image job renders every prompt; PNGs stream into storage."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import dagster as dg
+from PIL import Image
+
+from chargen_assets.partitions import characters
+from chargen_resources.characters.artifacts import GeneratedImage
+
+CODE_VERSION = "image-v1"
+THUMBNAIL_SIDE = 160
+
+spec = dg.AssetSpec(
+    "character_image",
+    deps=["character_prompt"],
+    partitions_def=characters,
+    code_version=CODE_VERSION,
+    group_name="characters",
+    skippable=True,
+    kinds={"gemini", "png"},
+    description=(
+        "The finished character as PNG, from a Gemini batch image job (or streamGenerateContent "
+        "for a single-character run). Metadata: size, tokens, estimated cost, job, thumbnail."
+    ),
+)
+
+
+def thumbnail_markdown(png: bytes, character: str) -> str:
+    """A small inline JPEG so the UI shows the character in its materialization."""
+    with Image.open(io.BytesIO(png)) as image:
+        image = image.convert("RGB")
+        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=80)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"![{character}](data:image/jpeg;base64,{encoded})"
+
+
+def metadata(image: GeneratedImage, thumbnail: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "width": image.width,
+        "height": image.height,
+        "bytes": image.bytes,
+        "finish_reason": image.finish_reason or "",
+        "model": image.model,
+        "mode": image.mode,
+        "batch_job": image.batch_job or "(streamed, full price)",
+        "prompt_tokens": image.usage.prompt_tokens,
+        "output_tokens": image.usage.output_tokens,
+        "thoughts_tokens": image.usage.thoughts_tokens,
+        "estimated_cost_usd": image.estimated_cost_usd or 0.0,
+        "image": dg.MetadataValue.path(image.image_uri),
+    }
+    if thumbnail:
+        values["preview"] = dg.MetadataValue.md(thumbnail)
+    return values

@@ -1,0 +1,41 @@
+"""character_prompt: a deterministic, versioned compilation of each analysis into a prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from chargen_assets.partitions import characters
+from chargen_resources.characters.prompt_compiler import DEFAULT_TEMPLATE, CompiledPrompt
+
+# The template's fingerprint is this asset's code version: editing the template makes every
+# character's prompt stale, and nothing else does.
+CODE_VERSION = DEFAULT_TEMPLATE.fingerprint
+
+spec = dg.AssetSpec(
+    "character_prompt",
+    deps=["character_analysis"],
+    partitions_def=characters,
+    code_version=CODE_VERSION,
+    group_name="characters",
+    skippable=True,
+    kinds={"python"},
+    description=(
+        f"The image prompt compiled from the analysis and character.yaml with prompt template "
+        f"{DEFAULT_TEMPLATE.version}. No API call."
+    ),
+)
+
+
+def metadata(prompt: CompiledPrompt, uri: str) -> dict[str, Any]:
+    return {
+        "prompt": dg.MetadataValue.text(prompt.text),
+        "prompt_hash": prompt.prompt_hash,
+        "template": prompt.template_version,
+        "style": prompt.style,
+        "style_overridden": prompt.style_overridden,
+        "aspect_ratio": prompt.aspect_ratio,
+        "image_size": prompt.image_size,
+        "stored_at": dg.MetadataValue.path(uri),
+    }

@@ -1,0 +1,38 @@
+"""Asset checks on the catalog: failures surface in the UI, not only in run logs."""
+
+
+import dagster as dg
+import polars as pl
+
+from chargen_assets.catalog import character_catalog
+from chargen_assets.storage import ChargenStorage
+
+ASPECT_TOLERANCE = 0.03  # the service's sizes are close to, not exactly, the named ratios
+
+
+@dg.asset_check(asset=character_catalog, description="Every character has a finished image.")
+def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
+    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    failed = table.filter(pl.col("status") == "failed")
+    return dg.AssetCheckResult(
+        passed=failed.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failed": failed.height,
+            "characters": ", ".join(failed["character"].to_list()[:50]),
+            "reasons": dg.MetadataValue.md(
+                "\n".join(f"- **{c}**: {r}" for c, r in failed.select("character", "reason").iter_rows())
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=character_catalog, description="Images are portrait or landscape as asked.")
+def images_have_dimensions(storage: ChargenStorage) -> dg.AssetCheckResult:
+    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    done = table.filter(pl.col("status") == "done")
+    broken = done.filter((pl.col("width") <= 0) | (pl.col("height") <= 0))
+    return dg.AssetCheckResult(
+        passed=broken.height == 0,
+        metadata={"checked": done.height, "without_dimensions": broken.height},
+    )

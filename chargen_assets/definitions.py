@@ -1,0 +1,84 @@
+"""The one Dagster entry point: `defs`.
+
+Configuration comes from the environment so the same code runs on a laptop and in production:
+- GEMINI_API_KEY: talk to Google; unset, chargen starts its embedded Gemini emulator.
+- CHARGEN_INBOX: a folder (default ./inbox) or s3://bucket/prefix of reference sketches.
+- CHARGEN_STORAGE: a folder (default ./.chargen/storage) or s3://bucket/prefix for results.
+- CHARGEN_EMULATOR_STATE: the emulator's state folder (default ./.chargen/emulator).
+- GEMINI_BASE_URL: send requests elsewhere (a proxy, or an emulator started by hand).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from chargen_assets.catalog import character_catalog
+from chargen_assets.checks import images_have_dimensions, no_failed_characters
+from chargen_assets.pipeline import character_pipeline
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
+from chargen_assets.storage import ChargenIOManager, ChargenStorage
+
+
+def _split_s3(url: str) -> tuple[str, str]:
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    return bucket, prefix.strip("/")
+
+
+def storage_from_env() -> ChargenStorage:
+    target = os.environ.get("CHARGEN_STORAGE", ".chargen/storage")
+    s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
+    if target.startswith("s3://"):
+        bucket, prefix = _split_s3(target)
+        return ChargenStorage(backend="s3", s3_bucket=bucket, prefix=prefix or "chargen", s3=s3)
+    return ChargenStorage(backend="local", local_root=target, s3=s3)
+
+
+def inbox_from_env() -> InboxResource:
+    target = os.environ.get("CHARGEN_INBOX", "inbox")
+    s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
+    if target.startswith("s3://"):
+        bucket, prefix = _split_s3(target)
+        return InboxResource(backend="s3", s3_bucket=bucket, s3_prefix=prefix, s3=s3)
+    return InboxResource(backend="local", local_root=target, s3=s3)
+
+
+def gemini_from_env() -> GeminiBatchResource:
+    # EnvVar keeps the key out of run config and the UI; only reference it when it is set.
+    api_key = dg.EnvVar("GEMINI_API_KEY") if os.environ.get("GEMINI_API_KEY") else None
+    quick = os.environ.get("CHARGEN_POLL_SECONDS")
+    return GeminiBatchResource(
+        api_key=api_key,
+        base_url=os.environ.get("GEMINI_BASE_URL") or None,
+        emulator_state_dir=os.environ.get("CHARGEN_EMULATOR_STATE", ".chargen/emulator"),
+        poll_interval_seconds=float(quick) if quick else 5.0,
+    )
+
+
+def build_defs() -> dg.Definitions:
+    storage = storage_from_env()
+    return dg.Definitions(
+        assets=[character_pipeline, character_catalog],
+        asset_checks=[no_failed_characters, images_have_dimensions],
+        sensors=[
+            inbox_sensor,
+            rebuild_stale_characters,
+            dg.AutomationConditionSensorDefinition(
+                "catalog_automation",
+                target=[character_catalog],
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
+        ],
+        resources={
+            "gemini": gemini_from_env(),
+            "storage": storage,
+            "inbox": inbox_from_env(),
+            "io_manager": ChargenIOManager(storage=storage),
+        },
+    )
+
+
+defs = build_defs()

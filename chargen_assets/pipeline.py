@@ -1,0 +1,287 @@
+"""The four character assets, executed as one step so one bad character never blocks the others.
+
+Each asset is its own node in the graph with its own code version and lineage per character.
+They share one step because a Dagster step that fails skips everything downstream of it in the
+run: here a character that fails at analysis is simply left out of the later stages, while every
+other character goes on to its image in the same run. Each stage logs one materialization per
+character that succeeded; the step fails at the end, naming the characters that did not, and a
+re-run sends only those (the ledger reattaches to jobs already paid for).
+"""
+
+
+from collections.abc import Iterator, Mapping
+from typing import Literal, TypeVar
+
+import dagster as dg
+from pydantic import BaseModel, Field
+
+from chargen_assets import character_analysis, character_image, character_prompt, source_image
+from chargen_assets.partitions import characters
+from chargen_assets.provenance import derived_version, event_cursor, latest_data_version, version_tags
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    DeadLetter,
+    GeneratedImage,
+    SourceImages,
+)
+from chargen_resources.characters.prompt_compiler import AspectRatio, CompiledPrompt, ImageSize
+from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
+from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.pipeline.analysis_stage import analyse
+from chargen_resources.pipeline.image_stage import generate_in_batch, generate_streaming
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.prompt_stage import compile_prompts
+from chargen_resources.pipeline.source_stage import prepare_sources
+from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
+
+T = TypeVar("T", bound=BaseModel)
+
+SOURCE = dg.AssetKey("source_image")
+ANALYSIS = dg.AssetKey("character_analysis")
+PROMPT = dg.AssetKey("character_prompt")
+IMAGE = dg.AssetKey("character_image")
+
+
+class SafetySettingConfig(dg.Config):
+    category: str
+    threshold: str
+
+
+class PipelineConfig(dg.Config):
+    image_mode: Literal["auto", "batch", "stream"] = Field(
+        default="auto",
+        description="auto: stream (full price, fast) for a one-character run, batch otherwise.",
+    )
+    style_override: str | None = Field(
+        default=None, description="Render every character in this style, whatever the analysis."
+    )
+    aspect_ratio: AspectRatio = "9:16"
+    image_size: ImageSize = "1K"
+    max_source_side: int = 2048
+    safety_settings: list[SafetySettingConfig] = Field(
+        default_factory=lambda: [
+            SafetySettingConfig(category=s.category, threshold=s.threshold)
+            for s in DEFAULT_SAFETY_SETTINGS
+        ]
+    )
+
+
+class _Run:
+    """What one execution of the pipeline step knows and records."""
+
+    def __init__(self, context: dg.AssetExecutionContext, storage: ChargenStorage) -> None:
+        self.context = context
+        self.storage = storage
+        self.failures: dict[str, tuple[str, str]] = {}
+        self.versions: dict[tuple[dg.AssetKey, str], str] = {}
+
+    def selected(self, key: dg.AssetKey) -> bool:
+        return key in self.context.selected_asset_keys
+
+    def note_failures(self, outcome: StageOutcome[T]) -> None:
+        for character, reason in outcome.failed.items():
+            self.failures[character] = (outcome.stage, reason)
+            self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
+            self.storage.write_dead_letter(
+                outcome.stage,
+                character,
+                DeadLetter(
+                    character=character, stage=outcome.stage, reason=reason, batch_job=outcome.batch_job
+                ),
+            )
+
+    def load(self, asset: dg.AssetKey, keys: list[str], model: type[T]) -> StageOutcome[T]:
+        """Read an upstream stage that is not selected in this run from storage."""
+        outcome: StageOutcome[T] = StageOutcome(asset.to_user_string())
+        for key in keys:
+            try:
+                outcome.succeeded[key] = self.storage.read_artifact(asset, key, model)
+            except ArtifactNotFoundError:
+                outcome.fail(
+                    key,
+                    f"{asset.to_user_string()} has not been materialized for this character; "
+                    "materialize it first (or select it in the same run)",
+                )
+        return outcome
+
+    def version_of(self, asset: dg.AssetKey, key: str) -> str:
+        known = self.versions.get((asset, key))
+        if known is None:
+            known = latest_data_version(self.context.instance, asset, key) or "unknown"
+        return known
+
+    def materializations(
+        self,
+        asset: dg.AssetKey,
+        code_version: str,
+        outcome: StageOutcome[T],
+        metadata_for: Mapping[str, dict[str, object]],
+        own_versions: Mapping[str, str] | None = None,
+        upstream: dg.AssetKey | None = None,
+    ) -> Iterator[dg.AssetMaterialization]:
+        """Store each succeeded character's artifact and yield its own materialization."""
+        pointer = event_cursor(self.context.instance) if upstream else None
+        for key in sorted(outcome.succeeded):
+            upstream_version = self.version_of(upstream, key) if upstream else None
+            if own_versions is not None:
+                version = own_versions[key]
+            else:
+                version = derived_version(code_version, upstream_version or "")
+            self.versions[(asset, key)] = version
+            self.storage.clear_dead_letter(outcome.stage, key)
+            yield dg.AssetMaterialization(
+                asset_key=asset,
+                partition=key,
+                metadata=metadata_for[key],
+                tags=version_tags(code_version, version, upstream, upstream_version, pointer),
+            )
+
+
+@dg.multi_asset(
+    name="character_pipeline",
+    specs=[source_image.spec, character_analysis.spec, character_prompt.spec, character_image.spec],
+    partitions_def=characters,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=True,
+)
+def character_pipeline(
+    context: dg.AssetExecutionContext,
+    config: PipelineConfig,
+    gemini: GeminiBatchResource,
+    storage: ChargenStorage,
+    inbox: InboxResource,
+) -> Iterator[dg.AssetMaterialization]:
+    run = _Run(context, storage)
+    keys = sorted(context.partition_keys)
+    store = storage.store()
+    context.log.info(f"{len(keys)} characters: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}")
+
+    # source_image
+    if run.selected(SOURCE):
+        sources = prepare_sources(keys, inbox.source(), store, storage.prefix, config.max_source_side)
+        _store_all(storage, SOURCE, sources)
+        yield from run.materializations(
+            SOURCE,
+            source_image.CODE_VERSION,
+            sources,
+            {
+                k: source_image.metadata(v, store.uri(storage.artifact_key(SOURCE, k, "json")))
+                for k, v in sources.succeeded.items()
+            },
+            own_versions={k: v.content_hash for k, v in sources.succeeded.items()},
+        )
+    else:
+        sources = run.load(SOURCE, keys, SourceImages)
+    run.note_failures(sources)
+    ledger = Ledger(store, storage.prefix)
+
+    # character_analysis
+    wanted = [k for k in keys if k not in run.failures]
+    if run.selected(ANALYSIS):
+        analyses = analyse(
+            {k: sources.succeeded[k] for k in wanted},
+            store=store,
+            runner=gemini.runner(ledger, context.log),
+            uploads=gemini.upload_cache(ledger),
+            model=gemini.analysis_model,
+            delete_uploads=gemini.delete_uploads_after_success,
+        )
+        _store_all(storage, ANALYSIS, analyses)
+        yield from run.materializations(
+            ANALYSIS,
+            character_analysis.CODE_VERSION,
+            analyses,
+            {
+                k: character_analysis.metadata(v, store.uri(storage.artifact_key(ANALYSIS, k, "json")))
+                for k, v in analyses.succeeded.items()
+            },
+            upstream=SOURCE,
+        )
+    else:
+        analyses = run.load(ANALYSIS, wanted, AnalysisRecord)
+    run.note_failures(analyses)
+
+    # character_prompt
+    wanted = [k for k in keys if k not in run.failures]
+    if run.selected(PROMPT):
+        prompts = compile_prompts(
+            {k: analyses.succeeded[k] for k in wanted},
+            sources.succeeded,
+            style_override=config.style_override,
+            default_aspect_ratio=config.aspect_ratio,
+            default_image_size=config.image_size,
+        )
+        _store_all(storage, PROMPT, prompts)
+        yield from run.materializations(
+            PROMPT,
+            character_prompt.CODE_VERSION,
+            prompts,
+            {
+                k: character_prompt.metadata(v, store.uri(storage.artifact_key(PROMPT, k, "json")))
+                for k, v in prompts.succeeded.items()
+            },
+            upstream=ANALYSIS,
+        )
+    else:
+        prompts = run.load(PROMPT, wanted, CompiledPrompt)
+    run.note_failures(prompts)
+
+    # character_image
+    wanted = [k for k in keys if k not in run.failures]
+    if run.selected(IMAGE) and wanted:
+        safety = [SafetySetting(category=s.category, threshold=s.threshold) for s in config.safety_settings]
+        todo = {k: prompts.succeeded[k] for k in wanted}
+        stream = config.image_mode == "stream" or (config.image_mode == "auto" and len(keys) == 1)
+        if stream:
+            context.log.info("one character: generating with streamGenerateContent (full price)")
+            images = generate_streaming(
+                todo,
+                store=store,
+                prefix=storage.prefix,
+                client=StreamingGenerateClient(GoogleGenAIApiAdapter(gemini.connection().client)),
+                model=gemini.image_model,
+                safety_settings=safety,
+                timeout_seconds=gemini.request_timeout_seconds,
+            )
+        else:
+            images = generate_in_batch(
+                todo,
+                store=store,
+                prefix=storage.prefix,
+                runner=gemini.runner(ledger, context.log),
+                model=gemini.image_model,
+                safety_settings=safety,
+            )
+        _store_all(storage, IMAGE, images)
+        yield from run.materializations(
+            IMAGE,
+            character_image.CODE_VERSION,
+            images,
+            {
+                k: character_image.metadata(
+                    v, character_image.thumbnail_markdown(store.get_bytes(v.image_key), k)
+                )
+                for k, v in images.succeeded.items()
+            },
+            upstream=PROMPT,
+        )
+        run.note_failures(images)
+
+    if run.failures:
+        lines = [f"- {k}: {stage}: {reason}" for k, (stage, reason) in sorted(run.failures.items())]
+        raise dg.Failure(
+            description=(
+                f"{len(run.failures)} of {len(keys)} characters failed; every other character "
+                "was materialized. Fix the cause and re-run the failed partitions: only they are "
+                "sent again. Dead letters are kept under "
+                f"{storage.prefix}/_dead_letters/.\n" + "\n".join(lines)
+            ),
+            metadata={"failed_characters": sorted(run.failures)},
+        )
+
+
+def _store_all(storage: ChargenStorage, asset: dg.AssetKey, outcome: StageOutcome[T]) -> None:
+    for key, value in outcome.succeeded.items():
+        storage.write_artifact(asset, key, value)

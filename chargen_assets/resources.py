@@ -1,0 +1,105 @@
+"""Dagster resources: thin configuration shells over chargen_resources' plain clients."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
+
+from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
+from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnection, connect
+from chargen_resources.gemini.ledger import DocumentStore, Ledger
+from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.inbox.sources import InboxSource, LocalInbox, S3Inbox
+
+_announced: set[str] = set()
+
+
+class GeminiBatchResource(dg.ConfigurableResource):
+    """The Gemini API through google-genai; without a key, the embedded emulator.
+
+    The key comes from the environment (`GEMINI_API_KEY`) and is never logged or echoed.
+    """
+
+    api_key: str | None = Field(default=None, description="Leave unset to use the emulator.")
+    base_url: str | None = Field(default=None, description="Send requests here instead.")
+    analysis_model: str = "gemini-2.5-flash"
+    image_model: str = "gemini-3-pro-image-preview"
+    poll_interval_seconds: float = 5.0
+    max_poll_interval_seconds: float = 60.0
+    job_timeout_seconds: float = 26 * 3600.0
+    request_timeout_seconds: float = 300.0
+    retry_attempts: int = 5
+    delete_uploads_after_success: bool = True
+    emulator_state_dir: str = ".chargen/emulator"
+
+    _connection: GeminiConnection | None = PrivateAttr(default=None)
+
+    def connection(self) -> GeminiConnection:
+        if self._connection is None:
+            self._connection = connect(
+                ConnectionSettings(
+                    api_key=self.api_key or None,
+                    base_url=self.base_url or None,
+                    emulator_state_dir=Path(self.emulator_state_dir),
+                    retry_attempts=self.retry_attempts,
+                    request_timeout_seconds=self.request_timeout_seconds,
+                )
+            )
+            message = self._connection.describe()
+            if message not in _announced:  # say it once per process, not per step
+                _announced.add(message)
+                dg.get_dagster_logger().info(message)
+        return self._connection
+
+    def runner(self, ledger: Ledger, log: logging.Logger) -> BatchJobRunner:
+        return BatchJobRunner(
+            client=self.connection().client,
+            ledger=ledger,
+            poll=PollPolicy(
+                initial_interval=self.poll_interval_seconds,
+                max_interval=self.max_poll_interval_seconds,
+                timeout=self.job_timeout_seconds,
+            ),
+            log=log.info,
+        )
+
+    def upload_cache(self, ledger: Ledger) -> UploadCache:
+        return UploadCache(client=self.connection().client, ledger=ledger)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._connection is not None:
+            self._connection.client.close()
+            self._connection = None
+
+
+class InboxResource(dg.ConfigurableResource):
+    """Where reference sketches arrive: a local folder, or an S3 prefix. Only ever read."""
+
+    backend: Literal["local", "s3"] = "local"
+    local_root: str = "inbox"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3: S3Resource = Field(default_factory=S3Resource)
+
+    def source(self) -> InboxSource:
+        if self.backend == "s3":
+            if not self.s3_bucket:
+                raise dg.Failure("inbox backend is 's3' but no s3_bucket is configured")
+            return S3Inbox(self.s3.get_client(), self.s3_bucket, self.s3_prefix)
+        return LocalInbox(Path(self.local_root).resolve())
+
+    @cached_property
+    def description(self) -> str:
+        if self.backend == "s3":
+            return f"s3://{self.s3_bucket}/{self.s3_prefix}"
+        return str(Path(self.local_root).resolve())
+
+
+def ledger_for(store: DocumentStore, prefix: str) -> Ledger:
+    return Ledger(store, prefix)

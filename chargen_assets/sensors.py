@@ -1,0 +1,142 @@
+"""Sensors: pick up new inbox content, and rebuild characters a code change made stale."""
+
+
+import hashlib
+from collections.abc import Sequence
+
+import dagster as dg
+
+from chargen_assets import character_analysis, character_image, character_prompt, source_image
+from chargen_assets.partitions import characters
+from chargen_assets.resources import InboxResource
+from chargen_resources.inbox.sensor_plan import plan_tick
+
+PIPELINE_ASSETS = [
+    dg.AssetKey("source_image"),
+    dg.AssetKey("character_analysis"),
+    dg.AssetKey("character_prompt"),
+    dg.AssetKey("character_image"),
+]
+CURRENT_CODE_VERSIONS = {
+    dg.AssetKey("source_image"): source_image.CODE_VERSION,
+    dg.AssetKey("character_analysis"): character_analysis.CODE_VERSION,
+    dg.AssetKey("character_prompt"): character_prompt.CODE_VERSION,
+    dg.AssetKey("character_image"): character_image.CODE_VERSION,
+}
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def contiguous_ranges(ordered: Sequence[str], wanted: set[str]) -> list[tuple[str, str, list[str]]]:
+    """Split `wanted` into runs of neighbours in partition order: one run, one batch job each."""
+    ranges: list[tuple[str, str, list[str]]] = []
+    current: list[str] = []
+    for key in ordered:
+        if key in wanted:
+            current.append(key)
+        elif current:
+            ranges.append((current[0], current[-1], current))
+            current = []
+    if current:
+        ranges.append((current[0], current[-1], current))
+    return ranges
+
+
+def range_run_requests(
+    ordered: Sequence[str],
+    wanted: set[str],
+    assets: Sequence[dg.AssetKey],
+    run_key_prefix: str,
+    fingerprint: str,
+) -> list[dg.RunRequest]:
+    requests = []
+    for start, end, keys in contiguous_ranges(ordered, wanted):
+        digest = hashlib.sha256(f"{fingerprint}\n{','.join(keys)}".encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{run_key_prefix}@{digest}",
+                asset_selection=list(assets),
+                tags={RANGE_START: start, RANGE_END: end, "chargen/characters": str(len(keys))},
+            )
+        )
+    return requests
+
+
+@dg.sensor(
+    name="inbox_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    asset_selection=PIPELINE_ASSETS,
+    description="Adds a partition per new inbox character and runs new or changed ones.",
+)
+def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> dg.SensorResult:
+    listed = inbox.source().list_characters()
+    known = set(context.instance.get_dynamic_partitions(characters.name))
+    plan = plan_tick(listed, context.cursor, known)
+    if not plan.requests and not plan.new_partitions:
+        return dg.SensorResult(
+            skip_reason=f"{plan.unchanged} characters, none new or changed", cursor=plan.cursor
+        )
+    # New partitions are appended after the known ones, in this order, before runs resolve.
+    ordered = [*context.instance.get_dynamic_partitions(characters.name), *plan.new_partitions]
+    fingerprints = "\n".join(request.run_key for request in plan.requests)
+    runs = range_run_requests(
+        ordered,
+        {request.partition_key for request in plan.requests},
+        PIPELINE_ASSETS,
+        "inbox",
+        fingerprints,
+    )
+    context.log.info(
+        f"{len(plan.new_partitions)} new, {len(plan.requests)} to run in {len(runs)} run(s), "
+        f"{plan.unchanged} unchanged"
+    )
+    return dg.SensorResult(
+        run_requests=runs,
+        dynamic_partitions_requests=(
+            [characters.build_add_request(plan.new_partitions)] if plan.new_partitions else []
+        ),
+        cursor=plan.cursor,
+    )
+
+
+def stale_partitions(
+    instance: dg.DagsterInstance, keys: Sequence[str]
+) -> dict[str, dg.AssetKey]:
+    """Characters whose stored result was made by older code, with the first asset affected."""
+    stale: dict[str, dg.AssetKey] = {}
+    for asset in PIPELINE_ASSETS:
+        current = CURRENT_CODE_VERSIONS[asset]
+        for key in keys:
+            if key in stale:
+                continue
+            record = instance.get_latest_data_version_record(asset, partition_key=key)
+            event = record.asset_event if record is not None else None
+            tags = (event.tags or {}) if event is not None else {}
+            version = tags.get("dagster/code_version")
+            if version is not None and version != current:
+                stale[key] = asset
+    return stale
+
+
+@dg.sensor(
+    name="rebuild_stale_characters",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    asset_selection=PIPELINE_ASSETS,
+    description=(
+        "Start it after changing the prompt template (or any stage's code version): it re-runs "
+        "exactly the characters made with older code, from the first stale stage on, in one run "
+        "per contiguous range (one batch job per stage). It pays for images: it starts stopped."
+    ),
+)
+def rebuild_stale_characters(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    ordered = context.instance.get_dynamic_partitions(characters.name)
+    stale = stale_partitions(context.instance, ordered)
+    if not stale:
+        return dg.SensorResult(skip_reason="every character was made with the current code")
+    first = min(PIPELINE_ASSETS.index(asset) for asset in stale.values())
+    versions = ",".join(f"{k.to_user_string()}={v}" for k, v in CURRENT_CODE_VERSIONS.items())
+    runs = range_run_requests(ordered, set(stale), PIPELINE_ASSETS[first:], "stale", versions)
+    context.log.info(f"{len(stale)} stale characters in {len(runs)} run(s)")
+    return dg.SensorResult(run_requests=runs)

@@ -1,0 +1,37 @@
+"""source_image: each character's reference sketches, validated and normalised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from chargen_assets.partitions import characters
+from chargen_resources.characters.artifacts import SourceImages
+
+# Bump when normalisation changes what `source_image` stores.
+CODE_VERSION = "normalise-v1"
+
+spec = dg.AssetSpec(
+    "source_image",
+    partitions_def=characters,
+    code_version=CODE_VERSION,
+    group_name="characters",
+    skippable=True,
+    kinds={"pillow"},
+    description=(
+        "The reference sketches of one character from the inbox, EXIF-rotated, size-limited and "
+        "re-encoded as PNG. Its data version is the hash of that content."
+    ),
+)
+
+
+def metadata(source: SourceImages, uri: str) -> dict[str, Any]:
+    return {
+        "images": len(source.images),
+        "source": source.source_name,
+        "sizes": ", ".join(f"{i.width}x{i.height}" for i in source.images),
+        "has_character_yaml": source.spec is not None,
+        "content_hash": source.content_hash[:16],
+        "stored_at": dg.MetadataValue.path(uri),
+    }

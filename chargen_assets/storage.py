@@ -1,0 +1,315 @@
+"""Dagster face of chargen storage: a resource that knows where artifacts live, and an IO manager.
+
+`ChargenStorage` is the one place that turns config (local folder or S3 bucket, key prefix) into a
+`BlobStore`, and it writes/reads artifacts with the same codecs and key layout as
+`ChargenIOManager`. Assets use it directly on the partial-failure path, where Dagster never calls
+`handle_output`.
+
+`ChargenIOManager` accepts what the stock UPath IO managers reject (issue 14332): an output that
+covers several partitions, given as a dict keyed by partition key, and inputs spanning several
+partitions, returned as such a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import dagster as dg
+import polars as pl
+from dagster_aws.s3 import S3Resource
+from pydantic import BaseModel, PrivateAttr
+
+from chargen_resources.storage.blob_store import (
+    BlobNotFoundError,
+    BlobStore,
+    LocalBlobStore,
+    S3BlobStore,
+)
+from chargen_resources.storage.codecs import PngImage, decode, encode, extensions_for
+from chargen_resources.storage.documents import get_model, put_model
+from chargen_resources.storage.layout import (
+    artifact_key,
+    artifact_stem,
+    dead_letter_key,
+    ledger_key,
+    staging_key,
+)
+
+AssetName = str | dg.AssetKey
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# Concurrent object reads/writes for many partitions; boto3 clients are thread-safe.
+IO_THREADS = 8
+# Value types the IO manager stores one file per partition for; `dict[str, T]` of these is
+# unambiguously "one T per partition" rather than a JSON object.
+ARTIFACT_TYPES: tuple[type, ...] = (BaseModel, PngImage, pl.DataFrame)
+
+
+class ArtifactNotFoundError(LookupError):
+    """No stored artifact for an asset partition."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArtifact:
+    """Where one artifact was written and how big it is."""
+
+    key: str
+    uri: str
+    size_bytes: int
+    ext: str
+
+
+def asset_path(asset: AssetName) -> str:
+    """'a/b' for AssetKey(['a', 'b']); strings pass through."""
+    return "/".join(asset.path) if isinstance(asset, dg.AssetKey) else asset
+
+
+def _describe(asset: AssetName, partition: str | None) -> str:
+    where = f"partition '{partition}'" if partition is not None else "(unpartitioned)"
+    return f"asset '{asset_path(asset)}' {where}"
+
+
+class ChargenStorage(dg.ConfigurableResource):
+    """Where chargen keeps its artifacts: a local folder (default) or an S3 bucket."""
+
+    backend: Literal["local", "s3"] = "local"
+    local_root: str = ".chargen/storage"
+    s3_bucket: str | None = None
+    prefix: str = "chargen"
+    s3: S3Resource
+
+    _store: BlobStore | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        # Dagster cannot default a nested resource field itself; an unconfigured S3Resource
+        # (ambient AWS credentials and region) is only ever used with backend "s3".
+        data.setdefault("s3", S3Resource())
+        super().__init__(**data)
+
+    def store(self) -> BlobStore:
+        """The BlobStore for this config, built once per resource instance."""
+        if self._store is None:
+            self._store = self._build_store()
+        return self._store
+
+    def _build_store(self) -> BlobStore:
+        if self.backend == "local":
+            return LocalBlobStore(Path(self.local_root))
+        if not self.s3_bucket:
+            raise dg.DagsterInvalidConfigError(
+                "ChargenStorage(backend='s3') needs s3_bucket: set it in the resource config "
+                "(for example s3_bucket=EnvVar('CHARGEN_S3_BUCKET')), or use backend='local'.",
+                [],
+                None,
+            )
+        return S3BlobStore(self.s3.get_client(), self.s3_bucket)
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def artifact_key(self, asset: AssetName, partition: str | None, ext: str) -> str:
+        return artifact_key(self.prefix, asset_path(asset), partition, ext)
+
+    def dead_letter_key(self, asset: AssetName, partition: str) -> str:
+        return dead_letter_key(self.prefix, asset_path(asset), partition)
+
+    def ledger_key(self, name: str) -> str:
+        return ledger_key(self.prefix, name)
+
+    def staging_key(self, job: str, index: int, ext: str) -> str:
+        return staging_key(self.prefix, job, index, ext)
+
+    # --- artifacts --------------------------------------------------------------------------
+
+    def store_artifact(
+        self, asset: AssetName, partition: str | None, value: object
+    ) -> StoredArtifact:
+        """Encode `value` in its native format and write it at the asset's key."""
+        encoded = encode(value)
+        key = self.artifact_key(asset, partition, encoded.ext)
+        store = self.store()
+        store.put_bytes(key, encoded.data, encoded.content_type)
+        return StoredArtifact(key, store.uri(key), len(encoded.data), encoded.ext)
+
+    def write_artifact(self, asset: AssetName, partition: str | None, value: object) -> str:
+        """Like `store_artifact`, returning only the key."""
+        return self.store_artifact(asset, partition, value).key
+
+    def read_artifact(
+        self, asset: AssetName, partition: str | None, target_type: object = None
+    ) -> Any:
+        """Read what `write_artifact` stored, validated into `target_type` when given.
+
+        The file extension is found by trying the formats `target_type` allows, in the fixed
+        order json, png, parquet; the first that exists wins.
+        """
+        store = self.store()
+        stem = artifact_stem(self.prefix, asset_path(asset), partition)
+        candidates = [f"{stem}.{ext}" for ext in extensions_for(target_type)]
+        for key in candidates:
+            try:
+                data = store.get_bytes(key)
+            except BlobNotFoundError:
+                continue
+            return decode(data, key.rpartition(".")[2], target_type)
+        partition_hint = f" --partition {partition}" if partition is not None else ""
+        raise ArtifactNotFoundError(
+            f"No stored artifact for {_describe(asset, partition)}: looked for "
+            f"{', '.join(store.uri(key) for key in candidates)}. Materialize "
+            f"'{asset_path(asset)}'{' for that partition' if partition is not None else ''} "
+            f"first (UI, or `dagster asset materialize --select {asset_path(asset)}"
+            f"{partition_hint}`)."
+        )
+
+    def store_artifacts(
+        self, asset: AssetName, values: Mapping[str, object]
+    ) -> list[StoredArtifact]:
+        """`store_artifact` for many partitions (concurrently; S3 latency adds up otherwise)."""
+        partitions = sorted(values)
+        self.store()  # build the client once, before the threads share it
+        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+            return list(
+                pool.map(lambda key: self.store_artifact(asset, key, values[key]), partitions)
+            )
+
+    def read_artifacts(
+        self, asset: AssetName, partitions: Iterable[str], target_type: object = None
+    ) -> dict[str, Any]:
+        """`read_artifact` for many partitions, as a dict in sorted partition order."""
+        ordered = sorted(partitions)
+        self.store()  # build the client once, before the threads share it
+        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+            values = pool.map(lambda key: self.read_artifact(asset, key, target_type), ordered)
+            return dict(zip(ordered, values, strict=True))
+
+    # --- dead letters -----------------------------------------------------------------------
+
+    def write_dead_letter(self, asset: AssetName, partition: str, record: BaseModel) -> str:
+        """Keep why a partition failed, as JSON beside the artifacts; returns the key."""
+        key = self.dead_letter_key(asset, partition)
+        put_model(self.store(), key, record)
+        return key
+
+    def read_dead_letter(
+        self, asset: AssetName, partition: str, cls: type[ModelT]
+    ) -> ModelT | None:
+        """The failure record kept for a partition, or None if it has none."""
+        try:
+            return get_model(self.store(), self.dead_letter_key(asset, partition), cls)
+        except BlobNotFoundError:
+            return None
+
+    def clear_dead_letter(self, asset: AssetName, partition: str) -> None:
+        """Forget an earlier failure (call once the partition succeeds)."""
+        self.store().delete(self.dead_letter_key(asset, partition))
+
+
+def _input_annotation(context: dg.InputContext) -> object:
+    """The Python type the input is annotated with; None when unknown or unresolved."""
+    annotation = context.dagster_type.typing_type
+    return None if isinstance(annotation, str) else annotation
+
+
+def _mapping_value_type(annotation: object) -> tuple[bool, object]:
+    """(True, T) for dict[str, T] / Mapping[str, T]; (False, annotation) otherwise."""
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
+        return True, args[1] if len(args) == 2 else None
+    return False, annotation
+
+
+def _is_artifact_type(value_type: object) -> bool:
+    return isinstance(value_type, type) and issubclass(value_type, ARTIFACT_TYPES)
+
+
+def _per_partition_values(
+    value: object, partition_keys: list[str], asset: dg.AssetKey
+) -> Mapping[str, object] | None:
+    """The dict keyed by partition if `value` is one, None if it is a single bare value."""
+    if isinstance(value, Mapping) and set(value) == set(partition_keys):
+        return value
+    if len(partition_keys) == 1:
+        return None
+    if not isinstance(value, Mapping):
+        raise dg.DagsterInvariantViolationError(
+            f"Asset '{asset_path(asset)}' ran for {len(partition_keys)} partitions but returned "
+            f"one {type(value).__name__}. Return a dict keyed by partition key "
+            "({key: value for key in context.partition_keys}), with None for partitions the "
+            "asset stored itself."
+        )
+    missing = sorted(set(partition_keys) - set(value))
+    extra = sorted(set(value) - set(partition_keys))
+    raise dg.DagsterInvariantViolationError(
+        f"Asset '{asset_path(asset)}' returned a dict that does not match the run's partitions: "
+        f"missing {missing[:10]}{' ...' if len(missing) > 10 else ''}, "
+        f"unexpected {extra[:10]}{' ...' if len(extra) > 10 else ''}. Return one entry per "
+        "partition in context.partition_keys (None where the asset stored the value itself)."
+    )
+
+
+class ChargenIOManager(dg.ConfigurableIOManager):
+    """Stores each partition's value natively at `<prefix>/<asset>/<partition>.<ext>`."""
+
+    storage: ChargenStorage
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        if obj is None:
+            return  # the asset stored its data itself (or has nothing to store)
+        asset = context.asset_key
+        if not context.has_asset_partitions:
+            stored = self.storage.store_artifact(asset, None, obj)
+            context.add_output_metadata(_metadata([stored], obj))
+            return
+        partition_keys = list(context.asset_partition_keys)
+        by_partition = _per_partition_values(obj, partition_keys, asset)
+        if by_partition is None:
+            stored = self.storage.store_artifact(asset, partition_keys[0], obj)
+            context.add_output_metadata(_metadata([stored], obj))
+            return
+        written = self.storage.store_artifacts(
+            asset, {key: value for key, value in by_partition.items() if value is not None}
+        )
+        if written:
+            context.add_output_metadata(_metadata(written, None))
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        asset = context.asset_key
+        annotation = _input_annotation(context)
+        is_mapping, value_type = _mapping_value_type(annotation)
+        if not context.has_asset_partitions:
+            return self.storage.read_artifact(asset, None, annotation)
+        partition_keys = sorted(context.asset_partition_keys)
+        # A `dict[str, Model]` input always gets a dict, even for one partition, so asset code
+        # written for single-run backfills needs no special case.
+        wants_dict = len(partition_keys) > 1 or (is_mapping and _is_artifact_type(value_type))
+        if not wants_dict:
+            return self.storage.read_artifact(asset, partition_keys[0], value_type)
+        target = value_type if is_mapping else None
+        return self.storage.read_artifacts(asset, partition_keys, target)
+
+
+def _metadata(written: list[StoredArtifact], value: object) -> dict[str, Any]:
+    if len(written) == 1:
+        only = written[0]
+        metadata: dict[str, Any] = {
+            "storage_key": only.key,
+            "storage_uri": dg.MetadataValue.path(only.uri),
+            "stored_bytes": only.size_bytes,
+        }
+        if isinstance(value, pl.DataFrame):
+            metadata["dagster/row_count"] = value.height
+        return metadata
+    # Dagster copies output metadata to every partition of the run, so keep it small.
+    return {
+        "partitions_stored": len(written),
+        "stored_bytes_total": sum(item.size_bytes for item in written),
+        "storage_key_pattern": _key_pattern(written[0]),
+    }
+
+
+def _key_pattern(sample: StoredArtifact) -> str:
+    folder = sample.key.rpartition("/")[0]
+    return f"{folder}/{{partition}}.{sample.ext}" if folder else f"{{partition}}.{sample.ext}"

@@ -1,0 +1,82 @@
+"""What each stage stores per character: small JSON documents beside native PNGs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chargen_resources.characters.analysis import CharacterAnalysis
+from chargen_resources.inbox.character_spec import CharacterSpec
+
+
+class TokenUsage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    thoughts_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.output_tokens + self.thoughts_tokens
+
+
+class StoredImage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    source_name: str
+    sha256: str
+    width: int
+    height: int
+    source_format: str
+
+
+class SourceImages(BaseModel):
+    """The normalised reference images of one character (`source_image`)."""
+
+    character: str
+    source_name: str
+    spec: CharacterSpec | None = None
+    images: list[StoredImage]
+    content_hash: str = Field(description="sha256 over the normalised images and the sheet")
+
+
+class AnalysisRecord(BaseModel):
+    """A validated analysis and where it came from (`character_analysis`)."""
+
+    character: str
+    analysis: CharacterAnalysis
+    model: str
+    batch_job: str
+    usage: TokenUsage
+    estimated_cost_usd: float | None
+
+
+class GeneratedImage(BaseModel):
+    """The finished image of one character (`character_image`); the PNG sits at `image_key`."""
+
+    character: str
+    image_key: str
+    image_uri: str
+    width: int
+    height: int
+    bytes: int
+    finish_reason: str | None
+    model: str
+    mode: Literal["batch", "stream"]
+    batch_job: str | None
+    prompt_hash: str
+    usage: TokenUsage
+    estimated_cost_usd: float | None
+
+
+class DeadLetter(BaseModel):
+    """A character a stage could not finish, kept for inspection and a targeted re-run."""
+
+    character: str
+    stage: str
+    reason: str
+    batch_job: str | None = None
+    detail: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,85 @@
+"""The cast at a glance: one row per character, built from what the stages stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    DeadLetter,
+    GeneratedImage,
+    SourceImages,
+)
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+
+SCHEMA = {
+    "character": pl.String,
+    "status": pl.String,
+    "failed_stage": pl.String,
+    "reason": pl.String,
+    "reference_images": pl.Int64,
+    "archetype": pl.String,
+    "palette": pl.String,
+    "prompt_hash": pl.String,
+    "template": pl.String,
+    "image_key": pl.String,
+    "width": pl.Int64,
+    "height": pl.Int64,
+    "tokens": pl.Int64,
+    "estimated_cost_usd": pl.Float64,
+    "batch_job": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class CharacterState:
+    character: str
+    source: SourceImages | None = None
+    analysis: AnalysisRecord | None = None
+    prompt: CompiledPrompt | None = None
+    image: GeneratedImage | None = None
+    dead_letter: DeadLetter | None = None
+
+
+def _status(state: CharacterState) -> str:
+    if state.image is not None and (
+        state.prompt is None or state.image.prompt_hash == state.prompt.prompt_hash
+    ):
+        return "done"
+    if state.dead_letter is not None:
+        return "failed"
+    return "pending"
+
+
+def catalog_row(state: CharacterState) -> dict[str, object]:
+    analysis, image = state.analysis, state.image
+    tokens = sum(
+        record.usage.total for record in (analysis, image) if record is not None
+    )
+    costs = [r.estimated_cost_usd for r in (analysis, image) if r is not None and r.estimated_cost_usd]
+    status = _status(state)
+    failed = state.dead_letter if status == "failed" else None
+    return {
+        "character": state.character,
+        "status": status,
+        "failed_stage": failed.stage if failed else None,
+        "reason": failed.reason if failed else None,
+        "reference_images": len(state.source.images) if state.source else None,
+        "archetype": analysis.analysis.archetype if analysis else None,
+        "palette": ", ".join(c.hex or c.name for c in analysis.analysis.colour_palette) if analysis else None,
+        "prompt_hash": state.prompt.prompt_hash if state.prompt else None,
+        "template": state.prompt.template_version if state.prompt else None,
+        "image_key": image.image_key if image else None,
+        "width": image.width if image else None,
+        "height": image.height if image else None,
+        "tokens": tokens,
+        "estimated_cost_usd": round(sum(costs), 6),
+        "batch_job": image.batch_job if image else None,
+    }
+
+
+def build_catalog(states: list[CharacterState]) -> pl.DataFrame:
+    rows = [catalog_row(state) for state in sorted(states, key=lambda s: s.character)]
+    return pl.DataFrame(rows, schema=SCHEMA)

@@ -1,0 +1,160 @@
+"""The optional ``character.yaml`` beside a character's sketches, and its user-facing errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+AspectRatio = Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+ImageSize = Literal["1K", "2K", "4K"]
+
+SPEC_FILE_NAMES = ("character.yaml", "character.yml")
+
+EXAMPLE_SPEC = """\
+display_name: Ser Maren of the Red Vale
+notes: a weathered knight who carries her late brother's banner
+style_override: watercolour storybook illustration
+aspect_ratio: "9:16"
+image_size: 2K
+"""
+
+
+class CharacterSpec(BaseModel):
+    """What a user may say about a character besides the sketches. Every field is optional."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=4000)
+    style_override: str | None = Field(default=None, min_length=1, max_length=500)
+    aspect_ratio: AspectRatio | None = None
+    image_size: ImageSize | None = None
+
+    @field_validator("image_size", mode="before")
+    @classmethod
+    def _upper_image_size(cls, value: Any) -> Any:
+        # "2k" is an obvious typo for "2K"; accept it rather than fail a run over case.
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+class CharacterSpecError(ValueError):
+    """``character.yaml`` could not be used; the message names the character, field and fix."""
+
+    def __init__(self, character: str, problem: str, fix: str, field: str | None = None) -> None:
+        self.character = character
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        where = f"field '{field}'" if field else "file"
+        super().__init__(f"character '{character}': character.yaml {where}: {problem}. {fix}")
+
+
+class _NoSexagesimalLoader(yaml.SafeLoader):
+    """SafeLoader that reads ``16:9`` as text.
+
+    YAML 1.1 (PyYAML) reads unquoted ``16:9`` as the base-60 integer 969, which would turn the
+    most natural way to write an aspect ratio into a confusing error.
+    """
+
+
+_INT_RESOLVER = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""",
+    re.X,
+)
+_FLOAT_RESOLVER = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+_NoSexagesimalLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_NoSexagesimalLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", _INT_RESOLVER, list("-+0123456789")
+)
+_NoSexagesimalLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _FLOAT_RESOLVER, list("-+0123456789.")
+)
+
+_ALLOWED_FIELDS = tuple(CharacterSpec.model_fields)
+
+
+def _fix_for(field: str, error_type: str) -> str:
+    if error_type == "extra_forbidden":
+        return f"Remove it or use one of: {', '.join(_ALLOWED_FIELDS)}"
+    if field == "aspect_ratio":
+        choices = ", ".join(f'"{ratio}"' for ratio in get_args(AspectRatio))
+        return f"Use one of {choices}"
+    if field == "image_size":
+        return f"Use one of {', '.join(get_args(ImageSize))}"
+    if error_type in ("string_too_long",):
+        return "Shorten it"
+    if error_type in ("string_too_short",):
+        return "Give it some text or remove the line"
+    return 'Write it as text, in quotes if it looks like yes/no, a date or a list: notes: "yes"'
+
+
+def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
+    # Report the first problem only: users fix files one line at a time, and one clear message
+    # reads better in the Dagster UI than a pydantic dump.
+    detail = error.errors()[0]
+    field = ".".join(str(part) for part in detail["loc"]) or None
+    error_type = detail["type"]
+    if error_type == "extra_forbidden":
+        problem = "is not a known field"
+    elif error_type == "literal_error":
+        problem = f"{detail['input']!r} is not supported"
+    else:
+        problem = f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {detail['input']!r})"
+    return CharacterSpecError(character, problem, _fix_for(field or "", error_type), field)
+
+
+def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
+    """Validate the bytes of a ``character.yaml``; an empty file means "no extra information"."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CharacterSpecError(
+            character,
+            f"is not UTF-8 text (byte {error.start})",
+            "Save it as UTF-8 text",
+        ) from error
+    try:
+        loaded = yaml.load(text, Loader=_NoSexagesimalLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(error, "problem", None) or "could not be read"
+        raise CharacterSpecError(
+            character,
+            f"is not valid YAML{where}: {reason}",
+            'Check the indentation and quote values containing ":" or "#"',
+        ) from error
+    if loaded is None:
+        return CharacterSpec()
+    if not isinstance(loaded, dict):
+        raise CharacterSpecError(
+            character,
+            f"must be a mapping of field: value, not a {type(loaded).__name__}",
+            f"Write one field per line, for example:\n{EXAMPLE_SPEC}",
+        )
+    try:
+        return CharacterSpec.model_validate(loaded)
+    except ValidationError as error:
+        raise _first_error(error, character) from error

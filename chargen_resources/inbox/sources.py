@@ -1,0 +1,495 @@
+"""Reading the inbox: a local folder or an S3 prefix, listed into characters. Never written to.
+
+Layout (the same for both sources)::
+
+    <root>/
+      red-knight/            a character: 1+ reference images and an optional character.yaml
+        front.png
+        side.JPG
+        character.yaml
+      hermit.webp            a loose image at the root: a one-image character
+      .DS_Store              hidden: ignored, reported as skipped
+
+Policy for files that are not reference images:
+
+- hidden files and folders (leading ``.``) are ignored everywhere; they are reported as
+  ``hidden`` skips so nothing vanishes without a trace;
+- any other file in a character folder that is not a ``.png/.jpg/.jpeg/.webp`` image or the
+  spec file (``notes.txt``, ``pose.gif``, a nested folder) is a **warning**: it is listed in
+  ``InboxCharacter.skipped`` with the reason, and the character proceeds with its images.
+  People keep working files beside their sketches; failing the character for a ``notes.txt``
+  would punish a harmless habit;
+- a character folder with no reference image at all is an **error** for that character
+  (``InboxCharacter.error``): it is still listed, so the run can report it by name;
+- a folder with nothing visible in it is not a character yet (a copy may be under way); it is
+  reported as an ``empty_folder`` skip of the scan.
+
+Whether an image's *content* is usable (corrupt, animated, too large...) is decided later by
+``chargen_resources.inbox.images.normalise_image``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from chargen_resources.inbox.character_spec import SPEC_FILE_NAMES
+from chargen_resources.inbox.slugs import assign_partition_keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+# Formats people commonly drop in that we refuse by name, so the message can say what to do.
+KNOWN_UNSUPPORTED_IMAGE_SUFFIXES = (
+    ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".svg", ".psd", ".ico",
+)  # fmt: skip
+# Largest file we read into memory. Reference sketches are a few MB; anything bigger is a
+# mistake (a video, a raw scan) and would only be rejected after an expensive read.
+MAX_READ_BYTES = 64 * 1024 * 1024
+
+
+class InboxError(RuntimeError):
+    """The inbox itself cannot be read (missing folder, unreadable file)."""
+
+
+class SkipKind(StrEnum):
+    HIDDEN = "hidden"
+    NOT_AN_IMAGE = "not_an_image"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    NESTED_FOLDER = "nested_folder"
+    DUPLICATE_SPEC = "duplicate_spec"
+    EMPTY_FOLDER = "empty_folder"
+    NAME_CONFLICT = "name_conflict"
+    NOT_A_FILE = "not_a_file"
+
+
+class SkippedEntry(BaseModel):
+    """Something in the inbox that was not used, and why (user-facing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str  # relative to the inbox root, with "/" separators
+    kind: SkipKind
+    reason: str
+
+
+class InboxFile(BaseModel):
+    """One file as listed, before it is read. ``version`` changes whenever the content may have."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # file name, no folder
+    ref: str  # absolute local path, or the S3 object key
+    size: int
+    version: str  # "<mtime_ns>-<size>" locally, the ETag on S3
+
+
+class InboxCharacter(BaseModel):
+    """A character as found in the inbox: its reference images and optional spec file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # the partition key, see slugs.py
+    source_name: str  # folder name, or the file name of a loose image
+    images: tuple[InboxFile, ...]
+    spec_file: InboxFile | None = None
+    skipped: tuple[SkippedEntry, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        """Cheap content version from names, sizes and versions: no file is read.
+
+        Used for sensor run keys: it changes when any image or the spec changes, is added or is
+        removed, and not for skipped files (they do not affect the result).
+        """
+        listed = [("image", f.name, f.size, f.version) for f in self.images]
+        if self.spec_file is not None:
+            spec = self.spec_file
+            listed.append(("spec", spec.name, spec.size, spec.version))
+        encoded = json.dumps(listed, separators=(",", ":"), ensure_ascii=True).encode()
+        return hashlib.sha256(encoded).hexdigest()[:16]
+
+    @property
+    def error(self) -> str | None:
+        """Why this character cannot be made at all, or None."""
+        if self.images:
+            return None
+        found = ", ".join(entry.path.rsplit("/", 1)[-1] for entry in self.skipped) or "nothing"
+        return (
+            f"character '{self.source_name}': no reference image (found: {found}). "
+            f"Add at least one {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} file "
+            f"directly inside the folder '{self.source_name}'."
+        )
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per file that was left out (hidden files are not worth a warning)."""
+        return tuple(
+            f"{entry.path}: {entry.reason}"
+            for entry in self.skipped
+            if entry.kind is not SkipKind.HIDDEN
+        )
+
+
+class InboxScan(BaseModel):
+    """Everything a scan found: the characters, and what was skipped at the root."""
+
+    model_config = ConfigDict(frozen=True)
+
+    characters: tuple[InboxCharacter, ...]
+    skipped: tuple[SkippedEntry, ...] = ()
+
+
+@runtime_checkable
+class InboxSource(Protocol):
+    """Where reference sketches come from. Implementations only ever read."""
+
+    @property
+    def description(self) -> str:
+        """Human-readable location for messages, e.g. ``s3://bucket/prefix/``."""
+        ...
+
+    def scan(self) -> InboxScan: ...
+
+    def list_characters(self) -> list[InboxCharacter]: ...
+
+    def read_bytes(self, file: InboxFile) -> bytes: ...
+
+
+# --- listing -> characters (pure) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    """A raw listing row: its path parts under the root, and the file (None for a folder)."""
+
+    parts: tuple[str, ...]
+    file: InboxFile | None
+    special: bool = False  # a pipe, socket, device or broken link: never opened
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _not_image_reason(name: str) -> tuple[SkipKind, str]:
+    supported = ", ".join(IMAGE_SUFFIXES)
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in KNOWN_UNSUPPORTED_IMAGE_SUFFIXES:
+        return (
+            SkipKind.UNSUPPORTED_IMAGE,
+            f"{suffix[1:].upper()} images are not supported; export it as PNG, JPEG or WEBP "
+            f"({supported}) to use it",
+        )
+    return (
+        SkipKind.NOT_AN_IMAGE,
+        f"not a reference image (only {supported} and {SPEC_FILE_NAMES[0]} are read); "
+        "it was left out",
+    )
+
+
+_NOT_A_FILE = "not a regular file (a broken link, pipe or device); it was left out"
+
+
+def _loose_base_name(name: str) -> str | None:
+    return PurePosixPath(name).stem if _is_image_name(name) else None
+
+
+@dataclass
+class _Folder:
+    images: list[InboxFile]
+    specs: list[InboxFile]
+    skipped: dict[str, SkippedEntry]
+    visible: int = 0
+
+
+def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
+    """Group a raw listing into characters (see the module docstring for the rules)."""
+    folders: dict[str, _Folder] = {}
+    loose: dict[str, InboxFile] = {}
+    root_skips: dict[str, SkippedEntry] = {}
+
+    ordered = sorted(entries, key=lambda entry: (len(entry.parts), entry.parts))
+    for entry in ordered:
+        top, rest = entry.parts[0], entry.parts[1:]
+        if _is_hidden(top):
+            root_skips.setdefault(
+                top, SkippedEntry(path=top, kind=SkipKind.HIDDEN, reason="hidden")
+            )
+            continue
+        if entry.special:
+            path = "/".join(entry.parts[:2])
+            target = (
+                root_skips if not rest else folders.setdefault(top, _Folder([], [], {})).skipped
+            )
+            target[path] = SkippedEntry(path=path, kind=SkipKind.NOT_A_FILE, reason=_NOT_A_FILE)
+            continue
+        if not rest:
+            if entry.file is None:
+                folders.setdefault(top, _Folder([], [], {}))
+            elif _is_image_name(top):
+                loose[top] = entry.file
+            else:
+                kind, reason = _not_image_reason(top)
+                root_skips[top] = SkippedEntry(
+                    path=top, kind=kind, reason=f"{reason}; characters are folders of images"
+                )
+            continue
+        folder = folders.setdefault(top, _Folder([], [], {}))
+        _add_to_folder(folder, top, rest, entry.file)
+
+    for name in list(loose):
+        if name in folders:  # S3 allows "x.png" and "x.png/..." side by side
+            del loose[name]
+            root_skips[name] = SkippedEntry(
+                path=name,
+                kind=SkipKind.NAME_CONFLICT,
+                reason="a folder has the same name; rename the file or the folder",
+            )
+    for name, folder in list(folders.items()):
+        if folder.visible == 0:
+            del folders[name]
+            root_skips[name] = SkippedEntry(
+                path=name,
+                kind=SkipKind.EMPTY_FOLDER,
+                reason="empty folder: not a character until it holds an image",
+            )
+
+    keys = assign_partition_keys(
+        [*folders, *loose],
+        base_name=lambda name: _loose_base_name(name) if name in loose else None,
+    )
+    characters = [_folder_character(keys[name], name, folder) for name, folder in folders.items()]
+    characters += [
+        InboxCharacter(key=keys[name], source_name=name, images=(file,))
+        for name, file in loose.items()
+    ]
+    return InboxScan(
+        characters=tuple(sorted(characters, key=lambda character: character.key)),
+        skipped=tuple(sorted(root_skips.values(), key=lambda skip: skip.path)),
+    )
+
+
+def _add_to_folder(
+    folder: _Folder, top: str, rest: tuple[str, ...], file: InboxFile | None
+) -> None:
+    name = rest[0]
+    path = f"{top}/{name}"
+    if _is_hidden(name):
+        folder.skipped.setdefault(
+            path, SkippedEntry(path=path, kind=SkipKind.HIDDEN, reason="hidden")
+        )
+        return
+    folder.visible += 1
+    if len(rest) > 1 or file is None:
+        folder.skipped.setdefault(
+            path,
+            SkippedEntry(
+                path=path,
+                kind=SkipKind.NESTED_FOLDER,
+                reason="sub-folders are not read; move its images up into "
+                f"'{top}' or make it a character folder of its own",
+            ),
+        )
+    elif _is_image_name(name):
+        folder.images.append(file)
+    elif name.lower() in SPEC_FILE_NAMES:
+        folder.specs.append(file)
+    else:
+        kind, reason = _not_image_reason(name)
+        folder.skipped[path] = SkippedEntry(path=path, kind=kind, reason=reason)
+
+
+def _folder_character(key: str, name: str, folder: _Folder) -> InboxCharacter:
+    # Prefer character.yaml over character.yml, then the exact lowercase spelling.
+    specs = sorted(
+        folder.specs,
+        key=lambda f: (SPEC_FILE_NAMES.index(f.name.lower()), f.name != f.name.lower()),
+    )
+    skipped = dict(folder.skipped)
+    for extra in specs[1:]:
+        path = f"{name}/{extra.name}"
+        skipped[path] = SkippedEntry(
+            path=path,
+            kind=SkipKind.DUPLICATE_SPEC,
+            reason=f"'{specs[0].name}' is used; delete or merge this second spec file",
+        )
+    return InboxCharacter(
+        key=key,
+        source_name=name,
+        images=tuple(sorted(folder.images, key=lambda f: f.name)),
+        spec_file=specs[0] if specs else None,
+        skipped=tuple(sorted(skipped.values(), key=lambda skip: skip.path)),
+    )
+
+
+def content_hash(source: InboxSource, character: InboxCharacter) -> str:
+    """SHA-256 over the bytes of the character's images and spec (reads every file).
+
+    For a Dagster ``DataVersion``: unlike the fingerprint it ignores touch-only changes (mtime).
+    """
+    digest = hashlib.sha256()
+    files = [("image", f) for f in character.images]
+    if character.spec_file is not None:
+        files.append(("spec", character.spec_file))
+    for role, file in files:
+        data = source.read_bytes(file)
+        digest.update(f"{role}\0{file.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _too_large(file: InboxFile, where: str) -> InboxError:
+    return InboxError(
+        f"{where}: {file.size} bytes is more than the {MAX_READ_BYTES // (1024 * 1024)} MiB "
+        "a reference file may have; downscale or re-export it"
+    )
+
+
+# --- local folder ------------------------------------------------------------------------------
+
+
+class LocalInbox:
+    """An inbox in a local folder. Files are only opened for reading."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+
+    @property
+    def description(self) -> str:
+        return f"local folder {self.root}"
+
+    def _listing(self) -> Iterator[ListedEntry]:
+        if not self.root.is_dir():
+            raise InboxError(
+                f"inbox {self.root} does not exist or is not a folder; create it or point the "
+                "inbox setting at the folder holding your character folders"
+            )
+        with os.scandir(self.root) as top_entries:
+            for top in top_entries:
+                if top.is_dir():
+                    yield ListedEntry((top.name,), None)
+                    if _is_hidden(top.name):
+                        continue
+                    with os.scandir(top.path) as children:
+                        for child in children:
+                            yield self._entry((top.name, child.name), child)
+                else:
+                    yield self._entry((top.name,), top)
+
+    def _entry(self, parts: tuple[str, ...], entry: os.DirEntry[str]) -> ListedEntry:
+        try:
+            if entry.is_dir():
+                return ListedEntry(parts, None)
+            if not entry.is_file():
+                # Opening a pipe would block the sensor; list it so the skip is reported.
+                return ListedEntry(parts, None, special=True)
+            stat = entry.stat()
+        except OSError:  # a broken link, or removed between listing and stat
+            return ListedEntry(parts, None, special=True)
+        file = InboxFile(
+            name=entry.name,
+            ref=entry.path,
+            size=stat.st_size,
+            version=f"{stat.st_mtime_ns}-{stat.st_size}",
+        )
+        return ListedEntry(parts, file)
+
+    def scan(self) -> InboxScan:
+        return build_scan(self._listing())
+
+    def list_characters(self) -> list[InboxCharacter]:
+        return list(self.scan().characters)
+
+    def read_bytes(self, file: InboxFile) -> bytes:
+        path = Path(file.ref)
+        if self.root not in path.parents:
+            raise InboxError(f"{file.ref} is not inside the inbox {self.root}; refusing to read it")
+        where = str(path.relative_to(self.root))
+        try:
+            with open(path, "rb") as handle:  # read-only: the inbox is never modified
+                data = handle.read(MAX_READ_BYTES + 1)
+        except OSError as error:
+            raise InboxError(
+                f"{where}: could not be read ({error.strerror or error}); check that it still "
+                "exists and is readable"
+            ) from error
+        if len(data) > MAX_READ_BYTES:
+            raise _too_large(file.model_copy(update={"size": len(data)}), where)
+        return data
+
+
+# --- S3 prefix ---------------------------------------------------------------------------------
+
+
+class S3Inbox:
+    """An inbox under an S3 prefix, listed with ``list_objects_v2`` (all pages)."""
+
+    def __init__(
+        self, client: S3Client, bucket: str, prefix: str = "", *, page_size: int = 1000
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.page_size = page_size
+        stripped = prefix.strip("/")
+        self.prefix = f"{stripped}/" if stripped else ""
+
+    @property
+    def description(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def _listing(self) -> Iterator[ListedEntry]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                relative = obj["Key"][len(self.prefix) :]
+                if not relative:
+                    continue
+                if relative.endswith("/"):  # a "folder" marker made by consoles and tools
+                    yield ListedEntry(tuple(relative.rstrip("/").split("/")), None)
+                    continue
+                parts = tuple(relative.split("/"))
+                file = InboxFile(
+                    name=parts[-1],
+                    ref=obj["Key"],
+                    size=obj["Size"],
+                    version=obj["ETag"].strip('"'),
+                )
+                yield ListedEntry(parts, file)
+
+    def scan(self) -> InboxScan:
+        return build_scan(self._listing())
+
+    def list_characters(self) -> list[InboxCharacter]:
+        return list(self.scan().characters)
+
+    def read_bytes(self, file: InboxFile) -> bytes:
+        where = f"s3://{self.bucket}/{file.ref}"
+        if not file.ref.startswith(self.prefix):
+            raise InboxError(f"{where} is not inside the inbox {self.description}")
+        if file.size > MAX_READ_BYTES:
+            raise _too_large(file, where)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=file.ref)
+        except self.client.exceptions.NoSuchKey as error:
+            raise InboxError(
+                f"{where}: no longer exists (removed after the inbox was listed); "
+                "the next sensor tick will pick up the change"
+            ) from error
+        return response["Body"].read()

@@ -1,0 +1,100 @@
+"""character_analysis: one Gemini batch job (JSON mode) over every character's sketches."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from chargen_resources.characters.analysis import CharacterAnalysis
+from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
+from chargen_resources.characters.requests import ImageReference, analysis_request
+from chargen_resources.gemini.batch_jobs import BatchJobRunner, BatchLine, iter_file_chunks
+from chargen_resources.gemini.pricing import estimate_cost
+from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.pipeline.batch_results import LineResult, line_results
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.storage.blob_store import BlobStore
+from chargen_resources.streaming import read_batch_output
+
+STAGE = "character_analysis"
+
+
+def analyse(
+    sources: Mapping[str, SourceImages],
+    *,
+    store: BlobStore,
+    runner: BatchJobRunner,
+    uploads: UploadCache,
+    model: str,
+    delete_uploads: bool,
+) -> StageOutcome[AnalysisRecord]:
+    outcome: StageOutcome[AnalysisRecord] = StageOutcome(STAGE)
+    if not sources:
+        return outcome
+    uploaded_names: dict[str, list[str]] = {}
+    lines = []
+    for key, source in sorted(sources.items()):
+        references = []
+        for image in source.images:
+            file = uploads.ensure_uploaded(
+                store.get_bytes(image.key), "image/png", f"{key}-{image.source_name}"
+            )
+            references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
+            uploaded_names.setdefault(key, []).append(file.name)
+        notes = source.spec.notes if source.spec else None
+        lines.append(BatchLine(key=key, request=analysis_request(references, key, notes)))
+
+    jobs = runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-analysis")
+    for job in jobs:
+        outcome.batch_job = job.job_name
+        with tempfile.TemporaryDirectory(prefix="chargen-analysis-") as folder:
+            output = runner.download_output(job, Path(folder) / "output.jsonl")
+            seen = set()
+            for line in line_results(read_batch_output(iter_file_chunks(output))):
+                if line.key is None or line.key not in sources:
+                    continue
+                seen.add(line.key)
+                _record_line(outcome, line.key, line, model, job.job_name)
+        for key in job.keys:
+            if key not in seen:
+                outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
+        if delete_uploads:
+            done = [name for key in job.keys if key in outcome.succeeded for name in uploaded_names.get(key, [])]
+            runner.clean_up(job, done)
+            for key in job.keys:
+                if key in outcome.succeeded:
+                    for image in sources[key].images:
+                        uploads.forget(image.sha256)  # the upload cache keys by PNG hash too
+    return outcome
+
+
+def _record_line(
+    outcome: StageOutcome[AnalysisRecord], key: str, line: LineResult, model: str, job_name: str
+) -> None:
+    if line.problem:
+        outcome.fail(key, line.problem)
+        return
+    try:
+        analysis = CharacterAnalysis.model_validate_json(line.text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(whole answer)"
+        outcome.fail(
+            key,
+            f"the analysis answer is not valid JSON for our schema ({where}: {first['msg']}); "
+            "re-run to ask again",
+        )
+        return
+    outcome.succeeded[key] = AnalysisRecord(
+        character=key,
+        analysis=analysis,
+        model=model,
+        batch_job=job_name,
+        usage=line.usage,
+        estimated_cost_usd=estimate_cost(
+            model, line.usage.prompt_tokens, line.usage.output_tokens + line.usage.thoughts_tokens
+        ),
+    )

@@ -1,0 +1,84 @@
+"""Turn the streamed events of a batch output file into one verdict per line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from chargen_resources.characters.artifacts import TokenUsage
+from chargen_resources.streaming.types import (
+    ImageBlock,
+    ImageFailed,
+    ImageMarkedThought,
+    LineEnd,
+    LineStart,
+    TextDelta,
+)
+from chargen_resources.streaming.types import TokenUsage as WireUsage
+
+# Finish reasons that mean the model produced what was asked.
+GOOD_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
+
+
+@dataclass
+class LineResult:
+    """Everything one output line said, with the key only known at its end."""
+
+    index: int
+    key: str | None = None
+    text: str = ""
+    images: list[ImageBlock] = field(default_factory=list)
+    image_problems: list[str] = field(default_factory=list)
+    error: str | None = None
+    finish_reason: str | None = None
+    block_reason: str | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this line gave no usable result, in words for the user; None when it did."""
+        if self.error:
+            return self.error
+        if self.block_reason:
+            return f"the prompt was blocked by Gemini's safety filter ({self.block_reason})"
+        if self.finish_reason not in GOOD_FINISH_REASONS:
+            return f"the model stopped with finishReason {self.finish_reason}"
+        return None
+
+
+def usage_from_wire(usage: WireUsage | None) -> TokenUsage:
+    if usage is None:
+        return TokenUsage()
+    return TokenUsage(
+        prompt_tokens=usage.prompt_token_count or 0,
+        output_tokens=usage.candidates_token_count or 0,
+        thoughts_tokens=usage.thoughts_token_count or 0,
+    )
+
+
+def line_results(events: Iterable[object]) -> Iterator[LineResult]:
+    """Group events by line; text is gathered, stored images kept, thought images dropped."""
+    current: LineResult | None = None
+    for event in events:
+        if isinstance(event, LineStart):
+            current = LineResult(index=event.index)
+        elif current is None:
+            continue
+        elif isinstance(event, TextDelta) and not event.thought:
+            current.text += event.text
+        elif isinstance(event, ImageBlock):
+            current.images.append(event)
+        elif isinstance(event, ImageMarkedThought) and current.images:
+            current.images.pop()
+        elif isinstance(event, ImageFailed):
+            current.image_problems.append(event.reason)
+        elif isinstance(event, LineEnd):
+            current.key = event.key
+            current.finish_reason = event.finish_reason
+            current.block_reason = event.block_reason
+            current.usage = usage_from_wire(event.usage)
+            if event.error is not None:
+                status = f"{event.error.status} " if event.error.status else ""
+                current.error = f"Gemini returned an error for this request: {status}{event.error.message}".strip()
+            yield current
+            current = None

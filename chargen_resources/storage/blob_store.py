@@ -1,0 +1,242 @@
+"""Byte storage behind one small interface: a local folder or an S3 bucket.
+
+Keys are relative '/'-separated paths (see `keys.validate_key`). Local writes are atomic (a
+temporary file in the target folder, then `os.replace`), so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+from botocore.exceptions import ClientError
+
+from chargen_resources.storage.keys import validate_key, validate_prefix
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+
+    from chargen_resources.streaming.sinks import ImageSink
+
+DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
+DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
+# Temporary files of in-flight local writes (ours, and the streaming LocalFileSink's
+# ".<name>.<random>.part"); listings skip them.
+_LOCAL_TEMP_PREFIX: Final = ".chargen-tmp-"
+_SINK_TEMP_SUFFIX: Final = ".part"
+_S3_MISSING_CODES: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class BlobNotFoundError(LookupError):
+    """The key has no object in the store."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(f"No object at {uri}.")
+        self.uri = uri
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """What chargen needs from a place that keeps bytes under keys."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def move(self, src: str, dst: str) -> None: ...
+
+    def uri(self, key: str) -> str: ...
+
+    def image_sink(self) -> ImageSink: ...
+
+
+class LocalBlobStore:
+    """Objects as files under `root` (made absolute); keys map to relative paths."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalBlobStore({str(self.root)!r})"
+
+    def path(self, key: str) -> Path:
+        """The file that holds `key` (it may not exist)."""
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=_LOCAL_TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as temp_file:
+                temp_file.write(data)
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self.path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BlobNotFoundError(self.uri(key)) from None
+
+    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        path = self.path(key)
+        try:
+            stream = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BlobNotFoundError(self.uri(key)) from None
+        return _read_chunks(stream, chunk_size)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        validate_prefix(prefix)
+        # Walk only the deepest folder the prefix names; the rest of the prefix filters names.
+        folder = prefix.rpartition("/")[0]
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        if not start.is_dir():
+            return iter(())
+        keys = []
+        for directory, _subdirs, files in os.walk(start):
+            relative_dir = Path(directory).relative_to(self.root).as_posix()
+            for name in files:
+                if _is_in_flight(name):
+                    continue
+                key = name if relative_dir == "." else f"{relative_dir}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        # Sorted like S3 listings (by UTF-8 bytes) so both backends enumerate alike.
+        return iter(sorted(keys, key=lambda key: key.encode("utf-8")))
+
+    def move(self, src: str, dst: str) -> None:
+        source, target = self.path(src), self.path(dst)
+        if not source.is_file():
+            raise BlobNotFoundError(self.uri(src))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def uri(self, key: str) -> str:
+        return self.path(key).as_uri()
+
+    def image_sink(self) -> ImageSink:
+        """A streaming sink that writes images into this store's folder."""
+        from chargen_resources.streaming.sinks import LocalFileSink
+
+        return LocalFileSink(self.root)
+
+
+def _is_in_flight(name: str) -> bool:
+    return name.startswith(_LOCAL_TEMP_PREFIX) or (
+        name.startswith(".") and name.endswith(_SINK_TEMP_SUFFIX)
+    )
+
+
+def _read_chunks(stream: Any, chunk_size: int) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(chunk_size):
+            yield chunk
+
+
+def _is_missing(error: ClientError) -> bool:
+    return str(error.response.get("Error", {}).get("Code")) in _S3_MISSING_CODES
+
+
+class S3BlobStore:
+    """Objects in one S3 bucket, through a boto3 S3 client (e.g. `S3Resource.get_client()`)."""
+
+    def __init__(self, client: S3Client, bucket: str, list_page_size: int = 1000) -> None:
+        if not bucket:
+            raise ValueError("S3BlobStore needs a bucket name; got an empty string.")
+        self.client = client
+        self.bucket = bucket
+        self.list_page_size = list_page_size
+
+    def __repr__(self) -> str:
+        return f"S3BlobStore(bucket={self.bucket!r})"
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=validate_key(key),
+            Body=data,
+            ContentType=content_type or DEFAULT_CONTENT_TYPE,
+        )
+
+    def get_bytes(self, key: str) -> bytes:
+        return b"".join(self.iter_bytes(key))
+
+    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=validate_key(key))
+        except ClientError as error:
+            if _is_missing(error):
+                raise BlobNotFoundError(self.uri(key)) from None
+            raise
+        return _stream_body(response["Body"], chunk_size)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=validate_key(key))
+        except ClientError as error:
+            if _is_missing(error):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=validate_key(key))
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket,
+            Prefix=validate_prefix(prefix),
+            PaginationConfig={"PageSize": self.list_page_size},
+        )
+        return (item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def move(self, src: str, dst: str) -> None:
+        # S3 has no rename: copy, then delete the source once the copy exists.
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": validate_key(src)}
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=validate_key(dst), CopySource=source)
+        except ClientError as error:
+            if _is_missing(error):
+                raise BlobNotFoundError(self.uri(src)) from None
+            raise
+        self.client.delete_object(Bucket=self.bucket, Key=src)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{validate_key(key)}"
+
+    def image_sink(self) -> ImageSink:
+        """A streaming sink that uploads images into this bucket (multipart)."""
+        from chargen_resources.streaming.sinks import S3MultipartSink
+
+        return S3MultipartSink(self.client, self.bucket)
+
+
+def _stream_body(body: Any, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()

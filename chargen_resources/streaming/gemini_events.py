@@ -1,0 +1,172 @@
+"""``parse_gemini_events``: SSE events of ``streamGenerateContent`` to typed Gemini events.
+
+Each SSE event holds one ``GenerateContentResponse`` chunk (already whole in memory, as the wire
+sends it). Inline images reach us in one of three ways, told apart per chunk:
+
+* ``whole``: one chunk carries the complete image;
+* ``fragmented``: each chunk carries the next piece (Vertex AI);
+* ``cumulative``: each chunk repeats everything so far plus a new piece (Gemini Developer API).
+
+Consumers only ever see the new base64 characters in ``ImageDelta``. An image run ends at the next
+image start or at the end of the stream; a new run starts when the mime type or the thought flag
+changes, or when data that is not a continuation begins with an image signature.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chargen_resources.streaming.errors import GeminiProtocolError, GeminiStreamError
+from chargen_resources.streaming.types import (
+    GeminiEvent,
+    ImageDelta,
+    ImageStart,
+    SseEvent,
+    StreamDone,
+    TextDelta,
+    TokenUsage,
+)
+
+# Base64 of the first bytes of PNG, JPEG, RIFF (WEBP), GIF: where a new image begins.
+IMAGE_SIGNATURES_BASE64 = ("iVBORw0KGg", "/9j/", "_9j_", "UklGR", "R0lGOD")
+_SAMPLE = 256  # characters compared at each end of what was seen, to recognise repetition
+
+
+@dataclass
+class _ImageRun:
+    """What we know of the image being streamed, to recognise cumulative repetition."""
+
+    mime_type: str
+    thought: bool
+    seen_length: int
+    head: str
+    tail: str
+
+    def unseen_part(self, data: str) -> str | None:
+        """The new characters if ``data`` repeats everything seen so far, else None."""
+        if len(data) < self.seen_length or not data.startswith(self.head):
+            return None
+        if data[self.seen_length - len(self.tail) : self.seen_length] != self.tail:
+            return None
+        return data[self.seen_length :]
+
+    def extend(self, new: str) -> None:
+        if len(self.head) < _SAMPLE:
+            self.head = (self.head + new)[:_SAMPLE]
+        self.tail = (self.tail + new)[-_SAMPLE:]
+        self.seen_length += len(new)
+
+
+def parse_gemini_events(sse: Iterable[SseEvent]) -> Iterator[GeminiEvent]:
+    """Yield typed events for each chunk, then one ``StreamDone`` when the stream ends.
+
+    Raises ``GeminiStreamError`` on an error chunk and ``GeminiProtocolError`` on a chunk that is
+    not a JSON object.
+    """
+    run: _ImageRun | None = None
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None
+    block_reason: str | None = None
+    for event in sse:
+        chunk = _load_chunk(event.data)
+        _raise_if_error(chunk)
+        if isinstance(chunk.get("usageMetadata"), dict):
+            usage = TokenUsage.model_validate(chunk["usageMetadata"])
+        feedback = chunk.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            block_reason = str(feedback["blockReason"])
+        candidate = _first_candidate(chunk)
+        if candidate.get("finishReason"):
+            finish_reason = str(candidate["finishReason"])
+        for part in _parts(candidate):
+            thought = part.get("thought") is True
+            if isinstance(part.get("text"), str):
+                if part["text"]:
+                    yield TextDelta(text=part["text"], thought=thought)
+                continue
+            inline = part.get("inlineData", part.get("inline_data"))
+            if not isinstance(inline, dict) or not isinstance(inline.get("data"), str):
+                continue
+            mime_type = str(inline.get("mimeType") or inline.get("mime_type") or "")
+            run, events = _image_events(run, inline["data"], mime_type, thought)
+            yield from events
+    yield StreamDone(finish_reason=finish_reason, usage=usage, block_reason=block_reason)
+
+
+def _image_events(
+    run: _ImageRun | None, data: str, mime_type: str, thought: bool
+) -> tuple[_ImageRun, list[GeminiEvent]]:
+    """Classify one inline data part against the current run; return the new run and events."""
+    if run is not None and (mime_type or run.mime_type) == run.mime_type and thought == run.thought:
+        unseen = run.unseen_part(data)
+        if unseen is not None:  # cumulative delivery (or an exact repeat)
+            run.extend(unseen)
+            return run, [ImageDelta(data=unseen, thought=thought)] if unseen else []
+        if not data.startswith(IMAGE_SIGNATURES_BASE64):  # the next fragment
+            run.extend(data)
+            return run, [ImageDelta(data=data, thought=thought)] if data else []
+    mime_type = mime_type or sniff_mime_type(data)
+    new_run = _ImageRun(mime_type=mime_type, thought=thought, seen_length=0, head="", tail="")
+    new_run.extend(data)
+    events: list[GeminiEvent] = [ImageStart(mime_type=mime_type, thought=thought)]
+    if data:
+        events.append(ImageDelta(data=data, thought=thought))
+    return new_run, events
+
+
+def sniff_mime_type(base64_prefix: str) -> str:
+    """Mime type from the first base64 characters of an image, for parts that omit it."""
+    if base64_prefix.startswith("iVBORw0KGg"):
+        return "image/png"
+    if base64_prefix.startswith(("/9j/", "_9j_")):
+        return "image/jpeg"
+    if base64_prefix.startswith("UklGR"):
+        return "image/webp"
+    if base64_prefix.startswith("R0lGOD"):
+        return "image/gif"
+    return "application/octet-stream"
+
+
+def _load_chunk(data: str) -> dict[str, Any]:
+    try:
+        chunk = json.loads(data)
+    except json.JSONDecodeError as error:
+        raise GeminiProtocolError(
+            f"a stream event is not JSON ({error.msg} at character {error.pos}); "
+            f"it starts with {data[:80]!r}"
+        ) from None
+    if not isinstance(chunk, dict):
+        raise GeminiProtocolError(f"a stream event is JSON but not an object: {data[:80]!r}")
+    return chunk
+
+
+def _raise_if_error(chunk: dict[str, Any]) -> None:
+    error = chunk.get("error")
+    if error is None:
+        return
+    if not isinstance(error, dict):
+        raise GeminiStreamError(None, None, str(error), chunk)
+    code = error.get("code")
+    raise GeminiStreamError(
+        code if isinstance(code, int) else None,
+        str(error["status"]) if error.get("status") is not None else None,
+        str(error.get("message", "")),
+        chunk,
+    )
+
+
+def _first_candidate(chunk: dict[str, Any]) -> dict[str, Any]:
+    candidates = chunk.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+        return candidates[0]
+    return {}
+
+
+def _parts(candidate: dict[str, Any]) -> list[dict[str, Any]]:
+    content = candidate.get("content")
+    if not isinstance(content, dict) or not isinstance(content.get("parts"), list):
+        return []
+    return [part for part in content["parts"] if isinstance(part, dict)]

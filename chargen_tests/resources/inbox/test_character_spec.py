@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+
+from chargen_resources.inbox.character_spec import (
+    EXAMPLE_SPEC,
+    CharacterSpec,
+    CharacterSpecError,
+    parse_character_spec,
+)
+
+
+def test_full_spec_is_read() -> None:
+    spec = parse_character_spec(EXAMPLE_SPEC.encode(), "red-knight")
+    assert spec == CharacterSpec(
+        display_name="Ser Maren of the Red Vale",
+        notes="a weathered knight who carries her late brother's banner",
+        style_override="watercolour storybook illustration",
+        aspect_ratio="9:16",
+        image_size="2K",
+    )
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"# only a comment\n", b"---\n"])
+def test_empty_file_means_no_extra_information(data: bytes) -> None:
+    assert parse_character_spec(data, "x") == CharacterSpec()
+
+
+def test_unquoted_aspect_ratio_is_text_not_base_60() -> None:
+    # PyYAML would read 16:9 as the integer 969.
+    spec = parse_character_spec(b"aspect_ratio: 16:9\n", "x")
+    assert spec.aspect_ratio == "16:9"
+
+
+def test_lowercase_image_size_is_accepted() -> None:
+    assert parse_character_spec(b"image_size: 4k", "x").image_size == "4K"
+
+
+def test_numbers_in_text_fields_are_text() -> None:
+    assert parse_character_spec(b"display_name: 1984", "x").display_name == "1984"
+
+
+def test_utf8_bom_and_unicode_are_fine() -> None:
+    spec = parse_character_spec("\ufeffdisplay_name: Élodie ☾\n".encode(), "x")
+    assert spec.display_name == "Élodie ☾"
+
+
+def _error(data: bytes, character: str = "ash-witch") -> CharacterSpecError:
+    with pytest.raises(CharacterSpecError) as caught:
+        parse_character_spec(data, character)
+    return caught.value
+
+
+def test_invalid_yaml_names_the_character_and_the_line() -> None:
+    error = _error(b"display_name: Ash\nnotes: [unclosed\n")
+    message = str(error)
+    assert "ash-witch" in message
+    assert "not valid YAML" in message
+    assert "line 3" in message or "line 2" in message
+    assert "indentation" in message  # the fix
+
+
+@pytest.mark.parametrize("data", [b"- a\n- b\n", b"just a sentence\n", b"42\n"])
+def test_not_a_mapping(data: bytes) -> None:
+    message = str(_error(data))
+    assert "must be a mapping" in message
+    assert "display_name:" in message  # shows an example
+
+
+def test_unknown_field_lists_the_allowed_ones() -> None:
+    error = _error(b"name: Ash\n")
+    assert error.field == "name"
+    message = str(error)
+    assert "'name'" in message and "not a known field" in message
+    assert "display_name, notes, style_override, aspect_ratio, image_size" in message
+
+
+def test_bad_aspect_ratio_lists_the_choices() -> None:
+    error = _error(b'aspect_ratio: "7:3"\n')
+    assert error.field == "aspect_ratio"
+    message = str(error)
+    assert "'7:3' is not supported" in message
+    assert '"9:16"' in message and '"21:9"' in message
+
+
+def test_bad_image_size_lists_the_choices() -> None:
+    error = _error(b"image_size: 8K\n")
+    assert error.field == "image_size"
+    assert "1K, 2K, 4K" in str(error)
+
+
+def test_wrong_type_says_to_quote() -> None:
+    error = _error(b"notes: yes\n")
+    assert error.field == "notes"
+    assert "quotes" in str(error)
+
+
+def test_empty_display_name() -> None:
+    error = _error(b'display_name: ""\n')
+    assert error.field == "display_name"
+
+
+def test_not_utf8() -> None:
+    assert "UTF-8" in str(_error(b"display_name: \xff\xfe\n"))
+
+
+def test_yaml_tags_are_not_executed() -> None:
+    error = _error(b"display_name: !!python/object/apply:os.system ['true']\n")
+    assert "not valid YAML" in str(error)

@@ -1,0 +1,372 @@
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from PIL import Image
+
+from chargen_resources.inbox.character_spec import parse_character_spec
+from chargen_resources.inbox.images import SourceImageError, normalise_image
+from chargen_resources.inbox.slugs import SLUG_PATTERN, name_hash
+from chargen_resources.inbox.sources import (
+    MAX_READ_BYTES,
+    InboxCharacter,
+    InboxError,
+    InboxFile,
+    InboxScan,
+    InboxSource,
+    LocalInbox,
+    S3Inbox,
+    SkipKind,
+    content_hash,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def image_bytes(colour: str, fmt: str = "PNG", size: tuple[int, int] = (24, 32)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+# Relative path -> bytes; None makes an empty folder. Mirrors what users really drop in.
+INBOX_TREE: dict[str, bytes | None] = {
+    "red-knight/front.png": image_bytes("red"),
+    "red-knight/side.JPG": image_bytes("darkred", "JPEG"),
+    "red-knight/character.yaml": b"display_name: Ser Maren\naspect_ratio: 9:16\n",
+    "red-knight/notes.txt": b"remember the banner",
+    "red-knight/pose.gif": image_bytes("red", "GIF"),
+    "red-knight/.DS_Store": b"\x00\x01",
+    "red-knight/old/first-try.png": image_bytes("pink"),
+    "Élodie the Pale/portrait.webp": image_bytes("white", "WEBP"),
+    "Élodie the Pale/character.yml": b"notes: pale\n",
+    "hermit.PNG": image_bytes("grey"),
+    "README.txt": b"drop folders here",
+    ".git/config": b"[core]",
+    ".hidden-hero/a.png": image_bytes("black"),
+    "only-notes/notes.txt": b"no sketches yet",
+    "nested-only/refs/a.png": image_bytes("green"),
+    "broken/zero.png": b"",
+    "broken/cut.jpg": image_bytes("blue", "JPEG", (64, 64))[:100],
+    "broken/fake.webp": b"not really an image",
+    "two-specs/a.jpeg": image_bytes("teal", "JPEG"),
+    "two-specs/character.yaml": b"notes: first\n",
+    "two-specs/character.yml": b"notes: second\n",
+    "empty": None,
+}
+
+
+def write_tree(root: Path, tree: dict[str, bytes | None]) -> None:
+    for relative, data in tree.items():
+        path = root / relative
+        if data is None:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def upload_tree(client: S3Client, bucket: str, prefix: str, tree: dict[str, bytes | None]) -> None:
+    for relative, data in tree.items():
+        if data is None:
+            client.put_object(Bucket=bucket, Key=f"{prefix}{relative}/", Body=b"")
+        else:
+            client.put_object(Bucket=bucket, Key=f"{prefix}{relative}", Body=data)
+
+
+@pytest.fixture
+def local_inbox(tmp_path: Path) -> LocalInbox:
+    root = tmp_path / "inbox"
+    root.mkdir()
+    write_tree(root, INBOX_TREE)
+    return LocalInbox(root)
+
+
+@pytest.fixture
+def s3_inbox(s3_client: S3Client, s3_bucket: str) -> S3Inbox:
+    upload_tree(s3_client, s3_bucket, "team/inbox/", INBOX_TREE)
+    s3_client.put_object(Bucket=s3_bucket, Key="team/other/stray.png", Body=image_bytes("red"))
+    return S3Inbox(s3_client, s3_bucket, "/team/inbox", page_size=3)
+
+
+def by_source(scan: InboxScan) -> dict[str, InboxCharacter]:
+    return {character.source_name: character for character in scan.characters}
+
+
+def check_scan(scan: InboxScan) -> None:
+    """Assertions shared by the local and the S3 inbox: both must read the tree the same way."""
+    characters = by_source(scan)
+    assert set(characters) == {
+        "red-knight",
+        "Élodie the Pale",
+        "hermit.PNG",
+        "only-notes",
+        "nested-only",
+        "broken",
+        "two-specs",
+    }
+    assert [c.key for c in scan.characters] == sorted(c.key for c in scan.characters)
+    assert all(SLUG_PATTERN.fullmatch(c.key) for c in scan.characters)
+
+    knight = characters["red-knight"]
+    assert knight.key == "red-knight"
+    assert [f.name for f in knight.images] == ["front.png", "side.JPG"]
+    assert knight.spec_file is not None and knight.spec_file.name == "character.yaml"
+    assert knight.error is None
+    skipped = {entry.path: entry.kind for entry in knight.skipped}
+    assert skipped == {
+        "red-knight/.DS_Store": SkipKind.HIDDEN,
+        "red-knight/notes.txt": SkipKind.NOT_AN_IMAGE,
+        "red-knight/old": SkipKind.NESTED_FOLDER,
+        "red-knight/pose.gif": SkipKind.UNSUPPORTED_IMAGE,
+    }
+    warnings = "\n".join(knight.warnings)
+    assert "notes.txt: not a reference image" in warnings
+    assert "pose.gif: GIF images are not supported; export it as PNG, JPEG or WEBP" in warnings
+    assert "red-knight/old: sub-folders are not read" in warnings
+    assert ".DS_Store" not in warnings  # hidden files are skipped quietly
+
+    elodie = characters["Élodie the Pale"]
+    assert elodie.key == f"elodie-the-pale-{name_hash('Élodie the Pale')}"
+    assert elodie.spec_file is not None and elodie.spec_file.name == "character.yml"
+
+    hermit = characters["hermit.PNG"]
+    assert hermit.key == f"hermit-{name_hash('hermit.PNG')}"
+    assert [f.name for f in hermit.images] == ["hermit.PNG"]
+    assert hermit.spec_file is None
+
+    only_notes = characters["only-notes"]
+    assert only_notes.images == ()
+    assert only_notes.error is not None
+    assert "'only-notes': no reference image (found: notes.txt)" in only_notes.error
+    assert "PNG/JPG/JPEG/WEBP" in only_notes.error
+    nested_only = characters["nested-only"]
+    assert nested_only.error is not None and "found: refs" in nested_only.error
+
+    # Damaged images are listed: normalise_image judges the content, per file.
+    assert [f.name for f in characters["broken"].images] == ["cut.jpg", "fake.webp", "zero.png"]
+
+    two_specs = characters["two-specs"]
+    assert two_specs.spec_file is not None and two_specs.spec_file.name == "character.yaml"
+    assert [(e.path, e.kind) for e in two_specs.skipped] == [
+        ("two-specs/character.yml", SkipKind.DUPLICATE_SPEC)
+    ]
+
+    root_skips = {entry.path: entry.kind for entry in scan.skipped}
+    assert root_skips == {
+        ".git": SkipKind.HIDDEN,
+        ".hidden-hero": SkipKind.HIDDEN,
+        "README.txt": SkipKind.NOT_AN_IMAGE,
+        "empty": SkipKind.EMPTY_FOLDER,
+    }
+
+
+def check_reads(source: InboxSource, scan: InboxScan) -> None:
+    characters = by_source(scan)
+    knight = characters["red-knight"]
+    assert source.read_bytes(knight.images[0]) == INBOX_TREE["red-knight/front.png"]
+    assert knight.spec_file is not None
+    spec = parse_character_spec(source.read_bytes(knight.spec_file), knight.key)
+    assert spec.display_name == "Ser Maren" and spec.aspect_ratio == "9:16"
+    assert knight.images[0].size == len(INBOX_TREE["red-knight/front.png"] or b"")
+
+    broken = characters["broken"]
+    failures = []
+    for file in broken.images:
+        with pytest.raises(SourceImageError) as caught:
+            normalise_image(source.read_bytes(file), name=file.name, character=broken.key)
+        failures.append(str(caught.value))
+    assert all(message.startswith("character 'broken', image '") for message in failures)
+    assert any("empty (0 bytes)" in message for message in failures)
+
+
+def test_local_scan(local_inbox: LocalInbox) -> None:
+    scan = local_inbox.scan()
+    check_scan(scan)
+    check_reads(local_inbox, scan)
+    assert local_inbox.list_characters() == list(scan.characters)
+    knight = by_source(scan)["red-knight"]
+    front = knight.images[0]
+    stat = Path(front.ref).stat()
+    assert front.version == f"{stat.st_mtime_ns}-{stat.st_size}"
+    assert isinstance(local_inbox, InboxSource)
+
+
+def test_s3_scan(s3_inbox: S3Inbox, s3_client: S3Client, s3_bucket: str) -> None:
+    scan = s3_inbox.scan()
+    check_scan(scan)
+    check_reads(s3_inbox, scan)
+    front = by_source(scan)["red-knight"].images[0]
+    assert front.ref == "team/inbox/red-knight/front.png"
+    head = s3_client.head_object(Bucket=s3_bucket, Key=front.ref)
+    assert front.version == head["ETag"].strip('"')
+    assert isinstance(s3_inbox, InboxSource)
+    assert s3_inbox.description == f"s3://{s3_bucket}/team/inbox/"
+
+
+def test_local_and_s3_agree_on_keys_and_fingerprint_inputs(
+    local_inbox: LocalInbox, s3_inbox: S3Inbox
+) -> None:
+    local = local_inbox.scan()
+    remote = s3_inbox.scan()
+    assert [c.key for c in local.characters] == [c.key for c in remote.characters]
+    for mine, theirs in zip(local.characters, remote.characters, strict=True):
+        assert [(f.name, f.size) for f in mine.images] == [(f.name, f.size) for f in theirs.images]
+        assert content_hash(local_inbox, mine) == content_hash(s3_inbox, theirs)
+
+
+def test_s3_inbox_at_bucket_root(s3_client: S3Client, s3_bucket: str) -> None:
+    upload_tree(s3_client, s3_bucket, "", {"a/x.png": image_bytes("red"), "b.webp": b"x"})
+    inbox = S3Inbox(s3_client, s3_bucket)
+    assert [c.source_name for c in inbox.list_characters()] == ["a", "b.webp"]
+
+
+def test_s3_file_and_folder_with_the_same_name(s3_client: S3Client, s3_bucket: str) -> None:
+    upload_tree(
+        s3_client,
+        s3_bucket,
+        "in/",
+        {"x.png": image_bytes("red"), "x.png/a.png": image_bytes("red")},
+    )
+    scan = S3Inbox(s3_client, s3_bucket, "in").scan()
+    assert [c.source_name for c in scan.characters] == ["x.png"]
+    assert scan.characters[0].images[0].name == "a.png"
+    assert [(e.path, e.kind) for e in scan.skipped] == [("x.png", SkipKind.NAME_CONFLICT)]
+
+
+def test_s3_object_removed_after_listing(s3_inbox: S3Inbox, s3_client: S3Client) -> None:
+    knight = by_source(s3_inbox.scan())["red-knight"]
+    s3_client.delete_object(Bucket=s3_inbox.bucket, Key=knight.images[0].ref)
+    with pytest.raises(InboxError, match="no longer exists"):
+        s3_inbox.read_bytes(knight.images[0])
+
+
+def test_fingerprint_follows_images_and_spec_only(local_inbox: LocalInbox) -> None:
+    root = local_inbox.root
+    before = by_source(local_inbox.scan())["red-knight"]
+
+    (root / "red-knight/notes.txt").write_text("edited notes")
+    assert by_source(local_inbox.scan())["red-knight"].fingerprint == before.fingerprint
+
+    (root / "red-knight/front.png").write_bytes(image_bytes("crimson", size=(30, 30)))
+    changed = by_source(local_inbox.scan())["red-knight"]
+    assert changed.fingerprint != before.fingerprint
+
+    (root / "red-knight/character.yaml").write_text("display_name: Someone Else\n")
+    spec_changed = by_source(local_inbox.scan())["red-knight"]
+    assert spec_changed.fingerprint != changed.fingerprint
+
+    (root / "red-knight/back.webp").write_bytes(image_bytes("red", "WEBP"))
+    added = by_source(local_inbox.scan())["red-knight"]
+    assert added.fingerprint != spec_changed.fingerprint
+    assert len(added.images) == 3
+
+
+def test_fingerprint_ignores_other_characters(local_inbox: LocalInbox) -> None:
+    before = {c.key: c.fingerprint for c in local_inbox.list_characters()}
+    write_tree(local_inbox.root, {"Newcomer/a.png": image_bytes("gold")})
+    after = {c.key: c.fingerprint for c in local_inbox.list_characters()}
+    assert len(after) == len(before) + 1
+    assert all(after[key] == fingerprint for key, fingerprint in before.items())
+
+
+def test_content_hash_reads_bytes_and_ignores_touch(local_inbox: LocalInbox) -> None:
+    knight = by_source(local_inbox.scan())["red-knight"]
+    digest = content_hash(local_inbox, knight)
+    front = Path(knight.images[0].ref)
+    os.utime(front, ns=(1_000_000_000, 1_000_000_000))
+    touched = by_source(local_inbox.scan())["red-knight"]
+    assert touched.fingerprint != knight.fingerprint  # mtime moved: cheap check says "maybe"
+    assert content_hash(local_inbox, touched) == digest  # bytes say "no"
+    front.write_bytes(image_bytes("black"))
+    assert content_hash(local_inbox, by_source(local_inbox.scan())["red-knight"]) != digest
+
+
+def snapshot(root: Path) -> list[tuple[str, int, int, str]]:
+    """Every entry under root with size, mtime and content hash."""
+    rows = []
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        rows.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns, digest))
+    return rows
+
+
+def test_local_inbox_is_never_modified(local_inbox: LocalInbox) -> None:
+    root = local_inbox.root
+    before = snapshot(root)
+    root_mtime = root.stat().st_mtime_ns
+    for character in local_inbox.list_characters():
+        content_hash(local_inbox, character)
+        for file in character.images:
+            with contextlib.suppress(SourceImageError):
+                normalise_image(local_inbox.read_bytes(file), name=file.name)
+    assert snapshot(root) == before
+    assert root.stat().st_mtime_ns == root_mtime
+
+
+def test_s3_inbox_is_never_modified(s3_inbox: S3Inbox, s3_client: S3Client) -> None:
+    def listing() -> list[tuple[str, str, int]]:
+        pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=s3_inbox.bucket)
+        return [
+            (obj["Key"], obj["ETag"], obj["Size"])
+            for page in pages
+            for obj in page.get("Contents", [])
+        ]
+
+    before = listing()
+    for character in s3_inbox.list_characters():
+        content_hash(s3_inbox, character)
+    assert listing() == before
+
+
+def test_missing_local_root(tmp_path: Path) -> None:
+    with pytest.raises(InboxError, match="does not exist"):
+        LocalInbox(tmp_path / "nope").scan()
+
+
+def test_special_files_are_skipped_not_opened(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"hero/a.png": image_bytes("red")})
+    os.mkfifo(tmp_path / "hero" / "pipe.png")  # opening it would block forever
+    (tmp_path / "hero" / "gone.png").symlink_to(tmp_path / "missing.png")
+    (tmp_path / "loose.png").symlink_to(tmp_path / "missing.png")
+    scan = LocalInbox(tmp_path).scan()
+    hero = by_source(scan)["hero"]
+    assert [f.name for f in hero.images] == ["a.png"]
+    assert {(e.path, e.kind) for e in hero.skipped} == {
+        ("hero/gone.png", SkipKind.NOT_A_FILE),
+        ("hero/pipe.png", SkipKind.NOT_A_FILE),
+    }
+    assert [(e.path, e.kind) for e in scan.skipped] == [("loose.png", SkipKind.NOT_A_FILE)]
+
+
+def test_reads_outside_the_inbox_are_refused(local_inbox: LocalInbox, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"x")
+    file = InboxFile(name="secret.png", ref=str(outside), size=1, version="1")
+    with pytest.raises(InboxError, match="not inside the inbox"):
+        local_inbox.read_bytes(file)
+
+
+def test_oversized_files_are_refused_before_reading(s3_inbox: S3Inbox) -> None:
+    knight = by_source(s3_inbox.scan())["red-knight"]
+    huge = knight.images[0].model_copy(update={"size": MAX_READ_BYTES + 1})
+    with pytest.raises(InboxError, match="MiB"):
+        s3_inbox.read_bytes(huge)
+
+
+def test_odd_names_in_a_local_inbox(tmp_path: Path) -> None:
+    names = ["Red Knight", "red knight", "龍", "  spaces  ", "dots...", "ÉLODIE", "élodie"]
+    write_tree(tmp_path, {f"{name}/a.png": image_bytes("red") for name in names})
+    characters = LocalInbox(tmp_path).list_characters()
+    assert sorted(c.source_name for c in characters) == sorted(names)
+    keys = [c.key for c in characters]
+    assert len(set(keys)) == len(names)
+    assert all(SLUG_PATTERN.fullmatch(key) for key in keys)
