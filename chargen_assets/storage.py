@@ -260,8 +260,9 @@ class ChargenIOManager(dg.ConfigurableIOManager):
             return  # the asset stored its data itself (or has nothing to store)
         asset = context.asset_key
         if not context.has_asset_partitions:
-            stored = self.storage.store_artifact(asset, None, obj)
-            context.add_output_metadata(_metadata([stored], obj))
+            context.add_output_metadata(
+                _metadata([self.storage.store_artifact(asset, None, obj)], obj)
+            )
             return
         partition_keys = list(context.asset_partition_keys)
         by_partition = _per_partition_values(obj, partition_keys, asset)
@@ -269,11 +270,13 @@ class ChargenIOManager(dg.ConfigurableIOManager):
             stored = self.storage.store_artifact(asset, partition_keys[0], obj)
             context.add_output_metadata(_metadata([stored], obj))
             return
-        written = self.storage.store_artifacts(
-            asset, {key: value for key, value in by_partition.items() if value is not None}
-        )
-        if written:
-            context.add_output_metadata(_metadata(written, None))
+        to_store = {key: value for key, value in by_partition.items() if value is not None}
+        written = self.storage.store_artifacts(asset, to_store)
+        if len(partition_keys) == 1 and written:
+            context.add_output_metadata(_metadata(written, to_store[partition_keys[0]]))
+        elif written:
+            # Dagster copies this metadata to every partition of the run: summarise.
+            context.add_output_metadata(_summary_metadata(written))
 
     def load_input(self, context: dg.InputContext) -> Any:
         asset = context.asset_key
@@ -286,23 +289,26 @@ class ChargenIOManager(dg.ConfigurableIOManager):
         # written for single-run backfills needs no special case.
         wants_dict = len(partition_keys) > 1 or (is_mapping and _is_artifact_type(value_type))
         if not wants_dict:
-            return self.storage.read_artifact(asset, partition_keys[0], value_type)
+            return self.storage.read_artifact(asset, partition_keys[0], annotation)
         target = value_type if is_mapping else None
         return self.storage.read_artifacts(asset, partition_keys, target)
 
 
 def _metadata(written: list[StoredArtifact], value: object) -> dict[str, Any]:
-    if len(written) == 1:
-        only = written[0]
-        metadata: dict[str, Any] = {
-            "storage_key": only.key,
-            "storage_uri": dg.MetadataValue.path(only.uri),
-            "stored_bytes": only.size_bytes,
-        }
-        if isinstance(value, pl.DataFrame):
-            metadata["dagster/row_count"] = value.height
-        return metadata
-    # Dagster copies output metadata to every partition of the run, so keep it small.
+    """Output metadata for a run that stored exactly one artifact."""
+    only = written[0]
+    metadata: dict[str, Any] = {
+        "storage_key": only.key,
+        "storage_uri": dg.MetadataValue.path(only.uri),
+        "stored_bytes": only.size_bytes,
+    }
+    if isinstance(value, pl.DataFrame):
+        metadata["dagster/row_count"] = value.height
+    return metadata
+
+
+def _summary_metadata(written: list[StoredArtifact]) -> dict[str, Any]:
+    """Output metadata for a run over several partitions: small, true for each of them."""
     return {
         "partitions_stored": len(written),
         "stored_bytes_total": sum(item.size_bytes for item in written),

@@ -92,7 +92,7 @@ def archetype_from_colours(palette: Sequence[PaletteColour], mood: str) -> str:
     if mood == "dark":
         return "rogue"
     lead = palette[0].rgb if palette else (128, 128, 128)
-    hue, light, sat = colorsys.rgb_to_hls(*(c / 255 for c in lead))
+    hue, _light, sat = colorsys.rgb_to_hls(*(c / 255 for c in lead))
     if sat < 0.15:
         return "knight"
     degrees = hue * 360

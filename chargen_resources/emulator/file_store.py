@@ -34,7 +34,8 @@ MAX_PROJECT_BYTES = 20 * 1024**3
 UPLOAD_TTL_SECONDS = 48 * 3600
 GENERATED_TTL_SECONDS = 6 * 7 * 24 * 3600  # batch results are kept for six weeks
 COPY_CHUNK = 1024 * 1024
-_FILE_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
+_FILE_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # generated: batch-<batch id>
+MAX_USER_ID_LENGTH = 40
 
 
 class FileRecord(BaseModel):
@@ -201,7 +202,7 @@ class FileStore:
         requested = str(meta.get("name") or "")
         if requested:
             file_id = requested.removeprefix("files/")
-            if not valid_file_id(file_id):
+            if not valid_file_id(file_id) or len(file_id) > MAX_USER_ID_LENGTH:
                 raise ApiError(400, f"Invalid file name '{requested}': use files/ followed by up "
                                "to 40 lowercase letters, digits or dashes (not at either end).")
             if self.find(file_id) is not None:

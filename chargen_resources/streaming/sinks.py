@@ -189,6 +189,7 @@ class LocalFileWriter:
     def commit(self) -> StoredObject:
         try:
             self._file.close()
+            os.chmod(self._temporary, 0o644)  # mkstemp makes it owner-only
             os.replace(self._temporary, self.target)
         except BaseException:
             self.abort()

@@ -1,0 +1,42 @@
+# chargen: every command a newcomer needs. Only Python 3.11+ is assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck dev bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Materialize every bundled sample character end to end (emulator + local storage).
+demo: $(STAMP)
+	$(BIN)/python -m chargen_assets.demo --inbox samples/inbox
+
+## The whole test suite (what CI runs).
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## The Dagster UI (webserver + daemon) with the inbox sensor running, on http://127.0.0.1:3000
+dev: $(STAMP)
+	mkdir -p inbox .chargen/dagster_home && cp dagster.yaml .chargen/dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.chargen/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## Streaming vs naive batch-output reading: peak RSS and throughput.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.batch_output
+
+clean:
+	rm -rf .chargen
