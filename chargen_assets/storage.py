@@ -251,7 +251,14 @@ def _per_partition_values(
 
 
 class ChargenIOManager(dg.ConfigurableIOManager):
-    """Stores each partition's value natively at `<prefix>/<asset>/<partition>.<ext>`."""
+    """Stores each partition's value natively at `<prefix>/<asset>/<partition>.<ext>`.
+
+    Output: a run over several partitions must return a dict keyed by partition key (None for
+    a partition the asset stored itself); a one-partition run may return the bare value or such
+    a dict (a dict whose keys are exactly the run's partition keys is read as per-partition).
+    Input: several upstream partitions give a dict in sorted key order; one gives the bare
+    value, unless the input is annotated `dict[str, T]` with T a model, PngImage or DataFrame.
+    """
 
     storage: ChargenStorage
 
@@ -261,19 +268,19 @@ class ChargenIOManager(dg.ConfigurableIOManager):
         asset = context.asset_key
         if not context.has_asset_partitions:
             context.add_output_metadata(
-                _metadata([self.storage.store_artifact(asset, None, obj)], obj)
+                _metadata(self.storage.store_artifact(asset, None, obj), obj)
             )
             return
         partition_keys = list(context.asset_partition_keys)
         by_partition = _per_partition_values(obj, partition_keys, asset)
         if by_partition is None:
             stored = self.storage.store_artifact(asset, partition_keys[0], obj)
-            context.add_output_metadata(_metadata([stored], obj))
+            context.add_output_metadata(_metadata(stored, obj))
             return
         to_store = {key: value for key, value in by_partition.items() if value is not None}
         written = self.storage.store_artifacts(asset, to_store)
         if len(partition_keys) == 1 and written:
-            context.add_output_metadata(_metadata(written, to_store[partition_keys[0]]))
+            context.add_output_metadata(_metadata(written[0], to_store[partition_keys[0]]))
         elif written:
             # Dagster copies this metadata to every partition of the run: summarise.
             context.add_output_metadata(_summary_metadata(written))
@@ -294,9 +301,8 @@ class ChargenIOManager(dg.ConfigurableIOManager):
         return self.storage.read_artifacts(asset, partition_keys, target)
 
 
-def _metadata(written: list[StoredArtifact], value: object) -> dict[str, Any]:
+def _metadata(only: StoredArtifact, value: object) -> dict[str, Any]:
     """Output metadata for a run that stored exactly one artifact."""
-    only = written[0]
     metadata: dict[str, Any] = {
         "storage_key": only.key,
         "storage_uri": dg.MetadataValue.path(only.uri),

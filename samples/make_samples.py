@@ -43,10 +43,19 @@ class Palette:
     metal: Colour
     outline: Colour
 
+    @classmethod
+    def parse(cls, hex_colours: str) -> Palette:
+        """Nine hex colours in field order: background, background_low, primary, ... outline."""
+        colours = [(int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) for h in hex_colours.split()]
+        return cls(*colours)
+
 
 @dataclass(frozen=True)
 class Figure:
-    weapon: Literal["sword", "staff", "lute", "katana", "blade", "sickle", "cleaver", "scythe", "walking-stick", "lantern", "bow"]  # fmt: skip
+    weapon: Literal[
+        "sword", "staff", "lute", "katana", "blade", "sickle", "cleaver", "scythe",
+        "walking-stick", "lantern", "bow",
+    ]  # fmt: skip
     headgear: Literal["helm", "hood", "hat", "crown", "horns", "topknot", "none"] = "none"
     cape: bool = False
     shield: bool = False
@@ -95,39 +104,90 @@ def _body_shapes(figure: Figure, turn: float, arm_raise: float) -> list[Shape]:
     shapes: list[Shape] = []
     if figure.cape:
         shapes.append(
-            Shape("secondary", "polygon", ((-1.3 * w, 1.9), (1.3 * w, 1.9), (1.9 * w, 7.3), (-1.9 * w, 7.3)), shade=True)  # fmt: skip
+            Shape(
+                "secondary",
+                "polygon",
+                ((-1.3 * w, 1.9), (1.3 * w, 1.9), (1.9 * w, 7.3), (-1.9 * w, 7.3)),
+                shade=True,
+            )
         )
     if figure.robe:
         shapes.append(
-            Shape("secondary", "polygon", ((-1.0 * w, 4.2), (1.0 * w, 4.2), (1.7 * w, 7.9), (-1.7 * w, 7.9)), shade=True)  # fmt: skip
+            Shape(
+                "secondary",
+                "polygon",
+                ((-1.0 * w, 4.2), (1.0 * w, 4.2), (1.7 * w, 7.9), (-1.7 * w, 7.9)),
+                shade=True,
+            )
         )
     else:
         for side in (-1, 1):
             hip, foot = side * 0.45 * w, side * 0.6 * w
             shapes.append(
-                Shape("dark", "polygon", ((hip - 0.38, 4.3), (hip + 0.38, 4.3), (foot + 0.3, 7.7), (foot - 0.3, 7.7)), shade=True)  # fmt: skip
+                Shape(
+                    "dark",
+                    "polygon",
+                    ((hip - 0.38, 4.3), (hip + 0.38, 4.3), (foot + 0.3, 7.7), (foot - 0.3, 7.7)),
+                    shade=True,
+                )
             )
             shapes.append(Shape("dark", "ellipse", ((foot - 0.5, 7.5), (foot + 0.55, 8.0))))
     shapes.append(
-        Shape("primary", "polygon", ((-1.15 * w, 1.9), (1.15 * w, 1.9), (0.85 * w, 4.5), (-0.85 * w, 4.5)))  # fmt: skip
+        Shape(
+            "primary",
+            "polygon",
+            ((-1.15 * w, 1.9), (1.15 * w, 1.9), (0.85 * w, 4.5), (-0.85 * w, 4.5)),
+        )
     )
-    shapes.append(Shape("accent", "polygon", ((-0.9 * w, 4.0), (0.9 * w, 4.0), (0.88 * w, 4.35), (-0.88 * w, 4.35))))  # fmt: skip
+    shapes.append(
+        Shape(
+            "accent",
+            "polygon",
+            ((-0.9 * w, 4.0), (0.9 * w, 4.0), (0.88 * w, 4.35), (-0.88 * w, 4.35)),
+        )
+    )
     shapes.append(Shape("skin", "polygon", ((-0.22, 1.5), (0.22, 1.5), (0.25, 2.0), (-0.25, 2.0))))
     # Left arm hangs (holds shield or lantern); right arm holds the weapon, raised by arm_raise.
     left_hand = (-1.5 * w, 4.4)
-    shapes.append(Shape("primary", "line", ((-1.05 * w, 2.1), (-1.4 * w, 3.3), left_hand), width=0.5))
-    shapes.append(Shape("skin", "ellipse", ((left_hand[0] - 0.25, 4.2), (left_hand[0] + 0.25, 4.65))))
+    shapes.append(
+        Shape("primary", "line", ((-1.05 * w, 2.1), (-1.4 * w, 3.3), left_hand), width=0.5)
+    )
+    shapes.append(
+        Shape("skin", "ellipse", ((left_hand[0] - 0.25, 4.2), (left_hand[0] + 0.25, 4.65)))
+    )
     shoulder = (1.05 * w, 2.1)
     angle = math.pi / 2 - arm_raise
     elbow = (shoulder[0] + 0.45 + 0.9 * math.cos(angle) * 0.3, shoulder[1] + 1.2 * math.sin(angle))
     hand = (elbow[0] + 0.35 + 0.3 * math.cos(angle), elbow[1] + 1.1 * math.sin(angle))
     shapes.append(Shape("primary", "line", (shoulder, elbow, hand), width=0.5))
-    shapes.append(Shape("skin", "ellipse", ((hand[0] - 0.25, hand[1] - 0.22), (hand[0] + 0.25, hand[1] + 0.22))))  # fmt: skip
+    shapes.append(
+        Shape(
+            "skin", "ellipse", ((hand[0] - 0.25, hand[1] - 0.22), (hand[0] + 0.25, hand[1] + 0.22))
+        )
+    )
     shapes += _weapon(figure, hand, left_hand)
     if figure.shield:
         x, y = left_hand
-        shapes.append(Shape("accent", "polygon", ((x - 0.8, y - 1.4), (x + 0.8, y - 1.4), (x + 0.75, y - 0.2), (x, y + 0.7), (x - 0.75, y - 0.2))))  # fmt: skip
-        shapes.append(Shape("metal", "polygon", ((x - 0.12, y - 1.3), (x + 0.12, y - 1.3), (x + 0.1, y + 0.4), (x - 0.1, y + 0.4))))  # fmt: skip
+        shapes.append(
+            Shape(
+                "accent",
+                "polygon",
+                (
+                    (x - 0.8, y - 1.4),
+                    (x + 0.8, y - 1.4),
+                    (x + 0.75, y - 0.2),
+                    (x, y + 0.7),
+                    (x - 0.75, y - 0.2),
+                ),
+            )
+        )
+        shapes.append(
+            Shape(
+                "metal",
+                "polygon",
+                ((x - 0.12, y - 1.3), (x + 0.12, y - 1.3), (x + 0.1, y + 0.4), (x - 0.1, y + 0.4)),
+            )
+        )
     return shapes
 
 
@@ -145,7 +205,13 @@ def _weapon(figure: Figure, hand: Point, left_hand: Point) -> list[Shape]:
         top = (x + 0.15, y - 3.9) if kind == "staff" else (x + 0.1, y - 2.2)
         shapes = [Shape("dark", "line", ((x - 0.1, y + 3.4), top), width=0.2)]
         if kind == "staff":
-            shapes.append(Shape("accent", "ellipse", ((top[0] - 0.45, top[1] - 0.8), (top[0] + 0.45, top[1] + 0.1))))  # fmt: skip
+            shapes.append(
+                Shape(
+                    "accent",
+                    "ellipse",
+                    ((top[0] - 0.45, top[1] - 0.8), (top[0] + 0.45, top[1] + 0.1)),
+                )
+            )
         return shapes
     if kind == "lute":
         return [
@@ -155,35 +221,81 @@ def _weapon(figure: Figure, hand: Point, left_hand: Point) -> list[Shape]:
         ]
     if kind == "blade":
         return [
-            Shape("accent", "polygon", ((x - 0.08, y), (x + 0.08, y), (x + 1.3, y - 2.4), (x + 1.1, y - 2.5))),  # fmt: skip
-            Shape("accent", "polygon", ((left_hand[0] - 0.08, left_hand[1]), (left_hand[0] + 0.08, left_hand[1]), (left_hand[0] - 1.2, left_hand[1] - 2.2), (left_hand[0] - 1.0, left_hand[1] - 2.3))),  # fmt: skip
+            Shape(
+                "accent",
+                "polygon",
+                ((x - 0.08, y), (x + 0.08, y), (x + 1.3, y - 2.4), (x + 1.1, y - 2.5)),
+            ),
+            Shape(
+                "accent",
+                "polygon",
+                (
+                    (left_hand[0] - 0.08, left_hand[1]),
+                    (left_hand[0] + 0.08, left_hand[1]),
+                    (left_hand[0] - 1.2, left_hand[1] - 2.2),
+                    (left_hand[0] - 1.0, left_hand[1] - 2.3),
+                ),
+            ),
         ]
     if kind == "sickle":
         return [
             Shape("dark", "line", ((x, y + 0.4), (x + 0.2, y - 1.0)), width=0.16),
-            Shape("metal", "polygon", ((x + 0.2, y - 1.0), (x + 1.2, y - 2.0), (x + 1.5, y - 1.3), (x + 1.0, y - 1.6))),  # fmt: skip
+            Shape(
+                "metal",
+                "polygon",
+                ((x + 0.2, y - 1.0), (x + 1.2, y - 2.0), (x + 1.5, y - 1.3), (x + 1.0, y - 1.6)),
+            ),
         ]
     if kind == "cleaver":
         return [
             Shape("dark", "line", ((x, y + 0.2), (x + 0.3, y - 0.8)), width=0.18),
-            Shape("metal", "polygon", ((x + 0.1, y - 0.8), (x + 1.4, y - 1.2), (x + 1.5, y - 2.6), (x - 0.1, y - 2.0))),  # fmt: skip
+            Shape(
+                "metal",
+                "polygon",
+                ((x + 0.1, y - 0.8), (x + 1.4, y - 1.2), (x + 1.5, y - 2.6), (x - 0.1, y - 2.0)),
+            ),
         ]
     if kind == "scythe":
         top = (x + 0.3, y - 4.2)
         return [
             Shape("dark", "line", ((x - 0.2, y + 3.2), top), width=0.18),
-            Shape("metal", "polygon", (top, (top[0] - 2.6, top[1] + 0.4), (top[0] - 1.2, top[1] - 0.3), (top[0] + 0.1, top[1] + 0.35))),  # fmt: skip
+            Shape(
+                "metal",
+                "polygon",
+                (
+                    top,
+                    (top[0] - 2.6, top[1] + 0.4),
+                    (top[0] - 1.2, top[1] - 0.3),
+                    (top[0] + 0.1, top[1] + 0.35),
+                ),
+            ),
         ]
     if kind == "lantern":
         lx, ly = left_hand
         return [
             Shape("dark", "line", ((x, y + 3.0), (x + 0.3, y - 2.5)), width=0.18),
             Shape("dark", "line", ((lx, ly), (lx, ly + 0.5)), width=0.06),
-            Shape("accent", "polygon", ((lx - 0.35, ly + 0.5), (lx + 0.35, ly + 0.5), (lx + 0.3, ly + 1.4), (lx - 0.3, ly + 1.4))),  # fmt: skip
+            Shape(
+                "accent",
+                "polygon",
+                (
+                    (lx - 0.35, ly + 0.5),
+                    (lx + 0.35, ly + 0.5),
+                    (lx + 0.3, ly + 1.4),
+                    (lx - 0.3, ly + 1.4),
+                ),
+            ),
         ]
     # bow
     return [
-        Shape("dark", "line", tuple((x + 0.6 * math.sin(t / 10 * math.pi), y - 2.2 + 4.4 * t / 10) for t in range(11)), width=0.16),  # fmt: skip
+        Shape(
+            "dark",
+            "line",
+            tuple(
+                (x + 0.6 * math.sin(t / 10 * math.pi), y - 2.2 + 4.4 * t / 10) for t in range(11)
+            ),
+            width=0.16,
+        ),
         Shape("metal", "line", ((x, y - 2.2), (x, y + 2.2)), width=0.04),
     ]
 
@@ -193,25 +305,74 @@ def _head_shapes(figure: Figure, turn: float) -> list[Shape]:
     eyes_visible = figure.headgear not in ("helm",)
     gear = figure.headgear
     if gear == "helm":
-        shapes.append(Shape("metal", "polygon", ((-0.8, 1.5), (-0.85, 0.5), (-0.4, -0.05), (0.4, -0.05), (0.85, 0.5), (0.8, 1.5))))  # fmt: skip
-        shapes.append(Shape("dark", "polygon", ((-0.55, 0.75), (0.55, 0.75), (0.55, 0.92), (-0.55, 0.92))))  # fmt: skip
-        shapes.append(Shape("accent", "polygon", ((-0.1, -0.05), (0.1, -0.05), (0.3, -0.9), (-0.3, -0.6))))  # fmt: skip
+        shapes.append(
+            Shape(
+                "metal",
+                "polygon",
+                ((-0.8, 1.5), (-0.85, 0.5), (-0.4, -0.05), (0.4, -0.05), (0.85, 0.5), (0.8, 1.5)),
+            )
+        )
+        shapes.append(
+            Shape("dark", "polygon", ((-0.55, 0.75), (0.55, 0.75), (0.55, 0.92), (-0.55, 0.92)))
+        )
+        shapes.append(
+            Shape("accent", "polygon", ((-0.1, -0.05), (0.1, -0.05), (0.3, -0.9), (-0.3, -0.6)))
+        )
     elif gear == "hood":
-        shapes.insert(0, Shape("secondary", "polygon", ((-1.0, 1.9), (-0.95, 0.4), (0.0, -0.45), (0.95, 0.4), (1.0, 1.9))))  # fmt: skip
-        shapes.append(Shape("dark", "polygon", ((-0.7, 1.0), (-0.5, 0.35), (0.5, 0.35), (0.7, 1.0), (0.0, 0.8))))  # fmt: skip
+        shapes.insert(
+            0,
+            Shape(
+                "secondary",
+                "polygon",
+                ((-1.0, 1.9), (-0.95, 0.4), (0.0, -0.45), (0.95, 0.4), (1.0, 1.9)),
+            ),
+        )
+        shapes.append(
+            Shape(
+                "dark", "polygon", ((-0.7, 1.0), (-0.5, 0.35), (0.5, 0.35), (0.7, 1.0), (0.0, 0.8))
+            )
+        )
     elif gear == "hat":
-        shapes.append(Shape("secondary", "polygon", ((-1.5, 0.45), (1.5, 0.45), (1.3, 0.25), (-1.3, 0.25))))
+        shapes.append(
+            Shape("secondary", "polygon", ((-1.5, 0.45), (1.5, 0.45), (1.3, 0.25), (-1.3, 0.25)))
+        )
         shapes.append(Shape("secondary", "polygon", ((-0.7, 0.3), (0.7, 0.3), (0.2, -1.2))))
         shapes.append(Shape("accent", "ellipse", ((0.15, -0.3), (0.55, 0.1))))
     elif gear == "crown":
-        shapes.append(Shape("accent", "polygon", ((-0.6, 0.35), (-0.65, -0.3), (-0.3, 0.05), (0.0, -0.45), (0.3, 0.05), (0.65, -0.3), (0.6, 0.35))))  # fmt: skip
+        shapes.append(
+            Shape(
+                "accent",
+                "polygon",
+                (
+                    (-0.6, 0.35),
+                    (-0.65, -0.3),
+                    (-0.3, 0.05),
+                    (0.0, -0.45),
+                    (0.3, 0.05),
+                    (0.65, -0.3),
+                    (0.6, 0.35),
+                ),
+            )
+        )
     elif gear == "horns":
         for side in (-1, 1):
-            horn = ((0.3, 0.35), (0.7, 0.15), (1.05, -0.3), (1.1, -0.85), (0.8, -0.35), (0.45, -0.05), (0.2, 0.1))  # fmt: skip
+            horn = (
+                (0.3, 0.35),
+                (0.7, 0.15),
+                (1.05, -0.3),
+                (1.1, -0.85),
+                (0.8, -0.35),
+                (0.45, -0.05),
+                (0.2, 0.1),
+            )
             shapes.append(Shape("metal", "polygon", tuple((side * x, y) for x, y in horn)))
     elif gear == "topknot":
         shapes.append(Shape("dark", "ellipse", ((-0.25, -0.35), (0.25, 0.15))))
-        shapes.append(Shape("dark", "polygon", ((-0.7, 0.7), (-0.6, 0.2), (0.6, 0.2), (0.7, 0.7), (0.0, 0.45))))  # fmt: skip
+        shapes.append(
+            Shape(
+                "dark", "polygon", ((-0.7, 0.7), (-0.6, 0.2), (0.6, 0.2), (0.7, 0.7), (0.0, 0.45))
+            )
+        )
     if eyes_visible:
         for side in (-1, 1):
             ex = side * 0.27 * turn
@@ -238,7 +399,14 @@ class Transform:
         return (self.origin[0] + x * self.scale, self.origin[1] + p[1] * self.scale)
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: Shape, t: Transform, fill: object, outline: object, outline_width: int) -> None:  # fmt: skip
+def _draw_shape(
+    draw: ImageDraw.ImageDraw,
+    shape: Shape,
+    t: Transform,
+    fill: Colour | int | None,
+    outline: Colour | int | None,
+    outline_width: int,
+) -> None:
     points = [t.point(p) for p in shape.points]
     if shape.kind == "polygon":
         draw.polygon(points, fill=fill, outline=outline, width=outline_width)
@@ -253,7 +421,9 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: Shape, t: Transform, fill: obj
             draw.line(points, fill=fill, width=width, joint="curve")
 
 
-def _hatch(size: tuple[int, int], colour: Colour, spacing: int, angle: float, width: int) -> Image.Image:  # fmt: skip
+def _hatch(
+    size: tuple[int, int], colour: Colour, spacing: int, angle: float, width: int
+) -> Image.Image:
     layer = Image.new("RGBA", size, (*colour, 0))
     draw = ImageDraw.Draw(layer)
     w, h = size
@@ -288,7 +458,15 @@ def render(character: Character, view: View) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     ground = t.point((0, 8.0))
     shadow = _mix(palette.background_low, palette.dark, 0.5)
-    draw.ellipse((ground[0] - 2.2 * scale, ground[1] - 0.3 * scale, ground[0] + 2.2 * scale, ground[1] + 0.3 * scale), fill=shadow)  # fmt: skip
+    draw.ellipse(
+        (
+            ground[0] - 2.2 * scale,
+            ground[1] - 0.3 * scale,
+            ground[0] + 2.2 * scale,
+            ground[1] + 0.3 * scale,
+        ),
+        fill=shadow,
+    )
 
     if style == "neon":
         glow = Image.new("RGB", size, (0, 0, 0))
@@ -345,7 +523,7 @@ CLOSE = View("closeup.webp", (640, 640), zoom=2.2, focus_y=0.28)
 CAST: tuple[Character, ...] = (
     Character(
         "crimson-knight",
-        Palette((122, 18, 24), (60, 6, 10), (200, 30, 36), (140, 10, 20), (240, 190, 60), (235, 190, 160), (70, 10, 14), (205, 200, 205), (30, 4, 6)),  # fmt: skip
+        Palette.parse("7a1218 3c060a c81e24 8c0a14 f0be3c ebbea0 460a0e cdc8cd 1e0406"),
         Figure("sword", "helm", cape=True, shield=True, bulk=1.1, arm_raise=0.3),
         "flat",
         (FRONT, SIDE, CLOSE),
@@ -354,7 +532,7 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         "gloom-warden",
-        Palette((28, 30, 38), (8, 8, 12), (58, 60, 72), (34, 34, 44), (150, 170, 120), (150, 150, 140), (14, 14, 18), (120, 124, 130), (4, 4, 6)),  # fmt: skip
+        Palette.parse("1c1e26 08080c 3a3c48 22222c 96aa78 96968c 0e0e12 787c82 040406"),
         Figure("scythe", "hood", cape=True, robe=True, arm_raise=0.1),
         "hatch",
         (replace(FRONT, file_name="front.jpg", quality=80), replace(CLOSE, file_name="hood.png")),
@@ -364,15 +542,15 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         "pastel-bard",
-        Palette((250, 228, 236), (214, 232, 250), (180, 214, 240), (244, 194, 214), (250, 232, 160), (255, 226, 210), (150, 130, 170), (230, 230, 240), (120, 100, 140)),  # fmt: skip
+        Palette.parse("fae4ec d6e8fa b4d6f0 f4c2d6 fae8a0 ffe2d2 9682aa e6e6f0 78648c"),
         Figure("lute", "hat", bulk=0.95, arm_raise=0.6),
         "flat",
         (replace(FRONT, file_name="bard.webp", quality=82),),
-        spec="display_name: Pip Merriweather\nnotes: a cheerful travelling bard with a feathered hat\n",  # fmt: skip
+        spec="display_name: Pip Merriweather\nnotes: a cheerful travelling bard with a feathered hat\n",
     ),
     Character(
         "tide-oracle",
-        Palette((12, 92, 96), (6, 46, 60), (20, 140, 140), (10, 90, 100), (236, 190, 70), (210, 170, 130), (6, 50, 56), (240, 214, 120), (4, 30, 34)),  # fmt: skip
+        Palette.parse("0c5c60 062e3c 148c8c 0a5a64 ecbe46 d2aa82 063238 f0d678 041e22"),
         Figure("staff", "crown", robe=True, arm_raise=0.2),
         "hatch",
         (replace(FRONT, file_name="oracle.png"), replace(SIDE, file_name="oracle-side.webp")),
@@ -382,15 +560,18 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         "ink-ronin",
-        Palette((246, 244, 236), (236, 232, 220), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (16, 16, 16)),  # fmt: skip
+        Palette.parse("f6f4ec ece8dc 000000 000000 000000 000000 000000 000000 101010"),
         Figure("katana", "topknot", cape=True, bulk=0.95, arm_raise=0.9),
         "ink",
-        (replace(FRONT, file_name="ronin.jpg", quality=78), replace(CLOSE, file_name="ronin-face.jpg", quality=78)),  # fmt: skip
+        (
+            replace(FRONT, file_name="ronin.jpg", quality=78),
+            replace(CLOSE, file_name="ronin-face.jpg", quality=78),
+        ),
         extra_files={"sketchbook-notes.txt": "Pose ideas: low stance, blade drawn.\n"},
     ),
     Character(
         "neon-runner",
-        Palette((8, 4, 20), (2, 0, 8), (255, 40, 200), (40, 240, 255), (250, 250, 60), (255, 140, 220), (120, 60, 255), (60, 255, 140), (0, 0, 0)),  # fmt: skip
+        Palette.parse("080414 020008 ff28c8 28f0ff fafa3c ff8cdc 783cff 3cff8c 000000"),
         Figure("blade", "none", bulk=0.9, arm_raise=1.0),
         "neon",
         (replace(FRONT, file_name="runner.png", size=(640, 640), zoom=1.1, focus_y=0.5),),
@@ -398,14 +579,17 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         "moss-druid",
-        Palette((196, 204, 160), (120, 140, 90), (74, 110, 50), (110, 80, 44), (200, 150, 60), (214, 180, 140), (50, 40, 24), (150, 160, 120), (30, 34, 18)),  # fmt: skip
+        Palette.parse("c4cca0 788c5a 4a6e32 6e502c c8963c d6b48c 322818 96a078 1e2212"),
         Figure("staff", "horns", cape=True, robe=True, bulk=1.05, arm_raise=0.15),
         "hatch",
-        (replace(FRONT, file_name="druid.jpg", quality=80), replace(SIDE, file_name="druid-side.png")),  # fmt: skip
+        (
+            replace(FRONT, file_name="druid.jpg", quality=80),
+            replace(SIDE, file_name="druid-side.png"),
+        ),
     ),
     Character(
         "Élodie the Pale",
-        Palette((236, 232, 246), (206, 200, 226), (248, 248, 252), (200, 190, 230), (170, 150, 210), (244, 232, 232), (110, 100, 140), (220, 220, 232), (90, 80, 120)),  # fmt: skip
+        Palette.parse("ece8f6 cec8e2 f8f8fc c8bee6 aa96d2 f4e8e8 6e648c dcdce8 5a5078"),
         Figure("bow", "hood", robe=True, bulk=0.85, arm_raise=0.35),
         "flat",
         (replace(FRONT, file_name="élodie front.png"),),
@@ -413,8 +597,8 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         "butcher-of-ashfield",
-        Palette((110, 70, 50), (60, 36, 26), (150, 90, 60), (96, 60, 40), (190, 60, 40), (210, 160, 130), (50, 30, 22), (170, 165, 160), (30, 18, 12)),  # fmt: skip
-        Figure("cleaver", "horns", bulk=1.3, arm_raise=0.5),
+        Palette.parse("6e4632 3c241a 965a3c 603c28 be3c28 d2a082 321e16 aaa5a0 1e120c"),
+        Figure("cleaver", "horns", bulk=1.2, arm_raise=0.5),
         "flat",
         (replace(FRONT, file_name="butcher.png"), replace(SIDE, file_name="butcher-side.jpg")),
         spec="display_name: The Butcher of Ashfield\n"
@@ -422,7 +606,7 @@ CAST: tuple[Character, ...] = (
     ),
     Character(
         None,
-        Palette((214, 196, 160), (176, 150, 110), (150, 120, 84), (110, 90, 64), (70, 110, 150), (220, 190, 160), (70, 56, 40), (190, 190, 180), (50, 40, 30)),  # fmt: skip
+        Palette.parse("d6c4a0 b0966e 967854 6e5a40 466e96 dcbea0 463828 bebeb4 32281e"),
         Figure("walking-stick", "hat", cape=True, arm_raise=0.1),
         "hatch",
         (replace(FRONT, file_name="wandering-hermit.jpg", quality=80),),

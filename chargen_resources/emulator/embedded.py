@@ -43,6 +43,7 @@ def start_emulator(state_dir: Path, settings: EmulatorSettings | None = None,
     """Serve the emulated Gemini API over ``state_dir`` on ``host:port`` (0 = a free port)."""
     context = EmulatorContext.create(Path(state_dir), settings or EmulatorSettings())
     server = EmulatorServer((host, port), context)
-    thread = threading.Thread(target=server.serve_forever, name="chargen-emulator", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="chargen-emulator", daemon=True)
     thread.start()
     return RunningEmulator(server, thread, Path(state_dir))

@@ -84,6 +84,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class EmulatorRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
     server: EmulatorServer
 
     def log_message(self, format: str, *args: Any) -> None:

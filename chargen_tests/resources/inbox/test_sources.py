@@ -370,3 +370,33 @@ def test_odd_names_in_a_local_inbox(tmp_path: Path) -> None:
     keys = [c.key for c in characters]
     assert len(set(keys)) == len(names)
     assert all(SLUG_PATTERN.fullmatch(key) for key in keys)
+
+
+SAMPLES_INBOX = Path(__file__).resolve().parents[3] / "samples" / "inbox"
+
+
+def test_bundled_samples_scan_cleanly() -> None:
+    """The samples make_demo uses: >= 8 characters, every image usable, one that is blocked."""
+    inbox = LocalInbox(SAMPLES_INBOX)
+    scan = inbox.scan()
+    assert scan.skipped == ()
+    assert len(scan.characters) >= 8
+    image_counts = set()
+    formats = set()
+    notes = []
+    for sample in scan.characters:
+        assert sample.error is None, sample.error
+        image_counts.add(len(sample.images))
+        for file in sample.images:
+            assert file.size < 200_000
+            image = normalise_image(inbox.read_bytes(file), name=file.name, character=sample.key)
+            assert 512 <= max(image.width, image.height) <= 768
+            formats.add(image.source_format)
+        if sample.spec_file is not None:
+            spec = parse_character_spec(inbox.read_bytes(sample.spec_file), sample.key)
+            notes.append(spec.notes or "")
+    assert formats == {"PNG", "JPEG", "WEBP"}
+    assert {1, 2, 3} <= image_counts
+    assert sum("gory" in note.split() for note in notes) == 1  # the emulator blocks this one
+    assert any(sample.source_name.endswith(".jpg") for sample in scan.characters)  # loose image
+    assert sum(path.stat().st_size for path in SAMPLES_INBOX.rglob("*") if path.is_file()) < 3e6
