@@ -42,6 +42,7 @@ SOURCE = dg.AssetKey("source_image")
 ANALYSIS = dg.AssetKey("character_analysis")
 PROMPT = dg.AssetKey("character_prompt")
 IMAGE = dg.AssetKey("character_image")
+STAGES = [SOURCE, ANALYSIS, PROMPT, IMAGE]
 
 
 class SafetySettingConfig(dg.Config):
@@ -79,6 +80,11 @@ class _Run:
 
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
+
+    def needed(self, key: dg.AssetKey) -> bool:
+        """A stage runs, or is read from storage, only when a selected stage lies at or after it."""
+        last = max(STAGES.index(k) for k in self.context.selected_asset_keys if k in STAGES)
+        return STAGES.index(key) <= last
 
     def note_failures(self, outcome: StageOutcome[T]) -> None:
         for character, reason in outcome.failed.items():
@@ -179,7 +185,9 @@ def character_pipeline(
 
     # character_analysis
     wanted = [k for k in keys if k not in run.failures]
-    if run.selected(ANALYSIS):
+    if not run.needed(ANALYSIS):
+        analyses: StageOutcome[AnalysisRecord] = StageOutcome(ANALYSIS.to_user_string())
+    elif run.selected(ANALYSIS):
         analyses = analyse(
             {k: sources.succeeded[k] for k in wanted},
             store=store,
@@ -205,7 +213,9 @@ def character_pipeline(
 
     # character_prompt
     wanted = [k for k in keys if k not in run.failures]
-    if run.selected(PROMPT):
+    if not run.needed(PROMPT):
+        prompts: StageOutcome[CompiledPrompt] = StageOutcome(PROMPT.to_user_string())
+    elif run.selected(PROMPT):
         prompts = compile_prompts(
             {k: analyses.succeeded[k] for k in wanted},
             sources.succeeded,

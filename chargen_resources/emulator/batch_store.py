@@ -153,10 +153,12 @@ class BatchStore:
                 record.cancel_time = self.clock.now()
                 self.save(record)
 
-    def operation(self, record: BatchRecord) -> dict[str, Any]:
-        """The google.longrunning.Operation the service returns for a batch."""
+    def operation(self, record: BatchRecord, just_created: bool = False) -> dict[str, Any]:
+        """The google.longrunning.Operation the service returns for a batch.
+
+        A job is always PENDING in the answer to its creation, even with zero durations."""
         now = self.clock.now()
-        state = record.state_at(now)
+        state: State = "PENDING" if just_created else record.state_at(now)
         name = f"batches/{record.id}"
         metadata: dict[str, Any] = {"@type": BATCH_TYPE, "name": name, "model": f"models/{record.model}"}
         if record.display_name is not None:

@@ -60,7 +60,7 @@ def create(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
         record.request_count = len(items)
         atomic_write_json(ctx.batches.inline_requests_path(record.id), items)
     ctx.batches.save(record)
-    return JsonResponse(200, ctx.batches.operation(record))
+    return JsonResponse(200, ctx.batches.operation(record, just_created=True))
 
 
 def _inline_items(inline: Any) -> list[dict[str, Any]]:

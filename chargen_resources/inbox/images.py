@@ -206,8 +206,9 @@ def normalise_image(
         source_format = _check_format(header, name, character)
         decoded = _decode(header, name, character, max_side)
         upright = ImageOps.exif_transpose(decoded)
-        upright.info.pop("exif", None)
         final = _fit(_to_rgb_or_rgba(upright), max_side)
+    # Pixels are sRGB now; keep no metadata (profile, EXIF, text) so bytes depend on pixels only.
+    final.info = {}
     buffer = io.BytesIO()
     final.save(buffer, format="PNG", compress_level=6)
     png = buffer.getvalue()

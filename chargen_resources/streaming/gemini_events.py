@@ -37,27 +37,55 @@ _SAMPLE = 256  # characters compared at each end of what was seen, to recognise 
 
 @dataclass
 class _ImageRun:
-    """What we know of the image being streamed, to recognise cumulative repetition."""
+    """The image being streamed: what was emitted, and the provisional last base64 group.
+
+    The last group of a chunk is held back when it is padded or incomplete: in cumulative
+    delivery the next chunk re-encodes those bytes differently (``QQ==`` becomes ``QUJD``), so
+    only complete, unpadded groups are confirmed. The held group is emitted when a fragment
+    follows or the run ends.
+    """
 
     mime_type: str
     thought: bool
-    seen_length: int
-    head: str
-    tail: str
+    emitted: int = 0
+    head: str = ""
+    tail: str = ""
+    held: str = ""
 
-    def unseen_part(self, data: str) -> str | None:
-        """The new characters if ``data`` repeats everything seen so far, else None."""
-        if len(data) < self.seen_length or not data.startswith(self.head):
-            return None
-        if data[self.seen_length - len(self.tail) : self.seen_length] != self.tail:
-            return None
-        return data[self.seen_length :]
+    def repeats_what_was_seen(self, data: str) -> bool:
+        """True when ``data`` is a cumulative chunk: it starts with everything emitted."""
+        if self.emitted == 0:
+            stem = self.held.rstrip("=")[:-1] or self.held[:1]
+            return bool(stem) and data.startswith(stem)
+        return (
+            len(data) >= self.emitted
+            and data.startswith(self.head)
+            and data[self.emitted - len(self.tail) : self.emitted] == self.tail
+        )
 
-    def extend(self, new: str) -> None:
-        if len(self.head) < _SAMPLE:
-            self.head = (self.head + new)[:_SAMPLE]
-        self.tail = (self.tail + new)[-_SAMPLE:]
-        self.seen_length += len(new)
+    def cumulative(self, data: str) -> list[str]:
+        self.held = ""
+        return self._take(data[self.emitted :])
+
+    def fragment(self, data: str) -> list[str]:
+        return self._take(self.held + data)
+
+    def flush(self) -> list[str]:
+        held, self.held = self.held, ""
+        return [held] if held else []
+
+    def _take(self, data: str) -> list[str]:
+        """Emit the confirmed groups of ``data`` and hold its provisional tail."""
+        confirmed = len(data) - len(data) % 4
+        if confirmed and data.endswith("=") and len(data) % 4 == 0:
+            confirmed -= 4
+        new, self.held = data[:confirmed], data[confirmed:]
+        if new:
+            if len(self.head) < _SAMPLE:
+                self.head = (self.head + new)[:_SAMPLE]
+            self.tail = (self.tail + new)[-_SAMPLE:]
+            self.emitted += len(new)
+        return [new] if new else []
 
 
 def parse_gemini_events(sse: Iterable[SseEvent]) -> Iterator[GeminiEvent]:
@@ -93,28 +121,32 @@ def parse_gemini_events(sse: Iterable[SseEvent]) -> Iterator[GeminiEvent]:
             mime_type = str(inline.get("mimeType") or inline.get("mime_type") or "")
             run, events = _image_events(run, inline["data"], mime_type, thought)
             yield from events
+    if run is not None:
+        yield from _deltas(run.flush(), run.thought)
     yield StreamDone(finish_reason=finish_reason, usage=usage, block_reason=block_reason)
+
+
+def _deltas(pieces: list[str], thought: bool) -> list[GeminiEvent]:
+    return [ImageDelta(data=piece, thought=thought) for piece in pieces]
 
 
 def _image_events(
     run: _ImageRun | None, data: str, mime_type: str, thought: bool
 ) -> tuple[_ImageRun, list[GeminiEvent]]:
-    """Classify one inline data part against the current run; return the new run and events."""
-    if run is not None and (mime_type or run.mime_type) == run.mime_type and thought == run.thought:
-        unseen = run.unseen_part(data)
-        if unseen is not None:  # cumulative delivery (or an exact repeat)
-            run.extend(unseen)
-            return run, [ImageDelta(data=unseen, thought=thought)] if unseen else []
-        if not data.startswith(IMAGE_SIGNATURES_BASE64):  # the next fragment
-            run.extend(data)
-            return run, [ImageDelta(data=data, thought=thought)] if data else []
+    """Classify one inline data part against the current run; return the run and its events."""
+    events: list[GeminiEvent] = []
+    if run is not None:
+        same_kind = (mime_type or run.mime_type) == run.mime_type and thought == run.thought
+        if same_kind and run.repeats_what_was_seen(data):
+            return run, _deltas(run.cumulative(data), thought)
+        if same_kind and not data.startswith(IMAGE_SIGNATURES_BASE64):
+            return run, _deltas(run.fragment(data), thought)
+        events = _deltas(run.flush(), run.thought)
     mime_type = mime_type or sniff_mime_type(data)
-    new_run = _ImageRun(mime_type=mime_type, thought=thought, seen_length=0, head="", tail="")
-    new_run.extend(data)
-    events: list[GeminiEvent] = [ImageStart(mime_type=mime_type, thought=thought)]
-    if data:
-        events.append(ImageDelta(data=data, thought=thought))
-    return new_run, events
+    run = _ImageRun(mime_type=mime_type, thought=thought)
+    events.append(ImageStart(mime_type=mime_type, thought=thought))
+    events.extend(_deltas(run.fragment(data), thought))
+    return run, events
 
 
 def sniff_mime_type(base64_prefix: str) -> str:

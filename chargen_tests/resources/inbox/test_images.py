@@ -140,7 +140,9 @@ def test_embedded_colour_profile_is_converted_to_srgb() -> None:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     image = Image.new("RGB", (8, 8), (200, 40, 40))
     with_srgb = normalise_image(encode(image, "PNG", icc_profile=srgb), name="a.png")
-    assert Image.open(io.BytesIO(with_srgb.png)).getpixel((0, 0)) == (200, 40, 40)
+    decoded = Image.open(io.BytesIO(with_srgb.png))
+    assert decoded.getpixel((0, 0)) == (200, 40, 40)
+    assert "icc_profile" not in decoded.info  # converted to sRGB, so no profile is needed
     # A profile that cannot be applied to RGB is ignored instead of failing the image.
     odd = normalise_image(encode(image, "PNG", icc_profile=profile), name="a.png")
     assert (odd.width, odd.height) == (8, 8)
@@ -194,6 +196,12 @@ def test_header_claiming_enormous_dimensions_is_rejected_without_decoding() -> N
     assert peak < 5_000_000  # decoding would need 30 GB
     assert "decompression bomb" in error.reason
     assert "megapixels" in error.hint
+
+
+def test_pillows_bomb_warning_becomes_our_error() -> None:
+    # 100 MP: above Pillow's warning threshold (89 MP), below its hard error (179 MP).
+    error = error_for(png_claiming(10_000, 10_000), "warned.png")
+    assert "decompression bomb" in error.reason
 
 
 def test_dimensions_over_our_limit_but_under_pillows_are_rejected_from_the_header() -> None:

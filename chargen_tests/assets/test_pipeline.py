@@ -1,0 +1,239 @@
+"""The four character assets through Dagster's own execution APIs, against the real emulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.data_version import StaleStatus
+from dagster._utils.test.data_versions import get_stale_status_resolver
+from google import genai
+from PIL import Image, ImageDraw
+
+from chargen_assets.partitions import characters
+from chargen_assets.pipeline import character_pipeline
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.sensors import PIPELINE_ASSETS, rebuild_stale_characters, stale_partitions
+from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
+from chargen_resources.emulator import RunningEmulator
+from chargen_tests.fixtures.emulator import client_for
+
+COLOURS = {
+    "ash": (200, 30, 30),
+    "brook": (30, 90, 200),
+    "cinder": (40, 40, 40),
+    "dune": (220, 190, 120),
+    "ember": (240, 120, 20),
+}
+
+
+def draw_sketch(path: Path, colour: tuple[int, int, int]) -> None:
+    image = Image.new("RGB", (96, 128), (235, 235, 235))
+    pen = ImageDraw.Draw(image)
+    pen.ellipse((36, 8, 60, 32), fill=colour)
+    pen.rectangle((30, 34, 66, 90), fill=colour)
+    pen.line((66, 40, 90, 10), fill=(20, 20, 20), width=3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+@dataclass
+class Platform:
+    inbox: Path
+    storage_root: Path
+    instance: dg.DagsterInstance
+    resources: dict[str, object]
+    client: genai.Client
+
+    def add(self, keys: Sequence[str]) -> None:
+        known = set(self.instance.get_dynamic_partitions(characters.name))
+        self.instance.add_dynamic_partitions(characters.name, [k for k in keys if k not in known])
+
+    def run(
+        self,
+        keys: Sequence[str],
+        selection: Sequence[str] | None = None,
+        config: dict[str, object] | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        self.add(keys)
+        ordered = [k for k in self.instance.get_dynamic_partitions(characters.name) if k in keys]
+        return dg.materialize(
+            [character_pipeline],
+            selection=list(selection) if selection else None,
+            instance=self.instance,
+            resources=self.resources,
+            tags={
+                "dagster/asset_partition_range_start": ordered[0],
+                "dagster/asset_partition_range_end": ordered[-1],
+            },
+            run_config={"ops": {"character_pipeline": {"config": config or {}}}},
+            raise_on_error=False,
+        )
+
+    def jobs(self) -> list[str]:
+        return [job.display_name or "" for job in self.client.batches.list()]
+
+    def storage(self) -> ChargenStorage:
+        storage = self.resources["storage"]
+        assert isinstance(storage, ChargenStorage)
+        return storage
+
+    def materialized(self, asset: str) -> set[str]:
+        return set(
+            self.instance.get_materialized_partitions(dg.AssetKey(asset))
+        )
+
+
+@pytest.fixture
+def platform(tmp_path: Path, emulator: RunningEmulator) -> Iterator[Platform]:
+    inbox = tmp_path / "inbox"
+    for name, colour in COLOURS.items():
+        draw_sketch(inbox / name / "front.png", colour)
+    storage = ChargenStorage(local_root=str(tmp_path / "storage"))
+    resources: dict[str, object] = {
+        "gemini": GeminiBatchResource(
+            base_url=emulator.base_url,
+            poll_interval_seconds=0.01,
+            max_poll_interval_seconds=0.05,
+            retry_attempts=1,
+        ),
+        "storage": storage,
+        "inbox": InboxResource(local_root=str(inbox)),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield Platform(inbox, tmp_path / "storage", instance, resources, client_for(emulator))
+
+
+def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platform) -> None:
+    result = platform.run(list(COLOURS))
+    assert result.success
+    jobs = platform.jobs()
+    assert len(jobs) == 2
+    assert sum("analysis" in j for j in jobs) == 1 and sum("image" in j for j in jobs) == 1
+    for asset in ("source_image", "character_analysis", "character_prompt", "character_image"):
+        assert platform.materialized(asset) == set(COLOURS)
+    image = platform.storage().read_artifact("character_image", "ash", GeneratedImage)
+    png = platform.storage_root / image.image_key
+    with Image.open(png) as opened:
+        assert opened.format == "PNG" and opened.size == (image.width, image.height)
+    assert image.mode == "batch" and image.batch_job and image.usage.output_tokens == 1120
+    event = platform.instance.get_latest_materialization_event(dg.AssetKey("character_image"))
+    assert event is not None and event.asset_materialization is not None
+    metadata = event.asset_materialization.metadata
+    assert "data:image/jpeg;base64," in str(metadata["preview"].value)
+    assert metadata["width"].value == image.width or event.asset_materialization.partition != "ash"
+
+
+def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
+    platform: Platform,
+) -> None:
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
+    first = platform.run(list(COLOURS))
+    assert not first.success
+    failure = [e for e in first.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert failure.step_failure_data is not None
+    message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert "ember" in message and "safety" in message
+    assert platform.materialized("character_image") == set(COLOURS) - {"ember"}
+    dead = platform.storage().read_dead_letter("character_analysis", "ember", DeadLetter)
+    assert dead is not None and "safety" in dead.reason
+    assert len(platform.jobs()) == 2
+
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a stern executioner\n")
+    second = platform.run(["ember"], config={"image_mode": "batch"})
+    assert second.success
+    jobs = platform.jobs()
+    assert len(jobs) == 4  # one more job per stage, for ember alone
+    assert platform.materialized("character_image") == set(COLOURS)
+
+
+def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
+    platform: Platform,
+) -> None:
+    (platform.inbox / "broken").mkdir()
+    (platform.inbox / "broken" / "front.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    (platform.inbox / "empty").mkdir()
+    (platform.inbox / "empty" / "front.png").write_bytes(b"")
+    (platform.inbox / "bad-sheet").mkdir()
+    draw_sketch(platform.inbox / "bad-sheet" / "front.png", (10, 200, 10))
+    (platform.inbox / "bad-sheet" / "character.yaml").write_text("aspect_ratio: 7:3\n")
+    before = {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")}
+    keys = [*COLOURS, "broken", "empty", "bad-sheet"]
+    result = platform.run(keys)
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    message = failure.step_failure_data.error.message if failure.step_failure_data and failure.step_failure_data.error else ""
+    for key in ("broken", "empty", "bad-sheet"):
+        assert f"- {key}:" in message
+    assert "aspect_ratio" in message
+    assert platform.materialized("character_image") == set(COLOURS)
+    assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
+
+
+def test_reattaches_to_the_submitted_job_after_a_crash(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargen_resources.gemini import batch_jobs
+
+    calls = {"n": 0}
+    original = batch_jobs.BatchJobRunner._wait
+
+    def crash_once(self: batch_jobs.BatchJobRunner, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("worker killed mid-poll")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch_jobs.BatchJobRunner, "_wait", crash_once)
+    keys = list(COLOURS)
+    crashed = platform.run(keys, selection=["source_image", "character_analysis"])
+    assert not crashed.success and len(platform.jobs()) == 1
+    again = platform.run(keys, selection=["character_analysis"])
+    assert again.success
+    assert len(platform.jobs()) == 1  # reattached: no second analysis job
+    assert platform.materialized("character_analysis") == set(COLOURS)
+
+
+def test_one_changed_sketch_makes_only_that_character_stale(platform: Platform) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    draw_sketch(platform.inbox / "brook" / "front.png", (0, 255, 0))
+    assert platform.run(keys, selection=["source_image"]).success
+    resolver = get_stale_status_resolver(platform.instance, [character_pipeline])
+    stale = {
+        key
+        for key in keys
+        if resolver.get_status(dg.AssetKey("character_analysis"), key) == StaleStatus.STALE
+    }
+    assert stale == {"brook"}
+
+
+def test_a_code_version_change_marks_every_character_for_rebuild(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    assert stale_partitions(platform.instance, keys) == {}
+    from chargen_assets import sensors
+
+    prompt = dg.AssetKey("character_prompt")
+    monkeypatch.setitem(sensors.CURRENT_CODE_VERSIONS, prompt, "v2-new-template")
+    stale = stale_partitions(platform.instance, keys)
+    assert stale == dict.fromkeys(keys, prompt)
+    result = rebuild_stale_characters(dg.build_sensor_context(instance=platform.instance))
+    assert isinstance(result, dg.SensorResult) and result.run_requests
+    (request,) = result.run_requests
+    assert request.asset_selection == PIPELINE_ASSETS[2:]
+    assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
+
+
+def test_single_character_runs_stream_at_full_price(platform: Platform) -> None:
+    result = platform.run(["dune"])
+    assert result.success
+    image = platform.storage().read_artifact("character_image", "dune", GeneratedImage)
+    assert image.mode == "stream" and image.batch_job is None
+    assert [j for j in platform.jobs() if "image" in j] == []
+    assert os.path.getsize(platform.storage_root / image.image_key) == image.bytes
