@@ -54,10 +54,12 @@ def test_shared_fault_counter_spans_processes_on_one_state_dir(
                        json.dumps({"failNext": 1, "status": 503}).encode())
     assert status == 200
     with start_emulator(emulator.state_dir) as other:
+        other_client = client_for(other)
         with pytest.raises(errors.ServerError) as caught:
-            client_for(other).files.list()
+            other_client.files.list()
         assert caught.value.code == 503
-    assert list(client_for(emulator).files.list()) == []
+    client = client_for(emulator)
+    assert list(client.files.list()) == []
     status, _, body = raw(emulator, "POST", "/emulator/faults", b'{"failNext": -1}')
     assert status == 400
 
@@ -74,8 +76,9 @@ def test_latency_knob(tmp_path: Path) -> None:
     import time
 
     with start_emulator(tmp_path, EmulatorSettings(latency_seconds=0.3)) as emulator:
+        client = client_for(emulator)
         started = time.monotonic()
-        client_for(emulator).files.list()
+        client.files.list()
         assert time.monotonic() - started >= 0.3
 
 

@@ -1,0 +1,62 @@
+"""The inbox sensor through build_sensor_context, against a real folder."""
+
+from pathlib import Path
+
+import dagster as dg
+from PIL import Image
+
+from chargen_assets.partitions import characters
+from chargen_assets.resources import InboxResource
+from chargen_assets.sensors import PIPELINE_ASSETS, inbox_sensor
+
+
+def _sketch(path: Path, colour: tuple[int, int, int]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (32, 32), colour).save(path)
+
+
+def _tick(instance: dg.DagsterInstance, inbox: Path, cursor: str | None) -> dg.SensorResult:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"inbox": InboxResource(local_root=str(inbox))}
+    ) as context:
+        result = inbox_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    for name in ("alpha", "beta", "gamma"):
+        _sketch(inbox / name / "a.png", (10, 20, 30))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _tick(instance, inbox, None)
+        (added,) = result.dynamic_partitions_requests
+        assert isinstance(added, dg.AddDynamicPartitionsRequest)
+        assert list(added.partition_keys) == ["alpha", "beta", "gamma"]
+        (run,) = result.run_requests
+        assert run.asset_selection == PIPELINE_ASSETS
+        assert run.partition_key_range == dg.PartitionKeyRange("alpha", "gamma")
+
+        # The daemon applies partition requests; do it by hand here.
+        instance.add_dynamic_partitions(characters.name, list(added.partition_keys))
+        quiet = _tick(instance, inbox, result.cursor)
+        assert not quiet.run_requests and not quiet.dynamic_partitions_requests
+
+        _sketch(inbox / "beta" / "a.png", (200, 0, 0))  # changed content
+        _sketch(inbox / "delta" / "a.png", (0, 200, 0))  # new character
+        changed = _tick(instance, inbox, quiet.cursor)
+        keys = {(r.partition_key_range.start, r.partition_key_range.end) for r in changed.run_requests if r.partition_key_range}
+        assert keys == {("beta", "beta"), ("delta", "delta")}
+        run_keys = {r.run_key for r in changed.run_requests}
+        assert len(run_keys) == 2 and None not in run_keys
+
+
+def test_the_inbox_is_never_modified(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _sketch(inbox / "alpha" / "a.png", (1, 2, 3))
+    (inbox / "alpha" / "notes.txt").write_text("hello")
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")}
+    with dg.DagsterInstance.ephemeral() as instance:
+        _tick(instance, inbox, None)
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")}
+    assert after == before
