@@ -1,0 +1,31 @@
+"""The catalog asset reads what the pipeline stored and writes Parquet through the IO manager."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from chargen_assets.catalog import character_catalog
+from chargen_assets.partitions import characters
+from chargen_assets.storage import ChargenIOManager, ChargenStorage
+from chargen_resources.characters.artifacts import DeadLetter
+
+
+def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    storage.write_dead_letter(
+        "character_analysis", "bad", DeadLetter(character="bad", stage="character_analysis", reason="blocked")
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(characters.name, ["bad", "new"])
+        result = dg.materialize(
+            [character_catalog],
+            instance=instance,
+            resources={"storage": storage, "io_manager": ChargenIOManager(storage=storage)},
+        )
+    table = result.output_for_node("character_catalog")
+    rows = {row["character"]: row for row in table.iter_rows(named=True)}
+    assert rows["bad"]["status"] == "failed" and rows["bad"]["reason"] == "blocked"
+    assert rows["new"]["status"] == "pending"
+    stored = pl.read_parquet(tmp_path / "chargen" / "character_catalog.parquet")
+    assert stored.height == 2 and stored["status"].to_list() == ["failed", "pending"]
