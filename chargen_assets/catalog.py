@@ -1,13 +1,12 @@
 """character_catalog: every character in one Parquet table, previewed in the UI."""
 
-
 from typing import TypeVar
 
 import dagster as dg
 import polars as pl
 from pydantic import BaseModel
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import CHARACTERS
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import (
     AnalysisRecord,
@@ -45,7 +44,7 @@ def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
 def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage) -> pl.DataFrame:
-    keys = context.instance.get_dynamic_partitions(characters.name)
+    keys = context.instance.get_dynamic_partitions(CHARACTERS)
     states = [
         CharacterState(
             character=key,
@@ -71,7 +70,17 @@ def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage
 
 
 def _markdown(table: pl.DataFrame) -> str:
-    columns = ["character", "status", "archetype", "palette", "width", "height", "tokens", "estimated_cost_usd", "reason"]
+    columns = [
+        "character",
+        "status",
+        "archetype",
+        "palette",
+        "width",
+        "height",
+        "tokens",
+        "estimated_cost_usd",
+        "reason",
+    ]
     shown = table.select(columns)
     header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     body = "\n".join(

@@ -14,12 +14,15 @@ from chargen_resources.characters.artifacts import AnalysisRecord
 from chargen_resources.characters.requests import ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE
 
 # The request we send is the code that shapes this asset: hash it.
-CODE_VERSION = "analysis-" + hashlib.sha256(
-    json.dumps(
-        [ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, gemini_schema(CharacterAnalysis)],
-        sort_keys=True,
-    ).encode()
-).hexdigest()[:12]
+CODE_VERSION = (
+    "analysis-"
+    + hashlib.sha256(
+        json.dumps(
+            [ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, gemini_schema(CharacterAnalysis)],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:12]
+)
 
 spec = dg.AssetSpec(
     "character_analysis",

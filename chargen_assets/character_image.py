@@ -32,11 +32,11 @@ spec = dg.AssetSpec(
 
 def thumbnail_markdown(png: bytes, character: str) -> str:
     """A small inline JPEG so the UI shows the character in its materialization."""
-    with Image.open(io.BytesIO(png)) as image:
-        image = image.convert("RGB")
-        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=80)
+    with Image.open(io.BytesIO(png)) as opened:
+        small = opened.convert("RGB")
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=80)
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return f"![{character}](data:image/jpeg;base64,{encoded})"
 

@@ -1,6 +1,5 @@
 """Asset checks on the catalog: failures surface in the UI, not only in run logs."""
 
-
 import dagster as dg
 import polars as pl
 
@@ -21,7 +20,9 @@ def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
             "failed": failed.height,
             "characters": ", ".join(failed["character"].to_list()[:50]),
             "reasons": dg.MetadataValue.md(
-                "\n".join(f"- **{c}**: {r}" for c, r in failed.select("character", "reason").iter_rows())
+                "\n".join(
+                    f"- **{c}**: {r}" for c, r in failed.select("character", "reason").iter_rows()
+                )
             ),
         },
     )

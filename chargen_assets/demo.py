@@ -44,7 +44,9 @@ def _summary(table: pl.DataFrame, storage_root: str) -> str:
             f"{row['width']}x{row['height']}  {row['image_key']}"
         )
     for row in failed.iter_rows(named=True):
-        lines.append(f"  {row['status']:<7} {row['character']:<24} {row['failed_stage']}: {row['reason']}")
+        lines.append(
+            f"  {row['status']:<7} {row['character']:<24} {row['failed_stage']}: {row['reason']}"
+        )
     tokens = int(table["tokens"].sum() or 0)
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported after the environment is set: definitions read it.
     from chargen_assets.catalog import character_catalog
     from chargen_assets.definitions import build_defs
-    from chargen_assets.partitions import characters
+    from chargen_assets.partitions import CHARACTERS
     from chargen_assets.pipeline import character_pipeline
 
     defs = build_defs()
@@ -80,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chargen demo: no characters found in {args.inbox}", file=sys.stderr)
         return 2
     with dg.DagsterInstance.get() as instance:
-        known = set(instance.get_dynamic_partitions(characters.name))
-        instance.add_dynamic_partitions(characters.name, [k for k in keys if k not in known])
-        ordered = [k for k in instance.get_dynamic_partitions(characters.name) if k in set(keys)]
+        known = set(instance.get_dynamic_partitions(CHARACTERS))
+        instance.add_dynamic_partitions(CHARACTERS, [k for k in keys if k not in known])
+        ordered = [k for k in instance.get_dynamic_partitions(CHARACTERS) if k in set(keys)]
         print(f"chargen demo: {len(ordered)} characters from {args.inbox}: {', '.join(ordered)}")
         result = dg.materialize(
             [character_pipeline],
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             [character_catalog], instance=instance, resources=resources, raise_on_error=False
         )
         if not catalog.success:
-            print("chargen demo: building the catalog failed; see the run log above", file=sys.stderr)
+            print(
+                "chargen demo: building the catalog failed; see the run log above", file=sys.stderr
+            )
             return 1
         table = catalog.output_for_node("character_catalog")
         table = table.filter(pl.col("character").is_in(keys))

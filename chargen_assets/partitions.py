@@ -2,4 +2,5 @@
 
 import dagster as dg
 
-characters = dg.DynamicPartitionsDefinition(name="characters")
+CHARACTERS = "characters"
+characters = dg.DynamicPartitionsDefinition(name=CHARACTERS)

@@ -8,22 +8,25 @@ character that succeeded; the step fails at the end, naming the characters that 
 re-run sends only those (the ledger reattaches to jobs already paid for).
 """
 
-
 from collections.abc import Iterator, Mapping
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import dagster as dg
 from pydantic import BaseModel, Field
 
 from chargen_assets import character_analysis, character_image, character_prompt, source_image
 from chargen_assets.partitions import characters
-from chargen_assets.provenance import derived_version, event_cursor, latest_data_version, version_tags
+from chargen_assets.provenance import (
+    derived_version,
+    event_cursor,
+    latest_data_version,
+    version_tags,
+)
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import (
     AnalysisRecord,
     DeadLetter,
-    GeneratedImage,
     SourceImages,
 )
 from chargen_resources.characters.prompt_compiler import AspectRatio, CompiledPrompt, ImageSize
@@ -94,7 +97,10 @@ class _Run:
                 outcome.stage,
                 character,
                 DeadLetter(
-                    character=character, stage=outcome.stage, reason=reason, batch_job=outcome.batch_job
+                    character=character,
+                    stage=outcome.stage,
+                    reason=reason,
+                    batch_job=outcome.batch_job,
                 ),
             )
 
@@ -123,7 +129,7 @@ class _Run:
         asset: dg.AssetKey,
         code_version: str,
         outcome: StageOutcome[T],
-        metadata_for: Mapping[str, dict[str, object]],
+        metadata_for: Mapping[str, Mapping[str, Any]],
         own_versions: Mapping[str, str] | None = None,
         upstream: dg.AssetKey | None = None,
     ) -> Iterator[dg.AssetMaterialization]:
@@ -162,11 +168,15 @@ def character_pipeline(
     run = _Run(context, storage)
     keys = sorted(context.partition_keys)
     store = storage.store()
-    context.log.info(f"{len(keys)} characters: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}")
+    context.log.info(
+        f"{len(keys)} characters: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
+    )
 
     # source_image
     if run.selected(SOURCE):
-        sources = prepare_sources(keys, inbox.source(), store, storage.prefix, config.max_source_side)
+        sources = prepare_sources(
+            keys, inbox.source(), store, storage.prefix, config.max_source_side
+        )
         _store_all(storage, SOURCE, sources)
         yield from run.materializations(
             SOURCE,
@@ -202,7 +212,9 @@ def character_pipeline(
             character_analysis.CODE_VERSION,
             analyses,
             {
-                k: character_analysis.metadata(v, store.uri(storage.artifact_key(ANALYSIS, k, "json")))
+                k: character_analysis.metadata(
+                    v, store.uri(storage.artifact_key(ANALYSIS, k, "json"))
+                )
                 for k, v in analyses.succeeded.items()
             },
             upstream=SOURCE,
@@ -241,7 +253,10 @@ def character_pipeline(
     # character_image
     wanted = [k for k in keys if k not in run.failures]
     if run.selected(IMAGE) and wanted:
-        safety = [SafetySetting(category=s.category, threshold=s.threshold) for s in config.safety_settings]
+        safety = [
+            SafetySetting(category=s.category, threshold=s.threshold)
+            for s in config.safety_settings
+        ]
         todo = {k: prompts.succeeded[k] for k in wanted}
         stream = config.image_mode == "stream" or (config.image_mode == "auto" and len(keys) == 1)
         if stream:

@@ -1,13 +1,12 @@
 """Sensors: pick up new inbox content, and rebuild characters a code change made stale."""
 
-
 import hashlib
 from collections.abc import Sequence
 
 import dagster as dg
 
 from chargen_assets import character_analysis, character_image, character_prompt, source_image
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import CHARACTERS, characters
 from chargen_assets.resources import InboxResource
 from chargen_resources.inbox.sensor_plan import plan_tick
 
@@ -71,14 +70,14 @@ def range_run_requests(
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> dg.SensorResult:
     listed = inbox.source().list_characters()
-    known = set(context.instance.get_dynamic_partitions(characters.name))
+    known = set(context.instance.get_dynamic_partitions(CHARACTERS))
     plan = plan_tick(listed, context.cursor, known)
     if not plan.requests and not plan.new_partitions:
         return dg.SensorResult(
             skip_reason=f"{plan.unchanged} characters, none new or changed", cursor=plan.cursor
         )
     # New partitions are appended after the known ones, in this order, before runs resolve.
-    ordered = [*context.instance.get_dynamic_partitions(characters.name), *plan.new_partitions]
+    ordered = [*context.instance.get_dynamic_partitions(CHARACTERS), *plan.new_partitions]
     fingerprints = "\n".join(request.run_key for request in plan.requests)
     runs = range_run_requests(
         ordered,
@@ -100,9 +99,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> d
     )
 
 
-def stale_partitions(
-    instance: dg.DagsterInstance, keys: Sequence[str]
-) -> dict[str, dg.AssetKey]:
+def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:
     """Characters whose stored result was made by older code, with the first asset affected."""
     stale: dict[str, dg.AssetKey] = {}
     for asset in PIPELINE_ASSETS:
@@ -131,7 +128,7 @@ def stale_partitions(
     ),
 )
 def rebuild_stale_characters(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    ordered = context.instance.get_dynamic_partitions(characters.name)
+    ordered = context.instance.get_dynamic_partitions(CHARACTERS)
     stale = stale_partitions(context.instance, ordered)
     if not stale:
         return dg.SensorResult(skip_reason="every character was made with the current code")

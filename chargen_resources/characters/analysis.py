@@ -105,12 +105,12 @@ def _translate(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     variants = node.get("anyOf")
     if variants:
         concrete = [v for v in variants if v.get("type") != "null"]
-        out = _translate(concrete[0], defs)
+        chosen = _translate(concrete[0], defs)
         if len(concrete) < len(variants):
-            out["nullable"] = True
+            chosen["nullable"] = True
         if "description" in node:
-            out["description"] = node["description"]
-        return out
+            chosen["description"] = node["description"]
+        return chosen
     out: dict[str, Any] = {"type": _JSON_TO_GEMINI_TYPES[node.get("type", "string")]}
     for source, target in _COPIED_KEYS.items():
         if source in node:

@@ -55,10 +55,10 @@ def _status(state: CharacterState) -> str:
 
 def catalog_row(state: CharacterState) -> dict[str, object]:
     analysis, image = state.analysis, state.image
-    tokens = sum(
-        record.usage.total for record in (analysis, image) if record is not None
-    )
-    costs = [r.estimated_cost_usd for r in (analysis, image) if r is not None and r.estimated_cost_usd]
+    tokens = sum(record.usage.total for record in (analysis, image) if record is not None)
+    costs = [
+        r.estimated_cost_usd for r in (analysis, image) if r is not None and r.estimated_cost_usd
+    ]
     status = _status(state)
     failed = state.dead_letter if status == "failed" else None
     return {
@@ -68,7 +68,9 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         "reason": failed.reason if failed else None,
         "reference_images": len(state.source.images) if state.source else None,
         "archetype": analysis.analysis.archetype if analysis else None,
-        "palette": ", ".join(c.hex or c.name for c in analysis.analysis.colour_palette) if analysis else None,
+        "palette": ", ".join(c.hex or c.name for c in analysis.analysis.colour_palette)
+        if analysis
+        else None,
         "prompt_hash": state.prompt.prompt_hash if state.prompt else None,
         "template": state.prompt.template_version if state.prompt else None,
         "image_key": image.image_key if image else None,

@@ -25,8 +25,8 @@ _SAMPLE = 96  # analysis works on a small copy: fast, and enough for palette and
 def _palette(image: Image.Image) -> list[PaletteColour]:
     small = image.convert("RGB").resize((_SAMPLE, _SAMPLE), Image.Resampling.BILINEAR)
     quantised = small.quantize(colors=PALETTE_SIZE, method=Image.Quantize.MEDIANCUT)
-    flat = quantised.getpalette() or []
-    counts = sorted(quantised.getcolors() or [], reverse=True)
+    flat: list[int] = list(quantised.getpalette() or [])
+    counts: list[tuple[int, int]] = sorted(quantised.getcolors() or [], reverse=True)  # type: ignore[arg-type]
     total = sum(count for count, _ in counts) or 1
     colours: list[PaletteColour] = []
     for count, index in counts:

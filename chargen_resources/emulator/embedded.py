@@ -19,6 +19,7 @@ class RunningEmulator:
         self._thread = thread
         self.state_dir = state_dir
         host, port = server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else str(host)
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.host = str(shown)
         self.port = int(port)

@@ -149,6 +149,8 @@ class FailureCounters:
             return None
         with locked(self._shared_path.with_suffix(".lock")):
             armed = read_json(self._shared_path)
+            if not isinstance(armed, dict):
+                return None
             try:
                 left, status, match = armed["failNext"], armed["status"], armed["pathContains"]
             except (TypeError, KeyError):

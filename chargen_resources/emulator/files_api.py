@@ -61,7 +61,7 @@ def _upload_chunk(ctx: EmulatorContext, request: HttpRequest, upload_id: str) ->
     record = ctx.files.append_chunk(
         upload_id, offset, request.body_stream, request.content_length, "finalize" in commands
     )
-    request._body = b""  # the body has been consumed by the store
+    request.mark_consumed()
     if record is None:
         return JsonResponse(200, {}, {"X-Goog-Upload-Status": "active"})
     return JsonResponse(200, {"file": record.to_wire(request.host_url)},

@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from chargen_resources.emulator import (
@@ -115,7 +115,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             length = -1
         return HttpRequest(
             method=self.command, path=split.path, query=dict(parse_qsl(split.query)),
-            headers=headers, body_stream=self.rfile, content_length=length,
+            headers=headers, body_stream=cast(BinaryIO, self.rfile), content_length=length,
             host_url=f"http://{host}",
         )
 

@@ -36,6 +36,10 @@ class HttpRequest:
             self._body = self.body_stream.read(self.content_length) if self.content_length else b""
         return self._body
 
+    def mark_consumed(self) -> None:
+        """A handler that streamed the body itself (upload chunks) says so here."""
+        self._body = b""
+
     def body_consumed(self) -> bool:
         return self.content_length == 0 or self._body is not None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
 from pydantic import BaseModel
@@ -160,14 +160,19 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
     else:
         draw.ellipse(head, fill=skin)
         eye = max(1.0, unit * 1.2)
-        for ex in (-3.5, 3.5):
-            x, y = point(ex, 76)
-            draw.ellipse([x - eye, y - eye, x + eye, y + eye], fill=(30, 30, 40))
+        for eye_x in (-3.5, 3.5):
+            ex, ey = point(eye_x, 76)
+            draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 30, 40))
     _draw_gear(draw, spec, point, box, unit)
     return image
 
 
-def _draw_gear(draw: ImageDraw.ImageDraw, spec: CharacterSpec, point, box, unit: float) -> None:  # type: ignore[no-untyped-def]
+PointFn = Callable[[float, float], tuple[float, float]]
+BoxFn = Callable[[float, float, float, float], list[float]]
+
+
+def _draw_gear(draw: ImageDraw.ImageDraw, spec: CharacterSpec, point: PointFn, box: BoxFn,
+               unit: float) -> None:
     line = max(1, int(unit * 1.5))
     metal = (190, 195, 205)
     if spec.archetype == "knight":

@@ -122,7 +122,9 @@ class BatchJobRunner:
         """Submit (or reattach to) one job per input group and wait for all of them."""
         groups = split_by_size(lines, self.max_input_bytes)
         records = [self._submit_or_reattach(stage, model, group, display_name) for group in groups]
-        return [self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)]
+        return [
+            self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)
+        ]
 
     def _submit_or_reattach(
         self, stage: str, model: str, lines: Sequence[BatchLine], display_name: str
@@ -130,7 +132,9 @@ class BatchJobRunner:
         request_set = request_set_hash(model, [(line.key, line.request) for line in lines])
         known = self.ledger.find_batch(stage, request_set)
         if known is not None and known.status in ("submitted", "succeeded") and known.job_name:
-            self.log(f"{stage}: reattaching to {known.job_name} (already submitted for these requests)")
+            self.log(
+                f"{stage}: reattaching to {known.job_name} (already submitted for these requests)"
+            )
             return known, True
         if known is not None and known.status == "submitting":
             found = self._find_job_by_display_name(known.display_name)
@@ -181,25 +185,34 @@ class BatchJobRunner:
         self, stage: str, submitted: tuple[BatchRecord, bool], lines: Sequence[BatchLine]
     ) -> FinishedJob:
         record, reattached = submitted
-        assert record.job_name is not None
+        job_name = record.job_name
+        assert job_name is not None
         started = self.clock()
         interval = self.poll.initial_interval
         last_state = ""
         while True:
-            job = self.client.batches.get(name=record.job_name)
+            job = self.client.batches.get(name=job_name)
             state = _state_name(job)
             if state != last_state or self.clock() - started > interval:
-                self.log(str(ProgressReport(stage, record.job_name, state, len(lines), self.clock() - started)))
+                self.log(
+                    str(
+                        ProgressReport(
+                            stage, job_name, state, len(lines), self.clock() - started
+                        )
+                    )
+                )
                 last_state = state
             if state == SUCCEEDED_STATE:
                 output = job.dest.file_name if job.dest else None
                 if not output:
-                    raise BatchJobFailed(stage, record.job_name, state, "it reported no output file")
+                    raise BatchJobFailed(
+                        stage, job_name, state, "it reported no output file"
+                    )
                 record = self.ledger.save_batch(
                     record.model_copy(update={"status": "succeeded", "final_state": state})
                 )
                 return FinishedJob(
-                    job_name=record.job_name or "",
+                    job_name=job_name or "",
                     output_file=output,
                     request_set=record.request_set,
                     keys=tuple(line.key for line in lines),
@@ -207,12 +220,16 @@ class BatchJobRunner:
                     record=record,
                 )
             if state in FAILED_STATES:
-                self.ledger.save_batch(record.model_copy(update={"status": "failed", "final_state": state}))
+                self.ledger.save_batch(
+                    record.model_copy(update={"status": "failed", "final_state": state})
+                )
                 detail = job.error.message if job.error and job.error.message else None
-                raise BatchJobFailed(stage, record.job_name, state, detail)
+                raise BatchJobFailed(stage, job_name, state, detail)
             if self.clock() - started > self.poll.timeout:
                 raise BatchJobFailed(
-                    stage, record.job_name, state,
+                    stage,
+                    job_name,
+                    state,
                     f"still unfinished after {self.poll.timeout:.0f}s; it keeps running at Google "
                     "and a re-run reattaches to it",
                 )

@@ -62,7 +62,12 @@ def analyse(
             if key not in seen:
                 outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
         if delete_uploads:
-            done = [name for key in job.keys if key in outcome.succeeded for name in uploaded_names.get(key, [])]
+            done = [
+                name
+                for key in job.keys
+                if key in outcome.succeeded
+                for name in uploaded_names.get(key, [])
+            ]
             runner.clean_up(job, done)
             for key in job.keys:
                 if key in outcome.succeeded:

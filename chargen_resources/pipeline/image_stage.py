@@ -9,7 +9,7 @@ service may write `key` after `response`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from chargen_resources.characters.artifacts import GeneratedImage
@@ -31,13 +31,23 @@ from chargen_resources.streaming import (
     parse_sse,
     read_batch_output,
 )
-from chargen_resources.streaming.upload import upload_image_chunks
+from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
 STAGE = "character_image"
 
 
 def _job_id(job_name: str) -> str:
     return job_name.rsplit("/", 1)[-1]
+
+
+def _staging_namer(prefix: str, job_id: str) -> Callable[[ImageContext], str]:
+    """Images wait under a staging key until their line's key is known."""
+
+    def name(context: ImageContext) -> str:
+        index = (context.line_index or 0) * 10 + context.image_index
+        return staging_key(prefix, job_id, index, "png")
+
+    return name
 
 
 def final_image_key(prefix: str, character: str) -> str:
@@ -110,17 +120,11 @@ def generate_in_batch(
     for job in runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-image"):
         outcome.batch_job = job.job_name
         seen: set[str] = set()
-        job_id = _job_id(job.job_name)
+        name_staged = _staging_namer(prefix, _job_id(job.job_name))
         with tempfile.TemporaryDirectory(prefix="chargen-images-") as folder:
             output = runner.download_output(job, Path(folder) / "output.jsonl")
             events = read_batch_output(iter_file_chunks(output))
-            stored = upload_image_chunks(
-                events,
-                store.image_sink(),
-                key_for=lambda context: staging_key(
-                    prefix, job_id, context.line_index or 0, "png"
-                ),
-            )
+            stored = upload_image_chunks(events, store.image_sink(), name_staged)
             for line in line_results(stored):
                 if line.key is None or line.key not in prompts:
                     for image in line.images:
@@ -128,8 +132,15 @@ def generate_in_batch(
                     continue
                 seen.add(line.key)
                 _keep_image(
-                    outcome, line, line.key, prompts[line.key],
-                    store=store, prefix=prefix, model=model, mode="batch", batch_job=job.job_name,
+                    outcome,
+                    line,
+                    line.key,
+                    prompts[line.key],
+                    store=store,
+                    prefix=prefix,
+                    model=model,
+                    mode="batch",
+                    batch_job=job.job_name,
                 )
         for key in job.keys:
             if key not in seen:
@@ -180,12 +191,19 @@ def generate_streaming(
             stored = upload_image_chunks(
                 as_single_line(events, key),
                 store.image_sink(),
-                key_for=lambda context, key=key: staging_key(prefix, f"stream-{key}", 0, "png"),
+                key_for=_staging_namer(prefix, f"stream-{key}"),
             )
             for line in line_results(stored):
                 _keep_image(
-                    outcome, line, key, prompt,
-                    store=store, prefix=prefix, model=model, mode="stream", batch_job=None,
+                    outcome,
+                    line,
+                    key,
+                    prompt,
+                    store=store,
+                    prefix=prefix,
+                    model=model,
+                    mode="stream",
+                    batch_job=None,
                 )
         except Exception as error:  # one character's failure must not stop the others
             outcome.fail(key, f"streaming generation failed: {error}")

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.prompt_compiler import (
     DEFAULT_TEMPLATE,
+    AspectRatio,
     CompiledPrompt,
     ImageSize,
     PromptInputs,
     PromptTemplate,
     compile_prompt,
 )
-from chargen_resources.characters.prompt_compiler import AspectRatio
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 STAGE = "character_prompt"
@@ -37,7 +37,9 @@ def compile_prompts(
             display_name=spec.display_name if spec else None,
             notes=spec.notes if spec else None,
             style_override=spec.style_override if spec else None,
-            aspect_ratio=(spec.aspect_ratio if spec and spec.aspect_ratio else default_aspect_ratio),
+            aspect_ratio=(
+                spec.aspect_ratio if spec and spec.aspect_ratio else default_aspect_ratio
+            ),
             image_size=(spec.image_size if spec and spec.image_size else default_image_size),
         )
         outcome.succeeded[key] = compile_prompt(record.analysis, inputs, template, style_override)

@@ -40,6 +40,7 @@ class GoogleGenAIApiAdapter:
     """``GeminiApiAdapter`` over a ``genai.Client`` (Gemini Developer API or Vertex AI)."""
 
     def __init__(self, client: genai.Client) -> None:
+        self._client = client  # keep it alive: closing it closes the HTTP client we borrow
         self._api: Any = client._api_client
 
     def request_target(self, model: str, method: str, query: str = "") -> RequestTarget:

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from chargen_assets.catalog import character_catalog
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import CHARACTERS
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 
@@ -14,10 +14,12 @@ from chargen_resources.characters.artifacts import DeadLetter
 def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
     storage = ChargenStorage(local_root=str(tmp_path))
     storage.write_dead_letter(
-        "character_analysis", "bad", DeadLetter(character="bad", stage="character_analysis", reason="blocked")
+        "character_analysis",
+        "bad",
+        DeadLetter(character="bad", stage="character_analysis", reason="blocked"),
     )
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(characters.name, ["bad", "new"])
+        instance.add_dynamic_partitions(CHARACTERS, ["bad", "new"])
         result = dg.materialize(
             [character_catalog],
             instance=instance,

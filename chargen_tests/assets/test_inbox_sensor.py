@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from PIL import Image
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import CHARACTERS
 from chargen_assets.resources import InboxResource
 from chargen_assets.sensors import PIPELINE_ASSETS, inbox_sensor
 
@@ -38,14 +38,18 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         assert run.partition_key_range == dg.PartitionKeyRange("alpha", "gamma")
 
         # The daemon applies partition requests; do it by hand here.
-        instance.add_dynamic_partitions(characters.name, list(added.partition_keys))
+        instance.add_dynamic_partitions(CHARACTERS, list(added.partition_keys))
         quiet = _tick(instance, inbox, result.cursor)
         assert not quiet.run_requests and not quiet.dynamic_partitions_requests
 
         _sketch(inbox / "beta" / "a.png", (200, 0, 0))  # changed content
         _sketch(inbox / "delta" / "a.png", (0, 200, 0))  # new character
         changed = _tick(instance, inbox, quiet.cursor)
-        keys = {(r.partition_key_range.start, r.partition_key_range.end) for r in changed.run_requests if r.partition_key_range}
+        keys = {
+            (r.partition_key_range.start, r.partition_key_range.end)
+            for r in changed.run_requests
+            if r.partition_key_range
+        }
         assert keys == {("beta", "beta"), ("delta", "delta")}
         run_keys = {r.run_key for r in changed.run_requests}
         assert len(run_keys) == 2 and None not in run_keys
@@ -55,8 +59,12 @@ def test_the_inbox_is_never_modified(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     _sketch(inbox / "alpha" / "a.png", (1, 2, 3))
     (inbox / "alpha" / "notes.txt").write_text("hello")
-    before = {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")}
+    before = {
+        p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")
+    }
     with dg.DagsterInstance.ephemeral() as instance:
         _tick(instance, inbox, None)
-    after = {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")}
+    after = {
+        p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")
+    }
     assert after == before

@@ -14,7 +14,7 @@ from dagster._utils.test.data_versions import get_stale_status_resolver
 from google import genai
 from PIL import Image, ImageDraw
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import PIPELINE_ASSETS, rebuild_stale_characters, stale_partitions
@@ -51,8 +51,8 @@ class Platform:
     client: genai.Client
 
     def add(self, keys: Sequence[str]) -> None:
-        known = set(self.instance.get_dynamic_partitions(characters.name))
-        self.instance.add_dynamic_partitions(characters.name, [k for k in keys if k not in known])
+        known = set(self.instance.get_dynamic_partitions(CHARACTERS))
+        self.instance.add_dynamic_partitions(CHARACTERS, [k for k in keys if k not in known])
 
     def run(
         self,
@@ -61,7 +61,7 @@ class Platform:
         config: dict[str, object] | None = None,
     ) -> dg.ExecuteInProcessResult:
         self.add(keys)
-        ordered = [k for k in self.instance.get_dynamic_partitions(characters.name) if k in keys]
+        ordered = [k for k in self.instance.get_dynamic_partitions(CHARACTERS) if k in keys]
         return dg.materialize(
             [character_pipeline],
             selection=list(selection) if selection else None,
@@ -84,9 +84,7 @@ class Platform:
         return storage
 
     def materialized(self, asset: str) -> set[str]:
-        return set(
-            self.instance.get_materialized_partitions(dg.AssetKey(asset))
-        )
+        return set(self.instance.get_materialized_partitions(dg.AssetKey(asset)))
 
 
 @pytest.fixture
@@ -135,7 +133,7 @@ def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
     (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
     first = platform.run(list(COLOURS))
     assert not first.success
-    failure = [e for e in first.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_failure_data is not None
     message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
     assert "ember" in message and "safety" in message
@@ -166,8 +164,12 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     keys = [*COLOURS, "broken", "empty", "bad-sheet"]
     result = platform.run(keys)
     assert not result.success
-    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
-    message = failure.step_failure_data.error.message if failure.step_failure_data and failure.step_failure_data.error else ""
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = (
+        failure.step_failure_data.error.message
+        if failure.step_failure_data and failure.step_failure_data.error
+        else ""
+    )
     for key in ("broken", "empty", "bad-sheet"):
         assert f"- {key}:" in message
     assert "aspect_ratio" in message
@@ -175,7 +177,9 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
 
 
-def test_reattaches_to_the_submitted_job_after_a_crash(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reattaches_to_the_submitted_job_after_a_crash(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from chargen_resources.gemini import batch_jobs
 
     calls = {"n": 0}

@@ -6,10 +6,11 @@ import base64
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google import genai
-from google.genai import errors, types
+from google.genai import errors
 from PIL import Image
 
 from chargen_resources.emulator import RunningEmulator
@@ -21,7 +22,8 @@ from chargen_tests.resources.emulator.helpers import (
     write_png,
 )
 
-ANALYSIS_SCHEMA = {
+ANALYSIS_PROPERTIES = ("archetype", "visual_traits", "color_palette", "mood", "art_style")
+ANALYSIS_SCHEMA: dict[str, Any] = {
     "type": "OBJECT",
     "properties": {
         "archetype": {"type": "STRING"},
@@ -32,6 +34,10 @@ ANALYSIS_SCHEMA = {
     },
     "required": ["archetype", "visual_traits", "color_palette", "mood", "art_style"],
 }
+
+
+def _inline(text: str) -> list[Any]:
+    return [{"contents": [{"parts": [{"text": text}]}]}]
 
 
 def _analysis_line(key: str, uri: str) -> dict[str, object]:
@@ -75,7 +81,7 @@ def test_seed_guide_flow_upload_batch_poll_download_parse(
         for line in lines
     }
     for analysis in parsed.values():
-        assert set(analysis) == set(ANALYSIS_SCHEMA["properties"])  # type: ignore[arg-type]
+        assert set(analysis) == set(ANALYSIS_PROPERTIES)
         assert isinstance(analysis["visual_traits"], list)
     assert any(c in parsed["analysis_red"]["color_palette"] for c in ("red", "crimson", "scarlet"))
     assert "dark" in parsed["analysis_dark"]["mood"]
@@ -110,7 +116,7 @@ def test_image_batch_lines_carry_standard_base64_pngs(
 
 
 def test_inline_batch_results_in_input_order_with_metadata(genai_client: genai.Client) -> None:
-    requests: list[types.InlinedRequestOrDict] = [
+    requests: list[Any] = [
         {"contents": [{"parts": [{"text": f"describe a {word} ranger"}], "role": "user"}],
          "metadata": {"key": f"k{i}"}}
         for i, word in enumerate(["green", "blue", "golden"])
@@ -130,10 +136,10 @@ def test_inline_batch_results_in_input_order_with_metadata(genai_client: genai.C
 
 
 def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: Path) -> None:
-    def line(key: str, text: str) -> dict[str, object]:
+    def line(key: str, text: str) -> dict[str, Any]:
         return {"key": key, "request": {"contents": [{"parts": [{"text": text}]}]}}
 
-    lines = [line("ok", "a mage"), line("bad[emulator:line-error]", "a mage"),
+    lines: list[dict[str, Any]] = [line("ok", "a mage"), line("bad[emulator:line-error]", "a mage"),
              line("busy", "a mage [emulator:http-429]"),
              {"key": "missing", "request": {"contents": [{"parts": [
                  {"fileData": {"fileUri": "files/nosuchfile", "mimeType": "image/png"}}]}]}},
@@ -157,7 +163,7 @@ def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: P
                                                ("batch-expired", "JOB_STATE_EXPIRED")])
 def test_job_level_fault_markers(genai_client: genai.Client, marker: str, state: str) -> None:
     job = genai_client.batches.create(
-        model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "hi"}]}]}],
+        model="gemini-2.5-flash", src=_inline("hi"),
         config={"display_name": f"job [emulator:{marker}]"})
     done = wait_done(genai_client, job.name or "")
     assert done.state is not None and done.state.name == state
@@ -168,7 +174,7 @@ def test_stuck_batch_stays_pending_until_it_expires_at_48h(
     genai_client: genai.Client, emulator: RunningEmulator
 ) -> None:
     job = genai_client.batches.create(
-        model="gemini-2.5-flash", src=[{"contents": [{"parts": [{"text": "hi"}]}]}],
+        model="gemini-2.5-flash", src=_inline("hi"),
         config={"display_name": "[emulator:batch-stuck]"})
     got = genai_client.batches.get(name=job.name or "")
     assert got.state is not None and got.state.name == "JOB_STATE_PENDING"
@@ -203,7 +209,7 @@ def test_list_cancel_delete(emulator: RunningEmulator, genai_client: genai.Clien
     with start_emulator(emulator.state_dir, slow) as second:
         client = client_for(second)
         names = [client.batches.create(model="gemini-2.5-flash",
-                                       src=[{"contents": [{"parts": [{"text": str(i)}]}]}]).name
+                                       src=_inline(str(i))).name
                  for i in range(3)]
         pager = client.batches.list(config={"page_size": 2})
         assert len(pager.page) == 2
@@ -230,7 +236,7 @@ def test_bad_batch_requests(genai_client: genai.Client, emulator: RunningEmulato
     assert caught.value.code == 404
     with pytest.raises(errors.ClientError) as caught:
         genai_client.batches.create(model="no-such-model",
-                                    src=[{"contents": [{"parts": [{"text": "x"}]}]}])
+                                    src=_inline("x"))
     assert caught.value.code == 404 and caught.value.status == "NOT_FOUND"
     status, _, body = raw(emulator, "POST", "/v1beta/models/gemini-2.5-flash:batchGenerateContent",
                           json.dumps({"batch": {"input_config": {}}}).encode())

@@ -6,6 +6,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import jsonschema
@@ -20,6 +21,10 @@ from chargen_tests.fixtures.emulator import client_for
 from chargen_tests.resources.emulator.helpers import error_of, png_bytes, raw, write_png
 
 IMAGE_MODEL = "gemini-3-pro-image-preview"
+
+
+def _contents(*items: Any) -> Any:
+    return list(items)
 
 
 def _final_image(response: types.GenerateContentResponse) -> bytes:
@@ -100,7 +105,7 @@ def test_draft_thought_images_come_before_the_final_one(genai_client: genai.Clie
     for part in thought_images:
         assert part.inline_data and part.inline_data.data
         assert Image.open(io.BytesIO(part.inline_data.data)).width < final.width
-    assert (response.usage_metadata and response.usage_metadata.thoughts_token_count or 0) > 0
+    assert ((response.usage_metadata and response.usage_metadata.thoughts_token_count) or 0) > 0
 
 
 class Analysis(BaseModel):
@@ -115,14 +120,15 @@ def test_analysis_follows_pixels_with_pydantic_schema(genai_client: genai.Client
     red = genai_client.files.upload(file=write_png(tmp_path / "r.png", (215, 15, 20)))
     response = genai_client.models.generate_content(
         model="gemini-2.5-flash",
-        contents=[types.Part.from_uri(file_uri=red.uri or "", mime_type="image/png"), "analyse"],
+        contents=_contents(types.Part.from_uri(file_uri=red.uri or "", mime_type="image/png"),
+                           "analyse"),
         config={"response_mime_type": "application/json", "response_schema": Analysis})
     assert isinstance(response.parsed, Analysis)
     assert {"red", "crimson", "scarlet"} & set(response.parsed.color_palette)
     dark = genai_client.models.generate_content(
         model="gemini-2.5-flash",
-        contents=[types.Part.from_bytes(data=png_bytes((10, 10, 14)), mime_type="image/png"),
-                  "analyse"],
+        contents=_contents(types.Part.from_bytes(data=png_bytes((10, 10, 14)), mime_type="image/png"),
+                           "analyse"),
         config={"response_mime_type": "application/json", "response_schema": Analysis})
     assert isinstance(dark.parsed, Analysis) and "dark" in dark.parsed.mood
     assert dark.usage_metadata is not None and dark.usage_metadata.prompt_token_count
@@ -140,7 +146,8 @@ def test_json_schema_answers_validate(genai_client: genai.Client) -> None:
         "note": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}
     response = genai_client.models.generate_content(
         model="gemini-2.5-flash",
-        contents=[types.Part.from_bytes(data=png_bytes((250, 240, 90)), mime_type="image/png")],
+        contents=_contents(types.Part.from_bytes(data=png_bytes((250, 240, 90)),
+                                                 mime_type="image/png")),
         config={"response_mime_type": "application/json", "response_json_schema": schema})
     jsonschema.validate(json.loads(response.text or ""), schema)
 
@@ -196,8 +203,8 @@ def test_bad_file_reference_and_bad_bodies(genai_client: genai.Client,
     with pytest.raises(errors.ClientError) as caught:
         genai_client.models.generate_content(
             model="gemini-2.5-flash",
-            contents=[types.Part.from_uri(file_uri=f"{emulator.base_url}/v1beta/files/gone",
-                                          mime_type="image/png")])
+            contents=_contents(types.Part.from_uri(file_uri=f"{emulator.base_url}/v1beta/files/gone",
+                                                   mime_type="image/png")))
     assert caught.value.code == 400
     path = "/v1beta/models/gemini-2.5-flash:generateContent"
     for body in (b"{not json", b"[1, 2]", b"", json.dumps({"contents": []}).encode()):
@@ -205,8 +212,8 @@ def test_bad_file_reference_and_bad_bodies(genai_client: genai.Client,
         assert status == 400 and error_of(answer)["status"] == "INVALID_ARGUMENT"
     with pytest.raises(errors.ClientError):
         genai_client.models.generate_content(
-            model="gemini-2.5-flash", contents=[types.Part.from_bytes(data=b"notanimage",
-                                                                     mime_type="image/png")])
+            model="gemini-2.5-flash",
+            contents=_contents(types.Part.from_bytes(data=b"notanimage", mime_type="image/png")))
 
 
 # ---- streaming

@@ -61,6 +61,7 @@ def test_shared_fault_counter_spans_processes_on_one_state_dir(
     client = client_for(emulator)
     assert list(client.files.list()) == []
     status, _, body = raw(emulator, "POST", "/emulator/faults", b'{"failNext": -1}')
+    assert "failNext" in error_of(body)["message"]
     assert status == 400
 
 

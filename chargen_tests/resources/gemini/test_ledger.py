@@ -15,7 +15,11 @@ def test_request_set_hash_ignores_order_but_not_content() -> None:
 def test_records_survive_a_new_process(tmp_path: Path) -> None:
     first = Ledger(LocalBlobStore(tmp_path), "chargen")
     first.save_batch(BatchRecord(request_set="r1", stage="s", model="m", display_name="d", keys=2))
-    first.save_upload(UploadRecord(sha256="abc", file_name="files/x", uri="u", mime_type="image/png", expires_at=None))
+    first.save_upload(
+        UploadRecord(
+            sha256="abc", file_name="files/x", uri="u", mime_type="image/png", expires_at=None
+        )
+    )
     again = Ledger(LocalBlobStore(tmp_path), "chargen")
     found = again.find_batch("s", "r1")
     assert found is not None and found.keys == 2 and found.status == "submitting"

@@ -1,0 +1,42 @@
+"""GoogleGenAIApiAdapter against a real genai.Client (no request is sent)."""
+
+from __future__ import annotations
+
+import pytest
+from google import genai
+from google.genai import types
+
+from chargen_resources.streaming import GoogleGenAIApiAdapter
+
+
+def test_url_and_headers_follow_the_client_options() -> None:
+    client = genai.Client(
+        api_key="secret-key",
+        http_options=types.HttpOptions(
+            base_url="http://127.0.0.1:9/prefix/", api_version="v1beta", headers={"X-Custom": "1"}
+        ),
+    )
+    target = GoogleGenAIApiAdapter(client).request_target("gemini-3-pro-image-preview", "streamGenerateContent", "alt=sse")
+    assert target.url == (
+        "http://127.0.0.1:9/prefix/v1beta/models/gemini-3-pro-image-preview:streamGenerateContent?alt=sse"
+    )
+    assert target.headers["x-goog-api-key"] == "secret-key"
+    assert target.headers["X-Custom"] == "1"
+    assert target.headers["user-agent"].startswith("google-genai-sdk/")
+
+
+def test_default_base_url_version_and_model_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_API_VERSION", "GOOGLE_GENAI_USE_VERTEXAI"):
+        monkeypatch.delenv(name, raising=False)
+    adapter = GoogleGenAIApiAdapter(genai.Client(api_key="k"))
+    target = adapter.request_target("models/gemini-2.5-flash-image", "streamGenerateContent", "alt=sse")
+    assert target.url == (
+        "https://generativelanguage.googleapis.com/v1/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse"
+    )
+    assert adapter.http_client() is not None  # the SDK's own httpx2 client is reused
+
+
+def test_invalid_model_is_refused_by_the_sdk_rules() -> None:
+    adapter = GoogleGenAIApiAdapter(genai.Client(api_key="k"))
+    with pytest.raises(ValueError):
+        adapter.request_target("../admin", "streamGenerateContent")
