@@ -32,6 +32,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chargen_resources.streaming import ImageWriter, StoredObject
 
 SIZES = {  # pixels per side, share of random rows (sets the PNG size like a real image)
     "1K": (1024, 0.58),  # ~1.8 MB PNG
@@ -82,10 +86,10 @@ def generate(path: Path, images: int, size: str) -> list[tuple[int, int]]:
         for index in range(images):
             encoded = base64.b64encode(make_png(side, share))
             before = (
-                '{"response": {"candidates": [{"content": {"role": "model", "parts": ['
-                '{"text": "Here is the character."}, {"inlineData": {"mimeType": "image/png", '
-                '"data": "'
-            ).encode()
+                b'{"response": {"candidates": [{"content": {"role": "model", "parts": ['
+                b'{"text": "Here is the character."}, {"inlineData": {"mimeType": "image/png", '
+                b'"data": "'
+            )
             after = (
                 '"}}]}, "finishReason": "STOP", "index": 0}], "usageMetadata": '
                 '{"promptTokenCount": 120, "candidatesTokenCount": 1290, "totalTokenCount": 1410},'
@@ -144,7 +148,7 @@ class _CountingSink:
     def __init__(self) -> None:
         self.total = 0
 
-    def open(self, key: str, content_type: str) -> _CountingWriter:
+    def open(self, key: str, content_type: str) -> ImageWriter:
         return _CountingWriter(self, key)
 
 
@@ -155,7 +159,7 @@ class _CountingWriter:
     def write(self, data: bytes) -> None:
         self.length += len(data)
 
-    def commit(self) -> object:
+    def commit(self) -> StoredObject:
         from chargen_resources.streaming import StoredObject
 
         self.sink.total += self.length
@@ -192,8 +196,8 @@ def _child(arguments: argparse.Namespace) -> None:
         import chargen_resources.streaming  # noqa: F401  (a one-off import is not throughput)
     started = time.perf_counter()
     if arguments.run_path == "limit":
-        spans = [tuple(span) for span in json.loads(Path(arguments.spans).read_text())]
-        decoded, images = run_limit(path, spans)  # type: ignore[arg-type]
+        spans = [(start, stop) for start, stop in json.loads(Path(arguments.spans).read_text())]
+        decoded, images = run_limit(path, spans)
     elif arguments.run_path == "naive":
         decoded, images = run_naive(path)
     else:

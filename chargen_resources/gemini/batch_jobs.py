@@ -236,20 +236,24 @@ class BatchJobRunner:
             self.sleep(interval)
             interval = min(interval * self.poll.backoff, self.poll.max_interval)
 
-    def download_output(self, job: FinishedJob, destination: Path, attempts: int = 5) -> Path:
+    def download_output(self, job: FinishedJob, destination: Path, patience: float = 120.0) -> Path:
         """Stream the output file to disk (never into memory).
 
-        A job may report SUCCEEDED a moment before its output file is readable; retry briefly.
+        A job may report SUCCEEDED a moment before its output file is readable: keep trying
+        for `patience` seconds before giving up.
         """
-        for attempt in range(attempts):
+        deadline = self.clock() + patience
+        delay = self.poll.initial_interval
+        while True:
             try:
                 self.client.files.download(file=job.output_file, destination=str(destination))
                 return destination
             except errors.ClientError as error:
-                if error.code != 404 or attempt == attempts - 1:
+                if error.code != 404 or self.clock() >= deadline:
                     raise
-                self.sleep(min(2.0**attempt * self.poll.initial_interval, 30.0))
-        return destination
+                self.log(f"{job.job_name}: output {job.output_file} not readable yet; waiting")
+                self.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def clean_up(self, job: FinishedJob, extra_files: Sequence[str] = ()) -> list[str]:
         """Delete the job's input file and any images uploaded for it; report what went."""

@@ -36,7 +36,7 @@ from chargen_resources.streaming.api_adapter import (
 )
 from chargen_resources.streaming.base64_decode import decode_base64
 from chargen_resources.streaming.batch_output import DEFAULT_SLICE_CHARS, read_batch_output
-from chargen_resources.streaming.dimension_probe import Dimensions, DimensionProbe
+from chargen_resources.streaming.dimension_probe import DimensionProbe, Dimensions
 from chargen_resources.streaming.errors import (
     Base64DecodeError,
     GeminiApiError,
@@ -78,6 +78,7 @@ from chargen_resources.streaming.types import (
     LineError,
     LineStart,
     OutputBlock,
+    PipelineEvent,
     SseEvent,
     StreamDone,
     TextBlock,
@@ -115,6 +116,7 @@ __all__ = [
     "LineStart",
     "LocalFileSink",
     "OutputBlock",
+    "PipelineEvent",
     "RequestBody",
     "RequestContent",
     "RequestPart",

@@ -158,6 +158,9 @@ class TextBlock:
 
 GeminiEvent = ImageStart | ImageDelta | TextDelta | StreamDone
 BatchOutputEvent = LineStart | ImageStart | ImageDelta | ImageMarkedThought | TextDelta | LineEnd
+PipelineEvent = (
+    ImageStart | ImageDelta | ImageMarkedThought | TextDelta | StreamDone | LineStart | LineEnd
+)
 UploadedEvent = (
     ImageBlock
     | ThoughtImageSkipped

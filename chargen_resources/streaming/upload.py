@@ -33,8 +33,10 @@ from chargen_resources.streaming.types import (
     ImageStart,
     LineEnd,
     LineStart,
+    PipelineEvent,
     TextDelta,
     ThoughtImageSkipped,
+    UploadedEvent,
 )
 
 
@@ -54,10 +56,10 @@ class ImageContext:
 class _ImageRun:
     """Pulls one image's deltas from the shared source; keeps text aside and the terminator."""
 
-    def __init__(self, source: Iterator[object]) -> None:
+    def __init__(self, source: Iterator[PipelineEvent]) -> None:
         self.source = source
         self.aside: list[TextDelta] = []
-        self.terminator: object | None = None
+        self.terminator: PipelineEvent | None = None
         self.base64_chars = 0
 
     def deltas(self) -> Iterator[str]:
@@ -77,22 +79,23 @@ class _ImageRun:
 
 
 def upload_image_chunks(
-    events: Iterable[object],
+    events: Iterable[PipelineEvent],
     sink: ImageSink,
     key_for: Callable[[ImageContext], str],
-) -> Iterator[object]:
+) -> Iterator[UploadedEvent]:
     """Replace every non-thought image run by one ``ImageBlock``; pass other events through."""
     source = iter(events)
     line_index: int | None = None
     image_index = 0
-    pending: object | None = None
+    pending: PipelineEvent | None = None
     while True:
         if pending is None:
-            event = next(source, _END)
+            next_event = next(source, None)
+            if next_event is None:
+                return
+            event = next_event
         else:
             event, pending = pending, None
-        if event is _END:
-            return
         if isinstance(event, LineStart):
             line_index, image_index = event.index, 0
         if isinstance(event, ImageStart):
@@ -114,9 +117,6 @@ def upload_image_chunks(
         if isinstance(event, ImageDelta | ImageMarkedThought):
             continue  # stray: no image run is open (nothing to attach them to)
         yield event
-
-
-_END = object()
 
 
 def _store(

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from google import genai
@@ -41,8 +41,8 @@ REFERENCE = os.urandom(200_001)  # not a multiple of 3
 
 
 class Recorder(BaseHTTPRequestHandler):
-    requests: list[dict[str, Any]] = []
-    behaviour = "sse"
+    requests: ClassVar[list[dict[str, Any]]] = []
+    behaviour: ClassVar[str] = "sse"
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
@@ -117,7 +117,8 @@ def test_request_body_is_sliced_and_valid_json(tmp_path: Path) -> None:
 
 
 def test_streams_the_sse_body_with_sdk_url_and_auth(server: str) -> None:
-    body = client_for(server).stream("img-model", [TextPart("x"), InlineDataPart("image/png", REFERENCE)], timeout=10)
+    parts: list[TextPart | InlineDataPart] = [TextPart("x"), InlineDataPart("image/png", REFERENCE)]
+    body = client_for(server).stream("img-model", parts, timeout=10)
     blocks = list(collect_text(parse_gemini_events(parse_sse(body))))
     assert blocks == [TextBlock("hi there"), StreamDone(finish_reason="STOP")]
     [request] = Recorder.requests
@@ -170,8 +171,9 @@ def test_emulator_stream_through_the_whole_pipeline(genai_client: genai.Client, 
         model="gemini-3-pro-image-preview", contents="a knight in red armour",
         config={"response_modalities": ["TEXT", "IMAGE"], "image_config": {"aspect_ratio": "1:1", "image_size": "1K"}},
     )
-    final = [part for part in expected.candidates[0].content.parts if part.inline_data and not part.thought][-1]
-    assert (tmp_path / images[0].key).read_bytes() == final.inline_data.data
-    assert images[0].content_length == len(final.inline_data.data)
+    finals = [part.inline_data.data for part in expected.parts or [] if part.inline_data and not part.thought]
+    assert finals and finals[-1] is not None
+    assert (tmp_path / images[0].key).read_bytes() == finals[-1]
+    assert images[0].content_length == len(finals[-1])
     assert images[0].width and images[0].height
     assert isinstance(blocks[-1], StreamDone)

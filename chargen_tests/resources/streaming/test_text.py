@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from chargen_resources.streaming import LineEnd, LineStart, StreamDone, TextBlock, TextDelta, collect_text
+from chargen_resources.streaming import (
+    LineEnd,
+    LineStart,
+    StreamDone,
+    TextBlock,
+    TextDelta,
+    collect_text,
+)
 
 
 def test_runs_are_joined_and_flushed_before_other_events() -> None:

@@ -111,12 +111,12 @@ def test_late_thought_flag_aborts_the_provisional_upload() -> None:
     out = list(upload_image_chunks(events, sink, key_for))
     assert [type(event) for event in out] == [LineStart, ThoughtImageSkipped, ImageBlock, LineEnd]
     assert [writer.state for writer in sink.writers] == ["aborted", "committed"]
-    assert out[2].key == "staging/0-1-image_png"
+    assert isinstance(out[2], ImageBlock) and out[2].key == "staging/0-1-image_png"
 
 
 def test_batch_lines_name_staging_keys_by_line() -> None:
     sink = RecordingSink()
-    events = []
+    events: list[Any] = []
     for index in range(3):
         events += [LineStart(index), *image_events(png((4, 4))), LineEnd(index, f"key-{index}")]
     out = list(upload_image_chunks(events, sink, key_for))
@@ -140,7 +140,7 @@ def test_invalid_base64_fails_that_image_only() -> None:
     events = [LineStart(0), *bad, LineEnd(0, "a"), LineStart(1), *image_events(png((5, 5))), LineEnd(1, "b")]
     out = list(upload_image_chunks(events, sink, key_for))
     assert [type(event) for event in out] == [LineStart, ImageFailed, LineEnd, LineStart, ImageBlock, LineEnd]
-    assert "not valid base64" in out[1].reason
+    assert isinstance(out[1], ImageFailed) and "not valid base64" in out[1].reason
     assert [writer.state for writer in sink.writers] == ["aborted", "committed"]
 
 
