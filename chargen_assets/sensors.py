@@ -1,6 +1,7 @@
 """Sensors: pick up new inbox content, and rebuild characters a code change made stale."""
 
 import hashlib
+import os
 from collections.abc import Sequence
 
 import dagster as dg
@@ -22,6 +23,8 @@ CURRENT_CODE_VERSIONS = {
     dg.AssetKey("character_prompt"): character_prompt.CODE_VERSION,
     dg.AssetKey("character_image"): character_image.CODE_VERSION,
 }
+# Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
+INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -63,7 +66,7 @@ def range_run_requests(
 
 @dg.sensor(
     name="inbox_sensor",
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     asset_selection=PIPELINE_ASSETS,
     description="Adds a partition per new inbox character and runs new or changed ones.",

@@ -1,0 +1,122 @@
+"""End to end: a real `dagster dev` (webserver + daemon) picks up an inbox and makes images.
+
+Nothing is called directly: the daemon's inbox sensor adds the partitions and launches the run,
+a run worker process executes it against the embedded emulator, and we read the outcome back
+through the webserver's GraphQL API and the instance's storage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _graphql(port: int, query: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _restore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
+    inbox = tmp_path / "inbox"
+    for name, colour in {"amber": (230, 160, 20), "basalt": (50, 50, 60), "coral": (240, 110, 100)}.items():
+        (inbox / name).mkdir(parents=True)
+        Image.new("RGB", (64, 96), colour).save(inbox / name / "sketch.png")
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CHARGEN_INBOX": str(inbox),
+        "CHARGEN_STORAGE": str(tmp_path / "storage"),
+        "CHARGEN_EMULATOR_STATE": str(tmp_path / "emulator"),
+        "CHARGEN_EMULATOR_PENDING_SECONDS": "0.2",
+        "CHARGEN_EMULATOR_RUNNING_SECONDS": "0.2",
+        "CHARGEN_POLL_SECONDS": "0.2",
+        "CHARGEN_SENSOR_INTERVAL_SECONDS": "5",
+    }
+    env.pop("GEMINI_API_KEY", None)
+    log = (tmp_path / "dagster-dev.log").open("wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_restore_sigint,
+    )
+    try:
+        yield port, home, tmp_path
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Path, Path]) -> None:
+    port, home, tmp_path = dagster_dev
+    deadline = time.monotonic() + 300
+    done: set[str] = set()
+    runs: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        try:
+            answer = _graphql(
+                port,
+                """{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }""",
+            )
+        except OSError:
+            continue  # the webserver is still starting
+        runs = answer["data"]["runsOrError"]["results"]  # type: ignore[index]
+        finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+        if runs and len(finished) == len(runs):
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                done = set(instance.get_materialized_partitions(dg.AssetKey("character_image")))
+            if done == {"amber", "basalt", "coral"}:
+                break
+    log = (tmp_path / "dagster-dev.log").read_text(errors="replace")
+    assert done == {"amber", "basalt", "coral"}, log[-4000:]
+    pipeline_runs = [r for r in runs if any(t["key"] == "dagster/sensor_name" and t["value"] == "inbox_sensor" for t in r["tags"])]  # type: ignore[index,union-attr]
+    assert len(pipeline_runs) == 1 and pipeline_runs[0]["status"] == "SUCCESS"
+    assert sorted((tmp_path / "storage" / "chargen" / "character_image").glob("*.png"))
+    nodes = _graphql(port, "{ assetNodes { assetKey { path } } }")["data"]["assetNodes"]  # type: ignore[index]
+    keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
+    assert {"source_image", "character_analysis", "character_prompt", "character_image", "character_catalog"} <= keys
