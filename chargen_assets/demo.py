@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 "dagster/asset_partition_range_start": ordered[0],
                 "dagster/asset_partition_range_end": ordered[-1],
             },
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
         broke = _unexpected_failure(result)

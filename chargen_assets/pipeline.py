@@ -191,6 +191,9 @@ def character_pipeline(
     else:
         sources = run.load(SOURCE, keys, SourceImages)
     run.note_failures(sources)
+    for key, source in sources.succeeded.items():
+        for warning in source.skipped_files:
+            context.log.warning(f"{key}: skipped {warning}")
     ledger = Ledger(store, storage.prefix)
 
     # character_analysis

@@ -33,5 +33,8 @@ def metadata(source: SourceImages, uri: str) -> dict[str, Any]:
         "sizes": ", ".join(f"{i.width}x{i.height}" for i in source.images),
         "has_character_yaml": source.spec is not None,
         "content_hash": source.content_hash[:16],
+        "skipped_files": dg.MetadataValue.md(
+            "\n".join(f"- {line}" for line in source.skipped_files) or "none"
+        ),
         "stored_at": dg.MetadataValue.path(uri),
     }

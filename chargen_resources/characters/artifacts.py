@@ -41,6 +41,9 @@ class SourceImages(BaseModel):
     spec: CharacterSpec | None = None
     images: list[StoredImage]
     content_hash: str = Field(description="sha256 over the normalised images and the sheet")
+    skipped_files: list[str] = Field(
+        default_factory=list, description="Files in the folder that were left out, and why."
+    )
 
 
 class AnalysisRecord(BaseModel):

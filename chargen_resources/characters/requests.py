@@ -42,12 +42,10 @@ DEFAULT_SAFETY_SETTINGS = (
 )
 
 
-def analysis_request(
-    images: Sequence[ImageReference], character: str, notes: str | None = None
-) -> dict[str, Any]:
+def analysis_request(images: Sequence[ImageReference], character: str) -> dict[str, Any]:
+    """Describe what the sketches show. The artist's notes are art direction for the final
+    image: they go into the prompt, not into the reading of the sketches."""
     parts: list[dict[str, Any]] = [{"text": f"Character id: {character}."}]
-    if notes:
-        parts.append({"text": f"The artist's notes: {notes}"})
     parts.extend({"fileData": {"fileUri": i.uri, "mimeType": i.mime_type}} for i in images)
     return {
         "contents": [{"role": "user", "parts": parts}],

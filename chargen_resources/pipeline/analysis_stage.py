@@ -44,8 +44,7 @@ def analyse(
             )
             references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
             uploaded_names.setdefault(key, []).append(file.name)
-        notes = source.spec.notes if source.spec else None
-        lines.append(BatchLine(key=key, request=analysis_request(references, key, notes)))
+        lines.append(BatchLine(key=key, request=analysis_request(references, key)))
 
     jobs = runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-analysis")
     for job in jobs:

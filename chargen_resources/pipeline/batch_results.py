@@ -18,6 +18,16 @@ from chargen_resources.streaming.types import TokenUsage as WireUsage
 
 # Finish reasons that mean the model produced what was asked.
 GOOD_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
+_SAFETY_HINT = "reword the character.yaml notes or the style override, then re-run this character"
+FINISH_REASON_ADVICE = {
+    "IMAGE_SAFETY": f"Gemini's image safety filter blocked the result; {_SAFETY_HINT}",
+    "SAFETY": f"Gemini's safety filter blocked the answer; {_SAFETY_HINT}",
+    "IMAGE_PROHIBITED_CONTENT": f"Gemini refused the image as prohibited content; {_SAFETY_HINT}",
+    "PROHIBITED_CONTENT": f"Gemini refused the request as prohibited content; {_SAFETY_HINT}",
+    "MAX_TOKENS": "the answer hit the output token limit before it was complete; re-run it",
+    "NO_IMAGE": "the model answered without an image; re-run it",
+    "RECITATION": "the answer was withheld for recitation; reword the notes and re-run",
+}
 
 
 @dataclass
@@ -40,9 +50,10 @@ class LineResult:
         if self.error:
             return self.error
         if self.block_reason:
-            return f"the prompt was blocked by Gemini's safety filter ({self.block_reason})"
+            return f"the prompt was blocked (blockReason {self.block_reason}); {_SAFETY_HINT}"
         if self.finish_reason not in GOOD_FINISH_REASONS:
-            return f"the model stopped with finishReason {self.finish_reason}"
+            advice = FINISH_REASON_ADVICE.get(self.finish_reason or "", "the model stopped early")
+            return f"{advice} (finishReason {self.finish_reason})"
         return None
 
 

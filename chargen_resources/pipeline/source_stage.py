@@ -51,6 +51,7 @@ def prepare_character(
         spec=spec,
         images=stored,
         content_hash=digest.hexdigest(),
+        skipped_files=list(character.warnings),
     )
 
 

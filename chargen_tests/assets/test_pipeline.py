@@ -136,10 +136,11 @@ def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
     failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_failure_data is not None
     message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
-    assert "ember" in message and "safety" in message
+    assert "ember" in message and "IMAGE_SAFETY" in message
     assert platform.materialized("character_image") == set(COLOURS) - {"ember"}
-    dead = platform.storage().read_dead_letter("character_analysis", "ember", DeadLetter)
-    assert dead is not None and "safety" in dead.reason
+    assert platform.materialized("character_prompt") == set(COLOURS)
+    dead = platform.storage().read_dead_letter("character_image", "ember", DeadLetter)
+    assert dead is not None and "IMAGE_SAFETY" in dead.reason
     assert len(platform.jobs()) == 2
 
     (platform.inbox / "ember" / "character.yaml").write_text("notes: a stern executioner\n")
