@@ -117,17 +117,37 @@ class BatchJobRunner:
     clock: Callable[[], float] = time.monotonic
 
     def run(
-        self, *, stage: str, model: str, lines: Sequence[BatchLine], display_name: str
+        self,
+        *,
+        stage: str,
+        model: str,
+        lines: Sequence[BatchLine],
+        display_name: str,
+        prepare: Callable[[Sequence[BatchLine]], Sequence[BatchLine]] | None = None,
     ) -> list[FinishedJob]:
-        """Submit (or reattach to) one job per input group and wait for all of them."""
+        """Submit (or reattach to) one job per input group and wait for all of them.
+
+        `lines` identify the request set. When the requests to send depend on work worth
+        skipping on reattach (uploading images, whose file names change per upload), pass
+        content-addressed `lines` and a `prepare` that turns a group into the real requests;
+        it is called only when a new job is submitted.
+        """
         groups = split_by_size(lines, self.max_input_bytes)
-        records = [self._submit_or_reattach(stage, model, group, display_name) for group in groups]
+        records = [
+            self._submit_or_reattach(stage, model, group, display_name, prepare)
+            for group in groups
+        ]
         return [
             self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)
         ]
 
     def _submit_or_reattach(
-        self, stage: str, model: str, lines: Sequence[BatchLine], display_name: str
+        self,
+        stage: str,
+        model: str,
+        lines: Sequence[BatchLine],
+        display_name: str,
+        prepare: Callable[[Sequence[BatchLine]], Sequence[BatchLine]] | None,
     ) -> tuple[BatchRecord, bool]:
         request_set = request_set_hash(model, [(line.key, line.request) for line in lines])
         known = self.ledger.find_batch(stage, request_set)
@@ -154,7 +174,8 @@ class BatchJobRunner:
                 attempts=attempts,
             )
         )
-        payload = b"".join(line.to_jsonl() for line in lines)
+        to_send = prepare(lines) if prepare is not None else lines
+        payload = b"".join(line.to_jsonl() for line in to_send)
         input_file = self.client.files.upload(
             file=io.BytesIO(payload),
             config=types.UploadFileConfig(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -35,18 +35,36 @@ def analyse(
     if not sources:
         return outcome
     uploaded_names: dict[str, list[str]] = {}
-    lines = []
-    for key, source in sorted(sources.items()):
-        references = []
-        for image in source.images:
-            file = uploads.ensure_uploaded(
-                store.get_bytes(image.key), "image/png", f"{key}-{image.source_name}"
-            )
-            references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
-            uploaded_names.setdefault(key, []).append(file.name)
-        lines.append(BatchLine(key=key, request=analysis_request(references, key)))
 
-    jobs = runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-analysis")
+    def by_content(key: str) -> list[ImageReference]:
+        return [ImageReference(uri=f"sha256:{i.sha256}", mime_type="image/png") for i in sources[key].images]
+
+    def upload_and_build(group: Sequence[BatchLine]) -> list[BatchLine]:
+        """Only for a new submission: a reattached job already has its images."""
+        built = []
+        for line in group:
+            references = []
+            for image in sources[line.key].images:
+                file = uploads.ensure_uploaded(
+                    store.get_bytes(image.key), "image/png", f"{line.key}-{image.source_name}"
+                )
+                references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
+                uploaded_names.setdefault(line.key, []).append(file.name)
+            built.append(BatchLine(key=line.key, request=analysis_request(references, line.key)))
+        return built
+
+    # The request set is identified by image content, not by upload names, so a re-run after the
+    # uploads were cleaned up still finds (and does not pay again for) the job it already ran.
+    lines = [
+        BatchLine(key=key, request=analysis_request(by_content(key), key)) for key in sorted(sources)
+    ]
+    jobs = runner.run(
+        stage=STAGE,
+        model=model,
+        lines=lines,
+        display_name="chargen-analysis",
+        prepare=upload_and_build,
+    )
     for job in jobs:
         outcome.batch_job = job.job_name
         with tempfile.TemporaryDirectory(prefix="chargen-analysis-") as folder:

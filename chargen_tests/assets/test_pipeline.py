@@ -242,3 +242,12 @@ def test_single_character_runs_stream_at_full_price(platform: Platform) -> None:
     assert image.mode == "stream" and image.batch_job is None
     assert [j for j in platform.jobs() if "image" in j] == []
     assert os.path.getsize(platform.storage_root / image.image_key) == image.bytes
+
+
+def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    uploads_after_first = len(list(platform.client.files.list()))
+    assert platform.run(keys).success
+    assert len(platform.jobs()) == 2  # both stages reattached to their finished jobs
+    assert len(list(platform.client.files.list())) <= uploads_after_first  # no images re-uploaded
