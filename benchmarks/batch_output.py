@@ -65,7 +65,9 @@ def make_png(side: int, random_share: float) -> bytes:
     noise = os.urandom(random_rows * row_bytes)
     for row in range(side):
         if row < random_rows:
-            parts.append(compressor.compress(b"\0" + noise[row * row_bytes : (row + 1) * row_bytes]))
+            parts.append(
+                compressor.compress(b"\0" + noise[row * row_bytes : (row + 1) * row_bytes])
+            )
         else:
             parts.append(compressor.compress(bytes(row_bytes + 1)))
     parts.append(compressor.flush())
@@ -214,13 +216,30 @@ def _child(arguments: argparse.Namespace) -> None:
         decoded, images = run_streaming(path)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "decoded": decoded,
-                      "images": images}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": peak_kib / 1024,
+                "decoded": decoded,
+                "images": images,
+            }
+        )
+    )
 
 
 def _measure(path_name: str, file: Path, spans_file: Path) -> dict[str, float]:
-    command = [sys.executable, "-m", "benchmarks.batch_output", "--run-path", path_name,
-               "--file", str(file), "--spans", str(spans_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.batch_output",
+        "--run-path",
+        path_name,
+        "--file",
+        str(file),
+        "--spans",
+        str(spans_file),
+    ]
     finished = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, float] = json.loads(finished.stdout)
     return result
@@ -234,13 +253,19 @@ def _best_of(repeat: int, path_name: str, file: Path, spans_file: Path) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--size", choices=sorted(SIZES), default="2K")
     parser.add_argument("--repeat", type=int, default=3, help="runs per path; the fastest counts")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the file (temp)")
-    parser.add_argument("--skip-naive", action="store_true", help="the naive path needs RAM ~4x the file")
-    parser.add_argument("--run-path", choices=["limit", "naive", "streaming"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="the naive path needs RAM ~4x the file"
+    )
+    parser.add_argument(
+        "--run-path", choices=["limit", "naive", "streaming"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--spans", help=argparse.SUPPRESS)
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
@@ -258,14 +283,28 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         # In a subprocess: ru_maxrss survives fork+exec, so this parent must stay small.
         subprocess.run(
-            [sys.executable, "-m", "benchmarks.batch_output", "--generate-only",
-             "--images", str(arguments.images), "--size", arguments.size,
-             "--file", str(file), "--spans", str(spans_file)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.batch_output",
+                "--generate-only",
+                "--images",
+                str(arguments.images),
+                "--size",
+                arguments.size,
+                "--file",
+                str(file),
+                "--spans",
+                str(spans_file),
+            ],
             check=True,
         )
         size_mb = file.stat().st_size / 1e6
-        print(f"generated {arguments.images} x {arguments.size} images: {size_mb:.0f} MB "
-              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"generated {arguments.images} x {arguments.size} images: {size_mb:.0f} MB "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         paths = ["limit", "streaming"] if arguments.skip_naive else ["limit", "naive", "streaming"]
         _measure("limit", file, spans_file)  # warm the page cache
         results = {name: _best_of(arguments.repeat, name, file, spans_file) for name in paths}
@@ -274,15 +313,19 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(decoded.values())) != 1:
         print(f"paths disagree on decoded bytes: {decoded}", file=sys.stderr)
         return 1
-    print(f"\n`python -m benchmarks.batch_output --images {arguments.images} --size {arguments.size}`"
-          f": {arguments.images} images of {arguments.size}, file {size_mb:.0f} MB, "
-          f"{decoded['limit'] / 1e6:.0f} MB of PNG\n")
+    print(
+        f"\n`python -m benchmarks.batch_output --images {arguments.images} --size {arguments.size}`"
+        f": {arguments.images} images of {arguments.size}, file {size_mb:.0f} MB, "
+        f"{decoded['limit'] / 1e6:.0f} MB of PNG\n"
+    )
     print("| path | time (s) | MB/s | share of limit | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|")
     for name, result in results.items():
         rate = size_mb / result["seconds"]
-        print(f"| {name} | {result['seconds']:.2f} | {rate:.0f} | {rate / limit_rate:.0%} "
-              f"| {result['peak_rss_mb']:.0f} |")
+        print(
+            f"| {name} | {result['seconds']:.2f} | {rate:.0f} | {rate / limit_rate:.0%} "
+            f"| {result['peak_rss_mb']:.0f} |"
+        )
     return 0
 
 

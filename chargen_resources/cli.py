@@ -141,8 +141,11 @@ class _Extraction:
             self._staged_path(image).replace(self.out / name)
             entry = entry.model_copy(
                 update={
-                    "file": name, "width": image.width, "height": image.height,
-                    "bytes": image.content_length, "format": image.format,
+                    "file": name,
+                    "width": image.width,
+                    "height": image.height,
+                    "bytes": image.content_length,
+                    "format": image.format,
                 }
             )
         elif image is not None:
@@ -191,7 +194,10 @@ def extract_batch_output(source: Path, out: Path) -> dict[str, int]:
 def _extract_command(arguments: argparse.Namespace) -> int:
     source: Path = arguments.file
     if not source.is_file():
-        print(f"chargen: {source} is not a file; pass the downloaded batch output JSONL", file=sys.stderr)
+        print(
+            f"chargen: {source} is not a file; pass the downloaded batch output JSONL",
+            file=sys.stderr,
+        )
         return EXIT_FATAL
     try:
         counts = extract_batch_output(source, arguments.out)

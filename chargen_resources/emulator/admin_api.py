@@ -16,13 +16,16 @@ from chargen_resources.emulator.wire import ApiError
 
 
 def status(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
-    return JsonResponse(200, {
-        "settings": ctx.settings.model_dump(),
-        "stateDir": str(ctx.state_dir),
-        "now": rfc3339(ctx.clock.now()),
-        "sharedClockOffsetSeconds": ctx.clock.shared_offset(),
-        "faults": json.loads(ctx.failures.describe()),
-    })
+    return JsonResponse(
+        200,
+        {
+            "settings": ctx.settings.model_dump(),
+            "stateDir": str(ctx.state_dir),
+            "now": rfc3339(ctx.clock.now()),
+            "sharedClockOffsetSeconds": ctx.clock.shared_offset(),
+            "faults": json.loads(ctx.failures.describe()),
+        },
+    )
 
 
 def _number(body: dict[str, object], key: str) -> float:
@@ -40,7 +43,7 @@ def clock(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
         offset = _number(body, "offsetSeconds")
         ctx.clock.set_offset(offset)
     else:
-        raise ApiError(400, "Send {\"advanceSeconds\": N} or {\"offsetSeconds\": N}.")
+        raise ApiError(400, 'Send {"advanceSeconds": N} or {"offsetSeconds": N}.')
     return JsonResponse(200, {"sharedClockOffsetSeconds": offset, "now": rfc3339(ctx.clock.now())})
 
 
@@ -56,5 +59,6 @@ def faults(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     if not isinstance(path_contains, str):
         raise ApiError(400, "'pathContains' must be a string.")
     ctx.failures.arm_shared(fail_next, status_code, path_contains)
-    return JsonResponse(200, {"failNext": fail_next, "status": status_code,
-                              "pathContains": path_contains})
+    return JsonResponse(
+        200, {"failNext": fail_next, "status": status_code, "pathContains": path_contains}
+    )

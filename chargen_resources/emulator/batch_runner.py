@@ -24,8 +24,13 @@ from chargen_resources.emulator.wire import HTTP_STATUS_NAMES, ApiError, normali
 SYNC_WAIT_SECONDS = 10.0  # a poll waits this long for a small batch to finish before answering
 
 
-def run_one(model: str, request: Any, marker_texts: tuple[str, ...], store: FileStore,
-            settings: EmulatorSettings) -> dict[str, Any]:
+def run_one(
+    model: str,
+    request: Any,
+    marker_texts: tuple[str, ...],
+    store: FileStore,
+    settings: EmulatorSettings,
+) -> dict[str, Any]:
     """{"response": ...} or {"error": Status} for one batch request."""
     if not isinstance(request, dict):
         return {"error": rpc_status("INVALID_ARGUMENT", "The line has no 'request' object.")}
@@ -34,7 +39,9 @@ def run_one(model: str, request: Any, marker_texts: tuple[str, ...], store: File
     faults = faults_of(normalised, marker_texts)
     if faults.http_status is not None:
         status = HTTP_STATUS_NAMES.get(faults.http_status, "UNKNOWN")
-        return {"error": rpc_status(status, f"Injected fault [emulator:http-{faults.http_status}].")}
+        return {
+            "error": rpc_status(status, f"Injected fault [emulator:http-{faults.http_status}].")
+        }
     if faults.line_error:
         return {"error": rpc_status("INTERNAL", "Injected fault [emulator:line-error].")}
     try:
@@ -55,21 +62,28 @@ def count_input_lines(path: Path) -> int:
     return sum(1 for _ in _input_lines(path))
 
 
-def _line_output(line: str, model: str, store: FileStore, settings: EmulatorSettings) -> dict[str, Any]:
+def _line_output(
+    line: str, model: str, store: FileStore, settings: EmulatorSettings
+) -> dict[str, Any]:
     try:
         parsed = json.loads(line)
     except json.JSONDecodeError as exc:
-        return {"error": rpc_status("INVALID_ARGUMENT", f"Invalid JSON in batch input line: {exc}.")}
+        return {
+            "error": rpc_status("INVALID_ARGUMENT", f"Invalid JSON in batch input line: {exc}.")
+        }
     if not isinstance(parsed, dict):
-        return {"error": rpc_status("INVALID_ARGUMENT", "A batch input line must be a JSON object.")}
+        return {
+            "error": rpc_status("INVALID_ARGUMENT", "A batch input line must be a JSON object.")
+        }
     key = parsed.get("key")
     texts = (str(key),) if key is not None else ()
     outcome = run_one(model, parsed.get("request"), texts, store, settings)
     return {"key": key, **outcome} if key is not None else outcome
 
 
-def _write_file_output(record: BatchRecord, files: FileStore, settings: EmulatorSettings,
-                       handle: IO[bytes]) -> tuple[int, int]:
+def _write_file_output(
+    record: BatchRecord, files: FileStore, settings: EmulatorSettings, handle: IO[bytes]
+) -> tuple[int, int]:
     """Stream one output line per input line to ``handle``; returns (successful, failed)."""
     assert record.input_file is not None
     source = files.data_path(record.input_file.removeprefix("files/"))
@@ -124,8 +138,11 @@ class BatchRunner:
             try:
                 result = self._run(record)
             except Exception as exc:  # a bug must end the job, not hang it RUNNING forever
-                result = BatchResult(state="FAILED", end_time=self.batches.clock.now(),
-                                     error_message=f"Emulator error while processing: {exc!r}")
+                result = BatchResult(
+                    state="FAILED",
+                    end_time=self.batches.clock.now(),
+                    error_message=f"Emulator error while processing: {exc!r}",
+                )
             with self.batches.record_lock(batch_id):
                 try:
                     fresh = self.batches.load(batch_id)
@@ -138,8 +155,11 @@ class BatchRunner:
     def _run(self, record: BatchRecord) -> BatchResult:
         clock = self.batches.clock
         if record.outcome == "failed":
-            return BatchResult(state="FAILED", end_time=clock.now(),
-                               error_message="Injected fault [emulator:batch-failed].")
+            return BatchResult(
+                state="FAILED",
+                end_time=clock.now(),
+                error_message="Injected fault [emulator:batch-failed].",
+            )
         if record.outcome == "expired":
             return BatchResult(state="EXPIRED", end_time=clock.now())
         if record.input_file is None:
@@ -149,10 +169,19 @@ class BatchRunner:
             successful, failed = _write_file_output(record, self.files, self.settings, handle)
         end = clock.now()
         late = record.late_output_seconds if record.outcome == "late-output" else 0.0
-        self.files.register_generated(output_id, display_name=output_id,
-                                      mime_type="application/jsonl", visible_after=end + late)
-        return BatchResult(state="SUCCEEDED", end_time=end, successful=successful, failed=failed,
-                           output_file=f"files/{output_id}")
+        self.files.register_generated(
+            output_id,
+            display_name=output_id,
+            mime_type="application/jsonl",
+            visible_after=end + late,
+        )
+        return BatchResult(
+            state="SUCCEEDED",
+            end_time=end,
+            successful=successful,
+            failed=failed,
+            output_file=f"files/{output_id}",
+        )
 
     def _run_inline(self, record: BatchRecord) -> BatchResult:
         items = read_json(self.batches.inline_requests_path(record.id)) or []
@@ -171,5 +200,9 @@ class BatchRunner:
                 outcome["metadata"] = metadata
             results.append(outcome)
         atomic_write_json(self.batches.inline_results_path(record.id), results)
-        return BatchResult(state="SUCCEEDED", end_time=self.batches.clock.now(),
-                           successful=successful, failed=failed)
+        return BatchResult(
+            state="SUCCEEDED",
+            end_time=self.batches.clock.now(),
+            successful=successful,
+            failed=failed,
+        )

@@ -74,8 +74,12 @@ class BatchRecord(BaseModel):
         return "RUNNING"
 
     def is_due(self, now: float) -> bool:
-        return (self.result is None and self.cancel_time is None
-                and self.due_time() < self.create_time + EXPIRY_SECONDS and now >= self.due_time())
+        return (
+            self.result is None
+            and self.cancel_time is None
+            and self.due_time() < self.create_time + EXPIRY_SECONDS
+            and now >= self.due_time()
+        )
 
     def end_time(self, state: str) -> float | None:
         if self.result is not None:
@@ -120,8 +124,11 @@ class BatchStore:
 
     def load(self, batch_id: str) -> BatchRecord:
         if not valid_batch_id(batch_id):
-            raise ApiError(400, f"Invalid batch name 'batches/{batch_id}': the id may contain "
-                           "only lowercase letters, digits and dashes.")
+            raise ApiError(
+                400,
+                f"Invalid batch name 'batches/{batch_id}': the id may contain "
+                "only lowercase letters, digits and dashes.",
+            )
         raw = read_json(self.record_path(batch_id))
         if raw is None:
             raise ApiError(404, f"Batch batches/{batch_id} does not exist (or was deleted).")
@@ -141,15 +148,21 @@ class BatchStore:
     def delete(self, batch_id: str) -> None:
         self.load(batch_id)
         with self.record_lock(batch_id):
-            for path in (self.record_path(batch_id), self.inline_results_path(batch_id),
-                         self.inline_requests_path(batch_id)):
+            for path in (
+                self.record_path(batch_id),
+                self.inline_results_path(batch_id),
+                self.inline_requests_path(batch_id),
+            ):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 
     def cancel(self, batch_id: str) -> None:
         with self.record_lock(batch_id):
             record = self.load(batch_id)
-            if record.state_at(self.clock.now()) in ("PENDING", "RUNNING") and record.result is None:
+            if (
+                record.state_at(self.clock.now()) in ("PENDING", "RUNNING")
+                and record.result is None
+            ):
                 record.cancel_time = self.clock.now()
                 self.save(record)
 
@@ -160,7 +173,11 @@ class BatchStore:
         now = self.clock.now()
         state: State = "PENDING" if just_created else record.state_at(now)
         name = f"batches/{record.id}"
-        metadata: dict[str, Any] = {"@type": BATCH_TYPE, "name": name, "model": f"models/{record.model}"}
+        metadata: dict[str, Any] = {
+            "@type": BATCH_TYPE,
+            "name": name,
+            "model": f"models/{record.model}",
+        }
         if record.display_name is not None:
             metadata["displayName"] = record.display_name
         if record.input_file:
@@ -190,7 +207,9 @@ class BatchStore:
             if output is not None:
                 operation["response"] = {"@type": OUTPUT_TYPE, **output}
             elif state == "FAILED":
-                message = (record.result.error_message if record.result else None) or "Batch failed."
+                message = (
+                    record.result.error_message if record.result else None
+                ) or "Batch failed."
                 operation["error"] = rpc_status("INTERNAL", message)
             elif state == "EXPIRED":
                 operation["error"] = rpc_status(

@@ -39,20 +39,29 @@ def create(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     faults = batch_faults(str(display_name) if display_name is not None else None)
     settings = ctx.settings
     record = BatchRecord(
-        id=ctx.batches.new_batch_id(), model=model,
+        id=ctx.batches.new_batch_id(),
+        model=model,
         display_name=str(display_name) if display_name is not None else None,
-        create_time=ctx.clock.now(), pending_seconds=settings.pending_seconds,
+        create_time=ctx.clock.now(),
+        pending_seconds=settings.pending_seconds,
         running_seconds=settings.running_seconds,
         outcome=faults.outcome or settings.batch_outcome,
-        late_output_seconds=(faults.late_output_seconds if faults.late_output_seconds is not None
-                             else settings.late_output_seconds),
-        input_file=None, request_count=0,
+        late_output_seconds=(
+            faults.late_output_seconds
+            if faults.late_output_seconds is not None
+            else settings.late_output_seconds
+        ),
+        input_file=None,
+        request_count=0,
     )
     if file_name is not None:
         file_id = str(file_name).removeprefix("files/")
         if ctx.files.find(file_id) is None:
-            raise ApiError(404, f"Input file files/{file_id} does not exist or has expired; "
-                           "upload the JSONL file first and pass its name (files/...).")
+            raise ApiError(
+                404,
+                f"Input file files/{file_id} does not exist or has expired; "
+                "upload the JSONL file first and pass its name (files/...).",
+            )
         record.input_file = f"files/{file_id}"
         record.request_count = count_input_lines(ctx.files.data_path(file_id))
     else:
@@ -86,8 +95,11 @@ def get(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
 
 def list_batches(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     page, token = paginate(
-        ctx.batches.all(), request.query.get("pageSize"), request.query.get("pageToken"),
-        default_size=10, max_size=1000,
+        ctx.batches.all(),
+        request.query.get("pageSize"),
+        request.query.get("pageToken"),
+        default_size=10,
+        max_size=1000,
     )
     operations = [ctx.batches.operation(ctx.runner.settle(record)) for record in page]
     body: dict[str, Any] = {"operations": operations} if operations else {}

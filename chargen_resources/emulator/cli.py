@@ -30,17 +30,24 @@ def _flag(field_name: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chargen-emulator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="chargen-emulator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the emulated Gemini API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8910, help="0 picks a free port")
     serve.add_argument("--state-dir", type=Path, required=True)
     for name, field in EmulatorSettings.model_fields.items():
-        serve.add_argument(_flag(name), dest=name, default=None, metavar="VALUE",
-                           help=f"{field.description} (env {env_variable_name(name)}, "
-                                f"default {field.default!r})")
+        serve.add_argument(
+            _flag(name),
+            dest=name,
+            default=None,
+            metavar="VALUE",
+            help=f"{field.description} (env {env_variable_name(name)}, default {field.default!r})",
+        )
     clock = commands.add_parser("clock", help="move the shared emulator clock of a state dir")
     clock.add_argument("--state-dir", type=Path, required=True)
     group = clock.add_mutually_exclusive_group(required=True)

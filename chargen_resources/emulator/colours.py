@@ -51,7 +51,9 @@ NAMED_COLOURS: dict[str, RGB] = {
 ALIASES: dict[str, str] = {"grey": "gray", "golden": "gold", "silvery": "silver"}
 
 _NAMES_LONGEST_FIRST = sorted([*NAMED_COLOURS, *ALIASES], key=len, reverse=True)
-_NAME_PATTERN = re.compile(r"\b(" + "|".join(re.escape(n) for n in _NAMES_LONGEST_FIRST) + r")\b", re.I)
+_NAME_PATTERN = re.compile(
+    r"\b(" + "|".join(re.escape(n) for n in _NAMES_LONGEST_FIRST) + r")\b", re.I
+)
 _HEX_PATTERN = re.compile(r"#([0-9a-fA-F]{6})\b")
 
 

@@ -30,7 +30,11 @@ class EmulatorContext:
         files = FileStore(state_dir, clock)
         batches = BatchStore(state_dir, clock)
         return cls(
-            settings=settings, state_dir=state_dir, clock=clock, files=files, batches=batches,
+            settings=settings,
+            state_dir=state_dir,
+            clock=clock,
+            files=files,
+            batches=batches,
             runner=BatchRunner(batches, files, settings),
             failures=FailureCounters(state_dir, settings),
         )

@@ -34,17 +34,29 @@ class RunningEmulator:
     def __enter__(self) -> RunningEmulator:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
-def start_emulator(state_dir: Path, settings: EmulatorSettings | None = None,
-                   host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+def start_emulator(
+    state_dir: Path,
+    settings: EmulatorSettings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningEmulator:
     """Serve the emulated Gemini API over ``state_dir`` on ``host:port`` (0 = a free port)."""
     context = EmulatorContext.create(Path(state_dir), settings or EmulatorSettings())
     server = EmulatorServer((host, port), context)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="chargen-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="chargen-emulator",
+        daemon=True,
+    )
     thread.start()
     return RunningEmulator(server, thread, Path(state_dir))

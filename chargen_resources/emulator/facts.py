@@ -26,8 +26,19 @@ ARCHETYPE_FAMILIES: dict[str, tuple[str, ...]] = {
     "cleric": ("cleric", "priest", "priestess", "monk", "bard", "healer"),
 }
 MOOD_FAMILIES: dict[str, tuple[str, ...]] = {
-    "dark": ("dark", "sombre", "somber", "grim", "brooding", "gloomy", "sinister", "menacing",
-             "ominous", "mysterious", "melancholic"),
+    "dark": (
+        "dark",
+        "sombre",
+        "somber",
+        "grim",
+        "brooding",
+        "gloomy",
+        "sinister",
+        "menacing",
+        "ominous",
+        "mysterious",
+        "melancholic",
+    ),
     "cheerful": ("cheerful", "happy", "bright", "joyful", "playful", "whimsical", "vibrant"),
     "calm": ("calm", "serene", "peaceful", "gentle", "tranquil", "neutral", "balanced"),
     "dramatic": ("dramatic", "intense", "heroic", "epic", "fierce", "bold", "energetic"),
@@ -254,12 +265,23 @@ class FactHints:
         """The enum option best supported by the facts, else one picked by a stable hash."""
         f = self.facts
         vocabulary = " ".join(
-            [f.mood, f.mood_phrase, *MOOD_FAMILIES.get(f.mood, ()), f.art_style, f.archetype,
-             f.orientation, f.lighting, f.temperature, *f.colour_names]
+            [
+                f.mood,
+                f.mood_phrase,
+                *MOOD_FAMILIES.get(f.mood, ()),
+                f.art_style,
+                f.archetype,
+                f.orientation,
+                f.lighting,
+                f.temperature,
+                *f.colour_names,
+            ]
         ).lower()
         for option in options:
-            if isinstance(option, str) and option and re.search(
-                rf"\b{re.escape(option.lower())}\b", vocabulary
+            if (
+                isinstance(option, str)
+                and option
+                and re.search(rf"\b{re.escape(option.lower())}\b", vocabulary)
             ):
                 return option
         for option in options:

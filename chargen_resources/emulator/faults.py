@@ -161,4 +161,6 @@ class FailureCounters:
             return int(status)
 
     def describe(self) -> str:
-        return json.dumps({"localFailNext": self._local_left, "shared": read_json(self._shared_path)})
+        return json.dumps(
+            {"localFailNext": self._local_left, "shared": read_json(self._shared_path)}
+        )

@@ -53,17 +53,19 @@ class FileRecord(BaseModel):
         body: dict[str, Any] = {"name": f"files/{self.id}"}
         if self.display_name:
             body["displayName"] = self.display_name
-        body.update({
-            "mimeType": self.mime_type,
-            "sizeBytes": str(self.size_bytes),
-            "createTime": rfc3339(self.create_time),
-            "updateTime": rfc3339(self.create_time),
-            "expirationTime": rfc3339(self.expiration_time),
-            "sha256Hash": self.sha256,
-            "uri": f"{base_url}/v1beta/files/{self.id}",
-            "state": "ACTIVE",
-            "source": self.source,
-        })
+        body.update(
+            {
+                "mimeType": self.mime_type,
+                "sizeBytes": str(self.size_bytes),
+                "createTime": rfc3339(self.create_time),
+                "updateTime": rfc3339(self.create_time),
+                "expirationTime": rfc3339(self.expiration_time),
+                "sha256Hash": self.sha256,
+                "uri": f"{base_url}/v1beta/files/{self.id}",
+                "state": "ACTIVE",
+                "source": self.source,
+            }
+        )
         if self.source == "GENERATED":
             body["downloadUri"] = f"{base_url}/download/v1beta/files/{self.id}:download?alt=media"
         return body
@@ -171,7 +173,9 @@ class FileStore:
         self._remove(file_id)
 
     # ---- uploads
-    def start_upload(self, meta: dict[str, Any], declared_size: int | None, mime: str | None) -> str:
+    def start_upload(
+        self, meta: dict[str, Any], declared_size: int | None, mime: str | None
+    ) -> str:
         size = declared_size if declared_size is not None else meta.get("sizeBytes")
         try:
             size_value = int(size) if size is not None else None
@@ -203,16 +207,21 @@ class FileStore:
         if requested:
             file_id = requested.removeprefix("files/")
             if not valid_file_id(file_id) or len(file_id) > MAX_USER_ID_LENGTH:
-                raise ApiError(400, f"Invalid file name '{requested}': use files/ followed by up "
-                               "to 40 lowercase letters, digits or dashes (not at either end).")
+                raise ApiError(
+                    400,
+                    f"Invalid file name '{requested}': use files/ followed by up "
+                    "to 40 lowercase letters, digits or dashes (not at either end).",
+                )
             if self.find(file_id) is not None:
                 raise ApiError(409, f"File files/{file_id} already exists.")
         else:
             file_id = new_id(12)
         session = UploadSession(
-            upload_id=new_id(24), file_id=file_id,
+            upload_id=new_id(24),
+            file_id=file_id,
             display_name=str(display) if display is not None else None,
-            mime_type=mime_type, declared_size=size_value,
+            mime_type=mime_type,
+            declared_size=size_value,
         )
         atomic_write_json(self.uploads_dir / f"{session.upload_id}.json", session.model_dump())
         return session.upload_id
@@ -223,19 +232,24 @@ class FileStore:
             raise ApiError(404, f"Upload session '{upload_id}' does not exist or is finished.")
         return UploadSession.model_validate(raw)
 
-    def append_chunk(self, upload_id: str, offset: int, body: BinaryIO, length: int,
-                     finalize: bool) -> FileRecord | None:
+    def append_chunk(
+        self, upload_id: str, offset: int, body: BinaryIO, length: int, finalize: bool
+    ) -> FileRecord | None:
         """Write one chunk straight to disk; on finalize, publish the file and return it."""
         session = self._session(upload_id)
         part = self.uploads_dir / f"{upload_id}.part"
         with locked(self.uploads_dir / f"{upload_id}.lock"):
             received = part.stat().st_size if part.exists() else 0
             if offset != received:
-                raise ApiError(400, f"Upload offset {offset} does not match the {received} bytes "
-                               "received so far; resume from that offset.")
+                raise ApiError(
+                    400,
+                    f"Upload offset {offset} does not match the {received} bytes "
+                    "received so far; resume from that offset.",
+                )
             if received + length > session.declared_size:
-                raise ApiError(400, f"Upload exceeds its declared size of "
-                               f"{session.declared_size} bytes.")
+                raise ApiError(
+                    400, f"Upload exceeds its declared size of {session.declared_size} bytes."
+                )
             with open(part, "ab") as handle:
                 remaining = length
                 while remaining > 0:
@@ -248,8 +262,11 @@ class FileStore:
                 return None
             total = received + length
             if total != session.declared_size:
-                raise ApiError(400, f"Upload finalized with {total} bytes but "
-                               f"{session.declared_size} were declared.")
+                raise ApiError(
+                    400,
+                    f"Upload finalized with {total} bytes but "
+                    f"{session.declared_size} were declared.",
+                )
             return self._publish(session, part)
 
     def _publish(self, session: UploadSession, part: Path) -> FileRecord:
@@ -257,9 +274,14 @@ class FileStore:
             part.touch()
         now = self.clock.now()
         record = FileRecord(
-            id=session.file_id, display_name=session.display_name, mime_type=session.mime_type,
-            size_bytes=part.stat().st_size, sha256=_sha256_base64(part), create_time=now,
-            expiration_time=now + UPLOAD_TTL_SECONDS, source="UPLOADED",
+            id=session.file_id,
+            display_name=session.display_name,
+            mime_type=session.mime_type,
+            size_bytes=part.stat().st_size,
+            sha256=_sha256_base64(part),
+            create_time=now,
+            expiration_time=now + UPLOAD_TTL_SECONDS,
+            source="UPLOADED",
         )
         part.replace(self.data_path(record.id))
         atomic_write_json(self._record_path(record.id), record.model_dump())
@@ -273,14 +295,20 @@ class FileStore:
         with atomic_writer(self.data_path(file_id)) as handle:
             yield handle
 
-    def register_generated(self, file_id: str, display_name: str, mime_type: str,
-                           visible_after: float = 0.0) -> FileRecord:
+    def register_generated(
+        self, file_id: str, display_name: str, mime_type: str, visible_after: float = 0.0
+    ) -> FileRecord:
         path = self.data_path(file_id)
         now = self.clock.now()
         record = FileRecord(
-            id=file_id, display_name=display_name, mime_type=mime_type,
-            size_bytes=path.stat().st_size, sha256=_sha256_base64(path), create_time=now,
-            expiration_time=now + GENERATED_TTL_SECONDS, source="GENERATED",
+            id=file_id,
+            display_name=display_name,
+            mime_type=mime_type,
+            size_bytes=path.stat().st_size,
+            sha256=_sha256_base64(path),
+            create_time=now,
+            expiration_time=now + GENERATED_TTL_SECONDS,
+            source="GENERATED",
             visible_after=visible_after,
         )
         atomic_write_json(self._record_path(file_id), record.model_dump())

@@ -20,8 +20,11 @@ def upload(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     protocol = (request.header("x-goog-upload-protocol") or "").lower()
     command = (request.header("x-goog-upload-command") or "").lower()
     if protocol != "resumable" or command != "start":
-        raise ApiError(400, "Only resumable uploads are supported: send X-Goog-Upload-Protocol: "
-                       "resumable and X-Goog-Upload-Command: start.")
+        raise ApiError(
+            400,
+            "Only resumable uploads are supported: send X-Goog-Upload-Protocol: "
+            "resumable and X-Goog-Upload-Command: start.",
+        )
     declared = request.header("x-goog-upload-header-content-length")
     try:
         declared_size = int(declared) if declared is not None else None
@@ -35,22 +38,33 @@ def upload(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
         meta, declared_size, request.header("x-goog-upload-header-content-type")
     )
     version = request.route[0]
-    url = f"{request.host_url}/upload/{version}/files?upload_id={upload_id}&upload_protocol=resumable"
-    return JsonResponse(200, {}, {
-        "X-Goog-Upload-URL": url,
-        "X-Goog-Upload-Status": "active",
-        "X-Goog-Upload-Chunk-Granularity": str(CHUNK_GRANULARITY),
-    })
+    url = (
+        f"{request.host_url}/upload/{version}/files?upload_id={upload_id}&upload_protocol=resumable"
+    )
+    return JsonResponse(
+        200,
+        {},
+        {
+            "X-Goog-Upload-URL": url,
+            "X-Goog-Upload-Status": "active",
+            "X-Goog-Upload-Chunk-Granularity": str(CHUNK_GRANULARITY),
+        },
+    )
 
 
 def _upload_chunk(ctx: EmulatorContext, request: HttpRequest, upload_id: str) -> JsonResponse:
     # Errors still carry X-Goog-Upload-Status (see http_server): without it the SDK retries for 7 s.
-    commands = {c.strip() for c in (request.header("x-goog-upload-command") or "").lower().split(",")}
+    commands = {
+        c.strip() for c in (request.header("x-goog-upload-command") or "").lower().split(",")
+    }
     if "query" in commands:
         part = ctx.files.uploads_dir / f"{upload_id}.part"
         received = part.stat().st_size if part.exists() else 0
-        return JsonResponse(200, {}, {"X-Goog-Upload-Status": "active",
-                                      "X-Goog-Upload-Size-Received": str(received)})
+        return JsonResponse(
+            200,
+            {},
+            {"X-Goog-Upload-Status": "active", "X-Goog-Upload-Size-Received": str(received)},
+        )
     if not commands & {"upload", "finalize"}:
         raise ApiError(400, "X-Goog-Upload-Command must be 'upload', 'finalize' or both.")
     raw_offset = request.header("x-goog-upload-offset") or "0"
@@ -64,8 +78,9 @@ def _upload_chunk(ctx: EmulatorContext, request: HttpRequest, upload_id: str) ->
     request.mark_consumed()
     if record is None:
         return JsonResponse(200, {}, {"X-Goog-Upload-Status": "active"})
-    return JsonResponse(200, {"file": record.to_wire(request.host_url)},
-                        {"X-Goog-Upload-Status": "final"})
+    return JsonResponse(
+        200, {"file": record.to_wire(request.host_url)}, {"X-Goog-Upload-Status": "final"}
+    )
 
 
 def get_file(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
@@ -91,6 +106,9 @@ def download_file(ctx: EmulatorContext, request: HttpRequest) -> FileResponse:
     file_id = _file_id(request)
     record = ctx.files.get(file_id)
     if record.source != "GENERATED":
-        raise ApiError(400, f"File files/{file_id} was uploaded, and only generated files (such "
-                       "as batch results) can be downloaded.")
+        raise ApiError(
+            400,
+            f"File files/{file_id} was uploaded, and only generated files (such "
+            "as batch results) can be downloaded.",
+        )
     return FileResponse(ctx.files.data_path(file_id), record.mime_type)

@@ -24,13 +24,15 @@ from chargen_resources.emulator.wire import ApiError, encode_base64
 INJECTED_MESSAGES: dict[int, str] = {
     429: "Resource has been exhausted (e.g. check quota).",
     500: "An internal error has occurred. Please retry or report in "
-         "https://developers.generativeai.google/guide/troubleshooting",
+    "https://developers.generativeai.google/guide/troubleshooting",
     503: "The model is overloaded. Please try again later.",
 }
 TEXT_PIECES = 3
 
 
-def _prepare(ctx: EmulatorContext, request: HttpRequest, method: str) -> tuple[str, dict[str, Any], RequestFaults]:
+def _prepare(
+    ctx: EmulatorContext, request: HttpRequest, method: str
+) -> tuple[str, dict[str, Any], RequestFaults]:
     version, model = request.route[0], request.route[1].removeprefix("models/")
     if model_kind(model) is None:
         raise unknown_model_error(model, version, method)
@@ -69,8 +71,9 @@ def _with_faults(events: Iterator[SseEvent], faults: RequestFaults) -> Iterator[
     for number, event in enumerate(events):
         yield event
         if faults.stream_error and number == 0:
-            yield SseEvent({"error": {"code": 500, "message": INJECTED_MESSAGES[500],
-                                      "status": "INTERNAL"}})
+            yield SseEvent(
+                {"error": {"code": 500, "message": INJECTED_MESSAGES[500], "status": "INTERNAL"}}
+            )
             return
 
 
@@ -108,12 +111,14 @@ def stream_events(result: ModelAnswer, mode: ImageDelivery, fragments: int) -> I
     running = {"promptTokenCount": result.prompt_tokens, "totalTokenCount": result.prompt_tokens}
     for number, parts in enumerate(part_lists):
         last = number == len(part_lists) - 1
-        yield SseEvent({
-            "candidates": [result.candidate(parts, finish=last)],
-            "usageMetadata": result.usage() if last else running,
-            "modelVersion": result.model,
-            "responseId": result.response_id,
-        })
+        yield SseEvent(
+            {
+                "candidates": [result.candidate(parts, finish=last)],
+                "usageMetadata": result.usage() if last else running,
+                "modelVersion": result.model,
+                "responseId": result.response_id,
+            }
+        )
 
 
 def count_tokens(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
@@ -123,7 +128,9 @@ def count_tokens(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     body = request.json(allow_empty=False)
     inner = body.get("generateContentRequest") or body
     inner.setdefault("contents", body.get("contents"))
-    result = answer("gemini-2.0-flash", {"contents": inner.get("contents"),
-                                         "systemInstruction": inner.get("systemInstruction")},
-                    ctx.files.resolve_for_model)
+    result = answer(
+        "gemini-2.0-flash",
+        {"contents": inner.get("contents"), "systemInstruction": inner.get("systemInstruction")},
+        ctx.files.resolve_for_model,
+    )
     return JsonResponse(200, {"totalTokens": result.prompt_tokens})

@@ -114,8 +114,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         return HttpRequest(
-            method=self.command, path=split.path, query=dict(parse_qsl(split.query)),
-            headers=headers, body_stream=cast(BinaryIO, self.rfile), content_length=length,
+            method=self.command,
+            path=split.path,
+            query=dict(parse_qsl(split.query)),
+            headers=headers,
+            body_stream=cast(BinaryIO, self.rfile),
+            content_length=length,
             host_url=f"http://{host}",
         )
 
@@ -127,7 +131,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             if request.content_length < 0:
                 raise ApiError(400, "Invalid Content-Length header.")
             if "chunked" in (request.header("transfer-encoding") or "").lower():
-                raise ApiError(411, "Chunked request bodies are not supported; send Content-Length.")
+                raise ApiError(
+                    411, "Chunked request bodies are not supported; send Content-Length."
+                )
             handler, kind, groups = match_route(request.method, request.path)
             request.route = groups
             if kind == "upload" and request.query.get("upload_id"):
@@ -145,8 +151,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             response = JsonResponse.error(error, upload_headers)
         except Exception as exc:  # never let a bug kill the connection without an answer
             log.exception("emulator handler failed for %s %s", request.method, request.path)
-            response = JsonResponse.error(ApiError(500, f"Emulator internal error: {exc!r}"),
-                                          upload_headers)
+            response = JsonResponse.error(
+                ApiError(500, f"Emulator internal error: {exc!r}"), upload_headers
+            )
         if not request.body_consumed():
             self.close_connection = True  # unread body bytes would corrupt the next request
         try:
@@ -158,9 +165,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if not self.server.context.settings.require_api_key:
             return
         if not (request.header("x-goog-api-key") or request.query.get("key")):
-            raise ApiError(403, "Method doesn't allow unregistered callers (callers without "
-                           "established identity). Please use API Key or other form of API consumer "
-                           "identity to call this API.")
+            raise ApiError(
+                403,
+                "Method doesn't allow unregistered callers (callers without "
+                "established identity). Please use API Key or other form of API consumer "
+                "identity to call this API.",
+            )
 
     def _send(self, response: HttpResponse) -> None:
         if isinstance(response, JsonResponse):
@@ -170,8 +180,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         else:
             self._send_sse(response)
 
-    def _start(self, status: int, content_type: str, headers: dict[str, str],
-               length: int | None) -> None:
+    def _start(
+        self, status: int, content_type: str, headers: dict[str, str], length: int | None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in headers.items():
@@ -196,8 +207,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _send_file(self, response: FileResponse) -> None:
         size = response.path.stat().st_size
-        headers = {"Content-Disposition": f'attachment; filename="{response.path.stem}"',
-                   **response.headers}
+        headers = {
+            "Content-Disposition": f'attachment; filename="{response.path.stem}"',
+            **response.headers,
+        }
         with open(response.path, "rb") as handle:
             self._start(200, response.content_type, headers, size)
             shutil.copyfileobj(handle, self.wfile, DOWNLOAD_CHUNK)

@@ -31,8 +31,11 @@ class HttpRequest:
     def read_body(self) -> bytes:
         if self._body is None:
             if self.content_length > MAX_JSON_BYTES:
-                raise ApiError(413, f"Request body of {self.content_length} bytes is too large; "
-                               "use the Files API for large inputs.")
+                raise ApiError(
+                    413,
+                    f"Request body of {self.content_length} bytes is too large; "
+                    "use the Files API for large inputs.",
+                )
             self._body = self.body_stream.read(self.content_length) if self.content_length else b""
         return self._body
 

@@ -126,8 +126,10 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
         size = rng.uniform(0.6, 1.8) * unit
         glow = _mix(spec.accent, (255, 255, 255), 0.5)
         if angular:
-            draw.polygon([(px, py - size), (px + size / 3, py), (px, py + size),
-                          (px - size / 3, py)], fill=glow)
+            draw.polygon(
+                [(px, py - size), (px + size / 3, py), (px, py + size), (px - size / 3, py)],
+                fill=glow,
+            )
         else:
             draw.ellipse([px - size, py - size, px + size, py + size], outline=glow)
     draw.ellipse(box(-22, 3, 22, -3), fill=_shade(bottom, 0.6))  # ground shadow
@@ -137,10 +139,13 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
     draw.rectangle(box(-9, 40, -3, 0), fill=legs)
     draw.rectangle(box(3, 40, 9, 0), fill=legs)
     if spec.archetype in ("mage", "cleric"):
-        draw.polygon([point(-20, 0), point(20, 0), point(11, 62), point(-11, 62)], fill=spec.primary)
+        draw.polygon(
+            [point(-20, 0), point(20, 0), point(11, 62), point(-11, 62)], fill=spec.primary
+        )
     else:
-        draw.polygon([point(-13, 38), point(13, 38), point(15, 64), point(-15, 64)],
-                      fill=spec.primary)
+        draw.polygon(
+            [point(-13, 38), point(13, 38), point(15, 64), point(-15, 64)], fill=spec.primary
+        )
     draw.rectangle(box(-13, 42, 13, 38), fill=spec.accent)  # belt
     if angular:  # spiky shoulders
         draw.polygon([point(-15, 64), point(-24, 70), point(-17, 58)], fill=dark_primary)
@@ -171,15 +176,19 @@ PointFn = Callable[[float, float], tuple[float, float]]
 BoxFn = Callable[[float, float, float, float], list[float]]
 
 
-def _draw_gear(draw: ImageDraw.ImageDraw, spec: CharacterSpec, point: PointFn, box: BoxFn,
-               unit: float) -> None:
+def _draw_gear(
+    draw: ImageDraw.ImageDraw, spec: CharacterSpec, point: PointFn, box: BoxFn, unit: float
+) -> None:
     line = max(1, int(unit * 1.5))
     metal = (190, 195, 205)
     if spec.archetype == "knight":
         draw.rectangle(box(-10, 86, 10, 70), fill=metal)
         draw.rectangle(box(-7, 79, 7, 77), fill=(40, 40, 50))  # visor slit
-        draw.polygon([point(-30, 62), point(-18, 62), point(-18, 44), point(-24, 36),
-                      point(-30, 44)], fill=spec.secondary, outline=spec.accent)
+        draw.polygon(
+            [point(-30, 62), point(-18, 62), point(-18, 44), point(-24, 36), point(-30, 44)],
+            fill=spec.secondary,
+            outline=spec.accent,
+        )
         draw.line([point(24, 36), point(24, 80)], fill=metal, width=line)
         draw.line([point(19, 44), point(29, 44)], fill=spec.accent, width=line)
     elif spec.archetype == "mage":
@@ -187,14 +196,26 @@ def _draw_gear(draw: ImageDraw.ImageDraw, spec: CharacterSpec, point: PointFn, b
         draw.line([point(26, 0), point(26, 84)], fill=(110, 70, 40), width=line)
         draw.ellipse(box(22, 92, 30, 84), fill=spec.accent)
     elif spec.archetype == "rogue":
-        draw.polygon([point(-12, 70), point(-11, 86), point(0, 92), point(11, 86), point(12, 70),
-                      point(8, 80), point(-8, 80)], fill=_shade(spec.primary, 0.4))
+        draw.polygon(
+            [
+                point(-12, 70),
+                point(-11, 86),
+                point(0, 92),
+                point(11, 86),
+                point(12, 70),
+                point(8, 80),
+                point(-8, 80),
+            ],
+            fill=_shade(spec.primary, 0.4),
+        )
         draw.rectangle(box(-8, 74, 8, 70), fill=(25, 25, 30))  # mask
         for side in (-1, 1):
             draw.line([point(side * 19, 38), point(side * 25, 28)], fill=metal, width=line)
     elif spec.archetype == "ranger":
-        draw.polygon([point(-16, 66), point(16, 66), point(22, 10), point(-22, 10)],
-                     fill=_shade(spec.secondary, 0.7))
+        draw.polygon(
+            [point(-16, 66), point(16, 66), point(22, 10), point(-22, 10)],
+            fill=_shade(spec.secondary, 0.7),
+        )
         draw.arc(box(-36, 80, -18, 20), start=270, end=90, fill=(120, 80, 40), width=line)
         draw.rectangle(box(14, 70, 20, 46), fill=spec.accent)  # quiver
     elif spec.archetype == "warrior":

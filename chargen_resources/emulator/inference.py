@@ -96,7 +96,9 @@ class ModelAnswer:
             usage["candidatesTokenCount"] = self.candidate_tokens
         if self.thought_tokens:
             usage["thoughtsTokenCount"] = self.thought_tokens
-        details = [{"modality": "TEXT", "tokenCount": self.prompt_tokens - self.prompt_image_tokens}]
+        details = [
+            {"modality": "TEXT", "tokenCount": self.prompt_tokens - self.prompt_image_tokens}
+        ]
         if self.prompt_image_tokens:
             details.append({"modality": "IMAGE", "tokenCount": self.prompt_image_tokens})
         usage["promptTokensDetails"] = details
@@ -119,9 +121,16 @@ class ModelAnswer:
         """The whole GenerateContentResponse (images as standard base64)."""
         body: dict[str, Any] = {}
         if self.block_reason:
-            body["promptFeedback"] = {"blockReason": self.block_reason, "safetyRatings": [
-                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH",
-                 "blocked": True}]}
+            body["promptFeedback"] = {
+                "blockReason": self.block_reason,
+                "safetyRatings": [
+                    {
+                        "category": "HARM_CATEGORY_DANGEROUS_CONTENT",
+                        "probability": "HIGH",
+                        "blocked": True,
+                    }
+                ],
+            }
         else:
             body["candidates"] = [self.candidate([p.to_wire() for p in self.parts], True)]
         body["usageMetadata"] = self.usage()
@@ -167,7 +176,9 @@ def _load_image(data: bytes | Path, where: str) -> Image.Image:
         image.load()
         return image
     except (UnidentifiedImageError, OSError) as exc:
-        raise ApiError(400, f"Unable to process input image in {where}: not a readable image.") from exc
+        raise ApiError(
+            400, f"Unable to process input image in {where}: not a readable image."
+        ) from exc
 
 
 def validate_request(request: dict[str, Any]) -> None:
@@ -185,8 +196,9 @@ def validate_request(request: dict[str, Any]) -> None:
         raise ApiError(400, "Invalid value at 'generation_config': expected an object.")
     if config.get("responseSchema") is not None and config.get("responseJsonSchema") is not None:
         raise ApiError(400, "responseSchema and responseJsonSchema cannot both be set.")
-    if (config.get("responseSchema") is not None or config.get("responseJsonSchema") is not None) \
-            and config.get("responseMimeType") not in ("application/json", "text/x.enum"):
+    if (
+        config.get("responseSchema") is not None or config.get("responseJsonSchema") is not None
+    ) and config.get("responseMimeType") not in ("application/json", "text/x.enum"):
         raise ApiError(
             400,
             "* GenerateContentRequest.generation_config.response_mime_type: "
@@ -228,8 +240,9 @@ def _gather_inputs(request: dict[str, Any], resolve: FileResolver) -> tuple[list
     return images, text_tokens
 
 
-def answer(model: str, request: dict[str, Any], resolve: FileResolver,
-           default_drafts: int | None = None) -> ModelAnswer:
+def answer(
+    model: str, request: dict[str, Any], resolve: FileResolver, default_drafts: int | None = None
+) -> ModelAnswer:
     """Run the emulated model. Raises ApiError for requests the service would refuse."""
     name = model.removeprefix("models/")
     kind = model_kind(name)
@@ -242,11 +255,16 @@ def answer(model: str, request: dict[str, Any], resolve: FileResolver,
     config = request.get("generationConfig") or {}
     modalities = [str(m).upper() for m in config.get("responseModalities") or []]
     if kind == "analysis" and "IMAGE" in modalities:
-        raise ApiError(400, f"Model {name} does not support the requested response modalities: "
-                       "IMAGE. Use an image model such as gemini-3-pro-image-preview.")
+        raise ApiError(
+            400,
+            f"Model {name} does not support the requested response modalities: "
+            "IMAGE. Use an image model such as gemini-3-pro-image-preview.",
+        )
     image_config = config.get("imageConfig") or {}
     if kind == "image":
-        size = image_model.output_size(image_config.get("aspectRatio"), image_config.get("imageSize"))
+        size = image_model.output_size(
+            image_config.get("aspectRatio"), image_config.get("imageSize")
+        )
     images, text_tokens = _gather_inputs(request, resolve)
     result = ModelAnswer(model=name, response_id=digest[:22])
     result.prompt_image_tokens = TOKENS_PER_INPUT_IMAGE * len(images)
@@ -264,7 +282,9 @@ def answer(model: str, request: dict[str, Any], resolve: FileResolver,
         if drafts is None:
             drafts = seed % 3 if not name.startswith(("gemini-2", "gemini-1")) else 0
         for step in range(1, drafts + 1):
-            result.parts.append(AnswerPart(text=f"Sketching composition draft {step}.", thought=True))
+            result.parts.append(
+                AnswerPart(text=f"Sketching composition draft {step}.", thought=True)
+            )
             result.parts.append(
                 AnswerPart(image=image_model.render_draft(spec, *size, step), thought=True)
             )
@@ -275,10 +295,12 @@ def answer(model: str, request: dict[str, Any], resolve: FileResolver,
             result.parts.append(AnswerPart(text=caption))
             result.candidate_tokens += math.ceil(len(caption) / 4)
         if not modalities or "IMAGE" in modalities:
-            result.parts.append(AnswerPart(
-                image=image_model.render_png(spec, *size),
-                thought_signature=encode_base64(digest[:24].encode()) if drafts else None,
-            ))
+            result.parts.append(
+                AnswerPart(
+                    image=image_model.render_png(spec, *size),
+                    thought_signature=encode_base64(digest[:24].encode()) if drafts else None,
+                )
+            )
             result.candidate_tokens += TOKENS_PER_IMAGE.get(image_size, 1120)
             result.output_is_image = True
         return result

@@ -42,8 +42,13 @@ def get_model(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
 
 
 def list_models(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
-    page, token = paginate([describe(m) for m in CATALOGUE], request.query.get("pageSize"),
-                           request.query.get("pageToken"), default_size=50, max_size=1000)
+    page, token = paginate(
+        [describe(m) for m in CATALOGUE],
+        request.query.get("pageSize"),
+        request.query.get("pageToken"),
+        default_size=50,
+        max_size=1000,
+    )
     body: dict[str, Any] = {"models": page}
     if token:
         body["nextPageToken"] = token

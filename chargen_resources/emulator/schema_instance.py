@@ -130,8 +130,16 @@ class _Generator:
             return bool(flag) if flag is not None else False
         return self._string(schema, name, index, parent)
 
-    def _branch(self, schema: dict[str, Any], key: str, branches: list[Any], name: str,
-                index: int, parent: str, depth: int) -> Any:
+    def _branch(
+        self,
+        schema: dict[str, Any],
+        key: str,
+        branches: list[Any],
+        name: str,
+        index: int,
+        parent: str,
+        depth: int,
+    ) -> Any:
         outer = {k: v for k, v in schema.items() if k != key}
         resolved = [_resolve(b, self.root) for b in branches]
         usable = [b for b in resolved if schema_types(b) != ["null"]]
@@ -191,8 +199,9 @@ class _Generator:
             result = _make_unique(result)
         return result
 
-    def _number(self, schema: dict[str, Any], kind: str, name: str, index: int,
-                parent: str) -> float | int:
+    def _number(
+        self, schema: dict[str, Any], kind: str, name: str, index: int, parent: str
+    ) -> float | int:
         low, high = _bounds(schema)
         hinted = self.hints.number(name, index, parent)
         if hinted is None:
@@ -265,15 +274,19 @@ def _clamp(value: float, low: float | None, high: float | None) -> float:
 
 
 def _formatted(fmt: Any) -> str | None:
-    return {
-        "date-time": "2026-01-01T00:00:00Z",
-        "date": "2026-01-01",
-        "time": "00:00:00Z",
-        "email": "character@example.com",
-        "uri": "https://example.com/character",
-        "url": "https://example.com/character",
-        "uuid": "00000000-0000-4000-8000-000000000000",
-    }.get(str(fmt)) if fmt else None
+    return (
+        {
+            "date-time": "2026-01-01T00:00:00Z",
+            "date": "2026-01-01",
+            "time": "00:00:00Z",
+            "email": "character@example.com",
+            "uri": "https://example.com/character",
+            "url": "https://example.com/character",
+            "uuid": "00000000-0000-4000-8000-000000000000",
+        }.get(str(fmt))
+        if fmt
+        else None
+    )
 
 
 def _matches(pattern: str, text: str) -> bool:
@@ -284,8 +297,14 @@ def _matches(pattern: str, text: str) -> bool:
 
 
 def _pattern_guess(pattern: str, text: str) -> str:
-    for candidate in (text.lower(), re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_"),
-                      "#808080", "a", "0", "A1"):
+    for candidate in (
+        text.lower(),
+        re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_"),
+        "#808080",
+        "a",
+        "0",
+        "A1",
+    ):
         if _matches(pattern, candidate):
             return candidate
     return text
@@ -297,8 +316,10 @@ def _make_unique(items: list[Any]) -> list[Any]:
         candidate = item
         if candidate in result and isinstance(candidate, str):
             candidate = f"{item} {i + 1}"
-        elif candidate in result and isinstance(candidate, int | float) and not isinstance(
-            candidate, bool
+        elif (
+            candidate in result
+            and isinstance(candidate, int | float)
+            and not isinstance(candidate, bool)
         ):
             candidate = item + i
         result.append(candidate)

@@ -19,31 +19,52 @@ class EmulatorSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    pending_seconds: float = Field(default=1.0, ge=0, description="How long a new batch stays PENDING.")
-    running_seconds: float = Field(default=3.0, ge=0, description="How long a batch then stays RUNNING.")
+    pending_seconds: float = Field(
+        default=1.0, ge=0, description="How long a new batch stays PENDING."
+    )
+    running_seconds: float = Field(
+        default=3.0, ge=0, description="How long a batch then stays RUNNING."
+    )
     image_delivery: ImageDelivery = Field(
         default="whole", description="How streamed images travel: whole, fragmented or cumulative."
     )
-    stream_fragments: int = Field(default=4, ge=1, le=64, description="Events per image when not whole.")
-    latency_seconds: float = Field(default=0.0, ge=0, description="Sleep before answering any API call.")
-    draft_images: int | None = Field(
-        default=None, ge=0, le=2, description="Thought draft images per image answer; unset = by hash."
+    stream_fragments: int = Field(
+        default=4, ge=1, le=64, description="Events per image when not whole."
     )
-    fail_next_requests: int = Field(default=0, ge=0, description="Fail this many API calls from start.")
-    fail_status: FailStatus = Field(default=503, description="HTTP status used by fail_next_requests.")
+    latency_seconds: float = Field(
+        default=0.0, ge=0, description="Sleep before answering any API call."
+    )
+    draft_images: int | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Thought draft images per image answer; unset = by hash.",
+    )
+    fail_next_requests: int = Field(
+        default=0, ge=0, description="Fail this many API calls from start."
+    )
+    fail_status: FailStatus = Field(
+        default=503, description="HTTP status used by fail_next_requests."
+    )
     fail_path_contains: str = Field(
-        default="", description="Only calls whose path contains this text count for fail_next_requests."
+        default="",
+        description="Only calls whose path contains this text count for fail_next_requests.",
     )
     batch_outcome: BatchOutcome = Field(
-        default="normal", description="How every new batch ends unless its display name says otherwise."
+        default="normal",
+        description="How every new batch ends unless its display name says otherwise.",
     )
     late_output_seconds: float = Field(
-        default=2.0, ge=0, description="With late-output: how long SUCCEEDED precedes its output file."
+        default=2.0,
+        ge=0,
+        description="With late-output: how long SUCCEEDED precedes its output file.",
     )
     clock_offset_seconds: float = Field(
         default=0.0, description="Added to the wall clock (on top of the shared on-disk offset)."
     )
-    require_api_key: bool = Field(default=True, description="Refuse API calls without x-goog-api-key.")
+    require_api_key: bool = Field(
+        default=True, description="Refuse API calls without x-goog-api-key."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> EmulatorSettings:

@@ -77,8 +77,18 @@ def snake_to_camel(key: str) -> str:
 _NAME_MAPS = frozenset({"properties", "defs", "$defs", "definitions"})
 # Fields holding user data or a foreign schema language: leave untouched.
 _OPAQUE = frozenset(
-    {"metadata", "labels", "responseJsonSchema", "parametersJsonSchema", "args", "example",
-     "default", "enum", "const", "data"}
+    {
+        "metadata",
+        "labels",
+        "responseJsonSchema",
+        "parametersJsonSchema",
+        "args",
+        "example",
+        "default",
+        "enum",
+        "const",
+        "data",
+    }
 )
 
 
@@ -110,7 +120,9 @@ def decode_base64(text: str) -> bytes:
     try:
         return base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, f"Invalid value at 'inline_data.data': not valid base64 ({exc}).") from exc
+        raise ApiError(
+            400, f"Invalid value at 'inline_data.data': not valid base64 ({exc})."
+        ) from exc
 
 
 def encode_base64(data: bytes) -> str:
@@ -121,8 +133,13 @@ def page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
 
 
-def paginate(items: list[Any], page_size: str | None, token: str | None,
-             default_size: int = 10, max_size: int = 100) -> tuple[list[Any], str | None]:
+def paginate(
+    items: list[Any],
+    page_size: str | None,
+    token: str | None,
+    default_size: int = 10,
+    max_size: int = 100,
+) -> tuple[list[Any], str | None]:
     """One page and the token of the next (None on the last page)."""
     try:
         size = int(page_size) if page_size not in (None, "") else default_size
@@ -140,7 +157,9 @@ def paginate(items: list[Any], page_size: str | None, token: str | None,
             if prefix != "offset" or offset < 0:
                 raise ValueError(token)
         except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise ApiError(400, f"Invalid pageToken '{token}': pass a nextPageToken unchanged.") from None
+            raise ApiError(
+                400, f"Invalid pageToken '{token}': pass a nextPageToken unchanged."
+            ) from None
     page = items[offset : offset + size]
     following = offset + size
     return page, (page_token(following) if following < len(items) else None)

@@ -134,8 +134,7 @@ class BatchJobRunner:
         """
         groups = split_by_size(lines, self.max_input_bytes)
         records = [
-            self._submit_or_reattach(stage, model, group, display_name, prepare)
-            for group in groups
+            self._submit_or_reattach(stage, model, group, display_name, prepare) for group in groups
         ]
         return [
             self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)
@@ -216,19 +215,13 @@ class BatchJobRunner:
             state = _state_name(job)
             if state != last_state or self.clock() - started > interval:
                 self.log(
-                    str(
-                        ProgressReport(
-                            stage, job_name, state, len(lines), self.clock() - started
-                        )
-                    )
+                    str(ProgressReport(stage, job_name, state, len(lines), self.clock() - started))
                 )
                 last_state = state
             if state == SUCCEEDED_STATE:
                 output = job.dest.file_name if job.dest else None
                 if not output:
-                    raise BatchJobFailed(
-                        stage, job_name, state, "it reported no output file"
-                    )
+                    raise BatchJobFailed(stage, job_name, state, "it reported no output file")
                 record = self.ledger.save_batch(
                     record.model_copy(update={"status": "succeeded", "final_state": state})
                 )

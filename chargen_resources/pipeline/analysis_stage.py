@@ -37,7 +37,10 @@ def analyse(
     uploaded_names: dict[str, list[str]] = {}
 
     def by_content(key: str) -> list[ImageReference]:
-        return [ImageReference(uri=f"sha256:{i.sha256}", mime_type="image/png") for i in sources[key].images]
+        return [
+            ImageReference(uri=f"sha256:{i.sha256}", mime_type="image/png")
+            for i in sources[key].images
+        ]
 
     def upload_and_build(group: Sequence[BatchLine]) -> list[BatchLine]:
         """Only for a new submission: a reattached job already has its images."""
@@ -56,7 +59,8 @@ def analyse(
     # The request set is identified by image content, not by upload names, so a re-run after the
     # uploads were cleaned up still finds (and does not pay again for) the job it already ran.
     lines = [
-        BatchLine(key=key, request=analysis_request(by_content(key), key)) for key in sorted(sources)
+        BatchLine(key=key, request=analysis_request(by_content(key), key))
+        for key in sorted(sources)
     ]
     jobs = runner.run(
         stage=STAGE,

@@ -22,6 +22,8 @@ from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_key, staging_key
 from chargen_resources.streaming import (
+    BatchOutputEvent,
+    GeminiEvent,
     LineEnd,
     LineStart,
     StreamDone,
@@ -149,7 +151,7 @@ def generate_in_batch(
     return outcome
 
 
-def as_single_line(events: Iterable[object], key: str) -> Iterator[object]:
+def as_single_line(events: Iterable[GeminiEvent], key: str) -> Iterator[BatchOutputEvent]:
     """Frame a streamed response like one batch line, so one consumer reads both paths."""
     yield LineStart(index=0)
     for event in events:

@@ -55,7 +55,11 @@ class GoogleGenAIApiAdapter:
             path = f"{path}?{query}"
         request = self._api._build_request("post", path, {}, None)
         headers = dict(request.headers)
-        if self._api.vertexai and (self._api.project or self._api.location) and not self._api.api_key:
+        if (
+            self._api.vertexai
+            and (self._api.project or self._api.location)
+            and not self._api.api_key
+        ):
             headers["Authorization"] = f"Bearer {self._api._access_token()}"
         return RequestTarget(url=str(request.url), headers=headers)
 

@@ -489,9 +489,7 @@ def _ascii(raw: bytes) -> str:
 def _line_error(value: Any) -> LineError:
     if isinstance(value, dict):
         try:
-            return LineError.model_validate(
-                {**value, "message": str(value.get("message", ""))}
-            )
+            return LineError.model_validate({**value, "message": str(value.get("message", ""))})
         except ValidationError:
             return LineError(message=json.dumps(value)[:2000])
     return LineError(message=str(value))

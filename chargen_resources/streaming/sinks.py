@@ -85,14 +85,18 @@ class S3MultipartWriter:
         try:
             if self._upload_id is None:
                 client.put_object(
-                    Bucket=bucket, Key=self.key, Body=bytes(self._buffer),
+                    Bucket=bucket,
+                    Key=self.key,
+                    Body=bytes(self._buffer),
                     ContentType=self.content_type,
                 )
             else:
                 if self._buffer:
                     self._send_part(bytes(self._buffer))
                 client.complete_multipart_upload(
-                    Bucket=bucket, Key=self.key, UploadId=self._upload_id,
+                    Bucket=bucket,
+                    Key=self.key,
+                    UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts},  # type: ignore[typeddict-item]
                 )
         except BaseException as error:
@@ -101,7 +105,9 @@ class S3MultipartWriter:
         self._closed = True
         self._buffer = bytearray()
         return StoredObject(
-            url=f"s3://{bucket}/{self.key}", key=self.key, bucket=bucket,
+            url=f"s3://{bucket}/{self.key}",
+            key=self.key,
+            bucket=bucket,
             content_length=self._length,
         )
 
@@ -196,7 +202,9 @@ class LocalFileWriter:
             raise
         self._closed = True
         return StoredObject(
-            url=self.target.resolve().as_uri(), key=self.key, bucket=None,
+            url=self.target.resolve().as_uri(),
+            key=self.key,
+            bucket=None,
             content_length=self._length,
         )
 

@@ -90,8 +90,7 @@ class RequestBody:
     def __init__(self, segments: list[bytes | _Base64Segment]) -> None:
         self._segments = segments
         self.length = sum(
-            len(segment) if isinstance(segment, bytes) else segment.length()
-            for segment in segments
+            len(segment) if isinstance(segment, bytes) else segment.length() for segment in segments
         )
 
     def __len__(self) -> int:
@@ -129,9 +128,7 @@ def build_request_body(
         segments.append(b"]}")
     segments.append(b"]")
     if system_instruction is not None:
-        segments.append(
-            b',"systemInstruction":' + _json({"parts": [{"text": system_instruction}]})
-        )
+        segments.append(b',"systemInstruction":' + _json({"parts": [{"text": system_instruction}]}))
     if generation_config:
         segments.append(b',"generationConfig":' + _json(dict(generation_config)))
     segments.append(b"}")
@@ -165,7 +162,11 @@ class StreamingGenerateClient:
         """
         body = build_request_body(_as_contents(contents), generation_config, system_instruction)
         target = self._adapter.request_target(model, "streamGenerateContent", "alt=sse")
-        headers = {**target.headers, "Content-Length": str(len(body)), "Accept": "text/event-stream"}
+        headers = {
+            **target.headers,
+            "Content-Length": str(len(body)),
+            "Accept": "text/event-stream",
+        }
         client, owned = self._client()
         deadline = time.monotonic() + timeout
         try:

@@ -162,12 +162,8 @@ PipelineEvent = (
     ImageStart | ImageDelta | ImageMarkedThought | TextDelta | StreamDone | LineStart | LineEnd
 )
 UploadedEvent = (
-    ImageBlock
-    | ThoughtImageSkipped
-    | ImageFailed
-    | TextDelta
-    | StreamDone
-    | LineStart
-    | LineEnd
+    ImageBlock | ThoughtImageSkipped | ImageFailed | TextDelta | StreamDone | LineStart | LineEnd
 )
-OutputBlock = ImageBlock | ThoughtImageSkipped | ImageFailed | TextBlock | StreamDone | LineStart | LineEnd
+OutputBlock = (
+    ImageBlock | ThoughtImageSkipped | ImageFailed | TextBlock | StreamDone | LineStart | LineEnd
+)

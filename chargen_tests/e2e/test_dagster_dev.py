@@ -50,7 +50,11 @@ def _restore_sigint() -> None:
 @pytest.fixture
 def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
     inbox = tmp_path / "inbox"
-    for name, colour in {"amber": (230, 160, 20), "basalt": (50, 50, 60), "coral": (240, 110, 100)}.items():
+    for name, colour in {
+        "amber": (230, 160, 20),
+        "basalt": (50, 50, 60),
+        "coral": (240, 110, 100),
+    }.items():
         (inbox / name).mkdir(parents=True)
         Image.new("RGB", (64, 96), colour).save(inbox / name / "sketch.png")
     home = tmp_path / "home"
@@ -71,7 +75,16 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
     env.pop("GEMINI_API_KEY", None)
     log = (tmp_path / "dagster-dev.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -114,9 +127,21 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
                 break
     log = (tmp_path / "dagster-dev.log").read_text(errors="replace")
     assert done == {"amber", "basalt", "coral"}, log[-4000:]
-    pipeline_runs = [r for r in runs if any(t["key"] == "dagster/sensor_name" and t["value"] == "inbox_sensor" for t in r["tags"])]  # type: ignore[index,union-attr]
+    pipeline_runs = [
+        r
+        for r in runs
+        if any(
+            t["key"] == "dagster/sensor_name" and t["value"] == "inbox_sensor" for t in r["tags"]
+        )
+    ]  # type: ignore[index,union-attr]
     assert len(pipeline_runs) == 1 and pipeline_runs[0]["status"] == "SUCCESS"
     assert sorted((tmp_path / "storage" / "chargen" / "character_image").glob("*.png"))
     nodes = _graphql(port, "{ assetNodes { assetKey { path } } }")["data"]["assetNodes"]  # type: ignore[index]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
-    assert {"source_image", "character_analysis", "character_prompt", "character_image", "character_catalog"} <= keys
+    assert {
+        "source_image",
+        "character_analysis",
+        "character_prompt",
+        "character_image",
+        "character_catalog",
+    } <= keys

@@ -32,13 +32,27 @@ def jpeg(size: tuple[int, int]) -> bytes:
 def image_line(key: str, data: bytes, mime: str = "image/png", draft: bytes | None = None) -> str:
     parts: list[dict[str, Any]] = [{"text": "Here you go"}]
     if draft is not None:
-        parts.insert(0, {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(draft).decode()}, "thought": True})
+        parts.insert(
+            0,
+            {
+                "inlineData": {"mimeType": "image/png", "data": base64.b64encode(draft).decode()},
+                "thought": True,
+            },
+        )
     parts.append({"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}})
-    return json.dumps({
-        "response": {"candidates": [{"content": {"parts": parts}, "finishReason": "STOP"}],
-                     "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 1290, "totalTokenCount": 1300}},
-        "key": key,
-    })
+    return json.dumps(
+        {
+            "response": {
+                "candidates": [{"content": {"parts": parts}, "finishReason": "STOP"}],
+                "usageMetadata": {
+                    "promptTokenCount": 10,
+                    "candidatesTokenCount": 1290,
+                    "totalTokenCount": 1300,
+                },
+            },
+            "key": key,
+        }
+    )
 
 
 def manifest(out: Path) -> list[dict[str, Any]]:
@@ -49,9 +63,16 @@ def test_extracts_images_and_manifest(tmp_path: Path) -> None:
     first, second, draft = png((64, 32)), jpeg((20, 10)), png((8, 8))
     lines = [
         image_line("hero-001", first, draft=draft),
-        json.dumps({"key": "hero-002", "error": {"code": 3, "message": "bad request", "status": "INVALID_ARGUMENT"}}),
+        json.dumps(
+            {
+                "key": "hero-002",
+                "error": {"code": 3, "message": "bad request", "status": "INVALID_ARGUMENT"},
+            }
+        ),
         image_line("../../etc/passwd", second, mime="image/jpeg"),
-        json.dumps({"key": "hero-004", "response": {"candidates": [{"finishReason": "IMAGE_SAFETY"}]}}),
+        json.dumps(
+            {"key": "hero-004", "response": {"candidates": [{"finishReason": "IMAGE_SAFETY"}]}}
+        ),
         image_line("hero-005", b"\x00" * 10).replace('"data": "', '"data": "!!'),
         "{not json",
         image_line("hero-001", first),  # a duplicate key must not overwrite the first file
@@ -62,14 +83,36 @@ def test_extracts_images_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["extract-batch-output", str(source), "--out", str(out)]) == 0
     entries = manifest(out)
-    assert [entry["status"] for entry in entries] == ["ok", "error", "ok", "no_image", "error", "error", "ok", "error"]
+    assert [entry["status"] for entry in entries] == [
+        "ok",
+        "error",
+        "ok",
+        "no_image",
+        "error",
+        "error",
+        "ok",
+        "error",
+    ]
     assert entries[0] == {
-        "line": 1, "key": "hero-001", "status": "ok", "error": None, "file": "hero-001.png",
-        "width": 64, "height": 32, "bytes": len(first), "format": "png", "finish_reason": "STOP",
-        "block_reason": None, "tokens": {"prompt": 10, "candidates": 1290, "thoughts": None, "total": 1300},
+        "line": 1,
+        "key": "hero-001",
+        "status": "ok",
+        "error": None,
+        "file": "hero-001.png",
+        "width": 64,
+        "height": 32,
+        "bytes": len(first),
+        "format": "png",
+        "finish_reason": "STOP",
+        "block_reason": None,
+        "tokens": {"prompt": 10, "candidates": 1290, "thoughts": None, "total": 1300},
     }
     assert (out / "hero-001.png").read_bytes() == first
-    assert entries[1]["error"] == {"code": 3, "message": "bad request", "status": "INVALID_ARGUMENT"}
+    assert entries[1]["error"] == {
+        "code": 3,
+        "message": "bad request",
+        "status": "INVALID_ARGUMENT",
+    }
     traversal = entries[2]["file"]
     assert "/" not in traversal and traversal.endswith(".jpg") and not traversal.startswith(".")
     assert (out / traversal).read_bytes() == second
@@ -84,7 +127,10 @@ def test_extracts_images_and_manifest(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["extract-batch-output", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]) != 0
+    assert (
+        main(["extract-batch-output", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")])
+        != 0
+    )
     assert "is not a file" in capsys.readouterr().err
 
 
@@ -92,17 +138,33 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(image_line("k", png((4, 4))) + "\n")
     finished = subprocess.run(
-        [sys.executable, "-m", "chargen_resources.cli", "extract-batch-output", str(source), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "chargen_resources.cli",
+            "extract-batch-output",
+            str(source),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert finished.returncode == 0, finished.stderr
     assert "1 images written" in finished.stderr
     assert (tmp_path / "o" / "k.png").exists()
 
 
-@pytest.mark.parametrize(("key", "expected"), [
-    ("hero-1", "hero-1"), ("00_COM.png", "00_COM.png"), (None, "line-000004"), ("", "line-000004"),
-])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("hero-1", "hero-1"),
+        ("00_COM.png", "00_COM.png"),
+        (None, "line-000004"),
+        ("", "line-000004"),
+    ],
+)
 def test_safe_names(key: str | None, expected: str) -> None:
     assert safe_file_stem(key, 3) == expected
 

@@ -44,13 +44,22 @@ def wait_done(client: genai.Client, name: str, timeout: float = 20.0) -> types.B
         time.sleep(0.05)
 
 
-def raw(emulator: RunningEmulator, method: str, path: str, body: bytes | None = None,
-        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def raw(
+    emulator: RunningEmulator,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """One plain HTTP request (for what the SDK cannot send); returns status, headers, body."""
-    all_headers = {"x-goog-api-key": "test-key", "Content-Type": "application/json",
-                   **(headers or {})}
-    request = urllib.request.Request(emulator.base_url + path, data=body, method=method,
-                                     headers=all_headers)
+    all_headers = {
+        "x-goog-api-key": "test-key",
+        "Content-Type": "application/json",
+        **(headers or {}),
+    }
+    request = urllib.request.Request(
+        emulator.base_url + path, data=body, method=method, headers=all_headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), response.read()

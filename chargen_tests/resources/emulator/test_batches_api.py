@@ -41,12 +41,25 @@ def _inline(text: str) -> list[Any]:
 
 
 def _analysis_line(key: str, uri: str) -> dict[str, object]:
-    return {"key": key, "request": {
-        "contents": [{"role": "user", "parts": [
-            {"text": "Analyse this character reference."},
-            {"file_data": {"file_uri": uri, "mime_type": "image/png"}}]}],
-        "generation_config": {"response_mime_type": "application/json",
-                              "response_schema": ANALYSIS_SCHEMA, "temperature": 0.2}}}
+    return {
+        "key": key,
+        "request": {
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {"text": "Analyse this character reference."},
+                        {"file_data": {"file_uri": uri, "mime_type": "image/png"}},
+                    ],
+                }
+            ],
+            "generation_config": {
+                "response_mime_type": "application/json",
+                "response_schema": ANALYSIS_SCHEMA,
+                "temperature": 0.2,
+            },
+        },
+    }
 
 
 def test_seed_guide_flow_upload_batch_poll_download_parse(
@@ -55,16 +68,20 @@ def test_seed_guide_flow_upload_batch_poll_download_parse(
     colours = {"red": (210, 20, 25), "dark": (12, 12, 18)}
     uris = {}
     for key, colour in colours.items():
-        uploaded = genai_client.files.upload(file=write_png(tmp_path / f"{key}.png", colour),
-                                             config={"display_name": key})
+        uploaded = genai_client.files.upload(
+            file=write_png(tmp_path / f"{key}.png", colour), config={"display_name": key}
+        )
         assert uploaded.uri
         uris[key] = uploaded.uri
-    jsonl = write_jsonl(tmp_path / "analysis.jsonl",
-                        [_analysis_line(f"analysis_{k}", uri) for k, uri in uris.items()])
+    jsonl = write_jsonl(
+        tmp_path / "analysis.jsonl",
+        [_analysis_line(f"analysis_{k}", uri) for k, uri in uris.items()],
+    )
     source = genai_client.files.upload(file=jsonl, config={"mime_type": "jsonl"})
     assert source.name
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name,
-                                      config={"display_name": "chargen-analysis"})
+    job = genai_client.batches.create(
+        model="gemini-2.5-flash", src=source.name, config={"display_name": "chargen-analysis"}
+    )
     assert job.name and job.name.startswith("batches/")
     assert job.state is not None and job.state.name == "JOB_STATE_PENDING"
     assert job.display_name == "chargen-analysis" and job.model == "models/gemini-2.5-flash"
@@ -92,13 +109,22 @@ def test_seed_guide_flow_upload_batch_poll_download_parse(
 def test_image_batch_lines_carry_standard_base64_pngs(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:
-    lines = [{"key": f"gen_{i}", "request": {
-        "contents": [{"parts": [{"text": f"A {colour} knight, heroic"}]}],
-        "generationConfig": {"responseModalities": ["IMAGE"],
-                             "imageConfig": {"aspectRatio": "9:16"}}}}
-        for i, colour in enumerate(["crimson", "teal"])]
-    source = genai_client.files.upload(file=write_jsonl(tmp_path / "gen.jsonl", lines),
-                                       config={"mime_type": "jsonl"})
+    lines = [
+        {
+            "key": f"gen_{i}",
+            "request": {
+                "contents": [{"parts": [{"text": f"A {colour} knight, heroic"}]}],
+                "generationConfig": {
+                    "responseModalities": ["IMAGE"],
+                    "imageConfig": {"aspectRatio": "9:16"},
+                },
+            },
+        }
+        for i, colour in enumerate(["crimson", "teal"])
+    ]
+    source = genai_client.files.upload(
+        file=write_jsonl(tmp_path / "gen.jsonl", lines), config={"mime_type": "jsonl"}
+    )
     assert source.name
     job = genai_client.batches.create(model="gemini-3-pro-image-preview", src=source.name)
     done = wait_done(genai_client, job.name or "")
@@ -109,28 +135,40 @@ def test_image_batch_lines_carry_standard_base64_pngs(
         record = json.loads(line)
         parts = record["response"]["candidates"][0]["content"]["parts"]
         final = [p for p in parts if "inlineData" in p and not p.get("thought")]
-        image = Image.open(io.BytesIO(base64.b64decode(final[-1]["inlineData"]["data"],
-                                                       validate=True)))
+        image = Image.open(
+            io.BytesIO(base64.b64decode(final[-1]["inlineData"]["data"], validate=True))
+        )
         assert image.size == (768, 1376)
         assert record["response"]["usageMetadata"]["candidatesTokenCount"] == 1120
 
 
 def test_inline_batch_results_in_input_order_with_metadata(genai_client: genai.Client) -> None:
     requests: list[Any] = [
-        {"contents": [{"parts": [{"text": f"describe a {word} ranger"}], "role": "user"}],
-         "metadata": {"key": f"k{i}"}}
+        {
+            "contents": [{"parts": [{"text": f"describe a {word} ranger"}], "role": "user"}],
+            "metadata": {"key": f"k{i}"},
+        }
         for i, word in enumerate(["green", "blue", "golden"])
     ]
-    requests.append({"contents": [{"parts": [{"text": "x [emulator:line-error]"}], "role": "user"}],
-                     "metadata": {"key": "broken"}})
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=requests,
-                                      config={"display_name": "inline"})
+    requests.append(
+        {
+            "contents": [{"parts": [{"text": "x [emulator:line-error]"}], "role": "user"}],
+            "metadata": {"key": "broken"},
+        }
+    )
+    job = genai_client.batches.create(
+        model="gemini-2.5-flash", src=requests, config={"display_name": "inline"}
+    )
     done = wait_done(genai_client, job.name or "")
     assert done.state is not None and done.state.name == "JOB_STATE_SUCCEEDED"
     assert done.dest is not None and done.dest.inlined_responses is not None
     items = done.dest.inlined_responses
-    assert [item.metadata for item in items] == [{"key": "k0"}, {"key": "k1"}, {"key": "k2"},
-                                                 {"key": "broken"}]
+    assert [item.metadata for item in items] == [
+        {"key": "k0"},
+        {"key": "k1"},
+        {"key": "k2"},
+        {"key": "broken"},
+    ]
     assert items[0].response is not None and "green" in (items[0].response.text or "")
     assert items[3].error is not None and items[3].error.code == 13
 
@@ -139,32 +177,55 @@ def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: P
     def line(key: str, text: str) -> dict[str, Any]:
         return {"key": key, "request": {"contents": [{"parts": [{"text": text}]}]}}
 
-    lines: list[dict[str, Any]] = [line("ok", "a mage"), line("bad[emulator:line-error]", "a mage"),
-             line("busy", "a mage [emulator:http-429]"),
-             {"key": "missing", "request": {"contents": [{"parts": [
-                 {"fileData": {"fileUri": "files/nosuchfile", "mimeType": "image/png"}}]}]}},
-             line("unsafe", "a gory scene")]
-    source = genai_client.files.upload(file=write_jsonl(tmp_path / "f.jsonl", lines),
-                                       config={"mime_type": "jsonl"})
+    lines: list[dict[str, Any]] = [
+        line("ok", "a mage"),
+        line("bad[emulator:line-error]", "a mage"),
+        line("busy", "a mage [emulator:http-429]"),
+        {
+            "key": "missing",
+            "request": {
+                "contents": [
+                    {
+                        "parts": [
+                            {"fileData": {"fileUri": "files/nosuchfile", "mimeType": "image/png"}}
+                        ]
+                    }
+                ]
+            },
+        },
+        line("unsafe", "a gory scene"),
+    ]
+    source = genai_client.files.upload(
+        file=write_jsonl(tmp_path / "f.jsonl", lines), config={"mime_type": "jsonl"}
+    )
     job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "")
     done = wait_done(genai_client, job.name or "")
     assert done.dest is not None and done.dest.file_name
-    out = [json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()]
+    out = [
+        json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()
+    ]
     by_key = {item["key"]: item for item in out}
     assert "response" in by_key["ok"]
     assert by_key["bad[emulator:line-error]"]["error"]["status"] == "INTERNAL"
-    assert by_key["busy"]["error"] == {"code": 8, "message": by_key["busy"]["error"]["message"],
-                                       "status": "RESOURCE_EXHAUSTED"}
+    assert by_key["busy"]["error"] == {
+        "code": 8,
+        "message": by_key["busy"]["error"]["message"],
+        "status": "RESOURCE_EXHAUSTED",
+    }
     assert by_key["missing"]["error"]["status"] == "INVALID_ARGUMENT"
     assert by_key["unsafe"]["response"]["promptFeedback"]["blockReason"] == "SAFETY"
 
 
-@pytest.mark.parametrize(("marker", "state"), [("batch-failed", "JOB_STATE_FAILED"),
-                                               ("batch-expired", "JOB_STATE_EXPIRED")])
+@pytest.mark.parametrize(
+    ("marker", "state"),
+    [("batch-failed", "JOB_STATE_FAILED"), ("batch-expired", "JOB_STATE_EXPIRED")],
+)
 def test_job_level_fault_markers(genai_client: genai.Client, marker: str, state: str) -> None:
     job = genai_client.batches.create(
-        model="gemini-2.5-flash", src=_inline("hi"),
-        config={"display_name": f"job [emulator:{marker}]"})
+        model="gemini-2.5-flash",
+        src=_inline("hi"),
+        config={"display_name": f"job [emulator:{marker}]"},
+    )
     done = wait_done(genai_client, job.name or "")
     assert done.state is not None and done.state.name == state
     assert done.dest is None
@@ -174,8 +235,10 @@ def test_stuck_batch_stays_pending_until_it_expires_at_48h(
     genai_client: genai.Client, emulator: RunningEmulator
 ) -> None:
     job = genai_client.batches.create(
-        model="gemini-2.5-flash", src=_inline("hi"),
-        config={"display_name": "[emulator:batch-stuck]"})
+        model="gemini-2.5-flash",
+        src=_inline("hi"),
+        config={"display_name": "[emulator:batch-stuck]"},
+    )
     got = genai_client.batches.get(name=job.name or "")
     assert got.state is not None and got.state.name == "JOB_STATE_PENDING"
     raw(emulator, "POST", "/emulator/clock", json.dumps({"advanceSeconds": 48 * 3600}).encode())
@@ -183,13 +246,21 @@ def test_stuck_batch_stays_pending_until_it_expires_at_48h(
     assert got.state is not None and got.state.name == "JOB_STATE_EXPIRED"
 
 
-def test_succeeded_before_output_file_exists(genai_client: genai.Client, tmp_path: Path,
-                                             emulator: RunningEmulator) -> None:
+def test_succeeded_before_output_file_exists(
+    genai_client: genai.Client, tmp_path: Path, emulator: RunningEmulator
+) -> None:
     source = genai_client.files.upload(
-        file=write_jsonl(tmp_path / "a.jsonl", [{"key": "a", "request": {
-            "contents": [{"parts": [{"text": "hi"}]}]}}]), config={"mime_type": "jsonl"})
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "",
-                                      config={"display_name": "[emulator:batch-late-output=600]"})
+        file=write_jsonl(
+            tmp_path / "a.jsonl",
+            [{"key": "a", "request": {"contents": [{"parts": [{"text": "hi"}]}]}}],
+        ),
+        config={"mime_type": "jsonl"},
+    )
+    job = genai_client.batches.create(
+        model="gemini-2.5-flash",
+        src=source.name or "",
+        config={"display_name": "[emulator:batch-late-output=600]"},
+    )
     done = wait_done(genai_client, job.name or "")
     assert done.state is not None and done.state.name == "JOB_STATE_SUCCEEDED"
     assert done.dest is not None and done.dest.file_name
@@ -200,17 +271,19 @@ def test_succeeded_before_output_file_exists(genai_client: genai.Client, tmp_pat
     assert b'"key":"a"' in genai_client.files.download(file=done.dest.file_name)
 
 
-def test_list_cancel_delete(emulator: RunningEmulator, genai_client: genai.Client,
-                            tmp_path: Path) -> None:
+def test_list_cancel_delete(
+    emulator: RunningEmulator, genai_client: genai.Client, tmp_path: Path
+) -> None:
     from chargen_resources.emulator import EmulatorSettings, start_emulator
     from chargen_tests.fixtures.emulator import client_for
 
     slow = EmulatorSettings(pending_seconds=300, running_seconds=300)
     with start_emulator(emulator.state_dir, slow) as second:
         client = client_for(second)
-        names = [client.batches.create(model="gemini-2.5-flash",
-                                       src=_inline(str(i))).name
-                 for i in range(3)]
+        names = [
+            client.batches.create(model="gemini-2.5-flash", src=_inline(str(i))).name
+            for i in range(3)
+        ]
         pager = client.batches.list(config={"page_size": 2})
         assert len(pager.page) == 2
         assert sorted(j.name for j in pager if j.name) == sorted(n for n in names if n)
@@ -219,7 +292,8 @@ def test_list_cancel_delete(emulator: RunningEmulator, genai_client: genai.Clien
         assert cancelled.state is not None and cancelled.state.name == "JOB_STATE_CANCELLED"
         client.batches.delete(name=names[1] or "")
         assert sorted(j.name for j in client.batches.list() if j.name) == sorted(
-            n for n in (names[0], names[2]) if n)
+            n for n in (names[0], names[2]) if n
+        )
         # The other process (fixture emulator, zero durations) sees the same jobs on disk.
         seen = genai_client.batches.get(name=names[2] or "")
         assert seen.state is not None and seen.state.name == "JOB_STATE_PENDING"
@@ -235,23 +309,44 @@ def test_bad_batch_requests(genai_client: genai.Client, emulator: RunningEmulato
         genai_client.batches.create(model="gemini-2.5-flash", src="files/nosuchfile")
     assert caught.value.code == 404
     with pytest.raises(errors.ClientError) as caught:
-        genai_client.batches.create(model="no-such-model",
-                                    src=_inline("x"))
+        genai_client.batches.create(model="no-such-model", src=_inline("x"))
     assert caught.value.code == 404 and caught.value.status == "NOT_FOUND"
-    status, _, body = raw(emulator, "POST", "/v1beta/models/gemini-2.5-flash:batchGenerateContent",
-                          json.dumps({"batch": {"input_config": {}}}).encode())
+    status, _, body = raw(
+        emulator,
+        "POST",
+        "/v1beta/models/gemini-2.5-flash:batchGenerateContent",
+        json.dumps({"batch": {"input_config": {}}}).encode(),
+    )
     assert status == 400
 
 
-def test_snake_case_rest_body_as_in_the_docs(emulator: RunningEmulator,
-                                              genai_client: genai.Client) -> None:
-    body = {"batch": {"display_name": "rest", "input_config": {"requests": {"requests": [
-        {"request": {"contents": [{"parts": [{"text": "a robot"}]}],
-                     "generation_config": {"response_mime_type": "application/json"}},
-         "metadata": {"key": "r1"}}]}}}}
-    status, _, answer = raw(emulator, "POST",
-                            "/v1beta/models/gemini-2.5-flash:batchGenerateContent",
-                            json.dumps(body).encode())
+def test_snake_case_rest_body_as_in_the_docs(
+    emulator: RunningEmulator, genai_client: genai.Client
+) -> None:
+    body = {
+        "batch": {
+            "display_name": "rest",
+            "input_config": {
+                "requests": {
+                    "requests": [
+                        {
+                            "request": {
+                                "contents": [{"parts": [{"text": "a robot"}]}],
+                                "generation_config": {"response_mime_type": "application/json"},
+                            },
+                            "metadata": {"key": "r1"},
+                        }
+                    ]
+                }
+            },
+        }
+    }
+    status, _, answer = raw(
+        emulator,
+        "POST",
+        "/v1beta/models/gemini-2.5-flash:batchGenerateContent",
+        json.dumps(body).encode(),
+    )
     assert status == 200
     operation = json.loads(answer)
     assert operation["metadata"]["state"] == "BATCH_STATE_PENDING"

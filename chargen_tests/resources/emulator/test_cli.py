@@ -19,10 +19,26 @@ from chargen_tests.resources.emulator.helpers import wait_done, write_jsonl
 
 def _serve(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "chargen_resources.emulator.cli", "serve", "--port", "0",
-         "--state-dir", str(state_dir), "--pending-seconds", "0", "--running-seconds", "0.5",
-         "--image-delivery", "fragmented"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+        [
+            sys.executable,
+            "-m",
+            "chargen_resources.emulator.cli",
+            "serve",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+            "--pending-seconds",
+            "0",
+            "--running-seconds",
+            "0.5",
+            "--image-delivery",
+            "fragmented",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     found = re.search(r"serving (http://\S+)", line)
@@ -30,8 +46,9 @@ def _serve(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return process, found.group(1)
 
 
-def test_cli_server_and_embedded_server_share_state(emulator: RunningEmulator,
-                                                    tmp_path: Path) -> None:
+def test_cli_server_and_embedded_server_share_state(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
     process, url = _serve(emulator.state_dir)
     try:
         from google import genai
@@ -40,9 +57,15 @@ def test_cli_server_and_embedded_server_share_state(emulator: RunningEmulator,
         remote = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=url))
         local = client_for(emulator)
         source = remote.files.upload(
-            file=write_jsonl(tmp_path / "a.jsonl", [{"key": str(i), "request": {
-                "contents": [{"parts": [{"text": f"mage {i}"}]}]}} for i in range(3)]),
-            config={"mime_type": "jsonl"})
+            file=write_jsonl(
+                tmp_path / "a.jsonl",
+                [
+                    {"key": str(i), "request": {"contents": [{"parts": [{"text": f"mage {i}"}]}]}}
+                    for i in range(3)
+                ],
+            ),
+            config={"mime_type": "jsonl"},
+        )
         job = remote.batches.create(model="gemini-2.5-flash", src=source.name or "")
         assert local.files.get(name=source.name or "").size_bytes == source.size_bytes
         time.sleep(0.6)

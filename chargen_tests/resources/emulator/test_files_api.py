@@ -27,7 +27,9 @@ def test_upload_returns_file_fields_as_the_service_sends_them(
     assert uploaded.source is not None and uploaded.source.name == "UPLOADED"
     assert uploaded.download_uri is None
     assert uploaded.create_time and uploaded.expiration_time
-    assert (uploaded.expiration_time - uploaded.create_time).total_seconds() == pytest.approx(48 * 3600)
+    assert (uploaded.expiration_time - uploaded.create_time).total_seconds() == pytest.approx(
+        48 * 3600
+    )
     fetched = genai_client.files.get(name=uploaded.name)
     assert fetched.sha256_hash == uploaded.sha256_hash
     assert genai_client.files.get(name=uploaded.name.removeprefix("files/")).name == uploaded.name
@@ -46,8 +48,9 @@ def test_multi_chunk_upload_of_nine_mib_keeps_every_byte(
 
 
 def test_jsonl_upload_accepts_the_nonstandard_mime_type(genai_client: genai.Client) -> None:
-    uploaded = genai_client.files.upload(file=io.BytesIO(b'{"key":"a"}\n'),
-                                         config={"mime_type": "jsonl"})
+    uploaded = genai_client.files.upload(
+        file=io.BytesIO(b'{"key":"a"}\n'), config={"mime_type": "jsonl"}
+    )
     assert uploaded.mime_type == "jsonl" and uploaded.size_bytes == 12
 
 
@@ -58,8 +61,9 @@ def test_empty_file_upload(genai_client: genai.Client) -> None:
 
 def test_list_paginates_and_delete_answers_200(genai_client: genai.Client) -> None:
     names = [
-        genai_client.files.upload(file=io.BytesIO(png_bytes((i * 40, 0, 0))),
-                                  config={"mime_type": "image/png"}).name
+        genai_client.files.upload(
+            file=io.BytesIO(png_bytes((i * 40, 0, 0))), config={"mime_type": "image/png"}
+        ).name
         for i in range(5)
     ]
     pager = genai_client.files.list(config={"page_size": 2})
@@ -77,7 +81,9 @@ def test_list_paginates_and_delete_answers_200(genai_client: genai.Client) -> No
 def test_uploaded_files_cannot_be_downloaded(
     genai_client: genai.Client, emulator: RunningEmulator
 ) -> None:
-    name = genai_client.files.upload(file=io.BytesIO(b"abc"), config={"mime_type": "text/plain"}).name
+    name = genai_client.files.upload(
+        file=io.BytesIO(b"abc"), config={"mime_type": "text/plain"}
+    ).name
     assert name is not None
     with pytest.raises(errors.ClientError) as caught:
         genai_client.files.download(file=name)
@@ -89,10 +95,13 @@ def test_uploaded_files_cannot_be_downloaded(
 def test_files_expire_after_48_hours_of_emulator_clock(
     genai_client: genai.Client, emulator: RunningEmulator
 ) -> None:
-    name = genai_client.files.upload(file=io.BytesIO(b"abc"), config={"mime_type": "text/plain"}).name
+    name = genai_client.files.upload(
+        file=io.BytesIO(b"abc"), config={"mime_type": "text/plain"}
+    ).name
     assert name is not None
-    status, _, _ = raw(emulator, "POST", "/emulator/clock",
-                       json.dumps({"advanceSeconds": 47 * 3600}).encode())
+    status, _, _ = raw(
+        emulator, "POST", "/emulator/clock", json.dumps({"advanceSeconds": 47 * 3600}).encode()
+    )
     assert status == 200
     assert genai_client.files.get(name=name).name == name
     raw(emulator, "POST", "/emulator/clock", json.dumps({"advanceSeconds": 3600}).encode())
@@ -102,13 +111,26 @@ def test_files_expire_after_48_hours_of_emulator_clock(
     assert list(genai_client.files.list()) == []
 
 
-def _start_upload(emulator: RunningEmulator, size: int, extra: dict[str, str] | None = None,
-                  body: dict[str, object] | None = None) -> tuple[int, dict[str, str], bytes]:
-    headers = {"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
-               "X-Goog-Upload-Header-Content-Length": str(size),
-               "X-Goog-Upload-Header-Content-Type": "image/png", **(extra or {})}
-    return raw(emulator, "POST", "/upload/v1beta/files",
-               json.dumps(body or {"file": {"display_name": "x"}}).encode(), headers)
+def _start_upload(
+    emulator: RunningEmulator,
+    size: int,
+    extra: dict[str, str] | None = None,
+    body: dict[str, object] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {
+        "X-Goog-Upload-Protocol": "resumable",
+        "X-Goog-Upload-Command": "start",
+        "X-Goog-Upload-Header-Content-Length": str(size),
+        "X-Goog-Upload-Header-Content-Type": "image/png",
+        **(extra or {}),
+    }
+    return raw(
+        emulator,
+        "POST",
+        "/upload/v1beta/files",
+        json.dumps(body or {"file": {"display_name": "x"}}).encode(),
+        headers,
+    )
 
 
 def test_two_gb_limit_is_checked_at_upload_start(emulator: RunningEmulator) -> None:
@@ -121,35 +143,61 @@ def test_two_gb_limit_is_checked_at_upload_start(emulator: RunningEmulator) -> N
 def test_upload_chunk_errors_carry_upload_status(emulator: RunningEmulator) -> None:
     _, headers, _ = _start_upload(emulator, 10)
     url = headers["X-Goog-Upload-URL"].removeprefix(emulator.base_url)
-    status, chunk_headers, body = raw(emulator, "POST", url, b"0123456789ABC", {
-        "X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"})
+    status, chunk_headers, body = raw(
+        emulator,
+        "POST",
+        url,
+        b"0123456789ABC",
+        {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"},
+    )
     assert status == 400 and chunk_headers["X-Goog-Upload-Status"] == "final"
     assert "declared size" in error_of(body)["message"]
-    status, chunk_headers, _ = raw(emulator, "POST", url, b"01234", {
-        "X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": "0"})
+    status, chunk_headers, _ = raw(
+        emulator,
+        "POST",
+        url,
+        b"01234",
+        {"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": "0"},
+    )
     assert status == 200 and chunk_headers["X-Goog-Upload-Status"] == "active"
-    status, _, body = raw(emulator, "POST", url, b"56789", {
-        "X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "3"})
+    status, _, body = raw(
+        emulator,
+        "POST",
+        url,
+        b"56789",
+        {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "3"},
+    )
     assert status == 400 and "offset" in error_of(body)["message"]
-    status, chunk_headers, body = raw(emulator, "POST", url, b"56789", {
-        "X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "5"})
+    status, chunk_headers, body = raw(
+        emulator,
+        "POST",
+        url,
+        b"56789",
+        {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "5"},
+    )
     assert status == 200 and chunk_headers["X-Goog-Upload-Status"] == "final"
     assert json.loads(body)["file"]["sizeBytes"] == "10"
 
 
 def test_duplicate_and_invalid_names_are_refused(genai_client: genai.Client) -> None:
-    genai_client.files.upload(file=io.BytesIO(b"a"), config={"mime_type": "text/plain", "name": "dup"})
+    genai_client.files.upload(
+        file=io.BytesIO(b"a"), config={"mime_type": "text/plain", "name": "dup"}
+    )
     with pytest.raises(errors.ClientError) as caught:
-        genai_client.files.upload(file=io.BytesIO(b"a"), config={"mime_type": "text/plain",
-                                                                "name": "dup"})
+        genai_client.files.upload(
+            file=io.BytesIO(b"a"), config={"mime_type": "text/plain", "name": "dup"}
+        )
     assert caught.value.code == 409
     with pytest.raises(errors.ClientError) as caught:
-        genai_client.files.upload(file=io.BytesIO(b"a"), config={"mime_type": "text/plain",
-                                                                "name": "Bad_Name"})
+        genai_client.files.upload(
+            file=io.BytesIO(b"a"), config={"mime_type": "text/plain", "name": "Bad_Name"}
+        )
     assert caught.value.code == 400
 
 
-def test_both_api_versions_serve_files(emulator: RunningEmulator, genai_client: genai.Client) -> None:
+def test_both_api_versions_serve_files(
+    emulator: RunningEmulator, genai_client: genai.Client
+) -> None:
     from chargen_tests.fixtures.emulator import client_for
 
     v1 = client_for(emulator, "v1")

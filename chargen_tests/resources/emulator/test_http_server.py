@@ -15,8 +15,12 @@ from chargen_tests.resources.emulator.helpers import error_of, raw
 
 
 def test_unknown_routes_and_methods_get_json_404(emulator: RunningEmulator) -> None:
-    for method, path in (("GET", "/v1beta/nothing"), ("PUT", "/v1beta/files"),
-                         ("GET", "/v2/files"), ("POST", "/v1beta/models/gemini-2.5-flash:fly")):
+    for method, path in (
+        ("GET", "/v1beta/nothing"),
+        ("PUT", "/v1beta/files"),
+        ("GET", "/v2/files"),
+        ("POST", "/v1beta/models/gemini-2.5-flash:fly"),
+    ):
         status, _, body = raw(emulator, method, path, b"{}" if method != "GET" else None)
         assert status == 404 and error_of(body)["status"] == "NOT_FOUND"
 
@@ -35,8 +39,9 @@ def test_garbage_on_the_socket_does_not_kill_the_server(emulator: RunningEmulato
 
 
 def test_fail_next_requests_from_settings(tmp_path: Path) -> None:
-    settings = EmulatorSettings(fail_next_requests=2, fail_status=429,
-                                fail_path_contains=":generateContent")
+    settings = EmulatorSettings(
+        fail_next_requests=2, fail_status=429, fail_path_contains=":generateContent"
+    )
     with start_emulator(tmp_path, settings) as emulator:
         client = client_for(emulator)
         assert list(client.files.list()) == []  # other paths are not affected
@@ -50,8 +55,9 @@ def test_fail_next_requests_from_settings(tmp_path: Path) -> None:
 def test_shared_fault_counter_spans_processes_on_one_state_dir(
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    status, _, _ = raw(emulator, "POST", "/emulator/faults",
-                       json.dumps({"failNext": 1, "status": 503}).encode())
+    status, _, _ = raw(
+        emulator, "POST", "/emulator/faults", json.dumps({"failNext": 1, "status": 503}).encode()
+    )
     assert status == 200
     with start_emulator(emulator.state_dir) as other:
         other_client = client_for(other)

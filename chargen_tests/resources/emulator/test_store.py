@@ -20,7 +20,9 @@ def _write_forever(path: str) -> None:
 def test_killed_writer_leaves_the_old_content(tmp_path: Path) -> None:
     target = tmp_path / "record.json"
     atomic_write_bytes(target, b"old")
-    process = multiprocessing.get_context("fork").Process(target=_write_forever, args=(str(target),))
+    process = multiprocessing.get_context("fork").Process(
+        target=_write_forever, args=(str(target),)
+    )
     process.start()
     time.sleep(0.2)
     assert process.pid is not None

@@ -16,7 +16,9 @@ def test_url_and_headers_follow_the_client_options() -> None:
             base_url="http://127.0.0.1:9/prefix/", api_version="v1beta", headers={"X-Custom": "1"}
         ),
     )
-    target = GoogleGenAIApiAdapter(client).request_target("gemini-3-pro-image-preview", "streamGenerateContent", "alt=sse")
+    target = GoogleGenAIApiAdapter(client).request_target(
+        "gemini-3-pro-image-preview", "streamGenerateContent", "alt=sse"
+    )
     assert target.url == (
         "http://127.0.0.1:9/prefix/v1beta/models/gemini-3-pro-image-preview:streamGenerateContent?alt=sse"
     )
@@ -29,7 +31,9 @@ def test_default_base_url_version_and_model_prefix(monkeypatch: pytest.MonkeyPat
     for name in ("GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_API_VERSION", "GOOGLE_GENAI_USE_VERTEXAI"):
         monkeypatch.delenv(name, raising=False)
     adapter = GoogleGenAIApiAdapter(genai.Client(api_key="k"))
-    target = adapter.request_target("models/gemini-2.5-flash-image", "streamGenerateContent", "alt=sse")
+    target = adapter.request_target(
+        "models/gemini-2.5-flash-image", "streamGenerateContent", "alt=sse"
+    )
     assert target.url == (
         "https://generativelanguage.googleapis.com/v1/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse"
     )

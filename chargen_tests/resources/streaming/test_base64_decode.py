@@ -13,7 +13,9 @@ DATA = os.urandom(1000) + b"\xfb\xff\xfe" * 50  # bytes whose encoding uses '+' 
 
 
 def decode_in_slices(text: str, size: int) -> bytes:
-    return b"".join(decode_base64(text[index : index + size] for index in range(0, len(text), size)))
+    return b"".join(
+        decode_base64(text[index : index + size] for index in range(0, len(text), size))
+    )
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 64, 1000, 100_000])

@@ -41,7 +41,11 @@ def b64(data: bytes) -> str:
 def response_line(key: str, parts: list[dict[str, Any]], key_first: bool = True) -> str:
     response = {
         "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}],
-        "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 1290, "totalTokenCount": 1297},
+        "usageMetadata": {
+            "promptTokenCount": 7,
+            "candidatesTokenCount": 1290,
+            "totalTokenCount": 1297,
+        },
         "modelVersion": "gemini-3-pro-image-preview",
     }
     record = {"key": key, "response": response} if key_first else {"response": response, "key": key}
@@ -73,7 +77,8 @@ USAGE = TokenUsage(prompt_token_count=7, candidates_token_count=1290, total_toke
 def test_image_line_in_either_key_order(key_first: bool) -> None:
     data = image_bytes(5000)
     line = response_line(
-        "char-1", [{"text": "Here"}, {"inlineData": {"mimeType": "image/png", "data": b64(data)}}],
+        "char-1",
+        [{"text": "Here"}, {"inlineData": {"mimeType": "image/png", "data": b64(data)}}],
         key_first,
     )
     assert summarise(read(line.encode() + b"\n", chunk=333)) == [
@@ -134,7 +139,9 @@ def test_crlf_blank_lines_bom_and_error_lines() -> None:
         "\ufeff"
         + response_line("a", [{"text": "x"}])
         + "\r\n\r\n   \r\n"
-        + json.dumps({"key": "b", "error": {"code": 3, "message": "bad", "status": "INVALID_ARGUMENT"}})
+        + json.dumps(
+            {"key": "b", "error": {"code": 3, "message": "bad", "status": "INVALID_ARGUMENT"}}
+        )
         + "\r\n"
         + json.dumps({"request": {}, "status": "Quota exceeded", "response": None})
         + "\r\n"
@@ -155,8 +162,11 @@ def test_crlf_blank_lines_bom_and_error_lines() -> None:
     [
         ("not json at all", "not a JSON object"),
         ('{"key": "m", "response": {"candidates": [}', "expected"),
-        ('{"key": "m", "response": {"candidates": [{"content": {"parts": [{"inlineData": '
-         '{"mimeType": "image/png", "data": "iVBORw0KGgo', "ends inside a string"),
+        (
+            '{"key": "m", "response": {"candidates": [{"content": {"parts": [{"inlineData": '
+            '{"mimeType": "image/png", "data": "iVBORw0KGgo',
+            "ends inside a string",
+        ),
         ('{"key": "m"} trailing', "after the JSON object"),
         ('{"key": "m", "response": {"x": tru}}', "expected true"),
         ('["an", "array"]', "not a JSON object"),
@@ -195,7 +205,9 @@ def test_truncated_last_line_is_reported_with_the_key_seen() -> None:
 def test_every_split_offset_gives_the_same_events() -> None:
     data = b64(image_bytes(150))
     raw = (
-        response_line("a/b", [{"text": "t\\u00e9"}, {"inlineData": {"data": data.replace("/", "\\/")}}], False)
+        response_line(
+            "a/b", [{"text": "t\\u00e9"}, {"inlineData": {"data": data.replace("/", "\\/")}}], False
+        )
         + "\r\n\n"
         + '{"key": "e", "error": {"code": 13, "message": "x", "status": "INTERNAL"}}\r\n'
         + '{"key": "t", "response": {"candidates": [{"content": {"parts": [{"text": "cut'
@@ -203,7 +215,10 @@ def test_every_split_offset_gives_the_same_events() -> None:
     expected = summarise(list(read_batch_output([raw])))
     assert expected[-1].error.status == "TRUNCATED"
     for offset in range(len(raw) + 1):
-        assert summarise(list(read_batch_output([raw[:offset], raw[offset:]], slice_chars=16))) == expected, offset
+        assert (
+            summarise(list(read_batch_output([raw[:offset], raw[offset:]], slice_chars=16)))
+            == expected
+        ), offset
 
 
 def test_chunks_are_pulled_lazily() -> None:
@@ -251,8 +266,10 @@ def test_memory_stays_bounded_on_a_200_mb_output(tmp_path: Path) -> None:
     line_count = 5
     with path.open("wb") as handle:  # written piecewise: the test itself never holds a line twice
         for index in range(line_count):
-            handle.write(b'{"response": {"candidates": [{"content": {"parts": [{"inlineData": '
-                         b'{"mimeType": "image/png", "data": "')
+            handle.write(
+                b'{"response": {"candidates": [{"content": {"parts": [{"inlineData": '
+                b'{"mimeType": "image/png", "data": "'
+            )
             handle.write(encoded)
             handle.write(b'"}}]}, "finishReason": "STOP"}]}, "key": "k%d"}\n' % index)
     assert path.stat().st_size >= 200_000_000
@@ -269,12 +286,18 @@ def test_memory_stays_bounded_on_a_200_mb_output(tmp_path: Path) -> None:
     try:
         blocks = [
             event
-            for event in upload_image_chunks(read_batch_output(chunks()), sink, lambda c: f"{c.line_index}")
+            for event in upload_image_chunks(
+                read_batch_output(chunks()), sink, lambda c: f"{c.line_index}"
+            )
             if isinstance(event, ImageBlock | LineEnd)
         ]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert sink.total == line_count * 30 * 1024 * 1024
-    assert [block.key for block in blocks if isinstance(block, LineEnd)] == [f"k{i}" for i in range(5)]
-    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for lines of {line_bytes / 1e6:.0f} MB"
+    assert [block.key for block in blocks if isinstance(block, LineEnd)] == [
+        f"k{i}" for i in range(5)
+    ]
+    assert peak < 8 * 1024 * 1024, (
+        f"peak {peak / 1e6:.1f} MB for lines of {line_bytes / 1e6:.0f} MB"
+    )

@@ -14,7 +14,9 @@ from chargen_resources.streaming import DimensionProbe, Dimensions
 def encoded(fmt: str, size: tuple[int, int], **options: object) -> bytes:
     buffer = io.BytesIO()
     mode = "RGBA" if fmt == "WEBP" and options.get("lossless") else "RGB"
-    Image.frombytes(mode, size, os.urandom(size[0] * size[1] * len(mode))).save(buffer, fmt, **options)
+    Image.frombytes(mode, size, os.urandom(size[0] * size[1] * len(mode))).save(
+        buffer, fmt, **options
+    )
     return buffer.getvalue()
 
 
@@ -22,7 +24,11 @@ CASES = [
     ("png", encoded("PNG", (300, 200)), Dimensions(300, 200, "png")),
     ("jpeg", encoded("JPEG", (123, 45)), Dimensions(123, 45, "jpeg")),
     ("progressive jpeg", encoded("JPEG", (64, 80), progressive=True), Dimensions(64, 80, "jpeg")),
-    ("jpeg with exif", encoded("JPEG", (50, 60), exif=b"Exif\0\0" + b"x" * 5000), Dimensions(50, 60, "jpeg")),
+    (
+        "jpeg with exif",
+        encoded("JPEG", (50, 60), exif=b"Exif\0\0" + b"x" * 5000),
+        Dimensions(50, 60, "jpeg"),
+    ),
     ("lossy webp", encoded("WEBP", (99, 77), quality=50), Dimensions(99, 77, "webp")),
     ("lossless webp", encoded("WEBP", (33, 17), lossless=True), Dimensions(33, 17, "webp")),
     ("gif through pillow", encoded("GIF", (40, 30)), Dimensions(40, 30, "gif")),
@@ -31,7 +37,9 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "data", "expected"), CASES, ids=[case[0] for case in CASES])
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
-def test_dimensions_found_and_bytes_unchanged(name: str, data: bytes, expected: Dimensions, chunk: int) -> None:
+def test_dimensions_found_and_bytes_unchanged(
+    name: str, data: bytes, expected: Dimensions, chunk: int
+) -> None:
     probe = DimensionProbe()
     chunks = [data[index : index + chunk] for index in range(0, len(data), chunk)]
     assert b"".join(probe.transform(chunks)) == data

@@ -116,7 +116,10 @@ def test_thought_image_then_final_image(mode: str) -> None:
         item["candidates"][0]["content"]["parts"][0]["thought"] = True
     stream = [*draft_chunks, chunk([{"text": "done"}]), *image_chunks(final, mode)]
     found = images(run(sse_stream(stream)))
-    assert found == [(ImageStart("image/png", True), draft), (ImageStart("image/png", False), final)]
+    assert found == [
+        (ImageStart("image/png", True), draft),
+        (ImageStart("image/png", False), final),
+    ]
 
 
 def test_two_whole_images_in_a_row_are_two_images() -> None:
@@ -162,7 +165,11 @@ def test_error_chunk_raises_typed_error_after_earlier_events() -> None:
     assert next(events) == TextDelta("a")
     with pytest.raises(GeminiStreamError) as raised:
         next(events)
-    assert (raised.value.code, raised.value.status, raised.value.message) == (500, "INTERNAL", "boom")
+    assert (raised.value.code, raised.value.status, raised.value.message) == (
+        500,
+        "INTERNAL",
+        "boom",
+    )
 
 
 def test_non_json_event_is_a_protocol_error() -> None:

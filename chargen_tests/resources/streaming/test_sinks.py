@@ -31,8 +31,11 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3(moto_endpoint: str) -> Any:
     client = boto3.client(
-        "s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     client.create_bucket(Bucket=BUCKET)
     yield client
@@ -57,7 +60,10 @@ def test_large_image_goes_up_in_parts(s3: Any) -> None:
     write_in_pieces(writer, data)
     stored = writer.commit()
     assert (stored.url, stored.key, stored.bucket, stored.content_length) == (
-        f"s3://{BUCKET}/images/a.png", "images/a.png", BUCKET, len(data)
+        f"s3://{BUCKET}/images/a.png",
+        "images/a.png",
+        BUCKET,
+        len(data),
     )
     assert s3.head_object(Bucket=BUCKET, Key="images/a.png", PartNumber=1)["PartsCount"] == 3
     assert s3.head_object(Bucket=BUCKET, Key="images/a.png")["ContentType"] == "image/png"
@@ -93,7 +99,9 @@ class FailingPartClient:
 
 def test_failed_part_aborts_the_multipart_upload(s3: Any) -> None:
     client = FailingPartClient(s3)
-    writer = S3MultipartSink(client, BUCKET, part_size=MIN_PART_SIZE).open("broken.png", "image/png")
+    writer = S3MultipartSink(client, BUCKET, part_size=MIN_PART_SIZE).open(
+        "broken.png", "image/png"
+    )
     with pytest.raises(ConnectionError):
         write_in_pieces(writer, os.urandom(3 * MIN_PART_SIZE))
     assert client.parts == 2
@@ -112,7 +120,9 @@ def test_explicit_abort_after_parts_leaves_nothing(s3: Any) -> None:
 
 
 def test_failed_complete_aborts(s3: Any) -> None:
-    writer = S3MultipartSink(s3, "no-such-bucket", part_size=MIN_PART_SIZE).open("x.png", "image/png")
+    writer = S3MultipartSink(s3, "no-such-bucket", part_size=MIN_PART_SIZE).open(
+        "x.png", "image/png"
+    )
     with pytest.raises(Exception, match="NoSuchBucket"):
         write_in_pieces(writer, os.urandom(MIN_PART_SIZE))
     assert open_uploads(s3) == []
@@ -139,7 +149,9 @@ def test_local_file_commit_and_abort(tmp_path: Path) -> None:
     assert sorted(path.name for path in (tmp_path / "a").iterdir()) == ["b.png"]
 
 
-@pytest.mark.parametrize("key", ["../escape.png", "/etc/x.png", "a/../../b", "", "a\\b", "a//b", "./a"])
+@pytest.mark.parametrize(
+    "key", ["../escape.png", "/etc/x.png", "a/../../b", "", "a\\b", "a//b", "./a"]
+)
 def test_local_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
     with pytest.raises(StorageKeyError):
         LocalFileSink(tmp_path / "root").open(key, "image/png")

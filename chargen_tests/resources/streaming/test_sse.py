@@ -33,7 +33,11 @@ CASES: list[tuple[str, bytes, list[SseEvent]]] = [
     ("event without data", b"event: ping\n\ndata: a\n\n", [SseEvent("a")]),
     ("id without data", b"id: 7\n\n", []),
     ("event and id", b"event: chunk\nid: 3\ndata: a\n\n", [SseEvent("a", "chunk", "3")]),
-    ("id persists", b"id: 1\ndata: a\n\ndata: b\n\n", [SseEvent("a", None, "1"), SseEvent("b", None, "1")]),
+    (
+        "id persists",
+        b"id: 1\ndata: a\n\ndata: b\n\n",
+        [SseEvent("a", None, "1"), SseEvent("b", None, "1")],
+    ),
     ("event type resets", b"event: x\ndata: a\n\ndata: b\n\n", [SseEvent("a", "x"), SseEvent("b")]),
     ("id with NUL ignored", b"id: a\x00b\ndata: a\n\n", [SseEvent("a")]),
     ("unknown field and retry", b"retry: 10\nfoo: bar\ndata: a\n\n", [SseEvent("a")]),

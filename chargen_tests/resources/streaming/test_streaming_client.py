@@ -49,7 +49,9 @@ class Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         Recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
         if Recorder.behaviour == "error":
-            payload = json.dumps({"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}})
+            payload = json.dumps(
+                {"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}}
+            )
             self.send_response(429)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -65,8 +67,10 @@ class Recorder(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        chunks = [{"candidates": [{"content": {"parts": [{"text": "hi"}]}}]},
-                  {"candidates": [{"content": {"parts": [{"text": " there"}]}, "finishReason": "STOP"}]}]
+        chunks = [
+            {"candidates": [{"content": {"parts": [{"text": "hi"}]}}]},
+            {"candidates": [{"content": {"parts": [{"text": " there"}]}, "finishReason": "STOP"}]},
+        ]
         for item in chunks:
             self.wfile.write(b"data: " + json.dumps(item).encode() + b"\r\n\r\n")
             self.wfile.flush()
@@ -91,7 +95,9 @@ def server() -> Iterator[str]:
 
 
 def client_for(base_url: str) -> StreamingGenerateClient:
-    sdk = genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=base_url, api_version="v1beta"))
+    sdk = genai.Client(
+        api_key="test-key", http_options=types.HttpOptions(base_url=base_url, api_version="v1beta")
+    )
     return StreamingGenerateClient(GoogleGenAIApiAdapter(sdk))
 
 
@@ -99,8 +105,16 @@ def test_request_body_is_sliced_and_valid_json(tmp_path: Path) -> None:
     reference_file = tmp_path / "ref.png"
     reference_file.write_bytes(REFERENCE)
     body = build_request_body(
-        [RequestContent("user", [TextPart("draw \"her\""), InlineDataPart("image/png", REFERENCE),
-                                 InlineDataPart("image/webp", reference_file)])],
+        [
+            RequestContent(
+                "user",
+                [
+                    TextPart('draw "her"'),
+                    InlineDataPart("image/png", REFERENCE),
+                    InlineDataPart("image/webp", reference_file),
+                ],
+            )
+        ],
         {"responseModalities": ["IMAGE"], "imageConfig": {"imageSize": "2K"}},
         system_instruction="be nice",
     )
@@ -129,10 +143,16 @@ def test_streams_the_sse_body_with_sdk_url_and_auth(server: str) -> None:
     assert base64.b64decode(sent["contents"][0]["parts"][1]["inlineData"]["data"]) == REFERENCE
 
 
-@pytest.mark.parametrize(("behaviour", "status", "message"), [
-    ("error", "RESOURCE_EXHAUSTED", "slow down"), ("html", "Bad Gateway", "<html>"),
-])
-def test_http_error_carries_google_error_body(server: str, behaviour: str, status: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("behaviour", "status", "message"),
+    [
+        ("error", "RESOURCE_EXHAUSTED", "slow down"),
+        ("html", "Bad Gateway", "<html>"),
+    ],
+)
+def test_http_error_carries_google_error_body(
+    server: str, behaviour: str, status: str, message: str
+) -> None:
     Recorder.behaviour = behaviour
     with pytest.raises(GeminiHttpError) as raised:
         list(client_for(server).stream("m", [TextPart("x")], timeout=10))
@@ -151,27 +171,44 @@ def test_timeout_cancels_the_request(server: str) -> None:
 
 @pytest.fixture(params=["whole", "fragmented", "cumulative"])
 def emulator_settings(request: pytest.FixtureRequest) -> EmulatorSettings:
-    return EmulatorSettings(pending_seconds=0, running_seconds=0, draft_images=1, image_delivery=request.param)
+    return EmulatorSettings(
+        pending_seconds=0, running_seconds=0, draft_images=1, image_delivery=request.param
+    )
 
 
-def test_emulator_stream_through_the_whole_pipeline(genai_client: genai.Client, tmp_path: Path) -> None:
+def test_emulator_stream_through_the_whole_pipeline(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
     """Each delivery mode yields the same final image the SDK gets, stored once; drafts skipped."""
-    config = {"responseModalities": ["TEXT", "IMAGE"], "imageConfig": {"aspectRatio": "1:1", "imageSize": "1K"}}
+    config = {
+        "responseModalities": ["TEXT", "IMAGE"],
+        "imageConfig": {"aspectRatio": "1:1", "imageSize": "1K"},
+    }
     body = StreamingGenerateClient(GoogleGenAIApiAdapter(genai_client)).stream(
         "gemini-3-pro-image-preview", [TextPart("a knight in red armour")], config, timeout=30
     )
     sse = parse_sse(body)
     events = parse_gemini_events(sse)
-    uploaded = upload_image_chunks(events, LocalFileSink(tmp_path), lambda context: f"stream-{context.image_index}.png")
+    uploaded = upload_image_chunks(
+        events, LocalFileSink(tmp_path), lambda context: f"stream-{context.image_index}.png"
+    )
     blocks = list(collect_text(uploaded))
     images = [block for block in blocks if isinstance(block, ImageBlock)]
     assert any(isinstance(block, ThoughtImageSkipped) for block in blocks)
     assert len(images) == 1
     expected = genai_client.models.generate_content(
-        model="gemini-3-pro-image-preview", contents="a knight in red armour",
-        config={"response_modalities": ["TEXT", "IMAGE"], "image_config": {"aspect_ratio": "1:1", "image_size": "1K"}},
+        model="gemini-3-pro-image-preview",
+        contents="a knight in red armour",
+        config={
+            "response_modalities": ["TEXT", "IMAGE"],
+            "image_config": {"aspect_ratio": "1:1", "image_size": "1K"},
+        },
     )
-    finals = [part.inline_data.data for part in expected.parts or [] if part.inline_data and not part.thought]
+    finals = [
+        part.inline_data.data
+        for part in expected.parts or []
+        if part.inline_data and not part.thought
+    ]
     assert finals and finals[-1] is not None
     assert (tmp_path / images[0].key).read_bytes() == finals[-1]
     assert images[0].content_length == len(finals[-1])

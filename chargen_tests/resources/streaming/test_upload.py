@@ -72,22 +72,38 @@ def png(size: tuple[int, int]) -> bytes:
 
 def image_events(data: bytes, thought: bool = False, slice_chars: int = 1000) -> list[Any]:
     text = base64.b64encode(data).decode()
-    deltas = [ImageDelta(text[i : i + slice_chars], thought) for i in range(0, len(text), slice_chars)]
+    deltas = [
+        ImageDelta(text[i : i + slice_chars], thought) for i in range(0, len(text), slice_chars)
+    ]
     return [ImageStart("image/png", thought), *deltas]
 
 
 def key_for(context: ImageContext) -> str:
-    return f"staging/{context.line_index}-{context.image_index}-{context.mime_type.replace('/', '_')}"
+    return (
+        f"staging/{context.line_index}-{context.image_index}-{context.mime_type.replace('/', '_')}"
+    )
 
 
 def test_stream_image_becomes_one_block_and_text_passes_in_order() -> None:
     data = png((120, 80))
-    events = [TextDelta("a"), *image_events(data)[:3], TextDelta("b"), *image_events(data)[3:], StreamDone("STOP")]
+    events = [
+        TextDelta("a"),
+        *image_events(data)[:3],
+        TextDelta("b"),
+        *image_events(data)[3:],
+        StreamDone("STOP"),
+    ]
     sink = RecordingSink()
     out = list(upload_image_chunks(events, sink, key_for))
     block = ImageBlock(
-        url="mem://staging/None-0-image_png", key="staging/None-0-image_png", bucket="bucket",
-        width=120, height=80, format="png", content_type="image/png", content_length=len(data),
+        url="mem://staging/None-0-image_png",
+        key="staging/None-0-image_png",
+        bucket="bucket",
+        width=120,
+        height=80,
+        format="png",
+        content_type="image/png",
+        content_length=len(data),
     )
     assert out == [TextDelta("a"), block, TextDelta("b"), StreamDone("STOP")]
     assert sink.committed() == {"staging/None-0-image_png": data}
@@ -97,7 +113,11 @@ def test_stream_image_becomes_one_block_and_text_passes_in_order() -> None:
 def test_thought_images_are_drained_not_stored() -> None:
     draft, final = png((10, 10)), png((30, 20))
     sink = RecordingSink()
-    out = list(upload_image_chunks([*image_events(draft, thought=True), *image_events(final)], sink, key_for))
+    out = list(
+        upload_image_chunks(
+            [*image_events(draft, thought=True), *image_events(final)], sink, key_for
+        )
+    )
     assert isinstance(out[0], ThoughtImageSkipped)
     assert out[0].base64_chars == len(base64.b64encode(draft))
     assert isinstance(out[1], ImageBlock) and (out[1].width, out[1].height) == (30, 20)
@@ -106,8 +126,13 @@ def test_thought_images_are_drained_not_stored() -> None:
 
 def test_late_thought_flag_aborts_the_provisional_upload() -> None:
     sink = RecordingSink()
-    events = [LineStart(0), *image_events(png((8, 8))), ImageMarkedThought(), *image_events(png((9, 9))),
-              LineEnd(0, "k")]
+    events = [
+        LineStart(0),
+        *image_events(png((8, 8))),
+        ImageMarkedThought(),
+        *image_events(png((9, 9))),
+        LineEnd(0, "k"),
+    ]
     out = list(upload_image_chunks(events, sink, key_for))
     assert [type(event) for event in out] == [LineStart, ThoughtImageSkipped, ImageBlock, LineEnd]
     assert [writer.state for writer in sink.writers] == ["aborted", "committed"]
@@ -121,7 +146,9 @@ def test_batch_lines_name_staging_keys_by_line() -> None:
         events += [LineStart(index), *image_events(png((4, 4))), LineEnd(index, f"key-{index}")]
     out = list(upload_image_chunks(events, sink, key_for))
     assert [event.key for event in out if isinstance(event, ImageBlock)] == [
-        "staging/0-0-image_png", "staging/1-0-image_png", "staging/2-0-image_png"
+        "staging/0-0-image_png",
+        "staging/1-0-image_png",
+        "staging/2-0-image_png",
     ]
     assert [event.key for event in out if isinstance(event, LineEnd)] == ["key-0", "key-1", "key-2"]
 
@@ -129,7 +156,11 @@ def test_batch_lines_name_staging_keys_by_line() -> None:
 def test_line_that_ends_in_error_aborts_its_image() -> None:
     sink = RecordingSink()
     truncated = LineEnd(0, None, LineError(status="TRUNCATED", message="cut"))
-    out = list(upload_image_chunks([LineStart(0), *image_events(png((8, 8)))[:2], truncated], sink, key_for))
+    out = list(
+        upload_image_chunks(
+            [LineStart(0), *image_events(png((8, 8)))[:2], truncated], sink, key_for
+        )
+    )
     assert out == [LineStart(0), truncated]
     assert [writer.state for writer in sink.writers] == ["aborted"]
 
@@ -137,9 +168,23 @@ def test_line_that_ends_in_error_aborts_its_image() -> None:
 def test_invalid_base64_fails_that_image_only() -> None:
     sink = RecordingSink()
     bad = [ImageStart("image/png"), ImageDelta("QUJD"), ImageDelta("Q*JD"), ImageDelta("QUJD")]
-    events = [LineStart(0), *bad, LineEnd(0, "a"), LineStart(1), *image_events(png((5, 5))), LineEnd(1, "b")]
+    events = [
+        LineStart(0),
+        *bad,
+        LineEnd(0, "a"),
+        LineStart(1),
+        *image_events(png((5, 5))),
+        LineEnd(1, "b"),
+    ]
     out = list(upload_image_chunks(events, sink, key_for))
-    assert [type(event) for event in out] == [LineStart, ImageFailed, LineEnd, LineStart, ImageBlock, LineEnd]
+    assert [type(event) for event in out] == [
+        LineStart,
+        ImageFailed,
+        LineEnd,
+        LineStart,
+        ImageBlock,
+        LineEnd,
+    ]
     assert isinstance(out[1], ImageFailed) and "not valid base64" in out[1].reason
     assert [writer.state for writer in sink.writers] == ["aborted", "committed"]
 
@@ -176,7 +221,12 @@ def test_unknown_bytes_still_stored_without_dimensions() -> None:
     sink = RecordingSink()
     out = list(upload_image_chunks([ImageStart("image/png"), ImageDelta("QUJD")], sink, key_for))
     assert isinstance(out[0], ImageBlock)
-    assert (out[0].width, out[0].height, out[0].format, out[0].content_length) == (None, None, "png", 3)
+    assert (out[0].width, out[0].height, out[0].format, out[0].content_length) == (
+        None,
+        None,
+        "png",
+        3,
+    )
 
 
 def test_empty_image_is_stored() -> None:
