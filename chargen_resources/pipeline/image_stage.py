@@ -187,6 +187,7 @@ def generate_streaming(
                 model=model,
                 contents=[TextPart(prompt.text)],
                 generation_config=request["generationConfig"],
+                safety_settings=request["safetySettings"],
                 timeout=timeout_seconds,
             )
             events = parse_gemini_events(parse_sse(body))

@@ -108,6 +108,7 @@ def build_request_body(
     contents: Sequence[RequestContent],
     generation_config: Mapping[str, Any] | None = None,
     system_instruction: str | None = None,
+    safety_settings: Sequence[Mapping[str, str]] | None = None,
 ) -> RequestBody:
     """The request JSON (camelCase, as the REST API expects) without ever holding it whole."""
     segments: list[bytes | _Base64Segment] = [b'{"contents":[']
@@ -129,6 +130,8 @@ def build_request_body(
     segments.append(b"]")
     if system_instruction is not None:
         segments.append(b',"systemInstruction":' + _json({"parts": [{"text": system_instruction}]}))
+    if safety_settings:
+        segments.append(b',"safetySettings":' + _json([dict(s) for s in safety_settings]))
     if generation_config:
         segments.append(b',"generationConfig":' + _json(dict(generation_config)))
     segments.append(b"}")
@@ -153,6 +156,7 @@ class StreamingGenerateClient:
         generation_config: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         system_instruction: str | None = None,
+        safety_settings: Sequence[Mapping[str, str]] | None = None,
     ) -> Iterator[bytes]:
         """Yield the SSE response body as it arrives.
 
@@ -160,7 +164,9 @@ class StreamingGenerateClient:
         whole request: when it passes, the connection is closed and ``StreamTimeoutError`` is
         raised. A non-200 answer raises ``GeminiHttpError`` with Google's code/status/message.
         """
-        body = build_request_body(_as_contents(contents), generation_config, system_instruction)
+        body = build_request_body(
+            _as_contents(contents), generation_config, system_instruction, safety_settings
+        )
         target = self._adapter.request_target(model, "streamGenerateContent", "alt=sse")
         headers = {
             **target.headers,

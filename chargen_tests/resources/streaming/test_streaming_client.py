@@ -117,6 +117,7 @@ def test_request_body_is_sliced_and_valid_json(tmp_path: Path) -> None:
         ],
         {"responseModalities": ["IMAGE"], "imageConfig": {"imageSize": "2K"}},
         system_instruction="be nice",
+        safety_settings=[{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}],
     )
     pieces = list(body)
     assert max(len(piece) for piece in pieces) <= 64 * 1024
@@ -128,6 +129,9 @@ def test_request_body_is_sliced_and_valid_json(tmp_path: Path) -> None:
     assert base64.b64decode(parts[2]["inlineData"]["data"]) == REFERENCE
     assert parsed["generationConfig"]["imageConfig"] == {"imageSize": "2K"}
     assert parsed["systemInstruction"] == {"parts": [{"text": "be nice"}]}
+    assert parsed["safetySettings"] == [
+        {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}
+    ]
 
 
 def test_streams_the_sse_body_with_sdk_url_and_auth(server: str) -> None:
