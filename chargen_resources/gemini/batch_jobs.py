@@ -41,7 +41,8 @@ class PollPolicy:
     initial_interval: float = 5.0
     max_interval: float = 60.0
     backoff: float = 1.5
-    timeout: float = 26 * 3600.0  # past the service's own 48 h expiry guard we would not wait
+    timeout: float = 26 * 3600.0
+    report_every: float = 60.0  # a progress line at least this often, and on every state change  # past the service's own 48 h expiry guard we would not wait
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,33 @@ class ProgressReport:
     state: str
     total: int
     elapsed_seconds: float
+    done: int | None = None
+    failed: int | None = None
 
     def __str__(self) -> str:
+        counts = f"{self.total} requests"
+        if self.done is not None:
+            counts = f"{self.done}/{self.total} done"
+            if self.failed:
+                counts += f", {self.failed} failed"
         return (
-            f"{self.stage} batch {self.job_name}: {self.state}, {self.total} requests, "
+            f"{self.stage} batch {self.job_name}: {self.state}, {counts}, "
             f"{self.elapsed_seconds:.0f}s elapsed"
         )
+
+
+def batch_counts(raw_operation: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(succeeded, failed) from an Operation's `metadata.batchStats` (int64s come as strings)."""
+    stats = raw_operation.get("metadata", {}).get("batchStats") or {}
+
+    def count(name: str) -> int | None:
+        value = stats.get(name)
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    return count("successfulRequestCount"), count("failedRequestCount")
 
 
 def split_by_size(lines: Sequence[BatchLine], max_bytes: int) -> list[list[BatchLine]]:
@@ -195,6 +217,15 @@ class BatchJobRunner:
             )
         ), False
 
+    def _counts(self, job_name: str) -> tuple[int | None, int | None]:
+        """Progress counters when the service reports them; a failure here never fails the poll."""
+        from chargen_resources.streaming.api_adapter import GoogleGenAIApiAdapter
+
+        try:
+            return batch_counts(GoogleGenAIApiAdapter(self.client).get_resource(job_name))
+        except Exception:
+            return None, None
+
     def _find_job_by_display_name(self, display_name: str) -> str | None:
         for job in self.client.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
             if job.display_name == display_name:
@@ -210,14 +241,18 @@ class BatchJobRunner:
         started = self.clock()
         interval = self.poll.initial_interval
         last_state = ""
+        last_report = started
         while True:
             job = self.client.batches.get(name=job_name)
             state = _state_name(job)
-            if state != last_state or self.clock() - started > interval:
+            now = self.clock()
+            if state != last_state or now - last_report >= self.poll.report_every:
+                done, failed = self._counts(job_name)
+                elapsed = now - started
                 self.log(
-                    str(ProgressReport(stage, job_name, state, len(lines), self.clock() - started))
+                    str(ProgressReport(stage, job_name, state, len(lines), elapsed, done, failed))
                 )
-                last_state = state
+                last_state, last_report = state, now
             if state == SUCCEEDED_STATE:
                 output = job.dest.file_name if job.dest else None
                 if not output:

@@ -32,6 +32,7 @@ class RequestTarget:
 
 class GeminiApiAdapter(Protocol):
     def request_target(self, model: str, method: str, query: str = "") -> RequestTarget: ...
+    def get_resource(self, name: str) -> dict[str, Any]: ...
 
     def http_client(self) -> HttpClient | None: ...
 
@@ -67,3 +68,14 @@ class GoogleGenAIApiAdapter:
         """The SDK's own httpx2 client (its pool, TLS and proxy settings), when it has one."""
         client = getattr(self._api, "_httpx_client", None)
         return client if client is not None and hasattr(client, "send") else None
+
+    def get_resource(self, name: str) -> dict[str, Any]:
+        """The raw JSON of a resource such as ``batches/abc``, fields the SDK drops included.
+
+        The SDK's ``BatchJob`` omits ``metadata.batchStats``; progress reporting needs it.
+        """
+        import json
+
+        response = self._api.request("get", name, {}, None)
+        body = json.loads(response.body) if response.body else {}
+        return body if isinstance(body, dict) else {}

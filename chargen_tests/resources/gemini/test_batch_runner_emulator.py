@@ -58,7 +58,7 @@ def test_a_job_runs_to_its_output_and_a_rerun_reattaches(
     output = runner.download_output(job, tmp_path / "out.jsonl")
     lines = [json.loads(line) for line in b"".join(iter_file_chunks(output)).splitlines()]
     assert sorted(line["key"] for line in lines) == ["c0", "c1", "c2"]
-    assert any("JOB_STATE_SUCCEEDED" in message for message in log)
+    assert any("JOB_STATE_SUCCEEDED, 3/3 done" in message for message in log), log
 
     (again,) = _runner(genai_client, tmp_path).run(
         stage="analysis", model="gemini-2.5-flash", lines=list(reversed(_lines())), display_name="t"
