@@ -23,7 +23,9 @@ def test_inbox_and_results_in_s3(
     for name, colour in list(COLOURS.items())[:3]:
         buffer = io.BytesIO()
         Image.new("RGB", (48, 64), colour).save(buffer, format="PNG")
-        s3_client.put_object(Bucket=s3_bucket, Key=f"sketches/{name}/front.png", Body=buffer.getvalue())  # type: ignore[attr-defined]
+        s3_client.put_object(
+            Bucket=s3_bucket, Key=f"sketches/{name}/front.png", Body=buffer.getvalue()
+        )  # type: ignore[attr-defined]
     s3 = S3Resource(endpoint_url=moto_server, region_name="us-east-1")
     storage = ChargenStorage(backend="s3", s3_bucket=s3_bucket, prefix="results", s3=s3)
     resources: dict[str, object] = {
@@ -34,7 +36,9 @@ def test_inbox_and_results_in_s3(
         "inbox": InboxResource(backend="s3", s3_bucket=s3_bucket, s3_prefix="sketches", s3=s3),
     }
     with dg.DagsterInstance.ephemeral() as instance:
-        platform = Platform(tmp_path / "unused", tmp_path, instance, resources, client_for(emulator))
+        platform = Platform(
+            tmp_path / "unused", tmp_path, instance, resources, client_for(emulator)
+        )
         keys = list(COLOURS)[:3]
         assert platform.run(keys).success
         assert platform.materialized("character_image") == set(keys)

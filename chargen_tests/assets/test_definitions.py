@@ -1,0 +1,44 @@
+import dagster as dg
+import pytest
+
+from chargen_assets import definitions
+
+
+def test_the_asset_graph_is_the_four_stages_and_the_catalog() -> None:
+    graph = definitions.defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {
+        "source_image",
+        "character_analysis",
+        "character_prompt",
+        "character_image",
+        "character_catalog",
+    }
+    image = graph.get(dg.AssetKey("character_image"))
+    assert image.parent_keys == {dg.AssetKey("character_prompt")}
+    assert graph.get(dg.AssetKey("character_prompt")).code_version is not None
+
+
+def test_environment_selects_s3_and_keeps_the_key_out_of_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-top-secret")
+    monkeypatch.setenv("CHARGEN_STORAGE", "s3://results-bucket/team/chargen")
+    monkeypatch.setenv("CHARGEN_INBOX", "s3://sketch-bucket/incoming")
+    defs = definitions.build_defs()
+    resources = defs.resources or {}
+    storage, inbox, gemini = resources["storage"], resources["inbox"], resources["gemini"]
+    assert (storage.backend, storage.s3_bucket, storage.prefix) == (
+        "s3",
+        "results-bucket",
+        "team/chargen",
+    )
+    assert (inbox.backend, inbox.s3_bucket, inbox.s3_prefix) == ("s3", "sketch-bucket", "incoming")
+    assert isinstance(gemini.api_key, dg.EnvVar)  # resolved at run time, never stored in config
+    assert "top-secret" not in repr(gemini)
+
+
+def test_without_a_key_there_is_none_in_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    gemini = (definitions.build_defs().resources or {})["gemini"]
+    assert gemini.api_key is None

@@ -1,0 +1,32 @@
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.requests import ImageReference, analysis_request, image_request
+
+
+def test_analysis_requests_reference_files_in_json_mode_at_low_temperature() -> None:
+    request = analysis_request(
+        [ImageReference(uri="https://x/files/a", mime_type="image/png")], "ash"
+    )
+    parts = request["contents"][0]["parts"]
+    assert parts[-1] == {"fileData": {"fileUri": "https://x/files/a", "mimeType": "image/png"}}
+    config = request["generationConfig"]
+    assert config["responseMimeType"] == "application/json" and config["temperature"] == 0.2
+    assert config["responseSchema"]["type"] == "OBJECT"
+
+
+def test_image_requests_ask_for_image_only_with_ratio_size_and_safety() -> None:
+    prompt = CompiledPrompt(
+        character="ash",
+        text="draw",
+        aspect_ratio="9:16",
+        image_size="2K",
+        style="s",
+        style_overridden=False,
+        template_version="v1-x",
+        prompt_hash="h",
+    )
+    request = image_request(prompt)
+    assert request["generationConfig"] == {
+        "responseModalities": ["IMAGE"],
+        "imageConfig": {"aspectRatio": "9:16", "imageSize": "2K"},
+    }
+    assert {s["category"] for s in request["safetySettings"]} >= {"HARM_CATEGORY_DANGEROUS_CONTENT"}
