@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import character_asset_spec
 from chargen_resources.characters.analysis import CharacterAnalysis, gemini_schema
 from chargen_resources.characters.artifacts import AnalysisRecord
 from chargen_resources.characters.requests import ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE
@@ -24,14 +24,11 @@ CODE_VERSION = (
     ).hexdigest()[:12]
 )
 
-spec = dg.AssetSpec(
+spec = character_asset_spec(
     "character_analysis",
-    deps=["source_image"],
-    partitions_def=characters,
     code_version=CODE_VERSION,
-    group_name="characters",
-    skippable=True,
     kinds={"gemini"},
+    upstream=["source_image"],
     description=(
         "A Gemini batch job (JSON mode, schema from CharacterAnalysis) describing each "
         "character: archetype, traits, palette, mood, art style, pose, silhouette, props."

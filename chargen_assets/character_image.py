@@ -9,20 +9,17 @@ from typing import Any
 import dagster as dg
 from PIL import Image
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import character_asset_spec
 from chargen_resources.characters.artifacts import GeneratedImage
 
 CODE_VERSION = "image-v1"
 THUMBNAIL_SIDE = 160
 
-spec = dg.AssetSpec(
+spec = character_asset_spec(
     "character_image",
-    deps=["character_prompt"],
-    partitions_def=characters,
     code_version=CODE_VERSION,
-    group_name="characters",
-    skippable=True,
     kinds={"gemini", "png"},
+    upstream=["character_prompt"],
     description=(
         "The finished character as PNG, from a Gemini batch image job (or streamGenerateContent "
         "for a single-character run). Metadata: size, tokens, estimated cost, job, thumbnail."
@@ -41,7 +38,7 @@ def thumbnail_markdown(png: bytes, character: str) -> str:
     return f"![{character}](data:image/jpeg;base64,{encoded})"
 
 
-def metadata(image: GeneratedImage, thumbnail: str | None) -> dict[str, Any]:
+def metadata(image: GeneratedImage, png: bytes) -> dict[str, Any]:
     values: dict[str, Any] = {
         "width": image.width,
         "height": image.height,
@@ -56,6 +53,5 @@ def metadata(image: GeneratedImage, thumbnail: str | None) -> dict[str, Any]:
         "estimated_cost_usd": image.estimated_cost_usd or 0.0,
         "image": dg.MetadataValue.path(image.image_uri),
     }
-    if thumbnail:
-        values["preview"] = dg.MetadataValue.md(thumbnail)
+    values["preview"] = dg.MetadataValue.md(thumbnail_markdown(png, image.character))
     return values

@@ -6,21 +6,18 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import character_asset_spec
 from chargen_resources.characters.prompt_compiler import DEFAULT_TEMPLATE, CompiledPrompt
 
 # The template's fingerprint is this asset's code version: editing the template makes every
 # character's prompt stale, and nothing else does.
 CODE_VERSION = DEFAULT_TEMPLATE.fingerprint
 
-spec = dg.AssetSpec(
+spec = character_asset_spec(
     "character_prompt",
-    deps=["character_analysis"],
-    partitions_def=characters,
     code_version=CODE_VERSION,
-    group_name="characters",
-    skippable=True,
     kinds={"python"},
+    upstream=["character_analysis"],
     description=(
         f"The image prompt compiled from the analysis and character.yaml with prompt template "
         f"{DEFAULT_TEMPLATE.version}. No API call."

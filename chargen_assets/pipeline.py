@@ -8,7 +8,7 @@ character that succeeded; the step fails at the end, naming the characters that 
 re-run sends only those (the ledger reattaches to jobs already paid for).
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal, TypeVar
 
 import dagster as dg
@@ -116,6 +116,7 @@ class _Run:
                     f"{asset.to_user_string()} has not been materialized for this character; "
                     "materialize it first (or select it in the same run)",
                 )
+        self.note_failures(outcome)
         return outcome
 
     def version_of(self, asset: dg.AssetKey, key: str) -> str:
@@ -124,21 +125,26 @@ class _Run:
             known = latest_data_version(self.context.instance, asset, key) or "unknown"
         return known
 
-    def materializations(
+    def record(
         self,
         asset: dg.AssetKey,
         code_version: str,
         outcome: StageOutcome[T],
-        metadata_for: Mapping[str, Mapping[str, Any]],
-        own_versions: Mapping[str, str] | None = None,
+        describe: Callable[[T, str], Mapping[str, Any]],
         upstream: dg.AssetKey | None = None,
+        own_version: Callable[[T], str] | None = None,
     ) -> Iterator[dg.AssetMaterialization]:
-        """Store each succeeded character's artifact and yield its own materialization."""
+        """Store each succeeded character's artifact, then yield its own materialization.
+
+        Storing comes first: Dagster's IO manager is never reached for these (see module doc).
+        """
         pointer = event_cursor(self.context.instance) if upstream else None
         for key in sorted(outcome.succeeded):
+            value = outcome.succeeded[key]
+            stored = self.storage.store_artifact(asset, key, value)
             upstream_version = self.version_of(upstream, key) if upstream else None
-            if own_versions is not None:
-                version = own_versions[key]
+            if own_version is not None:
+                version = own_version(value)
             else:
                 version = derived_version(code_version, upstream_version or "")
             self.versions[(asset, key)] = version
@@ -146,9 +152,10 @@ class _Run:
             yield dg.AssetMaterialization(
                 asset_key=asset,
                 partition=key,
-                metadata=metadata_for[key],
+                metadata=describe(value, stored.uri),
                 tags=version_tags(code_version, version, upstream, upstream_version, pointer),
             )
+        self.note_failures(outcome)
 
 
 @dg.multi_asset(
@@ -177,20 +184,15 @@ def character_pipeline(
         sources = prepare_sources(
             keys, inbox.source(), store, storage.prefix, config.max_source_side
         )
-        _store_all(storage, SOURCE, sources)
-        yield from run.materializations(
+        yield from run.record(
             SOURCE,
             source_image.CODE_VERSION,
             sources,
-            {
-                k: source_image.metadata(v, store.uri(storage.artifact_key(SOURCE, k, "json")))
-                for k, v in sources.succeeded.items()
-            },
-            own_versions={k: v.content_hash for k, v in sources.succeeded.items()},
+            source_image.metadata,
+            own_version=lambda source: source.content_hash,
         )
     else:
         sources = run.load(SOURCE, keys, SourceImages)
-    run.note_failures(sources)
     for key, source in sources.succeeded.items():
         for warning in source.skipped_files:
             context.log.warning(f"{key}: skipped {warning}")
@@ -209,22 +211,15 @@ def character_pipeline(
             model=gemini.analysis_model,
             delete_uploads=gemini.delete_uploads_after_success,
         )
-        _store_all(storage, ANALYSIS, analyses)
-        yield from run.materializations(
+        yield from run.record(
             ANALYSIS,
             character_analysis.CODE_VERSION,
             analyses,
-            {
-                k: character_analysis.metadata(
-                    v, store.uri(storage.artifact_key(ANALYSIS, k, "json"))
-                )
-                for k, v in analyses.succeeded.items()
-            },
+            character_analysis.metadata,
             upstream=SOURCE,
         )
     else:
         analyses = run.load(ANALYSIS, wanted, AnalysisRecord)
-    run.note_failures(analyses)
 
     # character_prompt
     wanted = [k for k in keys if k not in run.failures]
@@ -238,20 +233,15 @@ def character_pipeline(
             default_aspect_ratio=config.aspect_ratio,
             default_image_size=config.image_size,
         )
-        _store_all(storage, PROMPT, prompts)
-        yield from run.materializations(
+        yield from run.record(
             PROMPT,
             character_prompt.CODE_VERSION,
             prompts,
-            {
-                k: character_prompt.metadata(v, store.uri(storage.artifact_key(PROMPT, k, "json")))
-                for k, v in prompts.succeeded.items()
-            },
+            character_prompt.metadata,
             upstream=ANALYSIS,
         )
     else:
         prompts = run.load(PROMPT, wanted, CompiledPrompt)
-    run.note_failures(prompts)
 
     # character_image
     wanted = [k for k in keys if k not in run.failures]
@@ -282,20 +272,13 @@ def character_pipeline(
                 model=gemini.image_model,
                 safety_settings=safety,
             )
-        _store_all(storage, IMAGE, images)
-        yield from run.materializations(
+        yield from run.record(
             IMAGE,
             character_image.CODE_VERSION,
             images,
-            {
-                k: character_image.metadata(
-                    v, character_image.thumbnail_markdown(store.get_bytes(v.image_key), k)
-                )
-                for k, v in images.succeeded.items()
-            },
+            lambda image, _uri: character_image.metadata(image, store.get_bytes(image.image_key)),
             upstream=PROMPT,
         )
-        run.note_failures(images)
 
     if run.failures:
         lines = [f"- {k}: {stage}: {reason}" for k, (stage, reason) in sorted(run.failures.items())]
@@ -308,8 +291,3 @@ def character_pipeline(
             ),
             metadata={"failed_characters": sorted(run.failures)},
         )
-
-
-def _store_all(storage: ChargenStorage, asset: dg.AssetKey, outcome: StageOutcome[T]) -> None:
-    for key, value in outcome.succeeded.items():
-        storage.write_artifact(asset, key, value)

@@ -6,18 +6,15 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets.partitions import characters
+from chargen_assets.partitions import character_asset_spec
 from chargen_resources.characters.artifacts import SourceImages
 
 # Bump when normalisation changes what `source_image` stores.
 CODE_VERSION = "normalise-v1"
 
-spec = dg.AssetSpec(
+spec = character_asset_spec(
     "source_image",
-    partitions_def=characters,
     code_version=CODE_VERSION,
-    group_name="characters",
-    skippable=True,
     kinds={"pillow"},
     description=(
         "The reference sketches of one character from the inbox, EXIF-rotated, size-limited and "
