@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import dagster as dg
 
 from chargen_assets.partitions import character_asset_spec
-from chargen_resources.characters.analysis import CharacterAnalysis, gemini_schema
 from chargen_resources.characters.artifacts import AnalysisRecord
-from chargen_resources.characters.requests import ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE
+from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
 
-# The request we send is the code that shapes this asset: hash it.
-CODE_VERSION = (
-    "analysis-"
-    + hashlib.sha256(
-        json.dumps(
-            [ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, gemini_schema(CharacterAnalysis)],
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:12]
-)
+# The request we send is the code that shapes this asset.
+CODE_VERSION = ANALYSIS_REQUEST_VERSION
 
 spec = character_asset_spec(
     "character_analysis",

@@ -27,10 +27,15 @@ from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import (
     AnalysisRecord,
     DeadLetter,
+    GeneratedImage,
     SourceImages,
 )
 from chargen_resources.characters.prompt_compiler import AspectRatio, CompiledPrompt, ImageSize
-from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
+from chargen_resources.characters.requests import (
+    ANALYSIS_REQUEST_VERSION,
+    DEFAULT_SAFETY_SETTINGS,
+    SafetySetting,
+)
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.analysis_stage import analyse
 from chargen_resources.pipeline.image_stage import generate_in_batch, generate_streaming
@@ -40,6 +45,7 @@ from chargen_resources.pipeline.source_stage import prepare_sources
 from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
 
 T = TypeVar("T", bound=BaseModel)
+U = TypeVar("U")
 
 SOURCE = dg.AssetKey("source_image")
 ANALYSIS = dg.AssetKey("character_analysis")
@@ -64,6 +70,13 @@ class PipelineConfig(dg.Config):
     aspect_ratio: AspectRatio = "9:16"
     image_size: ImageSize = "1K"
     max_source_side: int = 2048
+    regenerate: bool = Field(
+        default=False,
+        description=(
+            "Send every selected character again, even those whose stored analysis or image "
+            "still matches its sketches and prompt (which are otherwise kept, unpaid)."
+        ),
+    )
     safety_settings: list[SafetySettingConfig] = Field(
         default_factory=lambda: [
             SafetySettingConfig(category=s.category, threshold=s.threshold)
@@ -118,6 +131,29 @@ class _Run:
                 )
         self.note_failures(outcome)
         return outcome
+
+    def reusable(
+        self,
+        asset: dg.AssetKey,
+        wanted: Mapping[str, U],
+        model: type[T],
+        still_valid: Callable[[T, U], bool],
+    ) -> dict[str, T]:
+        """Stored results still valid for what is asked now: they are kept, not paid for again."""
+        kept: dict[str, T] = {}
+        for key, asked in wanted.items():
+            try:
+                stored = self.storage.read_artifact(asset, key, model)
+            except ArtifactNotFoundError:
+                continue
+            if still_valid(stored, asked):
+                kept[key] = stored
+        if kept:
+            self.context.log.info(
+                f"{asset.to_user_string()}: {len(kept)} characters unchanged since their last "
+                f"result, kept without a new request: {', '.join(sorted(kept))}"
+            )
+        return kept
 
     def version_of(self, asset: dg.AssetKey, key: str) -> str:
         known = self.versions.get((asset, key))
@@ -203,14 +239,30 @@ def character_pipeline(
     if not run.needed(ANALYSIS):
         analyses: StageOutcome[AnalysisRecord] = StageOutcome(ANALYSIS.to_user_string())
     elif run.selected(ANALYSIS):
+        asked_sources = {k: sources.succeeded[k] for k in wanted}
+        kept = (
+            {}
+            if config.regenerate
+            else run.reusable(
+                ANALYSIS,
+                asked_sources,
+                AnalysisRecord,
+                lambda old, source: (
+                    old.source_hash == source.images_hash
+                    and old.request_version == ANALYSIS_REQUEST_VERSION
+                    and old.model == gemini.analysis_model
+                ),
+            )
+        )
         analyses = analyse(
-            {k: sources.succeeded[k] for k in wanted},
+            {k: v for k, v in asked_sources.items() if k not in kept},
             store=store,
             runner=gemini.runner(ledger, context.log),
             uploads=gemini.upload_cache(ledger),
             model=gemini.analysis_model,
             delete_uploads=gemini.delete_uploads_after_success,
         )
+        analyses.succeeded.update(kept)
         yield from run.record(
             ANALYSIS,
             character_analysis.CODE_VERSION,
@@ -250,7 +302,22 @@ def character_pipeline(
             SafetySetting(category=s.category, threshold=s.threshold)
             for s in config.safety_settings
         ]
-        todo = {k: prompts.succeeded[k] for k in wanted}
+        asked_prompts = {k: prompts.succeeded[k] for k in wanted}
+        kept_images = (
+            {}
+            if config.regenerate
+            else run.reusable(
+                IMAGE,
+                asked_prompts,
+                GeneratedImage,
+                lambda old, prompt: (
+                    old.prompt_hash == prompt.prompt_hash
+                    and old.model == gemini.image_model
+                    and store.exists(old.image_key)
+                ),
+            )
+        )
+        todo = {k: v for k, v in asked_prompts.items() if k not in kept_images}
         stream = config.image_mode == "stream" or (config.image_mode == "auto" and len(keys) == 1)
         if stream:
             context.log.info("one character: generating with streamGenerateContent (full price)")
@@ -272,6 +339,7 @@ def character_pipeline(
                 model=gemini.image_model,
                 safety_settings=safety,
             )
+        images.succeeded.update(kept_images)
         yield from run.record(
             IMAGE,
             character_image.CODE_VERSION,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +42,11 @@ class SourceImages(BaseModel):
     spec: CharacterSpec | None = None
     images: list[StoredImage]
     content_hash: str = Field(description="sha256 over the normalised images and the sheet")
+
+    @property
+    def images_hash(self) -> str:
+        """sha256 over the normalised images only: what the analysis looks at."""
+        return hashlib.sha256("\n".join(i.sha256 for i in self.images).encode()).hexdigest()
     skipped_files: list[str] = Field(
         default_factory=list, description="Files in the folder that were left out, and why."
     )
@@ -51,6 +57,8 @@ class AnalysisRecord(BaseModel):
 
     character: str
     analysis: CharacterAnalysis
+    source_hash: str = Field(default="", description="SourceImages.images_hash it describes")
+    request_version: str = Field(default="", description="ANALYSIS_REQUEST_VERSION used")
     model: str
     batch_job: str
     usage: TokenUsage

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +41,16 @@ DEFAULT_SAFETY_SETTINGS = (
     SafetySetting(category="HARM_CATEGORY_HARASSMENT", threshold="BLOCK_ONLY_HIGH"),
     SafetySetting(category="HARM_CATEGORY_HATE_SPEECH", threshold="BLOCK_ONLY_HIGH"),
     SafetySetting(category="HARM_CATEGORY_SEXUALLY_EXPLICIT", threshold="BLOCK_MEDIUM_AND_ABOVE"),
+)
+
+
+def _version(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# What shapes an analysis answer besides the images: change any of it and old answers are stale.
+ANALYSIS_REQUEST_VERSION = "analysis-" + _version(
+    ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, gemini_schema(CharacterAnalysis)
 )
 
 

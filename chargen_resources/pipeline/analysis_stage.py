@@ -10,7 +10,11 @@ from pydantic import ValidationError
 
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
-from chargen_resources.characters.requests import ImageReference, analysis_request
+from chargen_resources.characters.requests import (
+    ANALYSIS_REQUEST_VERSION,
+    ImageReference,
+    analysis_request,
+)
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, BatchLine, iter_file_chunks
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
@@ -78,7 +82,9 @@ def analyse(
                 if line.key is None or line.key not in sources:
                     continue
                 seen.add(line.key)
-                _record_line(outcome, line.key, line, model, job.job_name)
+                _record_line(
+                    outcome, line.key, line, model, job.job_name, sources[line.key].images_hash
+                )
         for key in job.keys:
             if key not in seen:
                 outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
@@ -98,7 +104,12 @@ def analyse(
 
 
 def _record_line(
-    outcome: StageOutcome[AnalysisRecord], key: str, line: LineResult, model: str, job_name: str
+    outcome: StageOutcome[AnalysisRecord],
+    key: str,
+    line: LineResult,
+    model: str,
+    job_name: str,
+    source_hash: str,
 ) -> None:
     if line.problem:
         outcome.fail(key, line.problem)
@@ -117,6 +128,8 @@ def _record_line(
     outcome.succeeded[key] = AnalysisRecord(
         character=key,
         analysis=analysis,
+        source_hash=source_hash,
+        request_version=ANALYSIS_REQUEST_VERSION,
         model=model,
         batch_job=job_name,
         usage=line.usage,

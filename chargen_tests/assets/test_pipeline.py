@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -21,6 +22,7 @@ from chargen_assets.sensors import PIPELINE_ASSETS, rebuild_stale_characters, st
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
 from chargen_resources.emulator import RunningEmulator
+from chargen_resources.streaming import GoogleGenAIApiAdapter
 from chargen_tests.fixtures.emulator import client_for
 
 COLOURS = {
@@ -77,6 +79,13 @@ class Platform:
 
     def jobs(self) -> list[str]:
         return [job.display_name or "" for job in self.client.batches.list()]
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Raw batch resources (with batchStats), oldest first."""
+        adapter = GoogleGenAIApiAdapter(self.client)
+        names = [job.name or "" for job in self.client.batches.list()]
+        raw = [adapter.get_resource(name) for name in names]
+        return sorted(raw, key=lambda job: job["metadata"]["createTime"])
 
     def storage(self) -> ChargenStorage:
         storage = self.resources["storage"]
@@ -144,10 +153,13 @@ def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
     assert len(platform.jobs()) == 2
 
     (platform.inbox / "ember" / "character.yaml").write_text("notes: a stern executioner\n")
-    second = platform.run(["ember"], config={"image_mode": "batch"})
+    second = platform.run(list(COLOURS))  # the whole cast again, as a user might
     assert second.success
-    jobs = platform.jobs()
-    assert len(jobs) == 4  # one more job per stage, for ember alone
+    jobs = platform.batches()
+    assert len(jobs) == 3  # analyses were all still valid; one new image job...
+    newest = jobs[-1]
+    assert "image" in newest["metadata"]["displayName"]
+    assert int(newest["metadata"]["batchStats"]["requestCount"]) == 1  # ...for ember alone
     assert platform.materialized("character_image") == set(COLOURS)
 
 
@@ -249,5 +261,13 @@ def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) 
     assert platform.run(keys).success
     uploads_after_first = len(list(platform.client.files.list()))
     assert platform.run(keys).success
-    assert len(platform.jobs()) == 2  # both stages reattached to their finished jobs
+    assert len(platform.jobs()) == 2  # every stored result still matched: nothing was sent
     assert len(list(platform.client.files.list())) <= uploads_after_first  # no images re-uploaded
+    assert platform.materialized("character_image") == set(keys)
+
+
+def test_regenerate_sends_again_but_reattaches_to_the_jobs_already_paid(platform: Platform) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    assert platform.run(keys, config={"regenerate": True}).success
+    assert len(platform.jobs()) == 2  # same request sets: the ledger finds the finished jobs
