@@ -4,8 +4,11 @@ Each asset is its own node in the graph with its own code version and lineage pe
 They share one step because a Dagster step that fails skips everything downstream of it in the
 run: here a character that fails at analysis is simply left out of the later stages, while every
 other character goes on to its image in the same run. Each stage logs one materialization per
-character that succeeded; the step fails at the end, naming the characters that did not, and a
-re-run sends only those (the ledger reattaches to jobs already paid for).
+character that succeeded; the step fails at the end, naming the characters that did not.
+
+Nothing is paid for twice: a stored analysis or image that still matches its sketches and prompt
+is kept without a request (unless `regenerate` is set), and a request set already submitted is
+found in the ledger and reattached to. So re-running a whole range sends only what changed.
 """
 
 from collections.abc import Callable, Iterator, Mapping
