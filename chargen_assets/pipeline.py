@@ -109,7 +109,7 @@ class _Run:
         for character, reason in outcome.failed.items():
             self.failures[character] = (outcome.stage, reason)
             self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
-            self.storage.write_dead_letter(
+            key = self.storage.write_dead_letter(
                 outcome.stage,
                 character,
                 DeadLetter(
@@ -118,6 +118,18 @@ class _Run:
                     reason=reason,
                     batch_job=outcome.batch_job,
                 ),
+            )
+            # Shown on the asset's Events tab for that character: the why, next to the red dot.
+            self.context.log_event(
+                dg.AssetObservation(
+                    asset_key=dg.AssetKey(outcome.stage),
+                    partition=character,
+                    metadata={
+                        "failed": dg.MetadataValue.text(reason),
+                        "dead_letter": dg.MetadataValue.path(self.storage.store().uri(key)),
+                        "batch_job": outcome.batch_job or "",
+                    },
+                )
             )
 
     def load(self, asset: dg.AssetKey, keys: list[str], model: type[T]) -> StageOutcome[T]:

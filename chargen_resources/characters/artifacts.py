@@ -47,6 +47,7 @@ class SourceImages(BaseModel):
     def images_hash(self) -> str:
         """sha256 over the normalised images only: what the analysis looks at."""
         return hashlib.sha256("\n".join(i.sha256 for i in self.images).encode()).hexdigest()
+
     skipped_files: list[str] = Field(
         default_factory=list, description="Files in the folder that were left out, and why."
     )

@@ -271,3 +271,13 @@ def test_regenerate_sends_again_but_reattaches_to_the_jobs_already_paid(platform
     assert platform.run(keys).success
     assert platform.run(keys, config={"regenerate": True}).success
     assert len(platform.jobs()) == 2  # same request sets: the ledger finds the finished jobs
+
+
+def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platform) -> None:
+    (platform.inbox / "ash" / "character.yaml").write_text("notes: nsfw\n")
+    assert not platform.run(list(COLOURS)).success
+    records = platform.instance.fetch_observations(dg.AssetKey("character_image"), limit=5).records
+    (record,) = [r for r in records if r.partition_key == "ash"]
+    observation = record.asset_observation
+    assert observation is not None
+    assert "IMAGE_SAFETY" in str(observation.metadata["failed"].value)
