@@ -77,7 +77,10 @@ def _line_output(
         }
     key = parsed.get("key")
     texts = (str(key),) if key is not None else ()
-    outcome = run_one(model, parsed.get("request"), texts, store, settings)
+    request = parsed.get("request")
+    if request is None and "key" not in parsed and "contents" in parsed:
+        request = parsed  # the batch guide's REST sample writes bare GenerateContentRequests
+    outcome = run_one(model, request, texts, store, settings)
     return {"key": key, **outcome} if key is not None else outcome
 
 

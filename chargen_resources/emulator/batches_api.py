@@ -33,6 +33,9 @@ def create(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     if not isinstance(input_config, dict):
         raise ApiError(400, "* GenerateContentBatch.input_config: input_config is required.")
     file_name, inline = input_config.get("fileName"), input_config.get("requests")
+    if file_name is None and isinstance(inline, dict) and "fileName" in inline:
+        # The batch guide's REST sample nests the file under "requests"; the service takes it.
+        file_name, inline = inline["fileName"], None
     if (file_name is None) == (inline is None):
         raise ApiError(400, "input_config needs exactly one of file_name or requests.")
     display_name = batch.get("displayName")

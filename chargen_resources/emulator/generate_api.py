@@ -58,7 +58,9 @@ def stream(ctx: EmulatorContext, request: HttpRequest) -> SseResponse:
     model, body, faults = _prepare(ctx, request, "streamGenerateContent")
     result = answer(model, body, ctx.files.resolve_for_model, ctx.settings.draft_images)
     events = stream_events(result, ctx.settings.image_delivery, ctx.settings.stream_fragments)
-    return SseResponse(_with_faults(events, faults))
+    return SseResponse(
+        _with_faults(events, faults), json_array=request.query.get("alt", "").lower() != "sse"
+    )
 
 
 def _with_faults(events: Iterator[SseEvent], faults: RequestFaults) -> Iterator[SseEvent]:
@@ -105,7 +107,10 @@ def stream_events(result: ModelAnswer, mode: ImageDelivery, fragments: int) -> I
                 wire["inlineData"]["data"] = encode_base64(piece)
                 part_lists.append([wire])
         elif part.text is not None and not part.thought:
-            part_lists.extend([[{"text": piece}] for piece in _split_text(part.text, TEXT_PIECES)])
+            pieces = [{"text": piece} for piece in _split_text(part.text, TEXT_PIECES)]
+            if part.thought_signature:
+                pieces[0]["thoughtSignature"] = part.thought_signature
+            part_lists.extend([[piece] for piece in pieces])
         else:
             part_lists.append([part.to_wire()])
     running = {"promptTokenCount": result.prompt_tokens, "totalTokenCount": result.prompt_tokens}

@@ -59,6 +59,10 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
     ("GET", re.compile(rf"/{_V}/batches/{_ID}"), batches_api.get, "api"),
     ("DELETE", re.compile(rf"/{_V}/batches/{_ID}"), batches_api.delete, "api"),
     ("POST", re.compile(rf"/{_V}/batches/{_ID}:cancel"), batches_api.cancel, "api"),
+    # The batch guide's curl samples send these two without -X, that is as GET.
+    ("GET", re.compile(rf"/{_V}/batches/{_ID}:cancel"), batches_api.cancel, "api"),
+    ("GET", re.compile(rf"/{_V}/batches/{_ID}:delete"), batches_api.delete, "api"),
+    ("POST", re.compile(rf"/{_V}/batches/{_ID}:delete"), batches_api.delete, "api"),
     ("GET", re.compile(r"/emulator/status"), admin_api.status, "admin"),
     ("POST", re.compile(r"/emulator/clock"), admin_api.clock, "admin"),
     ("POST", re.compile(r"/emulator/faults"), admin_api.faults, "admin"),
@@ -226,10 +230,19 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send_json(JsonResponse.error(error))
             return
-        self._start(200, "text/event-stream", {"Cache-Control": "no-cache"}, None)
+        content_type = (
+            "application/json; charset=UTF-8" if response.json_array else "text/event-stream"
+        )
+        self._start(200, content_type, {"Cache-Control": "no-cache"}, None)
         event = first
+        opening = True
         while event is not None:
-            data = b"data: " + json.dumps(event.payload, ensure_ascii=False).encode() + b"\r\n\r\n"
+            payload = json.dumps(event.payload, ensure_ascii=False).encode()
+            if response.json_array:
+                data = (b"[" if opening else b",\r\n") + payload
+            else:
+                data = b"data: " + payload + b"\r\n\r\n"
+            opening = False
             if event.cut:
                 # Announce the whole chunk, deliver half of it, then hang up: a stream cut mid-image.
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data[: len(data) // 2])
@@ -238,5 +251,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 return
             self._write_chunk(data)
             event = next(events, None)
+        if response.json_array:
+            self._write_chunk(b"]")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from chargen_resources.emulator.lenient_json import LenientJsonError, loads_lenient
 from chargen_resources.emulator.wire import ApiError, normalise_keys
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -53,14 +54,24 @@ class HttpRequest:
             if allow_empty:
                 return {}
             raise ApiError(400, "The request body is empty; a JSON object is required.")
-        try:
-            value = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"Invalid JSON payload received. {exc}.") from None
+        value = parse_body_json(raw)
         if not isinstance(value, dict):
             raise ApiError(400, "Invalid JSON payload received. Expected a JSON object.")
         normalised: dict[str, Any] = normalise_keys(value)
         return normalised
+
+
+def parse_body_json(raw: bytes) -> Any:
+    """Strict JSON first; then the forgiving dialect Google's curl samples rely on."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"Invalid JSON payload received. {exc}.") from None
+    except json.JSONDecodeError as strict_error:
+        try:
+            return loads_lenient(raw.decode("utf-8"))
+        except (LenientJsonError, UnicodeDecodeError, RecursionError):
+            raise ApiError(400, f"Invalid JSON payload received. {strict_error}.") from None
 
 
 @dataclass
@@ -91,6 +102,8 @@ class SseEvent:
 @dataclass
 class SseResponse:
     events: Iterator[SseEvent]
+    # Without ?alt=sse the service streams one JSON array of chunks instead of SSE events.
+    json_array: bool = False
 
 
 HttpResponse = JsonResponse | FileResponse | SseResponse

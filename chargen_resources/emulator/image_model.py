@@ -30,7 +30,26 @@ SIZES_1K: dict[str, tuple[int, int]] = {
     "16:9": (1376, 768),
     "21:9": (1584, 672),
 }
+# gemini-2.5-flash-image answers every ratio at its own, slightly different 1K sizes only.
+SIZES_1K_GEMINI_2: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "2:3": (832, 1248),
+    "3:2": (1248, 832),
+    "3:4": (864, 1184),
+    "4:3": (1184, 864),
+    "4:5": (896, 1152),
+    "5:4": (1152, 896),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "21:9": (1536, 672),
+}
 SIZE_SCALES: dict[str, int] = {"1K": 1, "2K": 2, "4K": 4}
+
+
+def is_gemini_2_image_model(model: str) -> bool:
+    return model.removeprefix("models/").startswith(("gemini-2", "gemini-1"))
+
+
 DRAW_DIVISOR = 4  # the canvas is 1K size / 4; every 1K side is a multiple of 4
 PNG_COMPRESS_LEVEL = 1
 
@@ -44,7 +63,10 @@ class CharacterSpec(BaseModel):
     seed: int
 
 
-def output_size(aspect_ratio: str | None, image_size: str | None) -> tuple[int, int]:
+def output_size(
+    aspect_ratio: str | None, image_size: str | None, model: str = ""
+) -> tuple[int, int]:
+    """Pixel size of an answer; imageSize only scales the Gemini 3 image models."""
     ratio = aspect_ratio or "1:1"
     size = image_size or "1K"
     if ratio not in SIZES_1K:
@@ -54,6 +76,8 @@ def output_size(aspect_ratio: str | None, image_size: str | None) -> tuple[int, 
         )
     if size not in SIZE_SCALES:
         raise ApiError(400, f"Unsupported image size '{size}'. Supported: 1K, 2K, 4K.")
+    if is_gemini_2_image_model(model):
+        return SIZES_1K_GEMINI_2[ratio]
     width, height = SIZES_1K[ratio]
     scale = SIZE_SCALES[size]
     return width * scale, height * scale

@@ -29,6 +29,7 @@ from chargen_resources.emulator.wire import ApiError, decode_base64, encode_base
 ModelKind = Literal["image", "analysis"]
 TOKENS_PER_INPUT_IMAGE = 560
 TOKENS_PER_IMAGE = {"1K": 1120, "2K": 1120, "4K": 2000}
+TOKENS_PER_GEMINI_2_IMAGE = 1290  # gemini-2.5-flash-image: every image, at its single size
 IMAGE_MIME_PREFIX = "image/"
 
 # (path of the stored bytes, mime type) for a files/<id> reference; raises ApiError if absent.
@@ -263,7 +264,7 @@ def answer(
     image_config = config.get("imageConfig") or {}
     if kind == "image":
         size = image_model.output_size(
-            image_config.get("aspectRatio"), image_config.get("imageSize")
+            image_config.get("aspectRatio"), image_config.get("imageSize"), name
         )
     images, text_tokens = _gather_inputs(request, resolve)
     result = ModelAnswer(model=name, response_id=digest[:22])
@@ -290,18 +291,20 @@ def answer(
             )
         result.thought_tokens = 120 * drafts + (40 if drafts else 0)
         image_size = str(image_config.get("imageSize") or "1K")
+        gemini_2 = image_model.is_gemini_2_image_model(name)
+        # Gemini 3 image models sign the first non-thought part and every final image.
+        signature = None if gemini_2 else encode_base64(digest[:24].encode())
         if not modalities or "TEXT" in modalities:
             caption = f"Here is your {spec.mood} {spec.archetype} character."
-            result.parts.append(AnswerPart(text=caption))
+            result.parts.append(AnswerPart(text=caption, thought_signature=signature))
             result.candidate_tokens += math.ceil(len(caption) / 4)
         if not modalities or "IMAGE" in modalities:
             result.parts.append(
-                AnswerPart(
-                    image=image_model.render_png(spec, *size),
-                    thought_signature=encode_base64(digest[:24].encode()) if drafts else None,
-                )
+                AnswerPart(image=image_model.render_png(spec, *size), thought_signature=signature)
             )
-            result.candidate_tokens += TOKENS_PER_IMAGE.get(image_size, 1120)
+            result.candidate_tokens += (
+                TOKENS_PER_GEMINI_2_IMAGE if gemini_2 else TOKENS_PER_IMAGE.get(image_size, 1120)
+            )
             result.output_is_image = True
         return result
     if blocked:
@@ -310,11 +313,17 @@ def answer(
         return result
     facts = request_facts(images, prompt)
     text = _analysis_text(config, facts)
-    result.parts.append(AnswerPart(text=text))
-    result.candidate_tokens = math.ceil(len(text) / 4)
+    limit = config.get("maxOutputTokens")
+    if isinstance(limit, int) and limit > 0 and math.ceil(len(text) / 4) > limit:
+        text, result.finish_reason = text[: limit * 4], "MAX_TOKENS"
     thinking = config.get("thinkingConfig") or {}
     if thinking.get("thinkingBudget") != 0 and not name.startswith(("gemini-1", "gemini-2.0")):
         result.thought_tokens = 64 + seed % 200
+        if thinking.get("includeThoughts") is True:
+            summary = f"**Reading the request**\n\nI look at: {facts.description()}"
+            result.parts.append(AnswerPart(text=summary, thought=True))
+    result.parts.append(AnswerPart(text=text))
+    result.candidate_tokens = math.ceil(len(text) / 4)
     return result
 
 

@@ -50,6 +50,7 @@ _SNIFF_CHARS = 16
 
 _SPACE = re.compile(rb"[ \t\r]*")
 _NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_NUMBER_BYTES = re.compile(rb"[-+.0-9eE]*")
 _LITERALS = {b"t": (b"true", True), b"f": (b"false", False), b"n": (b"null", None)}
 
 
@@ -255,11 +256,11 @@ class _LineWalker:
             cursor.expect(0x3A, f"':' after the key {key!r} in {what}")
             yield key
             found = cursor.peek()
+            if found not in (0x7D, 0x2C):  # the LF of the line stays unread for the caller
+                raise _Malformed(f"expected ',' or '}}' in {what} but found {_describe(found)}")
             cursor.pos += 1
             if found == 0x7D:
                 return
-            if found != 0x2C:
-                raise _Malformed(f"expected ',' or '}}' in {what} but found {_describe(found)}")
 
     def elements(self, what: str) -> Iterator[int]:
         """Indices of an array; the caller consumes each element."""
@@ -275,11 +276,11 @@ class _LineWalker:
             yield index
             index += 1
             found = cursor.peek()
+            if found not in (0x5D, 0x2C):
+                raise _Malformed(f"expected ',' or ']' in {what} but found {_describe(found)}")
             cursor.pos += 1
             if found == 0x5D:
                 return
-            if found != 0x2C:
-                raise _Malformed(f"expected ',' or ']' in {what} but found {_describe(found)}")
 
     def null_consumed(self) -> bool:
         """Consume a ``null`` standing where a container may be; True if there was one."""
@@ -343,14 +344,21 @@ class _LineWalker:
                 raise _Malformed(f"expected {text.decode()} but found {_describe(found)}")
             cursor.pos += len(text)
             return result
+        # A number may be cut by a chunk boundary anywhere ("-", "1.", "1e+"): read the whole
+        # run of number bytes before judging it. Values live inside the line object, so an
+        # input that ends inside a number ends inside the line.
         while True:
-            match = _NUMBER.match(cursor.buf, cursor.pos)
-            if match is None:
-                raise _Malformed(f"expected a value but found {_describe(found)}")
-            if match.end() < len(cursor.buf) or not cursor.more():
-                break  # the number cannot continue in a later chunk
-        cursor.pos = match.end()
-        number = match.group()
+            end = _NUMBER_BYTES.match(cursor.buf, cursor.pos).end()  # type: ignore[union-attr]
+            if end < len(cursor.buf):
+                break
+            if not cursor.more():
+                raise _Truncated
+        number = cursor.buf[cursor.pos : end]
+        if not number:
+            raise _Malformed(f"expected a value but found {_describe(found)}")
+        if _NUMBER.fullmatch(number) is None:
+            raise _Malformed(f"{number.decode()!r} is not a JSON number")
+        cursor.pos = end
         return float(number) if any(c in number for c in b".eE") else int(number)
 
     # -- the batch output shape ---------------------------------------------------------------
@@ -366,7 +374,7 @@ class _LineWalker:
                 self.state.has_response = True
                 yield from self.response()
             elif name == "error":
-                self.state.error = _line_error(self.value())
+                self.state.error = _line_error(self.value())  # None when the error is null
             elif name == "status":  # Vertex AI batch output: a non-empty status means failure
                 status = self.value()
                 if isinstance(status, str) and status:
@@ -385,12 +393,10 @@ class _LineWalker:
                         yield from self.candidate()
                     else:
                         self.skip()
-            elif name == "usageMetadata":
+            elif name in ("usageMetadata", "usage_metadata"):
                 self.state.usage = _usage(self.value())
-            elif name == "promptFeedback":
-                feedback = self.value()
-                if isinstance(feedback, dict) and feedback.get("blockReason"):
-                    self.state.block_reason = str(feedback["blockReason"])
+            elif name in ("promptFeedback", "prompt_feedback"):
+                self.state.block_reason = block_reason_of(self.value()) or self.state.block_reason
             else:
                 self.skip()
 
@@ -403,7 +409,7 @@ class _LineWalker:
                             yield from self.part()
                     else:
                         self.skip()
-            elif name == "finishReason":
+            elif name in ("finishReason", "finish_reason"):
                 reason = self.value()
                 self.state.finish_reason = str(reason) if reason is not None else None
             else:
@@ -486,13 +492,28 @@ def _ascii(raw: bytes) -> str:
         ) from None
 
 
-def _line_error(value: Any) -> LineError:
-    if isinstance(value, dict):
-        try:
-            return LineError.model_validate({**value, "message": str(value.get("message", ""))})
-        except ValidationError:
-            return LineError(message=json.dumps(value)[:2000])
-    return LineError(message=str(value))
+def _line_error(value: Any) -> LineError | None:
+    """The line's ``error`` member as a ``LineError``; ``null`` means no error."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return LineError(message=str(value))
+    code = value.get("code")
+    status = value.get("status")
+    message = value.get("message")
+    return LineError(
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        status=str(status) if status not in (None, "") else None,
+        message=str(message) if message is not None else json.dumps(value)[:2000],
+    )
+
+
+def block_reason_of(feedback: Any) -> str | None:
+    """``promptFeedback.blockReason`` (either spelling), when the prompt was blocked."""
+    if not isinstance(feedback, dict):
+        return None
+    reason = feedback.get("blockReason", feedback.get("block_reason"))
+    return str(reason) if reason else None
 
 
 def _usage(value: Any) -> TokenUsage | None:

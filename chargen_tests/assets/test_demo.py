@@ -1,0 +1,39 @@
+"""`make demo` on a small inbox: exit code 0 with a failed character, and the summary."""
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from chargen_assets import demo
+
+
+def test_demo_materializes_everything_and_reports_the_blocked_character(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = tmp_path / "inbox"
+    for name, colour in {"ash": (200, 20, 20), "brook": (20, 60, 200)}.items():
+        (inbox / name).mkdir(parents=True)
+        Image.new("RGB", (64, 64), colour).save(inbox / name / "a.png")
+    (inbox / "brook" / "character.yaml").write_text("notes: gory\n")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
+    monkeypatch.setenv("CHARGEN_EMULATOR_STATE", str(tmp_path / "emulator"))
+    monkeypatch.setenv("CHARGEN_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("CHARGEN_EMULATOR_PENDING_SECONDS", "0")
+    monkeypatch.setenv("CHARGEN_EMULATOR_RUNNING_SECONDS", "0")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 of 2 characters done, 1 not." in out
+    assert "brook" in out and "IMAGE_SAFETY" in out
+    assert (tmp_path / "storage" / "chargen" / "character_image" / "ash.png").is_file()
+
+
+def test_demo_refuses_a_missing_inbox(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        demo.main(["--inbox", str(tmp_path / "nope"), "--dagster-home", str(tmp_path / "h")]) == 2
+    )
+    assert "no inbox folder" in capsys.readouterr().err

@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from PIL import Image
+
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_resources.emulator import RunningEmulator
+
+
+def test_local_inbox_resource_lists_characters(tmp_path: Path) -> None:
+    (tmp_path / "ash").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "ash" / "a.png")
+    inbox = InboxResource(local_root=str(tmp_path))
+    assert [c.key for c in inbox.source().list_characters()] == ["ash"]
+
+
+def test_s3_inbox_without_a_bucket_says_what_to_set() -> None:
+    with pytest.raises(dg.Failure, match="s3_bucket"):
+        InboxResource(backend="s3").source()
+
+
+def test_gemini_resource_connects_once_and_builds_runners(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    resource = GeminiBatchResource(base_url=emulator.base_url, emulator_state_dir=str(tmp_path))
+    first = resource.connection()
+    assert resource.connection() is first and first.backend == "custom"
+    assert first.client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
