@@ -528,16 +528,23 @@ def _usage(value: Any) -> TokenUsage | None:
 def read_batch_output(
     chunks: Iterable[bytes], *, slice_chars: int = DEFAULT_SLICE_CHARS
 ) -> Iterator[BatchOutputEvent]:
-    """Yield ``LineStart``, the line's Gemini events and ``LineEnd`` for each non-blank line."""
+    """Yield ``LineStart``, the line's Gemini events and ``LineEnd`` for each non-blank line.
+
+    ``index`` counts non-blank lines; error messages give the line number in the file (blank
+    lines counted) so that an operator can look at the line with ``sed -n Np``.
+    """
     if slice_chars < 16:
         raise ValueError("slice_chars must be at least 16")
     cursor = _Cursor(chunks)
     if cursor.ensure(3) and cursor.buf.startswith(b"\xef\xbb\xbf"):
         cursor.pos = 3  # a UTF-8 byte order mark
     index = 0
+    line_number = 1  # of the file, blank lines included
     while True:
-        if not _at_line_content(cursor):
+        blank_lines = _skip_blank_lines(cursor)
+        if blank_lines is None:
             return
+        line_number += blank_lines
         state = _LineState(index=index)
         line_start = cursor.offset()
         yield LineStart(index=index)
@@ -548,7 +555,7 @@ def read_batch_output(
             yield state.end(
                 LineError(
                     status="TRUNCATED",
-                    message=f"line {index + 1}: the input ends inside this line "
+                    message=f"line {line_number}: the input ends inside this line "
                     f"({cursor.offset() - line_start} bytes read); the download was cut short, "
                     "fetch the output file again",
                 )
@@ -557,26 +564,28 @@ def read_batch_output(
         except _Malformed as problem:
             error = LineError(
                 status="MALFORMED",
-                message=f"line {index + 1}, byte {cursor.offset() - line_start}: {problem}",
+                message=f"line {line_number}, byte {cursor.offset() - line_start + 1}: {problem}",
             )
             cursor.skip_to_next_line()
             yield state.end(error)
-            index += 1
-            continue
-        yield state.end()
+        else:
+            yield state.end()
         index += 1
+        line_number += 1
 
 
-def _at_line_content(cursor: _Cursor) -> bool:
-    """Skip blank lines; True when a line with content starts at the cursor."""
+def _skip_blank_lines(cursor: _Cursor) -> int | None:
+    """Skip blank lines; how many, or None when the input ends first."""
+    skipped = 0
     while True:
         try:
             found = cursor.peek()
         except _Truncated:
-            return False
+            return None
         if found != 0x0A:
-            return True
+            return skipped
         cursor.pos += 1
+        skipped += 1
 
 
 def _finish_line(cursor: _Cursor) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from google import genai
-from PIL import Image
 
 from chargen_resources.emulator import EmulatorSettings, RunningEmulator
 from chargen_resources.gemini.batch_jobs import (
@@ -20,8 +17,7 @@ from chargen_resources.gemini.batch_jobs import (
     iter_file_chunks,
 )
 from chargen_resources.gemini.connection import ConnectionSettings, connect
-from chargen_resources.gemini.ledger import Ledger, UploadRecord
-from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.storage.blob_store import LocalBlobStore
 
 FAST = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30)
@@ -154,36 +150,3 @@ def test_connection_retries_transient_errors(emulator: RunningEmulator) -> None:
     assert connection.backend == "custom"
     answer = connection.client.models.generate_content(model="gemini-2.5-flash", contents="hello")
     assert answer.text
-
-
-def _png(colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_uploads_are_reused_by_content_until_they_expire(
-    genai_client: genai.Client, tmp_path: Path
-) -> None:
-    ledger = Ledger(LocalBlobStore(tmp_path / "store"), "chargen")
-    cache = UploadCache(genai_client, ledger)
-    first = cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red")
-    second = cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red again")
-    other = cache.ensure_uploaded(_png((0, 0, 255)), "image/png", "blue")
-    assert not first.reused and second.reused and second.name == first.name
-    assert other.name != first.name
-    assert len(list(genai_client.files.list())) == 2
-
-    # A record about to expire is not trusted: the image goes up again.
-    import hashlib
-
-    sha = hashlib.sha256(_png((255, 0, 0))).hexdigest()
-    record = ledger.find_upload(sha)
-    assert record is not None
-    soon = datetime.now(UTC) + timedelta(hours=1)
-    ledger.save_upload(UploadRecord(**{**record.model_dump(), "expires_at": soon}))
-    assert not cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red").reused
-
-    # A file deleted behind our back is noticed.
-    genai_client.files.delete(name=other.name)
-    assert not cache.ensure_uploaded(_png((0, 0, 255)), "image/png", "blue").reused
