@@ -372,5 +372,15 @@ def character_pipeline(
                 "sent again. Dead letters are kept under "
                 f"{storage.prefix}/_dead_letters/.\n" + "\n".join(lines)
             ),
-            metadata={"failed_characters": sorted(run.failures)},
+            # The description may be shortened in the UI; this table never is.
+            metadata={
+                "failed_characters": len(run.failures),
+                "failures": dg.MetadataValue.md(
+                    "| character | stage | reason |\n|---|---|---|\n"
+                    + "\n".join(
+                        f"| {k} | {stage} | {reason.replace('|', '/')} |"
+                        for k, (stage, reason) in sorted(run.failures.items())
+                    )
+                ),
+            },
         )

@@ -176,18 +176,20 @@ def extract_batch_output(source: Path, out: Path) -> dict[str, int]:
     """Write images and manifest.jsonl for ``source`` into ``out``; returns counts by status."""
     out.mkdir(parents=True, exist_ok=True)
     staging = out / STAGING_DIR
-    with (out / MANIFEST_NAME).open("w", encoding="utf-8") as manifest:
-        run = _Extraction(out=out, manifest=manifest)
-        events = read_batch_output(read_chunks(source))
-        uploaded = upload_image_chunks(events, LocalFileSink(out), run.staging_key)
-        for event in uploaded:
-            if isinstance(event, ImageBlock):
-                run.staged.append(event)
-            elif isinstance(event, ImageFailed):
-                run.failures.append(event.reason)
-            elif isinstance(event, LineEnd):
-                run.finish_line(event)
-    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with (out / MANIFEST_NAME).open("w", encoding="utf-8") as manifest:
+            run = _Extraction(out=out, manifest=manifest)
+            events = read_batch_output(read_chunks(source))
+            uploaded = upload_image_chunks(events, LocalFileSink(out), run.staging_key)
+            for event in uploaded:
+                if isinstance(event, ImageBlock):
+                    run.staged.append(event)
+                elif isinstance(event, ImageFailed):
+                    run.failures.append(event.reason)
+                elif isinstance(event, LineEnd):
+                    run.finish_line(event)
+    finally:  # a crash or Ctrl-C must not leave staged images behind in the output directory
+        shutil.rmtree(staging, ignore_errors=True)
     return run.counts
 
 

@@ -51,7 +51,12 @@ class _Decoder:
                 f"character {chr(tail[invalid.start()])!r} is not in the base64 alphabet",
                 self.offset + invalid.start(),
             )
-        if len(tail) == 1:
+        if tail.startswith(b"="):
+            raise Base64DecodeError(
+                f"{len(tail)} padding character(s) '=' after a complete 4-character group",
+                self.offset,
+            )
+        if len(tail.rstrip(b"=")) == 1:
             raise Base64DecodeError(
                 "the input ends with a single dangling character (truncated data?)", self.offset
             )

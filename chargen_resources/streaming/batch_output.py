@@ -282,6 +282,21 @@ class _LineWalker:
             if found == 0x5D:
                 return
 
+    def shape_members(self, what: str) -> Iterator[str]:
+        """Members of an object the batch output shape expects; a value of another type (null,
+        a string...) is valid JSON, so it is skipped and read as absent, not as a broken line."""
+        if self.cursor.peek() != 0x7B:
+            self.skip()
+            return
+        yield from self.members(what)
+
+    def shape_elements(self, what: str) -> Iterator[int]:
+        """Indices of an array the shape expects; any other value is skipped as absent."""
+        if self.cursor.peek() != 0x5B:
+            self.skip()
+            return
+        yield from self.elements(what)
+
     def null_consumed(self) -> bool:
         """Consume a ``null`` standing where a container may be; True if there was one."""
         if self.cursor.peek() != 0x6E:
@@ -383,12 +398,13 @@ class _LineWalker:
                 self.skip()
 
     def response(self) -> Iterator[BatchOutputEvent]:
-        if self.null_consumed():
+        if self.cursor.peek() != 0x7B:
+            self.skip()  # null or not an object: as if there were no response
             self.state.has_response = False
             return
         for name in self.members("'response'"):
             if name == "candidates":
-                for index in self.elements("'candidates'"):
+                for index in self.shape_elements("'candidates'"):
                     if index == 0:
                         yield from self.candidate()
                     else:
@@ -401,17 +417,17 @@ class _LineWalker:
                 self.skip()
 
     def candidate(self) -> Iterator[BatchOutputEvent]:
-        for name in self.members("a candidate"):
+        for name in self.shape_members("a candidate"):
             if name == "content":
-                for content_name in self.members("'content'"):
+                for content_name in self.shape_members("'content'"):
                     if content_name == "parts":
-                        for _ in self.elements("'parts'"):
+                        for _ in self.shape_elements("'parts'"):
                             yield from self.part()
                     else:
                         self.skip()
             elif name in ("finishReason", "finish_reason"):
                 reason = self.value()
-                self.state.finish_reason = str(reason) if reason is not None else None
+                self.state.finish_reason = str(reason) if isinstance(reason, str) else None
             else:
                 self.skip()
 
@@ -442,7 +458,7 @@ class _LineWalker:
 
     def inline_data(self, thought: bool) -> Iterator[BatchOutputEvent]:
         mime_type = ""
-        for name in self.members("'inlineData'"):
+        for name in self.shape_members("'inlineData'"):
             if name in ("mimeType", "mime_type"):
                 value = self.value()
                 mime_type = value if isinstance(value, str) else ""
@@ -545,6 +561,9 @@ def read_batch_output(
         if blank_lines is None:
             return
         line_number += blank_lines
+        where = f"line {line_number}" + (
+            f" (record {index + 1})" if line_number != index + 1 else ""
+        )
         state = _LineState(index=index)
         line_start = cursor.offset()
         yield LineStart(index=index)
@@ -555,7 +574,7 @@ def read_batch_output(
             yield state.end(
                 LineError(
                     status="TRUNCATED",
-                    message=f"line {line_number}: the input ends inside this line "
+                    message=f"{where}: the input ends inside this line "
                     f"({cursor.offset() - line_start} bytes read); the download was cut short, "
                     "fetch the output file again",
                 )
@@ -564,7 +583,7 @@ def read_batch_output(
         except _Malformed as problem:
             error = LineError(
                 status="MALFORMED",
-                message=f"line {line_number}, byte {cursor.offset() - line_start + 1}: {problem}",
+                message=f"{where}, byte {cursor.offset() - line_start + 1}: {problem}",
             )
             cursor.skip_to_next_line()
             yield state.end(error)

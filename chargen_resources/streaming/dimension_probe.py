@@ -131,6 +131,9 @@ class DimensionProbe:
         self.dimensions: Dimensions | None = None
         self.done = False  # True once the probe has given its final answer
         self._head = bytearray()
+        # Probe again only once the head has doubled: tiny chunks (a few bytes each when the
+        # input arrives byte by byte) must not make probing quadratic in the header size.
+        self._next_probe_at = 0
 
     def transform(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
@@ -143,20 +146,27 @@ class DimensionProbe:
     def _look(self, chunk: bytes) -> None:
         room = self.max_probe_bytes - len(self._head)
         self._head += chunk[:room]
+        full = len(self._head) >= self.max_probe_bytes
+        if len(self._head) < self._next_probe_at and not full:
+            return
+        self._next_probe_at = 2 * len(self._head)
         try:
             found = probe_header(bytes(self._head))
         except _NeedMoreData:
-            if len(self._head) >= self.max_probe_bytes:
-                self._settle()
-            return
+            found = None
         if found is not None:
             self._finish(found)
-        elif len(self._head) >= self.max_probe_bytes:
+        elif full:
             self._settle()
 
     def _settle(self) -> None:
-        """No header parser answered: let Pillow try what we kept, then stop looking."""
-        self._finish(_probe_with_pillow(bytes(self._head)))
+        """End of the probe window or of the stream: our parsers, then Pillow, on what we kept."""
+        head = bytes(self._head)
+        try:
+            found = probe_header(head)
+        except _NeedMoreData:
+            found = None
+        self._finish(found or _probe_with_pillow(head))
 
     def _finish(self, found: Dimensions | None) -> None:
         self.dimensions = found

@@ -10,6 +10,14 @@ sends it). Inline images reach us in one of three ways, told apart per chunk:
 Consumers only ever see the new base64 characters in ``ImageDelta``. An image run ends at the next
 image start or at the end of the stream; a new run starts when the mime type or the thought flag
 changes, or when data that is not a continuation begins with an image signature.
+
+The second chunk of a run decides its delivery mode, which then holds for the run. It is
+cumulative only when it repeats everything seen and adds to it (or is an exact repeat that starts
+with an image signature, i.e. a resent whole image). So a fragment that merely happens to equal
+the data seen so far (periodic data, equal-sized fragments) is not mistaken for a repeat.
+
+Keys are read in camelCase (the REST wire format) and in snake_case (what proto-JSON parsers also
+accept and what SDK-dumped objects contain). With several candidates, candidate 0 is followed.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from chargen_resources.streaming.errors import GeminiProtocolError, GeminiStreamError
 from chargen_resources.streaming.types import (
@@ -51,9 +61,21 @@ class _ImageRun:
     head: str = ""
     tail: str = ""
     held: str = ""
+    mode: str = "undecided"  # then "cumulative" or "fragmented", from the run's second chunk
 
-    def repeats_what_was_seen(self, data: str) -> bool:
-        """True when ``data`` is a cumulative chunk: it starts with everything emitted."""
+    def is_cumulative(self, data: str) -> bool:
+        """Classify the next chunk of this run (and fix the run's mode on its second chunk)."""
+        if self.mode == "fragmented":
+            return False
+        repeats = self._repeats_what_was_seen(data)
+        if self.mode == "undecided":
+            grows = len(data.rstrip("=")) > self.emitted + len(self.held.rstrip("="))
+            repeats = repeats and (grows or data.startswith(IMAGE_SIGNATURES_BASE64))
+            self.mode = "cumulative" if repeats else "fragmented"
+        return repeats
+
+    def _repeats_what_was_seen(self, data: str) -> bool:
+        """True when ``data`` starts with everything emitted (sampled at both ends)."""
         if self.emitted == 0:
             stem = self.held.rstrip("=")[:-1] or self.held[:1]
             return bool(stem) and data.startswith(stem)
@@ -101,14 +123,14 @@ def parse_gemini_events(sse: Iterable[SseEvent]) -> Iterator[GeminiEvent]:
     for event in sse:
         chunk = _load_chunk(event.data)
         _raise_if_error(chunk)
-        if isinstance(chunk.get("usageMetadata"), dict):
-            usage = TokenUsage.model_validate(chunk["usageMetadata"])
-        feedback = chunk.get("promptFeedback")
-        if isinstance(feedback, dict) and feedback.get("blockReason"):
-            block_reason = str(feedback["blockReason"])
+        usage = _usage(_either(chunk, "usageMetadata", "usage_metadata")) or usage
+        feedback = _either(chunk, "promptFeedback", "prompt_feedback")
+        if isinstance(feedback, dict) and _either(feedback, "blockReason", "block_reason"):
+            block_reason = str(_either(feedback, "blockReason", "block_reason"))
         candidate = _first_candidate(chunk)
-        if candidate.get("finishReason"):
-            finish_reason = str(candidate["finishReason"])
+        reason = _either(candidate, "finishReason", "finish_reason")
+        if isinstance(reason, str) and reason:
+            finish_reason = reason
         for part in _parts(candidate):
             thought = part.get("thought") is True
             if isinstance(part.get("text"), str):
@@ -137,7 +159,7 @@ def _image_events(
     events: list[GeminiEvent] = []
     if run is not None:
         same_kind = (mime_type or run.mime_type) == run.mime_type and thought == run.thought
-        if same_kind and run.repeats_what_was_seen(data):
+        if same_kind and run.is_cumulative(data):
             return run, _deltas(run.cumulative(data), thought)
         if same_kind and not data.startswith(IMAGE_SIGNATURES_BASE64):
             return run, _deltas(run.fragment(data), thought)
@@ -190,10 +212,32 @@ def _raise_if_error(chunk: dict[str, Any]) -> None:
     )
 
 
+def _either(mapping: dict[str, Any], camel: str, snake: str) -> Any:
+    value = mapping.get(camel)
+    return mapping.get(snake) if value is None else value
+
+
+def _usage(value: Any) -> TokenUsage | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return TokenUsage.model_validate(value)
+    except ValidationError:
+        return None
+
+
 def _first_candidate(chunk: dict[str, Any]) -> dict[str, Any]:
+    """Candidate 0: the one whose ``index`` is 0 or absent (proto-JSON omits a zero index).
+
+    With ``candidateCount`` > 1 a chunk may carry only another candidate's piece; following
+    position 0 blindly would splice two candidates' images together.
+    """
     candidates = chunk.get("candidates")
-    if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
-        return candidates[0]
+    if not isinstance(candidates, list):
+        return {}
+    for candidate in candidates:
+        if isinstance(candidate, dict) and candidate.get("index") in (None, 0):
+            return candidate
     return {}
 
 

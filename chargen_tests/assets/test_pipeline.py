@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,20 @@ COLOURS = {
     "dune": (220, 190, 120),
     "ember": (240, 120, 20),
 }
+
+
+def png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG that declares enormous dimensions without holding the pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def draw_sketch(path: Path, colour: tuple[int, int, int]) -> None:
@@ -86,6 +102,11 @@ class Platform:
         names = [job.name or "" for job in self.client.batches.list()]
         raw = [adapter.get_resource(name) for name in names]
         return sorted(raw, key=lambda job: job["metadata"]["createTime"])
+
+    def resources_inbox(self) -> InboxResource:
+        inbox = self.resources["inbox"]
+        assert isinstance(inbox, InboxResource)
+        return inbox
 
     def storage(self) -> ChargenStorage:
         storage = self.resources["storage"]
@@ -173,20 +194,36 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     (platform.inbox / "bad-sheet").mkdir()
     draw_sketch(platform.inbox / "bad-sheet" / "front.png", (10, 200, 10))
     (platform.inbox / "bad-sheet" / "character.yaml").write_text("aspect_ratio: 7:3\n")
+    (platform.inbox / "giant").mkdir()
+    (platform.inbox / "giant" / "front.png").write_bytes(png_header_claiming(100_000, 100_000))
+    (platform.inbox / "flicker").mkdir()
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(
+        platform.inbox / "flicker" / "walk.webp", save_all=True, append_images=frames[1:]
+    )
+    (platform.inbox / "gif-only").mkdir()
+    frames[0].save(platform.inbox / "gif-only" / "old.gif")
+    (platform.inbox / "notes.txt").write_text("not a character")
+    (platform.inbox / ".hidden").mkdir()
+    draw_sketch(platform.inbox / ".hidden" / "front.png", (1, 2, 3))
+    draw_sketch(platform.inbox / "Ünïcode Hero" / "front.png", (120, 0, 120))
     before = {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")}
-    keys = [*COLOURS, "broken", "empty", "bad-sheet"]
+    bad = ["broken", "empty", "bad-sheet", "giant", "flicker", "gif-only"]
+    listed = {c.source_name: c.key for c in platform.resources_inbox().source().list_characters()}
+    assert ".hidden" not in listed and "notes.txt" not in listed
+    unicode_key = listed["Ünïcode Hero"]
+    assert unicode_key.startswith("unicode-hero-")
+    keys = [*COLOURS, *bad, unicode_key]
     result = platform.run(keys)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    message = (
-        failure.step_failure_data.error.message
-        if failure.step_failure_data and failure.step_failure_data.error
-        else ""
-    )
-    for key in ("broken", "empty", "bad-sheet"):
-        assert f"- {key}:" in message
-    assert "aspect_ratio" in message
-    assert platform.materialized("character_image") == set(COLOURS)
+    data = failure.step_failure_data
+    assert data is not None and data.user_failure_data is not None
+    message = str(data.user_failure_data.metadata["failures"].value)
+    for key in bad:
+        assert f"| {key} |" in message
+    assert "aspect_ratio" in message and "animated" in message and "pixels" in message
+    assert platform.materialized("character_image") == {*COLOURS, unicode_key}
     assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
 
 
