@@ -86,7 +86,8 @@ class ModelAnswer:
     block_reason: str | None = None
     prompt_tokens: int = 0
     prompt_image_tokens: int = 0
-    candidate_tokens: int = 0
+    candidate_tokens: int = 0  # text and image output together
+    candidate_image_tokens: int = 0
     thought_tokens: int = 0
     output_is_image: bool = False
 
@@ -103,11 +104,12 @@ class ModelAnswer:
         if self.prompt_image_tokens:
             details.append({"modality": "IMAGE", "tokenCount": self.prompt_image_tokens})
         usage["promptTokensDetails"] = details
+        output_details = [
+            {"modality": "TEXT", "tokenCount": self.candidate_tokens - self.candidate_image_tokens},
+            {"modality": "IMAGE", "tokenCount": self.candidate_image_tokens},
+        ]
         if self.candidate_tokens:
-            modality = "IMAGE" if self.output_is_image else "TEXT"
-            usage["candidatesTokensDetails"] = [
-                {"modality": modality, "tokenCount": self.candidate_tokens}
-            ]
+            usage["candidatesTokensDetails"] = [d for d in output_details if d["tokenCount"]]
         return usage
 
     def candidate(self, parts: list[dict[str, Any]], finish: bool) -> dict[str, Any]:
@@ -302,9 +304,10 @@ def answer(
             result.parts.append(
                 AnswerPart(image=image_model.render_png(spec, *size), thought_signature=signature)
             )
-            result.candidate_tokens += (
+            result.candidate_image_tokens = (
                 TOKENS_PER_GEMINI_2_IMAGE if gemini_2 else TOKENS_PER_IMAGE.get(image_size, 1120)
             )
+            result.candidate_tokens += result.candidate_image_tokens
             result.output_is_image = True
         return result
     if blocked:

@@ -1,0 +1,129 @@
+"""Benchmark: a whole cast through the pipeline in one run, against the embedded emulator.
+
+    python -m benchmarks.pipeline_run --characters 100 --size 1K
+
+Draws N sketch folders, then materializes all four assets over them in one Dagster run (one
+analysis job, one image job) with local storage, and reports wall time, peak RSS of
+the process and the number of batch jobs. Then the inbox sensor's planning over the same folders,
+first tick and an unchanged tick. The emulator's batch clock is set to zero, so the figures are
+chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+
+def draw_inbox(root: Path, count: int) -> list[str]:
+    names = []
+    for index in range(count):
+        name = f"hero-{index:05d}"
+        folder = root / name
+        folder.mkdir(parents=True)
+        image = Image.new("RGB", (256, 384), (240, 240, 240))
+        pen = ImageDraw.Draw(image)
+        colour = ((index * 53) % 256, (index * 97) % 256, (index * 151) % 256)
+        pen.ellipse((100, 20, 156, 76), fill=colour)
+        pen.rectangle((90, 80, 166, 260), fill=colour)
+        image.save(folder / "front.png")
+        names.append(name)
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--characters", type=int, default=100)
+    parser.add_argument("--size", choices=["1K", "2K", "4K"], default="1K")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="chargen-bench-") as folder:
+        root = Path(folder)
+        os.environ.update(
+            {
+                "CHARGEN_INBOX": str(root / "inbox"),
+                "CHARGEN_STORAGE": str(root / "storage"),
+                "CHARGEN_EMULATOR_STATE": str(root / "emulator"),
+                "CHARGEN_POLL_SECONDS": "0.2",
+                "CHARGEN_EMULATOR_PENDING_SECONDS": "0",
+                "CHARGEN_EMULATOR_RUNNING_SECONDS": "0",
+                "CHARGEN_EMULATOR_DRAFT_IMAGES": "0",
+            }
+        )
+        os.environ.pop("GEMINI_API_KEY", None)
+        started = time.perf_counter()
+        names = draw_inbox(root / "inbox", args.characters)
+        drawn = time.perf_counter() - started
+
+        import dagster as dg
+
+        from chargen_assets.definitions import build_defs
+        from chargen_assets.partitions import CHARACTERS
+        from chargen_assets.pipeline import character_pipeline
+        from chargen_assets.sensors import inbox_sensor
+
+        defs = build_defs()
+        resources = defs.resources or {}
+        with dg.DagsterInstance.ephemeral() as instance:
+            instance.add_dynamic_partitions(CHARACTERS, names)
+            started = time.perf_counter()
+            result = dg.materialize(
+                [character_pipeline],
+                instance=instance,
+                resources=resources,
+                tags={
+                    "dagster/asset_partition_range_start": names[0],
+                    "dagster/asset_partition_range_end": names[-1],
+                },
+                run_config={
+                    "ops": {"character_pipeline": {"config": {"image_size": args.size}}},
+                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                },
+                raise_on_error=False,
+            )
+            total = time.perf_counter() - started
+            done = len(instance.get_materialized_partitions(dg.AssetKey("character_image")))
+            jobs = _count_jobs(resources)
+
+            with dg.build_sensor_context(instance=instance, resources={"inbox": resources["inbox"]}) as context:
+                started = time.perf_counter()
+                first = inbox_sensor(context)
+                first_tick = time.perf_counter() - started
+                cursor = first.cursor if isinstance(first, dg.SensorResult) else None
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"inbox": resources["inbox"]}
+            ) as context:
+                started = time.perf_counter()
+                inbox_sensor(context)
+                quiet_tick = time.perf_counter() - started
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"`python -m benchmarks.pipeline_run --characters {args.characters} --size {args.size}`")
+        print()
+        print("| measure | value |")
+        print("|---|---:|")
+        print(f"| characters materialized (of {args.characters}) | {done} |")
+        print(f"| batch jobs | {jobs} |")
+        print(f"| whole run | {total:.1f} s ({total / max(done, 1) * 1000:.0f} ms per character) |")
+        print(f"| peak RSS of the run process | {peak:.0f} MB |")
+        print(f"| drawing the inbox (not chargen) | {drawn:.1f} s |")
+        print(f"| inbox sensor, first tick | {first_tick * 1000:.0f} ms |")
+        print(f"| inbox sensor, unchanged tick | {quiet_tick * 1000:.0f} ms |")
+        return 0 if result.success else 1
+
+
+def _count_jobs(resources: dict[str, object]) -> int:
+    gemini = resources["gemini"]
+    client = gemini.connection().client  # type: ignore[attr-defined]
+    return sum(1 for job in client.batches.list() if re.match(r"chargen-", job.display_name or ""))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
