@@ -37,6 +37,7 @@ dev: $(STAMP)
 ## Streaming vs naive batch-output reading: peak RSS and throughput.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.batch_output
+	$(BIN)/python -m benchmarks.pipeline_run --characters 200
 
 clean:
 	rm -rf .chargen

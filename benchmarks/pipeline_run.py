@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             done = len(instance.get_materialized_partitions(dg.AssetKey("character_image")))
             jobs = _count_jobs(resources)
 
-            with dg.build_sensor_context(instance=instance, resources={"inbox": resources["inbox"]}) as context:
+            with dg.build_sensor_context(
+                instance=instance, resources={"inbox": resources["inbox"]}
+            ) as context:
                 started = time.perf_counter()
                 first = inbox_sensor(context)
                 first_tick = time.perf_counter() - started
@@ -105,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                 quiet_tick = time.perf_counter() - started
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"`python -m benchmarks.pipeline_run --characters {args.characters} --size {args.size}`")
+        print(
+            f"`python -m benchmarks.pipeline_run --characters {args.characters} --size {args.size}`"
+        )
         print()
         print("| measure | value |")
         print("|---|---:|")

@@ -108,8 +108,9 @@ def test_inline_batch_from_dicts_and_inlined_request_objects(genai_client: genai
     for item in responses:
         assert item.error is None and item.response is not None
         assert item.response.text
-    assert isinstance(Recipe.model_validate_json(responses[1].response.text or ""), Recipe)
-    recipes = TypeAdapter(list[Recipe]).validate_json(responses[2].response.text or "")
+    texts = [item.response.text or "" if item.response else "" for item in responses]
+    assert isinstance(Recipe.model_validate_json(texts[1]), Recipe)
+    recipes = TypeAdapter(list[Recipe]).validate_json(texts[2])
     assert recipes and all(isinstance(r, Recipe) for r in recipes)
 
 
@@ -165,7 +166,7 @@ def test_file_batch_output_parses_as_the_docs_sample_does(
     for line in file_content.splitlines():
         if line:
             parsed_response = json.loads(line)
-            if "response" in parsed_response and parsed_response["response"]:
+            if parsed_response.get("response"):
                 candidate = parsed_response["response"]["candidates"][0]
                 texts[parsed_response["key"]] = candidate["content"]["parts"][0]["text"]
             elif "error" in parsed_response:
@@ -204,7 +205,7 @@ def test_image_file_batch_decodes_as_the_image_docs_sample_does(
     captions: dict[str, str] = {}
     for line in content.splitlines():
         parsed_response = json.loads(line)
-        assert "response" in parsed_response and parsed_response["response"]
+        assert parsed_response.get("response")
         for part in parsed_response["response"]["candidates"][0]["content"]["parts"]:
             if part.get("text"):
                 captions[parsed_response["key"]] = part["text"]
@@ -221,7 +222,7 @@ def test_state_moves_pending_running_succeeded_as_time_passes(
     slow_emulator: RunningEmulator,
 ) -> None:
     client = client_for(slow_emulator)
-    job = client.batches.create(model="gemini-2.5-flash", src=[{"contents": "hi"}])
+    job = client.batches.create(model="gemini-2.5-flash", src=[types.InlinedRequest(contents="hi")])
     assert job.state == types.JobState.JOB_STATE_PENDING
     seen: list[str] = []
     deadline = time.monotonic() + 10
@@ -242,7 +243,7 @@ def test_state_moves_pending_running_succeeded_as_time_passes(
 
 def test_cancel_a_pending_job(parked_emulator: RunningEmulator) -> None:
     client = client_for(parked_emulator)
-    job = client.batches.create(model="gemini-2.5-flash", src=[{"contents": "hi"}])
+    job = client.batches.create(model="gemini-2.5-flash", src=[types.InlinedRequest(contents="hi")])
     assert client.batches.get(name=str(job.name)).state == types.JobState.JOB_STATE_PENDING
     client.batches.cancel(name=str(job.name))
     cancelled = client.batches.get(name=str(job.name))
@@ -254,7 +255,7 @@ def test_cancel_a_pending_job(parked_emulator: RunningEmulator) -> None:
 
 def test_jobs_expire_after_48_hours_of_emulator_clock(parked_emulator: RunningEmulator) -> None:
     client = client_for(parked_emulator)
-    job = client.batches.create(model="gemini-2.5-flash", src=[{"contents": "hi"}])
+    job = client.batches.create(model="gemini-2.5-flash", src=[types.InlinedRequest(contents="hi")])
     _advance_clock(parked_emulator, 47 * 3600)
     assert client.batches.get(name=str(job.name)).state == types.JobState.JOB_STATE_PENDING
     _advance_clock(parked_emulator, 3600 + 1)
@@ -265,7 +266,9 @@ def test_jobs_expire_after_48_hours_of_emulator_clock(parked_emulator: RunningEm
 
 def test_list_get_delete_and_bad_names(genai_client: genai.Client) -> None:
     created = [
-        genai_client.batches.create(model="gemini-2.5-flash", src=[{"contents": f"n{n}"}]).name
+        genai_client.batches.create(
+            model="gemini-2.5-flash", src=[types.InlinedRequest(contents=f"n{n}")]
+        ).name
         for n in range(3)
     ]
     pager = genai_client.batches.list(config={"page_size": 2})
@@ -292,7 +295,9 @@ def test_list_get_delete_and_bad_names(genai_client: genai.Client) -> None:
 
 def test_create_refuses_unknown_models_and_missing_files(genai_client: genai.Client) -> None:
     with pytest.raises(errors.ClientError) as unknown:
-        genai_client.batches.create(model="gemini-unknown-model", src=[{"contents": "hi"}])
+        genai_client.batches.create(
+            model="gemini-unknown-model", src=[types.InlinedRequest(contents="hi")]
+        )
     assert (unknown.value.code, unknown.value.status) == (404, "NOT_FOUND")
     with pytest.raises(errors.ClientError) as missing:
         genai_client.batches.create(model="gemini-2.5-flash", src="files/nosuchfile")

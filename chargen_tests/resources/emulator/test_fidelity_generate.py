@@ -205,7 +205,7 @@ def test_every_aspect_ratio_and_size_has_the_documented_pixels(
 def test_gemini_25_flash_image_uses_its_own_sizes(genai_client: genai.Client) -> None:
     response = genai_client.models.generate_content(
         model="gemini-2.5-flash-image",
-        contents=["Create a picture of a nano banana dish"],
+        contents="Create a picture of a nano banana dish",
         config=types.GenerateContentConfig(image_config=types.ImageConfig(aspect_ratio="16:9")),
     )
     assert Image.open(io.BytesIO(_final_image(response))).size == (1344, 768)
@@ -221,12 +221,15 @@ def test_gemini_25_flash_image_uses_its_own_sizes(genai_client: genai.Client) ->
 
 
 def test_lowercase_or_unknown_sizes_are_refused(genai_client: genai.Client) -> None:
-    for config in ({"image_size": "1k"}, {"aspect_ratio": "7:3"}):
+    for image_config in (
+        types.ImageConfig(image_size="1k"),
+        types.ImageConfig(aspect_ratio="7:3"),
+    ):
         with pytest.raises(errors.ClientError) as caught:
             genai_client.models.generate_content(
                 model=IMAGE_MODEL,
                 contents="x",
-                config=types.GenerateContentConfig(image_config=types.ImageConfig(**config)),
+                config=types.GenerateContentConfig(image_config=image_config),
             )
         assert (caught.value.code, caught.value.status) == (400, "INVALID_ARGUMENT")
 
@@ -291,15 +294,14 @@ def test_uploaded_file_and_pil_image_as_contents(
     path = tmp_path / "ref.png"
     path.write_bytes(png_bytes((220, 20, 20)))
     uploaded = genai_client.files.upload(file=path)
-    by_file = genai_client.models.generate_content(
-        model=TEXT_MODEL, contents=[uploaded, "Describe this character."]
-    )
+    question: list[types.PartUnionDict] = ["Describe this character."]
+    by_file = genai_client.models.generate_content(model=TEXT_MODEL, contents=[uploaded, *question])
     by_pil = genai_client.models.generate_content(
-        model=TEXT_MODEL, contents=["Describe this character.", Image.open(path)]
+        model=TEXT_MODEL, contents=[*question, Image.open(path)]
     )
     by_bytes = genai_client.models.generate_content(
         model=TEXT_MODEL,
-        contents=[types.Part.from_bytes(data=path.read_bytes(), mime_type="image/png"), "hi"],
+        contents=[types.Part.from_bytes(data=path.read_bytes(), mime_type="image/png"), *question],
     )
     for response in (by_file, by_pil, by_bytes):
         assert response.text and any(
@@ -367,7 +369,9 @@ def test_retry_options_recover_from_failed_requests(tmp_path: Path) -> None:
             api_key="test-key",
             http_options=types.HttpOptions(
                 base_url=running.base_url,
-                retry_options=types.HttpRetryOptions(attempts=3, initial_delay=0.01, max_delay=0.05),
+                retry_options=types.HttpRetryOptions(
+                    attempts=3, initial_delay=0.01, max_delay=0.05
+                ),
             ),
         )
         assert retrying.models.generate_content(model=TEXT_MODEL, contents="hi").text

@@ -17,6 +17,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from chargen_resources.emulator import EmulatorSettings, RunningEmulator, start_emulator
+from chargen_resources.emulator.settings import ImageDelivery
 from chargen_tests.fixtures.emulator import client_for
 from chargen_tests.resources.emulator.helpers import error_of, png_bytes, raw, write_png
 
@@ -302,10 +303,10 @@ def _streamed_image(client: genai.Client, mode: str) -> tuple[bytes, int]:
 
 
 @pytest.mark.parametrize("mode", ["whole", "fragmented", "cumulative"])
-def test_stream_delivery_modes_reassemble_the_same_png(tmp_path: Path, mode: str) -> None:
+def test_stream_delivery_modes_reassemble_the_same_png(tmp_path: Path, mode: ImageDelivery) -> None:
     settings = EmulatorSettings(
         pending_seconds=0, running_seconds=0, draft_images=0, image_delivery=mode
-    )  # type: ignore[arg-type]
+    )
     with start_emulator(tmp_path / "state", settings) as emulator:
         client = client_for(emulator)
         whole = _final_image(
