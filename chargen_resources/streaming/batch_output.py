@@ -482,9 +482,10 @@ class _LineWalker:
                 if head_length < _SNIFF_CHARS and not mime_type:
                     continue
                 started = True
-                first = "".join(head)
-                yield ImageStart(mime_type=mime_type or sniff_mime_type(first), thought=thought)
-                text = first
+                yield ImageStart(mime_type=mime_type or sniff_mime_type("".join(head)), thought=thought)
+                for held in head[:-1]:  # each piece stays within slice_chars
+                    if held:
+                        yield ImageDelta(data=held, thought=thought)
             if text:
                 yield ImageDelta(data=text, thought=thought)
         if not started:

@@ -36,9 +36,10 @@ def line_summaries(chunks: Iterable[bytes], slice_chars: int = 16) -> list[dict[
     current: dict[str, Any] | None = None
     deltas: list[str] = []
 
-    def close_image() -> None:
+    def close_image(failed: bool = False) -> None:
         if current is not None and current["images"] and deltas:
-            current["images"][-1]["data"] = b"".join(decode_base64(deltas))
+            # A failed line's image may be cut anywhere: it is not decodable, only discarded.
+            current["images"][-1]["data"] = None if failed else b"".join(decode_base64(deltas))
         deltas.clear()
 
     for item in read_batch_output(chunks, slice_chars=slice_chars):
@@ -47,8 +48,8 @@ def line_summaries(chunks: Iterable[bytes], slice_chars: int = 16) -> list[dict[
             current = {"index": item.index, "text": "", "images": []}
         elif isinstance(item, LineEnd):
             assert current is not None and current["index"] == item.index
-            close_image()
             error = item.error
+            close_image(failed=error is not None)
             current.update(
                 key=item.key,
                 finish_reason=item.finish_reason,
@@ -239,10 +240,9 @@ def test_numbers_cut_by_chunk_boundaries_are_read_whole() -> None:
 )
 def test_malformed_line_is_reported_and_the_next_lines_survive(bad: bytes) -> None:
     good = b'{"key": "after", "response": {"candidates": [{"finishReason": "STOP"}]}}'
-    raw = b"\n".join([good.replace(b"after", b"before"), bad, b"", good, good]) + b"\n"
+    raw = b"\n".join([good.replace(b"after", b"before"), bad, good, b"", good]) + b"\n"
     for chunks in ([raw], [raw[i : i + 1] for i in range(len(raw))]):
         got = line_summaries(chunks)
-        assert [line["key"] for line in got][::2] == ["before", "after"] or len(got) == 4
         assert len(got) == 4, got
         assert got[1]["error"][1] == "MALFORMED", got[1]
         assert "line 2" in got[1]["error"][2]
