@@ -85,7 +85,10 @@ class _Decoder:
         out: list[bytes] = []
         position = 0
         # Each padded group closes an independently encoded segment; decode segment by segment.
+        # A run of '=' that touches the end of what we have may go on in the next slice.
         for padding in _PADDED_GROUP_END.finditer(stripped):
+            if padding.end() == len(stripped):
+                break
             segment = stripped[position : padding.end()]
             if len(segment) % 4:
                 raise Base64DecodeError(

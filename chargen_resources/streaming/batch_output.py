@@ -384,7 +384,8 @@ class _LineWalker:
         for name in self.members("the line object"):
             if name == "key":
                 key = self.value()
-                self.state.key = key if isinstance(key, str) else json.dumps(key)
+                # A number key is kept as its JSON text; null means no key.
+                self.state.key = key if isinstance(key, str) or key is None else json.dumps(key)
             elif name == "response":
                 self.state.has_response = True
                 yield from self.response()
@@ -482,7 +483,9 @@ class _LineWalker:
                 if head_length < _SNIFF_CHARS and not mime_type:
                     continue
                 started = True
-                yield ImageStart(mime_type=mime_type or sniff_mime_type("".join(head)), thought=thought)
+                yield ImageStart(
+                    mime_type=mime_type or sniff_mime_type("".join(head)), thought=thought
+                )
                 for held in head[:-1]:  # each piece stays within slice_chars
                     if held:
                         yield ImageDelta(data=held, thought=thought)

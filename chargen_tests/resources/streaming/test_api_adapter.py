@@ -49,7 +49,11 @@ def test_invalid_model_is_refused_by_the_sdk_rules() -> None:
 def test_get_resource_returns_fields_the_sdk_drops(genai_client: genai.Client) -> None:
     job = genai_client.batches.create(
         model="gemini-2.5-flash",
-        src=[{"contents": [{"parts": [{"text": "hi"}], "role": "user"}]}],
+        src=[
+            types.InlinedRequest(
+                contents=[types.Content(parts=[types.Part(text="hi")], role="user")]
+            )
+        ],
     )
     assert job.name is not None
     raw = GoogleGenAIApiAdapter(genai_client).get_resource(job.name)

@@ -63,7 +63,9 @@ def line_summaries(chunks: Iterable[bytes], slice_chars: int = 16) -> list[dict[
             assert current is not None, f"{item} outside a line"
             if isinstance(item, ImageStart):
                 close_image()
-                current["images"].append({"mime": item.mime_type, "thought": item.thought, "data": b""})
+                current["images"].append(
+                    {"mime": item.mime_type, "thought": item.thought, "data": b""}
+                )
             elif isinstance(item, ImageDelta):
                 assert len(item.data) <= slice_chars
                 deltas.append(item.data)
@@ -85,7 +87,11 @@ def reference(record: dict[str, Any], index: int) -> dict[str, Any]:
         summary["error"] = (error.get("code"), error.get("status"), error.get("message"))
     if not isinstance(response, dict):
         if error is None:
-            summary["error"] = (None, "MISSING_RESPONSE", "the line has neither 'response' nor 'error'")
+            summary["error"] = (
+                None,
+                "MISSING_RESPONSE",
+                "the line has neither 'response' nor 'error'",
+            )
         return summary
     usage = response.get("usageMetadata")
     summary["usage"] = TokenUsage.model_validate(usage) if usage else None
@@ -118,8 +124,19 @@ def image_record(rng: random.Random, key: str, *, size: int = 120) -> dict[str, 
         {"thoughtSignature": "El4KXAERTTIP" * 3},
     ]
     response = {
-        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0, "avgLogprobs": -0.53e-2}],
-        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": parts},
+                "finishReason": "STOP",
+                "index": 0,
+                "avgLogprobs": -0.53e-2,
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": 12,
+            "candidatesTokenCount": 1290,
+            "totalTokenCount": 1302,
+        },
         "modelVersion": "gemini-3-pro-image-preview",
     }
     return {"key": key, "response": response}
@@ -133,7 +150,7 @@ def dumps_shuffled(record: dict[str, Any], rng: random.Random, noise: bool = Tru
         if isinstance(value, dict):
             items = list(value.items())
             if noise and depth < 3:
-                items.append((f"x{NASTY}", {"n": [1, -2.5e-3, True, None, {"s": "}]\"{"}]}))
+                items.append((f"x{NASTY}", {"n": [1, -2.5e-3, True, None, {"s": '}]"{'}]}))
             rng.shuffle(items)
             body = f"{space},{space}".join(
                 f"{json.dumps(k)}{space}:{space}{encode(v, depth + 1)}" for k, v in items
@@ -210,8 +227,14 @@ def test_every_cut_point_reports_truncation_and_keeps_earlier_lines() -> None:
 def test_numbers_cut_by_chunk_boundaries_are_read_whole() -> None:
     line = b'{"key":"n","x":-12.5e+3,"y":[0,-0,1E2,3.25],"response":{"candidates":[],"usageMetadata":{"totalTokenCount":1302}}}\n'
     expected = {
-        "index": 0, "text": "", "images": [], "key": "n", "finish_reason": None,
-        "usage": TokenUsage(total_token_count=1302), "block_reason": None, "error": None,
+        "index": 0,
+        "text": "",
+        "images": [],
+        "key": "n",
+        "finish_reason": None,
+        "usage": TokenUsage(total_token_count=1302),
+        "block_reason": None,
+        "error": None,
     }
     for cut in range(len(line) + 1):
         assert line_summaries([line[:cut], line[cut:]]) == [expected], cut
@@ -290,7 +313,9 @@ def test_response_without_candidates_and_odd_shapes() -> None:
         ]
     )
     got = line_summaries([raw])
-    assert got[0]["block_reason"] == "SAFETY" and got[0]["usage"] == TokenUsage(prompt_token_count=4)
+    assert got[0]["block_reason"] == "SAFETY" and got[0]["usage"] == TokenUsage(
+        prompt_token_count=4
+    )
     assert got[0]["error"] is None and got[0]["images"] == []
     assert got[1]["finish_reason"] == "IMAGE_SAFETY" and got[1]["error"] is None
     assert got[2]["error"] is None and got[2]["images"] == []
@@ -308,12 +333,14 @@ def test_key_escapes_surrogates_and_position() -> None:
     slashes = escaped.replace("/", "\\/")
     for line in (
         "{" + f'"key":{escaped},{body}' + "}",
-        "{" + f"{body},\"key\":{escaped}" + "}",
+        "{" + f'{body},"key":{escaped}' + "}",
         "{" + f'"a":1,"key":{slashes},{body}' + "}",
-        "{ \"key\" \t:\t" + escaped + " , " + body.replace(":", " : ") + " }",
+        '{ "key" \t:\t' + escaped + " , " + body.replace(":", " : ") + " }",
     ):
         raw = line.encode()
-        assert [got["key"] for got in line_summaries(raw[i : i + 3] for i in range(0, len(raw), 3))] == [key]
+        assert [
+            got["key"] for got in line_summaries(raw[i : i + 3] for i in range(0, len(raw), 3))
+        ] == [key]
 
 
 @pytest.mark.parametrize(
@@ -343,7 +370,11 @@ def test_base64_variants_and_json_escapes_inside_the_data_string(encode: Any) ->
 def test_bom_crlf_and_blank_lines() -> None:
     rng = random.Random(3)
     records = [image_record(rng, "a", size=10), image_record(rng, "b", size=10)]
-    raw = b"\xef\xbb\xbf" + b"\r\n\r\n".join(json.dumps(r).encode() for r in records) + b"\r\n\r\n  \t\r\n"
+    raw = (
+        b"\xef\xbb\xbf"
+        + b"\r\n\r\n".join(json.dumps(r).encode() for r in records)
+        + b"\r\n\r\n  \t\r\n"
+    )
     expected = [reference(record, index) for index, record in enumerate(records)]
     assert line_summaries([raw]) == expected
     assert line_summaries(raw[i : i + 1] for i in range(len(raw))) == expected
@@ -369,10 +400,17 @@ def test_thought_flag_before_or_after_the_image() -> None:
 
 
 def test_huge_unknown_members_and_strings_are_skipped_in_bounded_slices() -> None:
-    filler = "\\\\\\\"" * 200_000 + "x" * 1_000_000  # escaped backslashes and quotes, then text
+    filler = '\\\\\\"' * 200_000 + "x" * 1_000_000  # escaped backslashes and quotes, then text
     line = (
         '{"noise":["' + filler + '",{"deep":[[[[{"a":"}"}]]]]}],"key":"big",'
-        '"response":{"candidates":[{"content":{"parts":[{"thoughtSignature":"' + filler + '"}]}}]}}\n'
+        '"response":{"candidates":[{"content":{"parts":[{"thoughtSignature":"'
+        + filler
+        + '"}]}}]}}\n'
     ).encode()
     got = line_summaries(line[i : i + 65536] for i in range(0, len(line), 65536))
     assert [(g["key"], g["error"]) for g in got] == [("big", None)]
+
+
+def test_key_null_number_and_missing() -> None:
+    raw = b'{"key":null,"response":{}}\n{"key":42,"response":{}}\n{"response":{}}\n{"key":"k","key":"last wins","response":{}}'
+    assert [line["key"] for line in line_summaries([raw])] == [None, "42", None, "last wins"]

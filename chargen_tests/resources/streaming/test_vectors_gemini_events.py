@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 from typing import Any
@@ -48,7 +49,7 @@ def pieces(raw: bytes, mode: str, cuts: list[int]) -> list[bytes]:
     """The raw image as a server sends it: fragments, or growing prefixes (cumulative)."""
     bounds = [0, *cuts, len(raw)]
     if mode == "fragmented":
-        return [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        return [raw[a:b] for a, b in itertools.pairwise(bounds)]
     return [raw[:b] for b in bounds[1:]]
 
 
@@ -142,7 +143,12 @@ def test_usage_on_the_final_chunk_only() -> None:
     events = run(
         [
             chunk([{"text": "a"}]),
-            event({"candidates": [{"finishReason": "STOP"}], "usageMetadata": {"totalTokenCount": 1300}}),
+            event(
+                {
+                    "candidates": [{"finishReason": "STOP"}],
+                    "usageMetadata": {"totalTokenCount": 1300},
+                }
+            ),
         ]
     )
     assert events[-1] == StreamDone("STOP", TokenUsage(total_token_count=1300))
@@ -154,7 +160,10 @@ def test_image_safety_without_content() -> None:
 
 
 def test_prompt_blocked_without_candidates() -> None:
-    body = {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {"promptTokenCount": 9}}
+    body = {
+        "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+        "usageMetadata": {"promptTokenCount": 9},
+    }
     assert run([event(body)]) == [
         StreamDone(None, TokenUsage(prompt_token_count=9), "PROHIBITED_CONTENT")
     ]
@@ -165,7 +174,16 @@ def test_snake_case_keys_everywhere() -> None:
     body = {
         "candidates": [
             {
-                "content": {"parts": [{"inline_data": {"mime_type": "image/png", "data": base64.b64encode(raw).decode()}}]},
+                "content": {
+                    "parts": [
+                        {
+                            "inline_data": {
+                                "mime_type": "image/png",
+                                "data": base64.b64encode(raw).decode(),
+                            }
+                        }
+                    ]
+                },
                 "finish_reason": "STOP",
             }
         ],
@@ -191,7 +209,13 @@ def test_candidate_zero_is_followed_whatever_its_position() -> None:
             }
         ),
         event({"candidates": [{"index": 1, "content": {"parts": [inline(other[9:])]}}]}),
-        event({"candidates": [{"index": 0, "content": {"parts": [inline(mine[9:])]}, "finishReason": "STOP"}]}),
+        event(
+            {
+                "candidates": [
+                    {"index": 0, "content": {"parts": [inline(mine[9:])]}, "finishReason": "STOP"}
+                ]
+            }
+        ),
     ]
     events = run(stream)
     assert images(events) == [(ImageStart("image/png"), mine)]
@@ -201,13 +225,22 @@ def test_candidate_zero_is_followed_whatever_its_position() -> None:
 @pytest.mark.parametrize(
     ("error", "code", "status", "message"),
     [
-        ({"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}, 429, "RESOURCE_EXHAUSTED", "Resource exhausted"),
+        (
+            {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"},
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Resource exhausted",
+        ),
         ({"code": 500, "message": "boom"}, 500, None, "boom"),
         ({"message": "only a message"}, None, None, "only a message"),
     ],
 )
-def test_error_chunk_is_typed(error: dict[str, Any], code: int | None, status: str | None, message: str) -> None:
-    stream = iter([chunk([{"text": "partial"}]), event({"error": error}), chunk([{"text": "never"}])])
+def test_error_chunk_is_typed(
+    error: dict[str, Any], code: int | None, status: str | None, message: str
+) -> None:
+    stream = iter(
+        [chunk([{"text": "partial"}]), event({"error": error}), chunk([{"text": "never"}])]
+    )
     events = parse_gemini_events(stream)
     assert next(events) == TextDelta("partial")
     with pytest.raises(GeminiStreamError) as raised:

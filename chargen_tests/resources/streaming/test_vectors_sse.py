@@ -75,8 +75,16 @@ VECTORS: list[tuple[str, bytes, list[SseEvent]]] = [
     ("retry ignored", b"retry: 3000\ndata: a\n\n", [SseEvent("a")]),
     ("retry alone dispatches nothing", b"retry: 3000\n\n", []),
     ("unknown fields ignored", b"foo: 1\nbar\ndata: a\nbaz:\n\n", [SseEvent("a")]),
-    ("id with NULL ignored, earlier id kept", b"id: 1\nid: 2\x003\ndata: a\n\n", [SseEvent("a", None, "1")]),
-    ("empty id resets to empty", b"id: 1\ndata: a\n\nid\ndata: b\n\n", [SseEvent("a", None, "1"), SseEvent("b", None, "")]),
+    (
+        "id with NULL ignored, earlier id kept",
+        b"id: 1\nid: 2\x003\ndata: a\n\n",
+        [SseEvent("a", None, "1")],
+    ),
+    (
+        "empty id resets to empty",
+        b"id: 1\ndata: a\n\nid\ndata: b\n\n",
+        [SseEvent("a", None, "1"), SseEvent("b", None, "")],
+    ),
     ("empty event type is the default type", b"event:\ndata: a\n\n", [SseEvent("a")]),
     ("event type without colon", b"event\ndata: a\n\n", [SseEvent("a")]),
     ("event type with spaces kept", b"event:  x y\ndata: a\n\n", [SseEvent("a", " x y")]),
@@ -88,9 +96,17 @@ VECTORS: list[tuple[str, bytes, list[SseEvent]]] = [
     ("colon in the value kept", b"data: a: b:c\n\n", [SseEvent("a: b:c")]),
     ("leading colon only is a comment", b":\n:data: x\ndata: a\n\n", [SseEvent("a")]),
     ("space before the field name", b" data: a\n\n", []),
-    ("BOM only at stream start", b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n", [SseEvent("a")]),
+    (
+        "BOM only at stream start",
+        b"\xef\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n",
+        [SseEvent("a")],
+    ),
     ("BOM inside a value kept", "data: \ufeffa\n\n".encode(), [SseEvent("\ufeffa")]),
-    ("mixed CR LF CRLF", b"data: a\rdata: b\ndata: c\r\n\r\n\rdata: d\n\r", [SseEvent("a\nb\nc"), SseEvent("d")]),
+    (
+        "mixed CR LF CRLF",
+        b"data: a\rdata: b\ndata: c\r\n\r\n\rdata: d\n\r",
+        [SseEvent("a\nb\nc"), SseEvent("d")],
+    ),
     ("CR CR is two line ends", b"data: a\r\rdata: b\r\n\r\n", [SseEvent("a"), SseEvent("b")]),
     ("LF CR is two line ends", b"data: a\n\rdata: b\n\n", [SseEvent("a"), SseEvent("b")]),
     ("final event without blank line discarded", b"data: a\n\ndata: b\n", [SseEvent("a")]),
@@ -100,7 +116,11 @@ VECTORS: list[tuple[str, bytes, list[SseEvent]]] = [
     ("DONE ends the stream", b"data: a\n\ndata: [DONE]\n\ndata: b\n\n", [SseEvent("a")]),
     ("DONE without space", b"data:[DONE]\n\ndata: b\n\n", []),
     ("DONE with other fields", b"event: end\nid: 9\ndata: [DONE]\n\ndata: b\n\n", []),
-    ("DONE needs exact data", b"data: [DONE] \n\ndata: [DONE]\ndata: x\n\n", [SseEvent("[DONE] "), SseEvent("[DONE]\nx")]),
+    (
+        "DONE needs exact data",
+        b"data: [DONE] \n\ndata: [DONE]\ndata: x\n\n",
+        [SseEvent("[DONE] "), SseEvent("[DONE]\nx")],
+    ),
     ("multibyte UTF-8", "data: é☕🎨\n\n".encode(), [SseEvent("é☕🎨")]),
     ("invalid UTF-8 replaced", b"data: \xc3(\xff\n\n", [SseEvent("\ufffd(\ufffd")]),
     ("truncated UTF-8 before LF replaced", b"data: \xf0\x9f\x8e\n\n", [SseEvent("\ufffd")]),
@@ -172,10 +192,46 @@ def gemini_stream() -> tuple[bytes, list[str]]:
     """A realistic ``alt=sse`` body: text, a thought, a 3-fragment image, usage; CRLF framing."""
     data = base64.b64encode(b"\x89PNG\r\n\x1a\n" + os.urandom(600)).decode()
     bodies = [
-        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Dé🎨", "thought": True}]}, "index": 0}]},
-        {"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": data[:400]}}]}, "index": 0}]},
-        {"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": data[400:]}}]}, "index": 0}]},
-        {"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 9}},
+        {
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": "Dé🎨", "thought": True}]},
+                    "index": 0,
+                }
+            ]
+        },
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"inlineData": {"mimeType": "image/png", "data": data[:400]}}],
+                    },
+                    "index": 0,
+                }
+            ]
+        },
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "role": "model",
+                        "parts": [{"inlineData": {"mimeType": "image/png", "data": data[400:]}}],
+                    },
+                    "index": 0,
+                }
+            ]
+        },
+        {
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": ""}]},
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": 5, "totalTokenCount": 9},
+        },
     ]
     texts = [json.dumps(body, ensure_ascii=False) for body in bodies]
     raw = "".join(f"data: {text}\r\n\r\n" for text in texts).encode()
