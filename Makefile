@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck dev bench clean
+.PHONY: install demo test lint typecheck check dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## Everything CI checks: lint, types, tests.
+check: lint typecheck test
 
 ## The Dagster UI (webserver + daemon) with the inbox sensor running, on http://127.0.0.1:3000
 dev: $(STAMP)

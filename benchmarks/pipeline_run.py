@@ -17,7 +17,9 @@ import re
 import resource
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -123,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result.success else 1
 
 
-def _count_jobs(resources: dict[str, object]) -> int:
+def _count_jobs(resources: Mapping[str, Any]) -> int:
     gemini = resources["gemini"]
-    client = gemini.connection().client  # type: ignore[attr-defined]
+    client = gemini.connection().client
     return sum(1 for job in client.batches.list() if re.match(r"chargen-", job.display_name or ""))
 
 

@@ -30,10 +30,10 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         _sketch(inbox / name / "a.png", (10, 20, 30))
     with dg.DagsterInstance.ephemeral() as instance:
         result = _tick(instance, inbox, None)
-        (added,) = result.dynamic_partitions_requests
+        (added,) = result.dynamic_partitions_requests or []
         assert isinstance(added, dg.AddDynamicPartitionsRequest)
         assert list(added.partition_keys) == ["alpha", "beta", "gamma"]
-        (run,) = result.run_requests
+        (run,) = result.run_requests or []
         assert run.asset_selection == PIPELINE_ASSETS
         assert run.partition_key_range == dg.PartitionKeyRange("alpha", "gamma")
 
@@ -47,11 +47,11 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         changed = _tick(instance, inbox, quiet.cursor)
         keys = {
             (r.partition_key_range.start, r.partition_key_range.end)
-            for r in changed.run_requests
+            for r in changed.run_requests or []
             if r.partition_key_range
         }
         assert keys == {("beta", "beta"), ("delta", "delta")}
-        run_keys = {r.run_key for r in changed.run_requests}
+        run_keys = {r.run_key for r in changed.run_requests or []}
         assert len(run_keys) == 2 and None not in run_keys
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from PIL import Image
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
@@ -18,14 +22,14 @@ from chargen_tests.fixtures.emulator import client_for
 
 
 def test_inbox_and_results_in_s3(
-    emulator: RunningEmulator, moto_server: str, s3_client: object, s3_bucket: str, tmp_path: Path
+    emulator: RunningEmulator, moto_server: str, s3_client: S3Client, s3_bucket: str, tmp_path: Path
 ) -> None:
     for name, colour in list(COLOURS.items())[:3]:
         buffer = io.BytesIO()
         Image.new("RGB", (48, 64), colour).save(buffer, format="PNG")
         s3_client.put_object(
             Bucket=s3_bucket, Key=f"sketches/{name}/front.png", Body=buffer.getvalue()
-        )  # type: ignore[attr-defined]
+        )
     s3 = S3Resource(endpoint_url=moto_server, region_name="us-east-1")
     storage = ChargenStorage(backend="s3", s3_bucket=s3_bucket, prefix="results", s3=s3)
     resources: dict[str, object] = {
@@ -44,9 +48,9 @@ def test_inbox_and_results_in_s3(
         assert platform.materialized("character_image") == set(keys)
     image = storage.read_artifact("character_image", keys[0], GeneratedImage)
     assert image.image_uri == f"s3://{s3_bucket}/results/character_image/{keys[0]}.png"
-    body = s3_client.get_object(Bucket=s3_bucket, Key=image.image_key)["Body"].read()  # type: ignore[attr-defined]
+    body = s3_client.get_object(Bucket=s3_bucket, Key=image.image_key)["Body"].read()
     assert body.startswith(b"\x89PNG") and len(body) == image.bytes
-    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="results/_staging")  # type: ignore[attr-defined]
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="results/_staging")
     assert listed.get("KeyCount", 0) == 0  # nothing left half-way
-    inbox_keys = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="sketches/")["KeyCount"]  # type: ignore[attr-defined]
+    inbox_keys = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="sketches/")["KeyCount"]
     assert inbox_keys == 3  # the inbox is only read

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -33,7 +34,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _graphql(port: int, query: str) -> dict[str, object]:
+def _graphql(port: int, query: str) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query}).encode(),
@@ -41,6 +42,10 @@ def _graphql(port: int, query: str) -> dict[str, object]:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def _tag(run: dict[str, Any], key: str) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
 
 
 def _restore_sigint() -> None:
@@ -108,7 +113,7 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
     port, home, tmp_path = dagster_dev
     deadline = time.monotonic() + 300
     done: set[str] = set()
-    runs: list[dict[str, object]] = []
+    runs: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         time.sleep(3)
         try:
@@ -118,7 +123,7 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
             )
         except OSError:
             continue  # the webserver is still starting
-        runs = answer["data"]["runsOrError"]["results"]  # type: ignore[index]
+        runs = answer["data"]["runsOrError"]["results"]
         finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
         if runs and len(finished) == len(runs):
             with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -127,16 +132,10 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
                 break
     log = (tmp_path / "dagster-dev.log").read_text(errors="replace")
     assert done == {"amber", "basalt", "coral"}, log[-4000:]
-    pipeline_runs = [
-        r
-        for r in runs
-        if any(
-            t["key"] == "dagster/sensor_name" and t["value"] == "inbox_sensor" for t in r["tags"]
-        )
-    ]  # type: ignore[index,union-attr]
+    pipeline_runs = [r for r in runs if _tag(r, "dagster/sensor_name") == "inbox_sensor"]
     assert len(pipeline_runs) == 1 and pipeline_runs[0]["status"] == "SUCCESS"
     assert sorted((tmp_path / "storage" / "chargen" / "character_image").glob("*.png"))
-    nodes = _graphql(port, "{ assetNodes { assetKey { path } } }")["data"]["assetNodes"]  # type: ignore[index]
+    nodes = _graphql(port, "{ assetNodes { assetKey { path } } }")["data"]["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
     assert {
         "source_image",

@@ -8,7 +8,7 @@ from chargen_resources.characters.prompt_compiler import (
 
 
 def _analysis(**changes: object) -> CharacterAnalysis:
-    base = {
+    base: dict[str, object] = {
         "archetype": "knight",
         "visual_traits": ["plate armour", "Plate armour", "red plume"],
         "colour_palette": [

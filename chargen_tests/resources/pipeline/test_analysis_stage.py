@@ -6,7 +6,7 @@ from pathlib import Path
 from google import genai
 from PIL import Image
 
-from chargen_resources.characters.artifacts import SourceImages, StoredImage
+from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages, StoredImage
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.uploads import UploadCache
@@ -65,7 +65,7 @@ def test_red_sketches_give_a_red_palette_and_uploads_are_cleaned(
 
 
 def test_an_answer_that_breaks_the_schema_fails_the_character_with_the_field() -> None:
-    outcome = StageOutcome("character_analysis")
+    outcome: StageOutcome[AnalysisRecord] = StageOutcome("character_analysis")
     line = LineResult(index=0, key="ash", text='{"archetype": "knight"}', finish_reason="STOP")
     _record_line(outcome, "ash", line, "gemini-2.5-flash", "batches/x", "hash")
     assert "ash" in outcome.failed and "visual_traits" in outcome.failed["ash"]
