@@ -28,8 +28,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from chargen_resources.streaming.gemini_events import sniff_mime_type
 from chargen_resources.streaming.types import (
     BatchOutputEvent,
@@ -41,6 +39,8 @@ from chargen_resources.streaming.types import (
     LineStart,
     TextDelta,
     TokenUsage,
+    block_reason_of,
+    usage_of,
 )
 
 DEFAULT_SLICE_CHARS = 256 * 1024
@@ -411,7 +411,7 @@ class _LineWalker:
                     else:
                         self.skip()
             elif name in ("usageMetadata", "usage_metadata"):
-                self.state.usage = _usage(self.value())
+                self.state.usage = usage_of(self.value())
             elif name in ("promptFeedback", "prompt_feedback"):
                 self.state.block_reason = block_reason_of(self.value()) or self.state.block_reason
             else:
@@ -526,23 +526,6 @@ def _line_error(value: Any) -> LineError | None:
         status=str(status) if status not in (None, "") else None,
         message=str(message) if message is not None else json.dumps(value)[:2000],
     )
-
-
-def block_reason_of(feedback: Any) -> str | None:
-    """``promptFeedback.blockReason`` (either spelling), when the prompt was blocked."""
-    if not isinstance(feedback, dict):
-        return None
-    reason = feedback.get("blockReason", feedback.get("block_reason"))
-    return str(reason) if reason else None
-
-
-def _usage(value: Any) -> TokenUsage | None:
-    if not isinstance(value, dict):
-        return None
-    try:
-        return TokenUsage.model_validate(value)
-    except ValidationError:
-        return None
 
 
 def read_batch_output(

@@ -27,8 +27,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from chargen_resources.streaming.errors import GeminiProtocolError, GeminiStreamError
 from chargen_resources.streaming.types import (
     GeminiEvent,
@@ -38,6 +36,8 @@ from chargen_resources.streaming.types import (
     StreamDone,
     TextDelta,
     TokenUsage,
+    block_reason_of,
+    usage_of,
 )
 
 # Base64 of the first bytes of PNG, JPEG, RIFF (WEBP), GIF: where a new image begins.
@@ -123,10 +123,9 @@ def parse_gemini_events(sse: Iterable[SseEvent]) -> Iterator[GeminiEvent]:
     for event in sse:
         chunk = _load_chunk(event.data)
         _raise_if_error(chunk)
-        usage = _usage(_either(chunk, "usageMetadata", "usage_metadata")) or usage
+        usage = usage_of(_either(chunk, "usageMetadata", "usage_metadata")) or usage
         feedback = _either(chunk, "promptFeedback", "prompt_feedback")
-        if isinstance(feedback, dict) and _either(feedback, "blockReason", "block_reason"):
-            block_reason = str(_either(feedback, "blockReason", "block_reason"))
+        block_reason = block_reason_of(feedback) or block_reason
         candidate = _first_candidate(chunk)
         reason = _either(candidate, "finishReason", "finish_reason")
         if isinstance(reason, str) and reason:
@@ -215,15 +214,6 @@ def _raise_if_error(chunk: dict[str, Any]) -> None:
 def _either(mapping: dict[str, Any], camel: str, snake: str) -> Any:
     value = mapping.get(camel)
     return mapping.get(snake) if value is None else value
-
-
-def _usage(value: Any) -> TokenUsage | None:
-    if not isinstance(value, dict):
-        return None
-    try:
-        return TokenUsage.model_validate(value)
-    except ValidationError:
-        return None
 
 
 def _first_candidate(chunk: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 
@@ -25,6 +25,24 @@ class TokenUsage(BaseModel):
     thoughts_token_count: int | None = None
     cached_content_token_count: int | None = None
     total_token_count: int | None = None
+
+
+def usage_of(value: Any) -> TokenUsage | None:
+    """``usageMetadata`` (either spelling) as a TokenUsage; None when absent or malformed."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return TokenUsage.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def block_reason_of(feedback: Any) -> str | None:
+    """``promptFeedback.blockReason`` (either spelling), when the prompt was blocked."""
+    if not isinstance(feedback, dict):
+        return None
+    reason = feedback.get("blockReason", feedback.get("block_reason"))
+    return str(reason) if reason else None
 
 
 class LineError(BaseModel):
