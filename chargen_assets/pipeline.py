@@ -91,9 +91,12 @@ class PipelineConfig(dg.Config):
 class _Run:
     """What one execution of the pipeline step knows and records."""
 
-    def __init__(self, context: dg.AssetExecutionContext, storage: ChargenStorage) -> None:
+    def __init__(
+        self, context: dg.AssetExecutionContext, storage: ChargenStorage, regenerate: bool
+    ) -> None:
         self.context = context
         self.storage = storage
+        self.regenerate = regenerate
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
 
@@ -156,6 +159,8 @@ class _Run:
     ) -> dict[str, T]:
         """Stored results still valid for what is asked now: they are kept, not paid for again."""
         kept: dict[str, T] = {}
+        if self.regenerate:
+            return kept
         for key, asked in wanted.items():
             try:
                 stored = self.storage.read_artifact(asset, key, model)
@@ -223,7 +228,7 @@ def character_pipeline(
     storage: ChargenStorage,
     inbox: InboxResource,
 ) -> Iterator[dg.AssetMaterialization]:
-    run = _Run(context, storage)
+    run = _Run(context, storage, config.regenerate)
     keys = sorted(context.partition_keys)
     store = storage.store()
     context.log.info(
@@ -255,19 +260,15 @@ def character_pipeline(
         analyses: StageOutcome[AnalysisRecord] = StageOutcome(ANALYSIS.to_user_string())
     elif run.selected(ANALYSIS):
         asked_sources = {k: sources.succeeded[k] for k in wanted}
-        kept = (
-            {}
-            if config.regenerate
-            else run.reusable(
-                ANALYSIS,
-                asked_sources,
-                AnalysisRecord,
-                lambda old, source: (
-                    old.source_hash == source.images_hash
-                    and old.request_version == ANALYSIS_REQUEST_VERSION
-                    and old.model == gemini.analysis_model
-                ),
-            )
+        kept = run.reusable(
+            ANALYSIS,
+            asked_sources,
+            AnalysisRecord,
+            lambda old, source: (
+                old.source_hash == source.images_hash
+                and old.request_version == ANALYSIS_REQUEST_VERSION
+                and old.model == gemini.analysis_model
+            ),
         )
         analyses = analyse(
             {k: v for k, v in asked_sources.items() if k not in kept},
@@ -318,19 +319,15 @@ def character_pipeline(
             for s in config.safety_settings
         ]
         asked_prompts = {k: prompts.succeeded[k] for k in wanted}
-        kept_images = (
-            {}
-            if config.regenerate
-            else run.reusable(
-                IMAGE,
-                asked_prompts,
-                GeneratedImage,
-                lambda old, prompt: (
-                    old.prompt_hash == prompt.prompt_hash
-                    and old.model == gemini.image_model
-                    and store.exists(old.image_key)
-                ),
-            )
+        kept_images = run.reusable(
+            IMAGE,
+            asked_prompts,
+            GeneratedImage,
+            lambda old, prompt: (
+                old.prompt_hash == prompt.prompt_hash
+                and old.model == gemini.image_model
+                and store.exists(old.image_key)
+            ),
         )
         todo = {k: v for k, v in asked_prompts.items() if k not in kept_images}
         stream = config.image_mode == "stream" or (config.image_mode == "auto" and len(keys) == 1)
