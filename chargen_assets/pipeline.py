@@ -54,7 +54,8 @@ SOURCE = dg.AssetKey("source_image")
 ANALYSIS = dg.AssetKey("character_analysis")
 PROMPT = dg.AssetKey("character_prompt")
 IMAGE = dg.AssetKey("character_image")
-STAGES = [SOURCE, ANALYSIS, PROMPT, IMAGE]
+# Which stages read each stage's results (the prompt also reads character.yaml from the source).
+CONSUMERS = {SOURCE: {ANALYSIS, PROMPT}, ANALYSIS: {PROMPT}, PROMPT: {IMAGE}, IMAGE: set()}
 
 
 class SafetySettingConfig(dg.Config):
@@ -103,10 +104,11 @@ class _Run:
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
 
-    def needed(self, key: dg.AssetKey) -> bool:
-        """A stage runs, or is read from storage, only when a selected stage lies at or after it."""
-        last = max(STAGES.index(k) for k in self.context.selected_asset_keys if k in STAGES)
-        return STAGES.index(key) <= last
+    def stored(self, asset: dg.AssetKey, keys: list[str], model: type[T]) -> StageOutcome[T]:
+        """An unselected stage's results, read only when a selected stage consumes them."""
+        if not any(self.selected(consumer) for consumer in CONSUMERS[asset]):
+            return StageOutcome(asset.to_user_string())
+        return self.load(asset, keys, model)
 
     def note_failures(self, outcome: StageOutcome[T]) -> None:
         for character, reason in outcome.failed.items():
@@ -248,7 +250,7 @@ def character_pipeline(
             own_version=lambda source: source.content_hash,
         )
     else:
-        sources = run.load(SOURCE, keys, SourceImages)
+        sources = run.stored(SOURCE, keys, SourceImages)
     for key, source in sources.succeeded.items():
         for warning in source.skipped_files:
             context.log.warning(f"{key}: skipped {warning}")
@@ -256,9 +258,7 @@ def character_pipeline(
 
     # character_analysis
     wanted = [k for k in keys if k not in run.failures]
-    if not run.needed(ANALYSIS):
-        analyses: StageOutcome[AnalysisRecord] = StageOutcome(ANALYSIS.to_user_string())
-    elif run.selected(ANALYSIS):
+    if run.selected(ANALYSIS):
         asked_sources = {k: sources.succeeded[k] for k in wanted}
         kept = run.reusable(
             ANALYSIS,
@@ -287,13 +287,11 @@ def character_pipeline(
             upstream=SOURCE,
         )
     else:
-        analyses = run.load(ANALYSIS, wanted, AnalysisRecord)
+        analyses = run.stored(ANALYSIS, wanted, AnalysisRecord)
 
     # character_prompt
     wanted = [k for k in keys if k not in run.failures]
-    if not run.needed(PROMPT):
-        prompts: StageOutcome[CompiledPrompt] = StageOutcome(PROMPT.to_user_string())
-    elif run.selected(PROMPT):
+    if run.selected(PROMPT):
         prompts = compile_prompts(
             {k: analyses.succeeded[k] for k in wanted},
             sources.succeeded,
@@ -309,7 +307,7 @@ def character_pipeline(
             upstream=ANALYSIS,
         )
     else:
-        prompts = run.load(PROMPT, wanted, CompiledPrompt)
+        prompts = run.stored(PROMPT, wanted, CompiledPrompt)
 
     # character_image
     wanted = [k for k in keys if k not in run.failures]

@@ -23,6 +23,7 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import PIPELINE_ASSETS, rebuild_stale_characters, stale_partitions
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.emulator import RunningEmulator
 from chargen_resources.streaming import GoogleGenAIApiAdapter
 from chargen_tests.fixtures.emulator import client_for
@@ -318,3 +319,18 @@ def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platf
     observation = record.asset_observation
     assert observation is not None
     assert "IMAGE_SAFETY" in str(observation.metadata["failed"].value)
+
+
+def test_a_subset_reads_only_what_its_stages_consume(platform: Platform) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    prompt_runs = platform.run(
+        keys, selection=["character_prompt"], config={"style_override": "oil painting"}
+    )
+    assert prompt_runs.success and len(platform.jobs()) == 2  # compiling prompts calls no API
+    prompt = platform.storage().read_artifact("character_prompt", "ash", CompiledPrompt)
+    assert prompt.style == "oil painting"
+    image_only = platform.run(keys, selection=["character_image"], config={"image_mode": "batch"})
+    assert image_only.success
+    jobs = platform.jobs()
+    assert len(jobs) == 3 and sum("image" in job for job in jobs) == 2  # new prompts: one new job
