@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +12,7 @@ from pydantic import Field, PrivateAttr
 
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
 from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnection, connect
-from chargen_resources.gemini.ledger import DocumentStore, Ledger
+from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.inbox.sources import InboxSource, LocalInbox, S3Inbox
 
@@ -93,13 +92,3 @@ class InboxResource(dg.ConfigurableResource):
                 raise dg.Failure("inbox backend is 's3' but no s3_bucket is configured")
             return S3Inbox(self.s3.get_client(), self.s3_bucket, self.s3_prefix)
         return LocalInbox(Path(self.local_root).resolve())
-
-    @cached_property
-    def description(self) -> str:
-        if self.backend == "s3":
-            return f"s3://{self.s3_bucket}/{self.s3_prefix}"
-        return str(Path(self.local_root).resolve())
-
-
-def ledger_for(store: DocumentStore, prefix: str) -> Ledger:
-    return Ledger(store, prefix)

@@ -200,7 +200,9 @@ class BatchJobRunner:
         input_file = self.client.files.upload(
             file=io.BytesIO(payload),
             config=types.UploadFileConfig(
-                mime_type="application/jsonl", display_name=f"{record.display_name}.jsonl"
+                # "jsonl" is what Google's batch guide passes; the service accepts any string.
+                mime_type="jsonl",
+                display_name=f"{record.display_name}.jsonl",
             ),
         )
         assert input_file.name is not None
