@@ -52,8 +52,10 @@ def _restore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.fixture
-def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
+    """One `dagster dev` for this module: starting one takes several seconds."""
+    tmp_path = tmp_path_factory.mktemp("dagster-dev")
     inbox = tmp_path / "inbox"
     for name, colour in {
         "amber": (230, 160, 20),
@@ -144,3 +146,57 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
         "character_image",
         "character_catalog",
     } <= keys
+
+
+BACKFILL = """
+mutation {
+  launchPartitionBackfill(backfillParams: {
+    title: "whole cast"
+    partitionNames: ["amber", "basalt", "coral"]
+    assetSelection: [{path: ["source_image"]}, {path: ["character_analysis"]},
+                     {path: ["character_prompt"]}, {path: ["character_image"]}]
+  }) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_a_ui_backfill_of_the_cast_is_one_run(dagster_dev: tuple[int, Path, Path]) -> None:
+    port, home, tmp_path = dagster_dev
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # wait for the sensor to register the partitions
+        time.sleep(3)
+        try:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                if len(instance.get_dynamic_partitions("characters")) == 3:
+                    break
+        except Exception:
+            continue
+    launched = _graphql(port, BACKFILL)["data"]["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+    status = ""
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        answer = _graphql(
+            port,
+            '{ partitionBackfillOrError(backfillId: "%s") { ... on PartitionBackfill { status } } }'
+            % backfill_id,
+        )
+        status = answer["data"]["partitionBackfillOrError"]["status"]
+        if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"):
+            break
+    log = (tmp_path / "dagster-dev.log").read_text(errors="replace")
+    assert status.startswith("COMPLETED"), (status, log[-4000:])
+    runs = _graphql(
+        port, "{ runsOrError { ... on Runs { results { status tags { key value } } } } }"
+    )
+    backfill_runs = [
+        r
+        for r in runs["data"]["runsOrError"]["results"]
+        if _tag(r, "dagster/backfill") == backfill_id
+    ]
+    assert len(backfill_runs) == 1 and backfill_runs[0]["status"] == "SUCCESS"
