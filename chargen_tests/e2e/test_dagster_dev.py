@@ -183,8 +183,8 @@ def test_a_ui_backfill_of_the_cast_is_one_run(dagster_dev: tuple[int, Path, Path
         time.sleep(3)
         answer = _graphql(
             port,
-            '{ partitionBackfillOrError(backfillId: "%s") { ... on PartitionBackfill { status } } }'
-            % backfill_id,
+            f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") '
+            "{ ... on PartitionBackfill { status } } }",
         )
         status = answer["data"]["partitionBackfillOrError"]["status"]
         if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"):
