@@ -121,7 +121,7 @@ class _Run:
                     character=character,
                     stage=outcome.stage,
                     reason=reason,
-                    batch_job=outcome.batch_job,
+                    batch_job=outcome.job_of.get(character),
                 ),
             )
             # Shown on the asset's Events tab for that character: the why, next to the red dot.
@@ -132,7 +132,7 @@ class _Run:
                     metadata={
                         "failed": dg.MetadataValue.text(reason),
                         "dead_letter": dg.MetadataValue.path(self.storage.store().uri(key)),
-                        "batch_job": outcome.batch_job or "",
+                        "batch_job": outcome.job_of.get(character, ""),
                     },
                 )
             )
@@ -348,6 +348,7 @@ def character_pipeline(
                 runner=gemini.runner(ledger, context.log),
                 model=gemini.image_model,
                 safety_settings=safety,
+                delete_input=gemini.delete_uploads_after_success,
             )
         images.succeeded.update(kept_images)
         yield from run.record(

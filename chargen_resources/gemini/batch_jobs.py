@@ -41,8 +41,16 @@ class PollPolicy:
     initial_interval: float = 5.0
     max_interval: float = 60.0
     backoff: float = 1.5
-    timeout: float = 26 * 3600.0
-    report_every: float = 60.0  # a progress line at least this often, and on every state change  # past the service's own 48 h expiry guard we would not wait
+    timeout: float = 26 * 3600.0  # the service itself expires a job after 48 h
+    report_every: float = 60.0  # a progress line at least this often, and on every state change
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The requests to send for a group, and the files uploaded for them (deleted after)."""
+
+    lines: Sequence[BatchLine]
+    uploaded_files: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,6 @@ class FinishedJob:
 
     job_name: str
     output_file: str
-    request_set: str
     keys: tuple[str, ...]
     reattached: bool
     record: BatchRecord
@@ -66,6 +73,18 @@ class BatchJobFailed(RuntimeError):
         super().__init__(
             f"The {stage} batch job {job_name} ended {state}{reason}. No result of it was kept. "
             "Re-running the step submits a new job for the same characters."
+        )
+
+
+class BatchJobTimedOut(RuntimeError):
+    """We stopped waiting; the job goes on at the service and a re-run reattaches to it."""
+
+    def __init__(self, stage: str, job_name: str, state: str, waited: float) -> None:
+        self.stage, self.job_name, self.state = stage, job_name, state
+        super().__init__(
+            f"The {stage} batch job {job_name} is still {state} after {waited:.0f}s of waiting. "
+            "It keeps running at Google: re-running the step reattaches to it instead of paying "
+            "again. Raise the gemini resource's job_timeout_seconds to wait longer."
         )
 
 
@@ -145,7 +164,7 @@ class BatchJobRunner:
         model: str,
         lines: Sequence[BatchLine],
         display_name: str,
-        prepare: Callable[[Sequence[BatchLine]], Sequence[BatchLine]] | None = None,
+        prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None,
     ) -> list[FinishedJob]:
         """Submit (or reattach to) one job per input group and wait for all of them.
 
@@ -168,10 +187,12 @@ class BatchJobRunner:
         model: str,
         lines: Sequence[BatchLine],
         display_name: str,
-        prepare: Callable[[Sequence[BatchLine]], Sequence[BatchLine]] | None,
+        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
     ) -> tuple[BatchRecord, bool]:
         request_set = request_set_hash(model, [(line.key, line.request) for line in lines])
         known = self.ledger.find_batch(stage, request_set)
+        # A job whose results were already stored ("consumed") is not reattached to: asking
+        # again for the same requests (a retry after a line error, `regenerate`) means a new job.
         if known is not None and known.status in ("submitted", "succeeded") and known.job_name:
             self.log(
                 f"{stage}: reattaching to {known.job_name} (already submitted for these requests)"
@@ -195,8 +216,11 @@ class BatchJobRunner:
                 attempts=attempts,
             )
         )
-        to_send = prepare(lines) if prepare is not None else lines
-        payload = b"".join(line.to_jsonl() for line in to_send)
+        prepared = prepare(lines) if prepare is not None else Prepared(lines)
+        record = self.ledger.save_batch(
+            record.model_copy(update={"uploaded_files": list(prepared.uploaded_files)})
+        )
+        payload = b"".join(line.to_jsonl() for line in prepared.lines)
         input_file = self.client.files.upload(
             file=io.BytesIO(payload),
             config=types.UploadFileConfig(
@@ -265,7 +289,6 @@ class BatchJobRunner:
                 return FinishedJob(
                     job_name=job_name or "",
                     output_file=output,
-                    request_set=record.request_set,
                     keys=tuple(line.key for line in lines),
                     reattached=reattached,
                     record=record,
@@ -277,13 +300,7 @@ class BatchJobRunner:
                 detail = job.error.message if job.error and job.error.message else None
                 raise BatchJobFailed(stage, job_name, state, detail)
             if self.clock() - started > self.poll.timeout:
-                raise BatchJobFailed(
-                    stage,
-                    job_name,
-                    state,
-                    f"still unfinished after {self.poll.timeout:.0f}s; it keeps running at Google "
-                    "and a re-run reattaches to it",
-                )
+                raise BatchJobTimedOut(stage, job_name, state, self.clock() - started)
             self.sleep(interval)
             interval = min(interval * self.poll.backoff, self.poll.max_interval)
 
@@ -306,18 +323,21 @@ class BatchJobRunner:
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def clean_up(self, job: FinishedJob, extra_files: Sequence[str] = ()) -> list[str]:
-        """Delete the job's input file and any images uploaded for it; report what went."""
+    def finish(self, job: FinishedJob, delete_files: bool = True) -> list[str]:
+        """After the job's results are stored: mark it consumed and delete its input file and
+        the files uploaded for it (unless asked to keep them). Returns what was deleted."""
         deleted = []
-        for name in [job.record.input_file, *extra_files]:
-            if not name:
-                continue
-            try:
-                self.client.files.delete(name=name)
-                deleted.append(name)
-            except errors.ClientError as error:
-                if error.code != 404:
-                    raise
+        if delete_files:
+            for name in [job.record.input_file, *job.record.uploaded_files]:
+                if not name:
+                    continue
+                try:
+                    self.client.files.delete(name=name)
+                    deleted.append(name)
+                except errors.ClientError as error:
+                    if error.code not in (403, 404):  # already gone
+                        raise
+        self.ledger.save_batch(job.record.model_copy(update={"status": "consumed"}))
         return deleted
 
 

@@ -37,7 +37,8 @@ class BatchRecord(BaseModel):
     model: str
     display_name: str
     keys: int
-    status: Literal["submitting", "submitted", "succeeded", "failed"] = "submitting"
+    # consumed: its results were stored; the same requests again mean a new job.
+    status: Literal["submitting", "submitted", "succeeded", "consumed", "failed"] = "submitting"
     job_name: str | None = None
     input_file: str | None = None
     uploaded_files: list[str] = Field(default_factory=list)

@@ -15,7 +15,12 @@ from chargen_resources.characters.requests import (
     ImageReference,
     analysis_request,
 )
-from chargen_resources.gemini.batch_jobs import BatchJobRunner, BatchLine, iter_file_chunks
+from chargen_resources.gemini.batch_jobs import (
+    BatchJobRunner,
+    BatchLine,
+    Prepared,
+    iter_file_chunks,
+)
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
@@ -38,7 +43,6 @@ def analyse(
     outcome: StageOutcome[AnalysisRecord] = StageOutcome(STAGE)
     if not sources:
         return outcome
-    uploaded_names: dict[str, list[str]] = {}
 
     def by_content(key: str) -> list[ImageReference]:
         return [
@@ -46,9 +50,10 @@ def analyse(
             for i in sources[key].images
         ]
 
-    def upload_and_build(group: Sequence[BatchLine]) -> list[BatchLine]:
+    def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
         """Only for a new submission: a reattached job already has its images."""
         built = []
+        uploaded: list[str] = []
         for line in group:
             references = []
             for image in sources[line.key].images:
@@ -56,9 +61,10 @@ def analyse(
                     store.get_bytes(image.key), "image/png", f"{line.key}-{image.source_name}"
                 )
                 references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
-                uploaded_names.setdefault(line.key, []).append(file.name)
+                if not file.reused:  # a reused file belongs to the job that uploaded it
+                    uploaded.append(file.name)
             built.append(BatchLine(key=line.key, request=analysis_request(references, line.key)))
-        return built
+        return Prepared(built, uploaded)
 
     # The request set is identified by image content, not by upload names, so a re-run after the
     # uploads were cleaned up still finds (and does not pay again for) the job it already ran.
@@ -74,7 +80,7 @@ def analyse(
         prepare=upload_and_build,
     )
     for job in jobs:
-        outcome.batch_job = job.job_name
+        outcome.job_of.update(dict.fromkeys(job.keys, job.job_name))
         with tempfile.TemporaryDirectory(prefix="chargen-analysis-") as folder:
             output = runner.download_output(job, Path(folder) / "output.jsonl")
             seen = set()
@@ -88,18 +94,10 @@ def analyse(
         for key in job.keys:
             if key not in seen:
                 outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
-        if delete_uploads:
-            done = [
-                name
-                for key in job.keys
-                if key in outcome.succeeded
-                for name in uploaded_names.get(key, [])
-            ]
-            runner.clean_up(job, done)
-            for key in job.keys:
-                if key in outcome.succeeded:
-                    for image in sources[key].images:
-                        uploads.forget(image.sha256)  # the upload cache keys by PNG hash too
+        deleted = runner.finish(job, delete_files=delete_uploads)
+        uploads.forget_deleted(
+            [image.sha256 for key in job.keys for image in sources[key].images], deleted
+        )
     return outcome
 
 

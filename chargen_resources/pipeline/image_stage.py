@@ -111,6 +111,7 @@ def generate_in_batch(
     runner: BatchJobRunner,
     model: str,
     safety_settings: Sequence[SafetySetting],
+    delete_input: bool = True,
 ) -> StageOutcome[GeneratedImage]:
     outcome: StageOutcome[GeneratedImage] = StageOutcome(STAGE)
     if not prompts:
@@ -120,7 +121,7 @@ def generate_in_batch(
         for key, prompt in sorted(prompts.items())
     ]
     for job in runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-image"):
-        outcome.batch_job = job.job_name
+        outcome.job_of.update(dict.fromkeys(job.keys, job.job_name))
         seen: set[str] = set()
         name_staged = _staging_namer(prefix, _job_id(job.job_name))
         with tempfile.TemporaryDirectory(prefix="chargen-images-") as folder:
@@ -147,7 +148,7 @@ def generate_in_batch(
         for key in job.keys:
             if key not in seen:
                 outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
-        runner.clean_up(job)
+        runner.finish(job, delete_files=delete_input)
     return outcome
 
 

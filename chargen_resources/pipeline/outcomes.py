@@ -13,16 +13,8 @@ class StageOutcome(Generic[T]):
     stage: str
     succeeded: dict[str, T] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
-    batch_job: str | None = None
+    job_of: dict[str, str] = field(default_factory=dict)  # character -> the batch job it was in
 
     def fail(self, character: str, reason: str) -> None:
         self.succeeded.pop(character, None)
         self.failed[character] = reason
-
-    def failure_summary(self) -> str:
-        lines = [f"- {character}: {reason}" for character, reason in sorted(self.failed.items())]
-        return (
-            f"{len(self.failed)} of {len(self.failed) + len(self.succeeded)} characters failed "
-            f"in {self.stage}; the others were materialized. Fix the cause and re-run: only the "
-            "failed characters are sent again.\n" + "\n".join(lines)
-        )

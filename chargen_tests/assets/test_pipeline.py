@@ -304,11 +304,22 @@ def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) 
     assert platform.materialized("character_image") == set(keys)
 
 
-def test_regenerate_sends_again_but_reattaches_to_the_jobs_already_paid(platform: Platform) -> None:
+def test_regenerate_sends_everything_again(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success
     assert platform.run(keys, config={"regenerate": True}).success
-    assert len(platform.jobs()) == 2  # same request sets: the ledger finds the finished jobs
+    assert len(platform.jobs()) == 4  # a new analysis job and a new image job
+
+
+def test_a_line_error_is_sent_again_on_the_next_run_not_replayed(platform: Platform) -> None:
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: '[emulator:line-error]'\n")
+    keys = list(COLOURS)
+    assert not platform.run(keys).success
+    assert len(platform.jobs()) == 2
+    assert not platform.run(keys).success  # the emulator fails it again, deterministically...
+    jobs = platform.batches()
+    assert len(jobs) == 3  # ...but it was really sent again, alone
+    assert int(jobs[-1]["metadata"]["batchStats"]["requestCount"]) == 1
 
 
 def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platform) -> None:

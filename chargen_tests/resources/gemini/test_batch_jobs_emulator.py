@@ -62,8 +62,13 @@ def test_a_job_runs_to_its_output_and_a_rerun_reattaches(
     assert again.reattached and again.job_name == job.job_name
     assert len(list(genai_client.batches.list())) == 1
 
-    deleted = runner.clean_up(job)
+    deleted = runner.finish(job)
     assert deleted == [job.record.input_file]
+    # Once its results are stored, asking again for the same requests is a new job.
+    (fresh,) = _runner(genai_client, tmp_path).run(
+        stage="analysis", model="gemini-2.5-flash", lines=_lines(), display_name="t"
+    )
+    assert not fresh.reattached and fresh.job_name != job.job_name
 
 
 def test_a_failed_job_names_itself_and_a_rerun_submits_anew(
