@@ -18,6 +18,15 @@ from chargen_resources.characters.catalog import CharacterState, build_catalog
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
 T = TypeVar("T", bound=BaseModel)
+
+# Rebuild after any character changes. Not `eager()`: that waits for every upstream partition to
+# exist, and a character that failed never gets an image, which would freeze the catalog exactly
+# when it has failures to show.
+CATALOG_CONDITION = (
+    (dg.AutomationCondition.missing() | dg.AutomationCondition.any_deps_updated())
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+)
 PREVIEW_ROWS = 50
 
 
@@ -40,7 +49,7 @@ def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
     deps=["source_image", "character_analysis", "character_prompt", "character_image"],
     group_name="characters",
     kinds={"polars", "parquet"},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=CATALOG_CONDITION,
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
 def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage) -> pl.DataFrame:

@@ -345,3 +345,18 @@ def test_a_subset_reads_only_what_its_stages_consume(platform: Platform) -> None
     assert image_only.success
     jobs = platform.jobs()
     assert len(jobs) == 3 and sum("image" in job for job in jobs) == 2  # new prompts: one new job
+
+
+def test_the_catalog_is_requested_after_a_run_with_a_failed_character(platform: Platform) -> None:
+    from chargen_assets.catalog import character_catalog
+
+    defs = dg.Definitions(
+        assets=[character_pipeline, character_catalog], resources=platform.resources
+    )
+    first = dg.evaluate_automation_conditions(defs=defs, instance=platform.instance)
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: gory\n")
+    assert not platform.run(["ash", "ember"]).success
+    after = dg.evaluate_automation_conditions(
+        defs=defs, instance=platform.instance, cursor=first.cursor
+    )
+    assert after.get_num_requested(dg.AssetKey("character_catalog")) == 1
