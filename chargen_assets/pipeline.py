@@ -222,6 +222,9 @@ class _Run:
     partitions_def=characters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
+    # One pipeline step at a time (dagster.yaml sets the limit): two overlapping runs over the
+    # same characters would otherwise both submit their jobs before either is recorded.
+    pool="chargen_batch_jobs",
 )
 def character_pipeline(
     context: dg.AssetExecutionContext,

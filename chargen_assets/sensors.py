@@ -25,6 +25,8 @@ CURRENT_CODE_VERSIONS = {
 }
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
+# Runs a sensor launches are not interactive: even one character waits for batch prices.
+UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"image_mode": "batch"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -58,6 +60,7 @@ def range_run_requests(
             dg.RunRequest(
                 run_key=f"{run_key_prefix}@{digest}",
                 asset_selection=list(assets),
+                run_config=UNATTENDED_RUN_CONFIG,
                 tags={RANGE_START: start, RANGE_END: end, "chargen/characters": str(len(keys))},
             )
         )

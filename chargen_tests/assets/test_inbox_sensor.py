@@ -36,6 +36,7 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         (run,) = result.run_requests or []
         assert run.asset_selection == PIPELINE_ASSETS
         assert run.partition_key_range == dg.PartitionKeyRange("alpha", "gamma")
+        assert run.run_config["ops"]["character_pipeline"]["config"]["image_mode"] == "batch"
 
         # The daemon applies partition requests; do it by hand here.
         instance.add_dynamic_partitions(CHARACTERS, list(added.partition_keys))
