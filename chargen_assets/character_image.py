@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import dagster as dg
-from PIL import Image
 
 from chargen_assets.partitions import character_asset_spec
 from chargen_resources.characters.artifacts import GeneratedImage
 
 CODE_VERSION = "image-v1"
-THUMBNAIL_SIDE = 160
 
 spec = character_asset_spec(
     "character_image",
@@ -27,18 +23,7 @@ spec = character_asset_spec(
 )
 
 
-def thumbnail_markdown(png: bytes, character: str) -> str:
-    """A small inline JPEG so the UI shows the character in its materialization."""
-    with Image.open(io.BytesIO(png)) as opened:
-        small = opened.convert("RGB")
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
-    buffer = io.BytesIO()
-    small.save(buffer, format="JPEG", quality=80)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"![{character}](data:image/jpeg;base64,{encoded})"
-
-
-def metadata(image: GeneratedImage, png: bytes) -> dict[str, Any]:
+def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "width": image.width,
         "height": image.height,
@@ -53,5 +38,7 @@ def metadata(image: GeneratedImage, png: bytes) -> dict[str, Any]:
         "estimated_cost_usd": image.estimated_cost_usd or 0.0,
         "image": dg.MetadataValue.path(image.image_uri),
     }
-    values["preview"] = dg.MetadataValue.md(thumbnail_markdown(png, image.character))
+    if image.thumbnail:
+        values["preview"] = dg.MetadataValue.md(image.thumbnail)
+    values["record"] = dg.MetadataValue.path(uri)
     return values

@@ -110,10 +110,14 @@ class _Run:
             return StageOutcome(asset.to_user_string())
         return self.load(asset, keys, model)
 
-    def note_failures(self, outcome: StageOutcome[T]) -> None:
+    def note_failures(self, outcome: StageOutcome[T], ran: bool = True) -> None:
+        """Report each failed character; keep a dead letter and an observation on the asset
+        only when the stage ran (a missing upstream result is not that stage's failure)."""
         for character, reason in outcome.failed.items():
             self.failures[character] = (outcome.stage, reason)
             self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
+            if not ran:
+                continue
             key = self.storage.write_dead_letter(
                 outcome.stage,
                 character,
@@ -149,7 +153,7 @@ class _Run:
                     f"{asset.to_user_string()} has not been materialized for this character; "
                     "materialize it first (or select it in the same run)",
                 )
-        self.note_failures(outcome)
+        self.note_failures(outcome, ran=False)
         return outcome
 
     def reusable(
@@ -358,7 +362,7 @@ def character_pipeline(
             IMAGE,
             character_image.CODE_VERSION,
             images,
-            lambda image, _uri: character_image.metadata(image, store.get_bytes(image.image_key)),
+            character_image.metadata,
             upstream=PROMPT,
         )
 
@@ -369,7 +373,7 @@ def character_pipeline(
                 f"{len(run.failures)} of {len(keys)} characters failed; every other character "
                 "was materialized. Fix the cause and re-run the failed partitions: only they are "
                 "sent again. Dead letters are kept under "
-                f"{storage.prefix}/_dead_letters/.\n" + "\n".join(lines)
+                f"{store.uri(storage.prefix + '/_dead_letters')}.\n" + "\n".join(lines)
             ),
             # The description may be shortened in the UI; this table never is.
             metadata={

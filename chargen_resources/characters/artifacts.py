@@ -82,6 +82,7 @@ class GeneratedImage(BaseModel):
     prompt_hash: str
     usage: TokenUsage
     estimated_cost_usd: float | None
+    thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
 
 
 class DeadLetter(BaseModel):

@@ -44,13 +44,15 @@ class CharacterState:
 
 
 def _status(state: CharacterState) -> str:
-    if state.image is not None and (
-        state.prompt is None or state.image.prompt_hash == state.prompt.prompt_hash
-    ):
-        return "done"
+    """failed: its latest attempt at some stage failed (dead letters go when a stage succeeds),
+    even if an older image exists; stale: the image predates the current prompt."""
     if state.dead_letter is not None:
         return "failed"
-    return "pending"
+    if state.image is None:
+        return "pending"
+    if state.prompt is not None and state.image.prompt_hash != state.prompt.prompt_hash:
+        return "stale"
+    return "done"
 
 
 def catalog_row(state: CharacterState) -> dict[str, object]:
@@ -60,7 +62,7 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         r.estimated_cost_usd for r in (analysis, image) if r is not None and r.estimated_cost_usd
     ]
     status = _status(state)
-    failed = state.dead_letter if status == "failed" else None
+    failed = state.dead_letter
     return {
         "character": state.character,
         "status": status,

@@ -287,7 +287,7 @@ class BatchJobRunner:
                     record.model_copy(update={"status": "succeeded", "final_state": state})
                 )
                 return FinishedJob(
-                    job_name=job_name or "",
+                    job_name=job_name,
                     output_file=output,
                     keys=tuple(line.key for line in lines),
                     reattached=reattached,

@@ -15,6 +15,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from chargen_resources.storage.layout import ledger_key
+
 
 class DocumentStore(Protocol):
     """The part of a blob store the ledger needs."""
@@ -73,10 +75,10 @@ class Ledger:
         self._prefix = prefix.strip("/")
 
     def _batch_key(self, stage: str, request_set: str) -> str:
-        return f"{self._prefix}/_ledger/batches/{stage}/{request_set}.json"
+        return ledger_key(self._prefix, f"batch-{stage}-{request_set}")
 
     def _upload_key(self, sha256: str) -> str:
-        return f"{self._prefix}/_ledger/uploads/{sha256}.json"
+        return ledger_key(self._prefix, f"upload-{sha256}")
 
     def _put(self, key: str, model: BaseModel) -> None:
         self._store.put_bytes(key, model.model_dump_json(indent=2).encode(), "application/json")

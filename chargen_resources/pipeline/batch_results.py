@@ -89,7 +89,10 @@ def line_results(events: Iterable[object]) -> Iterator[LineResult]:
             current.block_reason = event.block_reason
             current.usage = usage_from_wire(event.usage)
             if event.error is not None:
-                status = f"{event.error.status} " if event.error.status else ""
-                current.error = f"Gemini returned an error for this request: {status}{event.error.message}".strip()
+                status = f"{event.error.status}: " if event.error.status else ""
+                current.error = (
+                    f"Gemini returned an error for this request ({status}{event.error.message})"
+                    "; re-running this character sends it again"
+                )
             yield current
             current = None

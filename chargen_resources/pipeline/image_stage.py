@@ -15,6 +15,7 @@ from pathlib import Path
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import SafetySetting, image_request
+from chargen_resources.characters.thumbnails import thumbnail_markdown
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, BatchLine, iter_file_chunks
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.pipeline.batch_results import LineResult, line_results
@@ -83,6 +84,8 @@ def _keep_image(
         store.delete(draft.key)
     key = final_image_key(prefix, character)
     store.move(final.key, key)
+    # Made once here, kept with the record: a later run that keeps this image needs no download.
+    thumbnail = thumbnail_markdown(store.get_bytes(key), character)
     output_tokens = line.usage.output_tokens + line.usage.thoughts_tokens
     outcome.succeeded[character] = GeneratedImage(
         character=character,
@@ -100,6 +103,7 @@ def _keep_image(
         estimated_cost_usd=estimate_cost(
             model, line.usage.prompt_tokens, output_tokens, batch=mode != "stream"
         ),
+        thumbnail=thumbnail,
     )
 
 

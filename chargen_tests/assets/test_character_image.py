@@ -1,28 +1,8 @@
-import base64
-import io
-
-from PIL import Image
-
-from chargen_assets.character_image import THUMBNAIL_SIDE, metadata, thumbnail_markdown
+from chargen_assets.character_image import metadata
 from chargen_resources.characters.artifacts import GeneratedImage, TokenUsage
 
 
-def _png(size: tuple[int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 200, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_thumbnail_is_a_small_inline_jpeg() -> None:
-    markdown = thumbnail_markdown(_png((768, 1376)), "ash")
-    assert markdown.startswith("![ash](data:image/jpeg;base64,")
-    data = base64.b64decode(markdown.split(",", 1)[1].rstrip(")"))
-    with Image.open(io.BytesIO(data)) as thumb:
-        assert thumb.format == "JPEG" and max(thumb.size) <= THUMBNAIL_SIDE * 2
-    assert len(markdown) < 20_000  # metadata stays light for thousands of characters
-
-
-def test_metadata_reports_size_tokens_cost_and_preview() -> None:
+def test_metadata_reports_size_tokens_cost_and_the_stored_preview() -> None:
     image = GeneratedImage(
         character="ash",
         image_key="k.png",
@@ -37,8 +17,9 @@ def test_metadata_reports_size_tokens_cost_and_preview() -> None:
         prompt_hash="h",
         usage=TokenUsage(prompt_tokens=5, output_tokens=1120),
         estimated_cost_usd=0.13,
+        thumbnail="![ash](data:image/jpeg;base64,AAAA)",
     )
-    values = metadata(image, _png((64, 64)))
+    values = metadata(image, "file:///k.json")
     assert values["width"] == 768 and values["output_tokens"] == 1120
     assert values["batch_job"] == "(streamed, full price)"
-    assert "data:image/jpeg" in str(values["preview"].value)
+    assert values["preview"].value == "![ash](data:image/jpeg;base64,AAAA)"

@@ -24,7 +24,7 @@ def test_records_survive_a_new_process(tmp_path: Path) -> None:
     found = again.find_batch("s", "r1")
     assert found is not None and found.keys == 2 and found.status == "submitting"
     assert again.find_batch("s", "r2") is None
-    assert (tmp_path / "chargen/_ledger/batches/s/r1.json").is_file()
+    assert (tmp_path / "chargen/_ledger/batch-s-r1.json").is_file()
     upload = again.find_upload("abc")
     assert upload is not None and upload.file_name == "files/x"
     again.forget_upload("abc")

@@ -41,7 +41,12 @@ def test_events_group_into_one_result_per_line_with_the_key_from_the_end() -> No
     first, second = line_results(events)
     assert first.key == "alpha" and first.text == '{"a":1}' and first.problem is None
     assert first.usage.prompt_tokens == 3 and first.usage.output_tokens == 5
-    assert second.key == "beta" and second.problem is not None and "INTERNAL boom" in second.problem
+    assert (
+        second.key == "beta"
+        and second.problem is not None
+        and "INTERNAL: boom" in second.problem
+        and "sends it again" in second.problem
+    )
 
 
 def test_an_image_marked_thought_after_its_data_is_dropped() -> None:
