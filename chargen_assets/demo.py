@@ -31,7 +31,7 @@ def _prepare_environment(inbox: Path, home: Path) -> None:
         config.write_text(Path("dagster.yaml").read_text() if Path("dagster.yaml").exists() else "")
 
 
-def _summary(table: pl.DataFrame, storage_root: str) -> str:
+def _summary(table: pl.DataFrame, images_at: str) -> str:
     done = table.filter(pl.col("status") == "done")
     failed = table.filter(pl.col("status") != "done")
     lines = [
@@ -44,13 +44,12 @@ def _summary(table: pl.DataFrame, storage_root: str) -> str:
             f"{row['width']}x{row['height']}  {row['image_key']}"
         )
     for row in failed.iter_rows(named=True):
-        lines.append(
-            f"  {row['status']:<7} {row['character']:<24} {row['failed_stage']}: {row['reason']}"
-        )
+        why = f"{row['failed_stage']}: {row['reason']}" if row["failed_stage"] else "no image yet"
+        lines.append(f"  {row['status']:<7} {row['character']:<24} {why}")
     tokens = int(table["tokens"].sum() or 0)
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
-        f"Images are under {Path(storage_root).resolve()}/chargen/character_image/",
+        f"Images are under {images_at}/",
         f"Tokens: {tokens:,}; estimated cost at batch prices: ${cost:.4f}",
         "Open the UI with `make dev` to see lineage, metadata and thumbnails per character.",
     ]
@@ -72,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from chargen_assets.definitions import build_defs
     from chargen_assets.partitions import CHARACTERS
     from chargen_assets.pipeline import character_pipeline
+    from chargen_assets.sensors import contiguous_ranges
 
     defs = build_defs()
     resources = defs.resources or {}
@@ -84,20 +84,24 @@ def main(argv: list[str] | None = None) -> int:
     with dg.DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(CHARACTERS))
         instance.add_dynamic_partitions(CHARACTERS, [k for k in keys if k not in known])
-        ordered = [k for k in instance.get_dynamic_partitions(CHARACTERS) if k in set(keys)]
-        print(f"chargen demo: {len(ordered)} characters from {args.inbox}: {', '.join(ordered)}")
-        result = dg.materialize(
-            [character_pipeline],
-            instance=instance,
-            resources=resources,
-            tags={
-                "dagster/asset_partition_range_start": ordered[0],
-                "dagster/asset_partition_range_end": ordered[-1],
-            },
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            raise_on_error=False,
-        )
-        broke = _unexpected_failure(result)
+        # One run per contiguous range of this inbox's characters in partition order (one run
+        # normally): a range must not sweep in characters other inboxes registered.
+        ranges = contiguous_ranges(instance.get_dynamic_partitions(CHARACTERS), set(keys))
+        print(f"chargen demo: {len(keys)} characters from {args.inbox}: {', '.join(sorted(keys))}")
+        broke = None
+        for start, end, _ in ranges:
+            result = dg.materialize(
+                [character_pipeline],
+                instance=instance,
+                resources=resources,
+                tags={
+                    "dagster/asset_partition_range_start": start,
+                    "dagster/asset_partition_range_end": end,
+                },
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                raise_on_error=False,
+            )
+            broke = broke or _unexpected_failure(result)
         catalog = dg.materialize(
             [character_catalog], instance=instance, resources=resources, raise_on_error=False
         )
@@ -108,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         table = catalog.output_for_node("character_catalog")
         table = table.filter(pl.col("character").is_in(keys))
-        print(_summary(table, os.environ["CHARGEN_STORAGE"]))
+        storage = resources["storage"]
+        images_at = storage.store().uri(f"{storage.prefix}/character_image")
+        print(_summary(table, images_at))
     if broke:
         print(f"chargen demo: the platform failed: {broke}", file=sys.stderr)
         return 1

@@ -35,8 +35,6 @@ from chargen_resources.storage.layout import (
     artifact_key,
     artifact_stem,
     dead_letter_key,
-    ledger_key,
-    staging_key,
 )
 
 AssetName = str | dg.AssetKey
@@ -114,12 +112,6 @@ class ChargenStorage(dg.ConfigurableResource):
 
     def dead_letter_key(self, asset: AssetName, partition: str) -> str:
         return dead_letter_key(self.prefix, asset_path(asset), partition)
-
-    def ledger_key(self, name: str) -> str:
-        return ledger_key(self.prefix, name)
-
-    def staging_key(self, job: str, index: int, ext: str) -> str:
-        return staging_key(self.prefix, job, index, ext)
 
     # --- artifacts --------------------------------------------------------------------------
 
