@@ -43,6 +43,7 @@ class PollPolicy:
     backoff: float = 1.5
     timeout: float = 26 * 3600.0  # the service itself expires a job after 48 h
     report_every: float = 60.0  # a progress line at least this often, and on every state change
+    download_timeout: float = 6 * 3600.0  # a 10 GB output file at a slow link still fits
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,17 @@ class BatchJobRunner:
         delay = self.poll.initial_interval
         while True:
             try:
-                self.client.files.download(file=job.output_file, destination=str(destination))
+                self.client.files.download(
+                    file=job.output_file,
+                    destination=str(destination),
+                    # The client's request timeout (sent to Google as X-Server-Timeout too)
+                    # suits API calls, not a multi-gigabyte output file.
+                    config=types.DownloadFileConfig(
+                        http_options=types.HttpOptions(
+                            timeout=int(self.poll.download_timeout * 1000)
+                        )
+                    ),
+                )
                 return destination
             except errors.ClientError as error:
                 if error.code != 404 or self.clock() >= deadline:
