@@ -38,6 +38,7 @@ from chargen_resources.storage.layout import (
 )
 
 AssetName = str | dg.AssetKey
+_MISSING = object()
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # Concurrent object reads/writes for many partitions; boto3 clients are thread-safe.
 IO_THREADS = 8
@@ -167,14 +168,34 @@ class ChargenStorage(dg.ConfigurableResource):
             )
 
     def read_artifacts(
-        self, asset: AssetName, partitions: Iterable[str], target_type: object = None
+        self,
+        asset: AssetName,
+        partitions: Iterable[str],
+        target_type: object = None,
+        missing_ok: bool = False,
     ) -> dict[str, Any]:
-        """`read_artifact` for many partitions, as a dict in sorted partition order."""
+        """`read_artifact` for many partitions, as a dict in sorted partition order.
+
+        With `missing_ok`, partitions without an artifact are left out instead of raising.
+        """
         ordered = sorted(partitions)
         self.store()  # build the client once, before the threads share it
+
+        def read(key: str) -> Any:
+            try:
+                return self.read_artifact(asset, key, target_type)
+            except ArtifactNotFoundError:
+                if missing_ok:
+                    return _MISSING
+                raise
+
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            values = pool.map(lambda key: self.read_artifact(asset, key, target_type), ordered)
-            return dict(zip(ordered, values, strict=True))
+            values = pool.map(read, ordered)
+            return {
+                key: value
+                for key, value in zip(ordered, values, strict=True)
+                if value is not _MISSING
+            }
 
     # --- dead letters -----------------------------------------------------------------------
 

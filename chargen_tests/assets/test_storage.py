@@ -496,3 +496,10 @@ def test_read_artifacts_names_the_missing_partition(tmp_path: Path) -> None:
     assert loaded["b"] == ToyPrompt(character="b", text="")
     with pytest.raises(ArtifactNotFoundError, match="partition 'c'"):
         storage.read_artifacts("toy", ["a", "c"], ToyPrompt)
+
+
+def test_read_artifacts_can_leave_out_missing_partitions(tmp_path: Path) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    storage.store_artifact("toy", "a", ToyPrompt(character="a", text="x"))
+    loaded = storage.read_artifacts("toy", ["a", "c"], ToyPrompt, missing_ok=True)
+    assert list(loaded) == ["a"] and loaded["a"].text == "x"
