@@ -164,16 +164,10 @@ class _Run:
         still_valid: Callable[[T, U], bool],
     ) -> dict[str, T]:
         """Stored results still valid for what is asked now: they are kept, not paid for again."""
-        kept: dict[str, T] = {}
         if self.regenerate:
-            return kept
-        for key, asked in wanted.items():
-            try:
-                stored = self.storage.read_artifact(asset, key, model)
-            except ArtifactNotFoundError:
-                continue
-            if still_valid(stored, asked):
-                kept[key] = stored
+            return {}
+        stored = self.storage.read_artifacts(asset, wanted, model, missing_ok=True)
+        kept = {key: old for key, old in stored.items() if still_valid(old, wanted[key])}
         if kept:
             self.context.log.info(
                 f"{asset.to_user_string()}: {len(kept)} characters unchanged since their last "
