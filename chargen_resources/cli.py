@@ -104,6 +104,25 @@ def file_name_for(key: str | None, line_index: int, image_format: str | None) ->
     return stem + extension
 
 
+# A line without an image that ended like this was refused, not merely answered in text.
+NORMAL_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
+
+
+def refusal(end: LineEnd) -> LineError | None:
+    """Why a line that carries no image was refused (a safety block, say), or None."""
+    if end.block_reason:
+        return LineError(
+            status="PROMPT_BLOCKED",
+            message=f"the prompt was blocked (promptFeedback.blockReason {end.block_reason})",
+        )
+    if end.finish_reason not in NORMAL_FINISH_REASONS:
+        return LineError(
+            status=end.finish_reason,
+            message=f"no image: the model stopped with finishReason {end.finish_reason}",
+        )
+    return None
+
+
 @dataclass
 class _Extraction:
     """State of one extract-batch-output run."""
@@ -126,6 +145,8 @@ class _Extraction:
         error = end.error
         if error is None and image is None and self.failures:
             error = LineError(status="INVALID_IMAGE", message="; ".join(self.failures))
+        if error is None and image is None:
+            error = refusal(end)
         self.failures = []
         entry = ManifestEntry(
             line=end.index + 1,

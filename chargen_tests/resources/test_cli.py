@@ -87,7 +87,7 @@ def test_extracts_images_and_manifest(tmp_path: Path) -> None:
         "ok",
         "error",
         "ok",
-        "no_image",
+        "error",  # refused by the safety filter: the error says so
         "error",
         "error",
         "ok",

@@ -150,13 +150,15 @@ def test_every_line_kind_in_the_manifest(tmp_path: Path) -> None:
     assert by_key["err"]["error"] == {"code": 8, "message": "quota", "status": "RESOURCE_EXHAUSTED"}
     assert by_key["err-no-status"]["error"] == {"code": 500, "message": "internal", "status": None}
     assert (by_key["safety"]["status"], by_key["safety"]["finish_reason"]) == (
-        "no_image",
+        "error",
         "IMAGE_SAFETY",
     )
+    assert by_key["safety"]["error"]["status"] == "IMAGE_SAFETY"
     assert (by_key["blocked"]["status"], by_key["blocked"]["block_reason"]) == (
-        "no_image",
+        "error",
         "PROHIBITED_CONTENT",
     )
+    assert "blockReason PROHIBITED_CONTENT" in by_key["blocked"]["error"]["message"]
     assert by_key["text-only"]["status"] == "no_image"
     assert (
         by_key["bad-b64"]["status"] == "error" and "base64" in by_key["bad-b64"]["error"]["message"]
