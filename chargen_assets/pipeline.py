@@ -136,7 +136,11 @@ class _Run:
                     metadata={
                         "failed": dg.MetadataValue.text(reason),
                         "dead_letter": dg.MetadataValue.path(self.storage.store().uri(key)),
-                        "batch_job": outcome.job_of.get(character, ""),
+                        **(
+                            {"batch_job": outcome.job_of[character]}
+                            if character in outcome.job_of
+                            else {}
+                        ),
                     },
                 )
             )

@@ -37,3 +37,17 @@ def test_demo_refuses_a_missing_inbox(tmp_path: Path, capsys: pytest.CaptureFixt
         demo.main(["--inbox", str(tmp_path / "nope"), "--dagster-home", str(tmp_path / "h")]) == 2
     )
     assert "no inbox folder" in capsys.readouterr().err
+
+
+def test_expected_failures_print_without_the_framework_stack_trace() -> None:
+    import io
+
+    sink = io.StringIO()
+    stream = demo._WithoutStackTraces(sink)
+    stream.write("2026-01-01 00:00:00 +0000 - dagster - ERROR - STEP_FAILURE\n\nFailure: 1 of 2")
+    stream.write(' characters failed\n\nStack Trace:\n  File "x.py", line 1\n    raise\n')
+    stream.write("2026-01-01 00:00:01 +0000 - dagster - INFO - next line\n")
+    stream.flush()
+    text = sink.getvalue()
+    assert "1 of 2 characters failed" in text and "next line" in text
+    assert "Stack Trace" not in text and "x.py" not in text
