@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Materialize every bundled sample character end to end (emulator + local storage).
+## The first run seeds ./inbox (the folder `make dev` watches) with the samples.
 demo: $(STAMP)
-	$(BIN)/python -m chargen_assets.demo --inbox samples/inbox
+	test -e inbox || cp -R samples/inbox inbox
+	$(BIN)/python -m chargen_assets.demo --inbox inbox
 
 ## The whole test suite (what CI runs).
 test: $(STAMP)
