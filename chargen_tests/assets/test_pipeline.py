@@ -360,3 +360,20 @@ def test_the_catalog_is_requested_after_a_run_with_a_failed_character(platform: 
         defs=defs, instance=platform.instance, cursor=first.cursor
     )
     assert after.get_num_requested(dg.AssetKey("character_catalog")) == 1
+
+
+def test_dagster_itself_sees_every_prompt_stale_after_a_template_change(platform: Platform) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    prompt = dg.AssetKey("character_prompt")
+    edited = character_pipeline.map_asset_specs(
+        lambda spec: (
+            spec.replace_attributes(code_version="v2-edited") if spec.key == prompt else spec
+        )
+    )
+    before = get_stale_status_resolver(platform.instance, [character_pipeline])
+    after = get_stale_status_resolver(platform.instance, [edited])
+    assert {before.get_status(prompt, key) for key in keys} == {StaleStatus.FRESH}
+    assert {after.get_status(prompt, key) for key in keys} == {StaleStatus.STALE}
+    causes = after.get_stale_causes(prompt, keys[0])
+    assert any("code version" in cause.reason for cause in causes)
