@@ -25,7 +25,8 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # no DEBUG 
 def _prepare_environment(inbox: Path, home: Path) -> None:
     os.environ["CHARGEN_INBOX"] = str(inbox.resolve())
     os.environ.setdefault("CHARGEN_STORAGE", ".chargen/storage")
-    os.environ.setdefault("CHARGEN_POLL_SECONDS", "0.5")
+    if not os.environ.get("GEMINI_API_KEY"):  # the emulator's jobs finish in seconds
+        os.environ.setdefault("CHARGEN_POLL_SECONDS", "0.5")
     # The emulator's batch clock: quick, but still visibly PENDING then RUNNING in the log.
     os.environ.setdefault("CHARGEN_EMULATOR_PENDING_SECONDS", "0.5")
     os.environ.setdefault("CHARGEN_EMULATOR_RUNNING_SECONDS", "1.0")
