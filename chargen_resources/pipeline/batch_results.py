@@ -27,6 +27,7 @@ FINISH_REASON_ADVICE = {
     "MAX_TOKENS": "the answer hit the output token limit before it was complete; re-run it",
     "NO_IMAGE": "the model answered without an image; re-run it",
     "RECITATION": "the answer was withheld for recitation; reword the notes and re-run",
+    "STREAM_ENDED_EARLY": "the stream ended before Gemini finished; nothing was kept, re-run it",
 }
 
 

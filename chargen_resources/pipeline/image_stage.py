@@ -37,6 +37,7 @@ from chargen_resources.streaming import (
 from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
 STAGE = "character_image"
+ENDED_EARLY = "STREAM_ENDED_EARLY"
 
 
 def _job_id(job_name: str) -> str:
@@ -161,16 +162,18 @@ def as_single_line(events: Iterable[GeminiEvent], key: str) -> Iterator[BatchOut
     yield LineStart(index=0)
     for event in events:
         if isinstance(event, StreamDone):
+            # Gemini always closes a complete answer with a finishReason; without one the
+            # stream was cut, and a half image must not pass for a finished one.
             yield LineEnd(
                 index=0,
                 key=key,
-                finish_reason=event.finish_reason,
+                finish_reason=event.finish_reason or ENDED_EARLY,
                 usage=event.usage,
                 block_reason=event.block_reason,
             )
             return
         yield event
-    yield LineEnd(index=0, key=key, finish_reason="STREAM_ENDED_EARLY")
+    yield LineEnd(index=0, key=key, finish_reason=ENDED_EARLY)
 
 
 def generate_streaming(
@@ -214,5 +217,8 @@ def generate_streaming(
                     batch_job=None,
                 )
         except Exception as error:  # one character's failure must not stop the others
-            outcome.fail(key, f"streaming generation failed: {error}")
+            outcome.fail(
+                key,
+                f"streaming generation failed ({error}); nothing was kept, re-run this character",
+            )
     return outcome

@@ -377,3 +377,14 @@ def test_dagster_itself_sees_every_prompt_stale_after_a_template_change(platform
     assert {after.get_status(prompt, key) for key in keys} == {StaleStatus.STALE}
     causes = after.get_stale_causes(prompt, keys[0])
     assert any("code version" in cause.reason for cause in causes)
+
+
+def test_a_stream_cut_mid_image_fails_the_character_and_stores_nothing(platform: Platform) -> None:
+    (platform.inbox / "dune" / "character.yaml").write_text("notes: '[emulator:stream-cut]'\n")
+    result = platform.run(["dune"], config={"image_mode": "stream"})
+    assert not result.success
+    dead = platform.storage().read_dead_letter("character_image", "dune", DeadLetter)
+    assert dead is not None
+    assert not (platform.storage_root / "chargen" / "character_image" / "dune.png").exists()
+    staging = platform.storage_root / "chargen" / "_staging"
+    assert not staging.exists() or not any(p.is_file() for p in staging.rglob("*"))

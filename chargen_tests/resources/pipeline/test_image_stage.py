@@ -22,3 +22,9 @@ def test_a_stream_that_ends_without_done_is_not_taken_for_success() -> None:
 
 def test_final_images_live_at_the_asset_key() -> None:
     assert final_image_key("chargen", "ash") == "chargen/character_image/ash.png"
+
+
+def test_a_stream_that_ends_without_a_finish_reason_is_not_taken_for_success() -> None:
+    events = list(as_single_line([ImageStart("image/png"), StreamDone(None)], "ash"))
+    end = events[-1]
+    assert isinstance(end, LineEnd) and end.finish_reason == "STREAM_ENDED_EARLY"
