@@ -8,9 +8,12 @@ service may write `key` after `response`).
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+
+from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
@@ -54,6 +57,13 @@ def _staging_namer(prefix: str, job_id: str) -> Callable[[ImageContext], str]:
     return name
 
 
+def as_png(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def final_image_key(prefix: str, character: str) -> str:
     return artifact_key(prefix, STAGE, character, "png")
 
@@ -83,8 +93,23 @@ def _keep_image(
     final = line.images[-1]
     for draft in line.images[:-1]:
         store.delete(draft.key)
+    if final.width is None or final.height is None:
+        store.delete(final.key)
+        outcome.fail(
+            character,
+            "the returned image could not be read (damaged or cut short); nothing was kept, "
+            "re-run this character",
+        )
+        return
     key = final_image_key(prefix, character)
-    store.move(final.key, key)
+    size = final.content_length
+    if final.format == "png":
+        store.move(final.key, key)
+    else:  # rare (JPEG/WEBP answers): the asset promises PNG; one image fits in memory
+        png = as_png(store.get_bytes(final.key))
+        store.put_bytes(key, png, "image/png")
+        store.delete(final.key)
+        size = len(png)
     # Made once here, kept with the record: a later run that keeps this image needs no download.
     thumbnail = thumbnail_markdown(store.get_bytes(key), character)
     output_tokens = line.usage.output_tokens + line.usage.thoughts_tokens
@@ -94,7 +119,7 @@ def _keep_image(
         image_uri=store.uri(key),
         width=final.width or 0,
         height=final.height or 0,
-        bytes=final.content_length,
+        bytes=size,
         finish_reason=line.finish_reason,
         model=model,
         mode="stream" if mode == "stream" else "batch",

@@ -1,5 +1,22 @@
-from chargen_resources.pipeline.image_stage import as_single_line, final_image_key
-from chargen_resources.streaming.types import ImageDelta, ImageStart, LineEnd, LineStart, StreamDone
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.pipeline.batch_results import LineResult
+from chargen_resources.pipeline.image_stage import _keep_image, as_single_line, final_image_key
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_resources.streaming.types import (
+    ImageBlock,
+    ImageDelta,
+    ImageStart,
+    LineEnd,
+    LineStart,
+    StreamDone,
+)
 
 
 def test_a_stream_is_framed_as_one_line_keyed_by_character() -> None:
@@ -28,3 +45,53 @@ def test_a_stream_that_ends_without_a_finish_reason_is_not_taken_for_success() -
     events = list(as_single_line([ImageStart("image/png"), StreamDone(None)], "ash"))
     end = events[-1]
     assert isinstance(end, LineEnd) and end.finish_reason == "STREAM_ENDED_EARLY"
+
+
+def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 12), (200, 10, 10)).save(buffer, format="JPEG")
+    store.put_bytes("chargen/_staging/j/0.png", buffer.getvalue(), "image/jpeg")
+    store.put_bytes("chargen/_staging/j/1.png", b"junk", "image/png")
+    prompt = CompiledPrompt(
+        character="ash",
+        text="t",
+        aspect_ratio="9:16",
+        image_size="1K",
+        style="s",
+        style_overridden=False,
+        template_version="v",
+        prompt_hash="h",
+    )
+
+    def block(key: str, width: int | None, fmt: str | None) -> ImageBlock:
+        return ImageBlock(
+            url=key,
+            key=key,
+            bucket=None,
+            width=width,
+            height=width,
+            format=fmt,
+            content_type="image/jpeg",
+            content_length=len(store.get_bytes(key)),
+        )
+
+    outcome: StageOutcome[GeneratedImage] = StageOutcome("character_image")
+    good = LineResult(index=0, key="ash", images=[block("chargen/_staging/j/0.png", 8, "jpeg")])
+    bad = LineResult(index=1, key="brook", images=[block("chargen/_staging/j/1.png", None, None)])
+    for line in (good, bad):
+        _keep_image(
+            outcome,
+            line,
+            line.key or "",
+            prompt,
+            store=store,
+            prefix="chargen",
+            model="m",
+            mode="batch",
+            batch_job="batches/j",
+        )
+    stored = store.get_bytes("chargen/character_image/ash.png")
+    assert stored.startswith(b"\x89PNG") and outcome.succeeded["ash"].bytes == len(stored)
+    assert "could not be read" in outcome.failed["brook"]
+    assert list(store.list_keys("chargen/_staging")) == []
