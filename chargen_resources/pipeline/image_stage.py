@@ -68,7 +68,7 @@ def final_image_key(prefix: str, character: str) -> str:
     return artifact_key(prefix, STAGE, character, "png")
 
 
-def _keep_image(
+def keep_final_image(
     outcome: StageOutcome[GeneratedImage],
     line: LineResult,
     character: str,
@@ -164,7 +164,7 @@ def generate_in_batch(
                         store.delete(image.key)
                     continue
                 seen.add(line.key)
-                _keep_image(
+                keep_final_image(
                     outcome,
                     line,
                     line.key,
@@ -230,7 +230,7 @@ def generate_streaming(
                 key_for=_staging_namer(prefix, f"stream-{key}"),
             )
             for line in line_results(stored):
-                _keep_image(
+                keep_final_image(
                     outcome,
                     line,
                     key,

@@ -6,7 +6,7 @@ from PIL import Image
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.batch_results import LineResult
-from chargen_resources.pipeline.image_stage import _keep_image, as_single_line, final_image_key
+from chargen_resources.pipeline.image_stage import keep_final_image, as_single_line, final_image_key
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.streaming.types import (
@@ -80,7 +80,7 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
     good = LineResult(index=0, key="ash", images=[block("chargen/_staging/j/0.png", 8, "jpeg")])
     bad = LineResult(index=1, key="brook", images=[block("chargen/_staging/j/1.png", None, None)])
     for line in (good, bad):
-        _keep_image(
+        keep_final_image(
             outcome,
             line,
             line.key or "",
