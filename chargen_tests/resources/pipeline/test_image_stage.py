@@ -6,7 +6,7 @@ from PIL import Image
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.batch_results import LineResult
-from chargen_resources.pipeline.image_stage import keep_final_image, as_single_line, final_image_key
+from chargen_resources.pipeline.image_stage import as_single_line, final_image_key, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.streaming.types import (
