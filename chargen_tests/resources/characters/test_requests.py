@@ -1,5 +1,5 @@
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import ImageReference, analysis_request, image_request
+from chargen_tests.factories import compiled_prompt
 
 
 def test_analysis_requests_reference_files_in_json_mode_at_low_temperature() -> None:
@@ -14,16 +14,7 @@ def test_analysis_requests_reference_files_in_json_mode_at_low_temperature() -> 
 
 
 def test_image_requests_ask_for_image_only_with_ratio_size_and_safety() -> None:
-    prompt = CompiledPrompt(
-        character="ash",
-        text="draw",
-        aspect_ratio="9:16",
-        image_size="2K",
-        style="s",
-        style_overridden=False,
-        template_version="v1-x",
-        prompt_hash="h",
-    )
+    prompt = compiled_prompt(text="draw", image_size="2K")
     request = image_request(prompt)
     assert request["generationConfig"] == {
         "responseModalities": ["IMAGE"],

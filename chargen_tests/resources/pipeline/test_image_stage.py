@@ -4,7 +4,6 @@ from pathlib import Path
 from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.batch_results import LineResult
 from chargen_resources.pipeline.image_stage import as_single_line, final_image_key, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -17,6 +16,7 @@ from chargen_resources.streaming.types import (
     LineStart,
     StreamDone,
 )
+from chargen_tests.factories import compiled_prompt
 
 
 def test_a_stream_is_framed_as_one_line_keyed_by_character() -> None:
@@ -53,16 +53,7 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
     Image.new("RGB", (8, 12), (200, 10, 10)).save(buffer, format="JPEG")
     store.put_bytes("chargen/_staging/j/0.png", buffer.getvalue(), "image/jpeg")
     store.put_bytes("chargen/_staging/j/1.png", b"junk", "image/png")
-    prompt = CompiledPrompt(
-        character="ash",
-        text="t",
-        aspect_ratio="9:16",
-        image_size="1K",
-        style="s",
-        style_overridden=False,
-        template_version="v",
-        prompt_hash="h",
-    )
+    prompt = compiled_prompt(template_version="v")
 
     def block(key: str, width: int | None, fmt: str | None) -> ImageBlock:
         return ImageBlock(
