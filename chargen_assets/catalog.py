@@ -6,16 +6,11 @@ import dagster as dg
 import polars as pl
 from pydantic import BaseModel
 
+from chargen_assets import stages
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import (
-    AnalysisRecord,
-    DeadLetter,
-    GeneratedImage,
-    SourceImages,
-)
+from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.catalog import CharacterState, build_catalog
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -31,15 +26,15 @@ PREVIEW_ROWS = 50
 
 
 def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
-    for stage in ("character_image", "character_prompt", "character_analysis", "source_image"):
-        record = storage.read_dead_letter(stage, key, DeadLetter)
+    for stage in reversed(stages.PIPELINE):  # the latest stage a character reached first
+        record = storage.read_dead_letter(stage.name, key, DeadLetter)
         if record is not None:
             return record
     return None
 
 
 @dg.asset(
-    deps=["source_image", "character_analysis", "character_prompt", "character_image"],
+    deps=stages.PIPELINE_KEYS,
     group_name="characters",
     kinds={"polars", "parquet"},
     automation_condition=CATALOG_CONDITION,
@@ -48,10 +43,10 @@ def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
 def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage) -> pl.DataFrame:
     keys = context.instance.get_dynamic_partitions(CHARACTERS)
     # Concurrent reads: thousands of characters on S3 would otherwise take minutes.
-    sources = storage.read_artifacts("source_image", keys, SourceImages, missing_ok=True)
-    analyses = storage.read_artifacts("character_analysis", keys, AnalysisRecord, missing_ok=True)
-    prompts = storage.read_artifacts("character_prompt", keys, CompiledPrompt, missing_ok=True)
-    images = storage.read_artifacts("character_image", keys, GeneratedImage, missing_ok=True)
+    sources, analyses, prompts, images = (
+        storage.read_artifacts(stage.key, keys, stage.artifact, missing_ok=True)
+        for stage in stages.PIPELINE
+    )
     states = [
         CharacterState(
             character=key,

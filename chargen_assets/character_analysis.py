@@ -6,9 +6,14 @@ from typing import Any
 
 import dagster as dg
 
+from chargen_assets import source_image
 from chargen_assets.partitions import character_asset_spec
-from chargen_resources.characters.artifacts import AnalysisRecord
+from chargen_assets.stage import Stage, StageRun
+from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
+from chargen_resources.pipeline.analysis_stage import analysis_stage
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.paid_stage import carry
 
 # The request we send is the code that shapes this asset.
 CODE_VERSION = ANALYSIS_REQUEST_VERSION
@@ -17,10 +22,11 @@ spec = character_asset_spec(
     "character_analysis",
     code_version=CODE_VERSION,
     kinds={"gemini"},
-    upstream=["source_image"],
+    upstream=[source_image.spec.key],
     description=(
-        "A Gemini batch job (JSON mode, schema from CharacterAnalysis) describing each "
-        "character: archetype, traits, palette, mood, art style, pose, silhouette, props."
+        "Gemini (JSON mode, schema from CharacterAnalysis) describing each character from its "
+        "sketches: archetype, traits, palette, mood, art style, pose, silhouette, props. A "
+        "batch job, or one interactive call per character for a quick one-character run."
     ),
 )
 
@@ -33,9 +39,46 @@ def metadata(record: AnalysisRecord, uri: str) -> dict[str, Any]:
         "art_style": analysis.art_style,
         "palette": ", ".join(c.hex or c.name for c in analysis.colour_palette),
         "model": record.model,
-        "batch_job": record.batch_job,
+        "mode": record.mode,
+        "batch_job": record.batch_job or "(interactive, full price)",
         "prompt_tokens": record.usage.prompt_tokens,
         "output_tokens": record.usage.output_tokens,
         "estimated_cost_usd": record.estimated_cost_usd or 0.0,
         "stored_at": dg.MetadataValue.path(uri),
     }
+
+
+def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
+    sources: dict[str, SourceImages] = run.results(source_image.spec.key)
+    model = run.gemini.analysis_model
+
+    def still_valid(old: AnalysisRecord, source: SourceImages) -> bool:
+        return (
+            old.source_hash == source.images_hash
+            and old.request_version == ANALYSIS_REQUEST_VERSION
+            and old.model == model
+        )
+
+    kept = run.reusable(spec.key, sources, AnalysisRecord, still_valid)
+    todo = {k: v for k, v in sources.items() if k not in kept}
+    paid = analysis_stage(
+        todo,
+        store=run.storage.store(),
+        uploads=run.gemini.upload_cache(run.runner.ledger),
+        client=run.gemini.streaming_client(),
+        model=model,
+        timeout_seconds=run.gemini.request_timeout_seconds,
+    )
+    outcome = carry(
+        paid,
+        todo,
+        runner=run.runner,
+        interactive=run.interactive,
+        regenerate=run.config.regenerate,
+        ours_stored=run.stored_still_valid(spec.key, sources, AnalysisRecord, still_valid),
+    )
+    outcome.succeeded.update(kept)
+    return outcome
+
+
+stage = Stage(spec=spec, artifact=AnalysisRecord, metadata=metadata, compute=compute)

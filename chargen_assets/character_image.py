@@ -6,8 +6,14 @@ from typing import Any
 
 import dagster as dg
 
+from chargen_assets import character_prompt
 from chargen_assets.partitions import character_asset_spec
+from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.pipeline.image_stage import image_stage
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.paid_stage import carry
 
 CODE_VERSION = "image-v1"
 
@@ -15,10 +21,11 @@ spec = character_asset_spec(
     "character_image",
     code_version=CODE_VERSION,
     kinds={"gemini", "png"},
-    upstream=["character_prompt"],
+    upstream=[character_prompt.spec.key],
     description=(
-        "The finished character as PNG, from a Gemini batch image job (or streamGenerateContent "
-        "for a single-character run). Metadata: size, tokens, estimated cost, job, thumbnail."
+        "The finished character as PNG, from a Gemini batch image job (or one interactive "
+        "streamGenerateContent call for a one-character run). Metadata: size, tokens, "
+        "estimated cost, job, thumbnail."
     ),
 )
 
@@ -31,7 +38,7 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "finish_reason": image.finish_reason or "",
         "model": image.model,
         "mode": image.mode,
-        "batch_job": image.batch_job or "(streamed, full price)",
+        "batch_job": image.batch_job or "(interactive, full price)",
         "prompt_tokens": image.usage.prompt_tokens,
         "output_tokens": image.usage.output_tokens,
         "thoughts_tokens": image.usage.thoughts_tokens,
@@ -42,3 +49,40 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         values["preview"] = dg.MetadataValue.md(image.thumbnail)
     values["record"] = dg.MetadataValue.path(uri)
     return values
+
+
+def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
+    prompts: dict[str, CompiledPrompt] = run.results(character_prompt.spec.key)
+    store = run.storage.store()
+    model = run.gemini.image_model
+
+    def still_valid(old: GeneratedImage, prompt: CompiledPrompt) -> bool:
+        return (
+            old.prompt_hash == prompt.prompt_hash
+            and old.model == model
+            and store.exists(old.image_key)
+        )
+
+    kept = run.reusable(spec.key, prompts, GeneratedImage, still_valid)
+    todo = {k: v for k, v in prompts.items() if k not in kept}
+    paid = image_stage(
+        store=store,
+        prefix=run.storage.prefix,
+        client=run.gemini.streaming_client(),
+        model=model,
+        safety_settings=run.config.safety(),
+        timeout_seconds=run.gemini.request_timeout_seconds,
+    )
+    outcome = carry(
+        paid,
+        todo,
+        runner=run.runner,
+        interactive=run.interactive,
+        regenerate=run.config.regenerate,
+        ours_stored=run.stored_still_valid(spec.key, prompts, GeneratedImage, still_valid),
+    )
+    outcome.succeeded.update(kept)
+    return outcome
+
+
+stage = Stage(spec=spec, artifact=GeneratedImage, metadata=metadata, compute=compute)

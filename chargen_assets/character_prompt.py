@@ -6,8 +6,12 @@ from typing import Any
 
 import dagster as dg
 
+from chargen_assets import character_analysis, source_image
 from chargen_assets.partitions import character_asset_spec
+from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.prompt_compiler import DEFAULT_TEMPLATE, CompiledPrompt
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.prompt_stage import compile_prompts
 
 # The template's fingerprint is this asset's code version: editing the template makes every
 # character's prompt stale, and nothing else does.
@@ -17,7 +21,8 @@ spec = character_asset_spec(
     "character_prompt",
     code_version=CODE_VERSION,
     kinds={"python"},
-    upstream=["character_analysis"],
+    # The analysis, and character.yaml (display name, notes, style, size) from source_image.
+    upstream=[character_analysis.spec.key, source_image.spec.key],
     description=(
         f"The image prompt compiled from the analysis and character.yaml with prompt template "
         f"{DEFAULT_TEMPLATE.version}. No API call."
@@ -36,3 +41,16 @@ def metadata(prompt: CompiledPrompt, uri: str) -> dict[str, Any]:
         "image_size": prompt.image_size,
         "stored_at": dg.MetadataValue.path(uri),
     }
+
+
+def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
+    return compile_prompts(
+        run.results(character_analysis.spec.key),
+        run.results(source_image.spec.key),
+        style_override=run.config.style_override,
+        default_aspect_ratio=run.config.aspect_ratio,
+        default_image_size=run.config.image_size,
+    )
+
+
+stage = Stage(spec=spec, artifact=CompiledPrompt, metadata=metadata, compute=compute)

@@ -14,7 +14,7 @@ def character_asset_spec(
     code_version: str,
     kinds: set[str],
     description: str,
-    upstream: Sequence[str] = (),
+    upstream: Sequence[dg.AssetKey] = (),
 ) -> dg.AssetSpec:
     """A per-character asset of the pipeline step: partitioned, grouped, materialized by us."""
     return dg.AssetSpec(

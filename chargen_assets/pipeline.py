@@ -3,21 +3,23 @@
 Each asset is its own node in the graph with its own code version and lineage per character.
 They share one step because a Dagster step that fails skips everything downstream of it in the
 run: here a character that fails at analysis is simply left out of the later stages, while every
-other character goes on to its image in the same run. Each stage logs one materialization per
-character that succeeded; the step fails at the end, naming the characters that did not.
+other character goes on to its image in the same run. The step is a short loop over the declared
+stages (`stages.PIPELINE`): each selected stage computes, stores each result, logs one
+materialization per character, and only then lets the ledger mark its requests done. A stage
+that is not selected is read from storage when a selected stage needs it. The step fails at the
+end, naming the characters that did not make it.
 
-Nothing is paid for twice: a stored analysis or image that still matches its sketches and prompt
-is kept without a request (unless `regenerate` is set), and a request set already submitted is
-found in the ledger and reattached to. So re-running a whole range sends only what changed.
+No lock: runs over the same characters proceed at once, and each paid request is carried by one
+batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
-from pydantic import BaseModel, Field
 
-from chargen_assets import character_analysis, character_image, character_prompt, source_image
+from chargen_assets import stages
 from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
@@ -26,91 +28,30 @@ from chargen_assets.provenance import (
     version_tags,
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.stage import PipelineConfig, Stage, StageRun
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
-from chargen_resources.characters.artifacts import (
-    AnalysisRecord,
-    DeadLetter,
-    GeneratedImage,
-    SourceImages,
-)
-from chargen_resources.characters.prompt_compiler import AspectRatio, CompiledPrompt, ImageSize
-from chargen_resources.characters.requests import (
-    ANALYSIS_REQUEST_VERSION,
-    DEFAULT_SAFETY_SETTINGS,
-    SafetySetting,
-)
+from chargen_resources.characters.artifacts import DeadLetter
+from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
-from chargen_resources.pipeline.analysis_stage import analyse
-from chargen_resources.pipeline.image_stage import generate_in_batch, generate_streaming
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.prompt_stage import compile_prompts
-from chargen_resources.pipeline.source_stage import prepare_sources
-from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
-
-T = TypeVar("T", bound=BaseModel)
-U = TypeVar("U")
-
-SOURCE = dg.AssetKey("source_image")
-ANALYSIS = dg.AssetKey("character_analysis")
-PROMPT = dg.AssetKey("character_prompt")
-IMAGE = dg.AssetKey("character_image")
-# Which stages read each stage's results (the prompt also reads character.yaml from the source).
-CONSUMERS = {SOURCE: {ANALYSIS, PROMPT}, ANALYSIS: {PROMPT}, PROMPT: {IMAGE}, IMAGE: set()}
-
-
-class SafetySettingConfig(dg.Config):
-    category: str
-    threshold: str
-
-
-class PipelineConfig(dg.Config):
-    image_mode: Literal["auto", "batch", "stream"] = Field(
-        default="auto",
-        description="auto: stream (full price, fast) for a one-character run, batch otherwise.",
-    )
-    style_override: str | None = Field(
-        default=None, description="Render every character in this style, whatever the analysis."
-    )
-    aspect_ratio: AspectRatio = "9:16"
-    image_size: ImageSize = "1K"
-    max_source_side: int = 2048
-    regenerate: bool = Field(
-        default=False,
-        description=(
-            "Send every selected character again, even those whose stored analysis or image "
-            "still matches its sketches and prompt (which are otherwise kept, unpaid)."
-        ),
-    )
-    safety_settings: list[SafetySettingConfig] = Field(
-        default_factory=lambda: [
-            SafetySettingConfig(category=s.category, threshold=s.threshold)
-            for s in DEFAULT_SAFETY_SETTINGS
-        ]
-    )
 
 
 class _Run:
     """What one execution of the pipeline step knows and records."""
 
-    def __init__(
-        self, context: dg.AssetExecutionContext, storage: ChargenStorage, regenerate: bool
-    ) -> None:
+    def __init__(self, context: dg.AssetExecutionContext, storage: ChargenStorage) -> None:
         self.context = context
         self.storage = storage
-        self.regenerate = regenerate
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
 
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
 
-    def stored(self, asset: dg.AssetKey, keys: list[str], model: type[T]) -> StageOutcome[T]:
-        """An unselected stage's results, read only when a selected stage consumes them."""
-        if not any(self.selected(consumer) for consumer in CONSUMERS[asset]):
-            return StageOutcome(asset.to_user_string())
-        return self.load(asset, keys, model)
+    def wanted(self, keys: list[str]) -> list[str]:
+        return [k for k in keys if k not in self.failures]
 
-    def note_failures(self, outcome: StageOutcome[T], ran: bool = True) -> None:
+    def note_failures(self, outcome: StageOutcome[Any], ran: bool = True) -> None:
         """Report each failed character; keep a dead letter and an observation on the asset
         only when the stage ran (a missing upstream result is not that stage's failure)."""
         for character, reason in outcome.failed.items():
@@ -118,15 +59,11 @@ class _Run:
             self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
             if not ran:
                 continue
+            job = outcome.job_of.get(character)
             key = self.storage.write_dead_letter(
                 outcome.stage,
                 character,
-                DeadLetter(
-                    character=character,
-                    stage=outcome.stage,
-                    reason=reason,
-                    batch_job=outcome.job_of.get(character),
-                ),
+                DeadLetter(character=character, stage=outcome.stage, reason=reason, batch_job=job),
             )
             # Shown on the asset's Events tab for that character: the why, next to the red dot.
             self.context.log_event(
@@ -136,48 +73,26 @@ class _Run:
                     metadata={
                         "failed": dg.MetadataValue.text(reason),
                         "dead_letter": dg.MetadataValue.path(self.storage.store().uri(key)),
-                        **(
-                            {"batch_job": outcome.job_of[character]}
-                            if character in outcome.job_of
-                            else {}
-                        ),
+                        **({"batch_job": job} if job else {}),
                     },
                 )
             )
 
-    def load(self, asset: dg.AssetKey, keys: list[str], model: type[T]) -> StageOutcome[T]:
-        """Read an upstream stage that is not selected in this run from storage."""
-        outcome: StageOutcome[T] = StageOutcome(asset.to_user_string())
+    def load(self, stage: Stage[Any], keys: list[str]) -> StageOutcome[Any]:
+        """Read a stage that is not selected in this run from storage."""
+        outcome: StageOutcome[Any] = StageOutcome(stage.name)
+        found = self.storage.read_artifacts(stage.key, keys, stage.artifact, missing_ok=True)
         for key in keys:
-            try:
-                outcome.succeeded[key] = self.storage.read_artifact(asset, key, model)
-            except ArtifactNotFoundError:
+            if key in found:
+                outcome.succeeded[key] = found[key]
+            else:
                 outcome.fail(
                     key,
-                    f"{asset.to_user_string()} has not been materialized for this character; "
+                    f"{stage.name} has not been materialized for this character; "
                     "materialize it first (or select it in the same run)",
                 )
         self.note_failures(outcome, ran=False)
         return outcome
-
-    def reusable(
-        self,
-        asset: dg.AssetKey,
-        wanted: Mapping[str, U],
-        model: type[T],
-        still_valid: Callable[[T, U], bool],
-    ) -> dict[str, T]:
-        """Stored results still valid for what is asked now: they are kept, not paid for again."""
-        if self.regenerate:
-            return {}
-        stored = self.storage.read_artifacts(asset, wanted, model, missing_ok=True)
-        kept = {key: old for key, old in stored.items() if still_valid(old, wanted[key])}
-        if kept:
-            self.context.log.info(
-                f"{asset.to_user_string()}: {len(kept)} characters unchanged since their last "
-                f"result, kept without a new request: {', '.join(sorted(kept))}"
-            )
-        return kept
 
     def version_of(self, asset: dg.AssetKey, key: str) -> str:
         known = self.versions.get((asset, key))
@@ -186,47 +101,46 @@ class _Run:
         return known
 
     def record(
-        self,
-        asset: dg.AssetKey,
-        code_version: str,
-        outcome: StageOutcome[T],
-        describe: Callable[[T, str], Mapping[str, Any]],
-        upstream: dg.AssetKey | None = None,
-        own_version: Callable[[T], str] | None = None,
+        self, stage: Stage[Any], outcome: StageOutcome[Any]
     ) -> Iterator[dg.AssetMaterialization]:
         """Store each succeeded character's artifact, then yield its own materialization.
 
         Storing comes first: Dagster's IO manager is never reached for these (see module doc).
         """
-        pointer = event_cursor(self.context.instance) if upstream else None
+        for key in sorted(outcome.kept_elsewhere - outcome.failed.keys()):
+            try:  # another run stored it while this one decided: read it back, pay nothing
+                outcome.succeeded[key] = self.storage.read_artifact(stage.key, key, stage.artifact)
+            except ArtifactNotFoundError:
+                outcome.fail(
+                    key, "its result was stored by another run and then removed; re-run it"
+                )
+        pointer = event_cursor(self.context.instance) if stage.upstream else None
         for key in sorted(outcome.succeeded):
             value = outcome.succeeded[key]
-            stored = self.storage.store_artifact(asset, key, value)
-            upstream_version = self.version_of(upstream, key) if upstream else None
-            if own_version is not None:
-                version = own_version(value)
+            stored = self.storage.store_artifact(stage.key, key, value)
+            crash_point("result-stored")
+            upstream = {up: self.version_of(up, key) for up in stage.upstream}
+            if stage.own_version is not None:
+                version = stage.own_version(value)
             else:
-                version = derived_version(code_version, upstream_version or "")
-            self.versions[(asset, key)] = version
-            self.storage.clear_dead_letter(outcome.stage, key)
+                version = derived_version(stage.code_version, "\n".join(upstream.values()))
+            self.versions[(stage.key, key)] = version
+            self.storage.clear_dead_letter(stage.name, key)
             yield dg.AssetMaterialization(
-                asset_key=asset,
+                asset_key=stage.key,
                 partition=key,
-                metadata=describe(value, stored.uri),
-                tags=version_tags(code_version, version, upstream, upstream_version, pointer),
+                metadata=stage.metadata(value, stored.uri),
+                tags=version_tags(stage.code_version, version, upstream, pointer),
             )
         self.note_failures(outcome)
 
 
 @dg.multi_asset(
     name="character_pipeline",
-    specs=[source_image.spec, character_analysis.spec, character_prompt.spec, character_image.spec],
+    specs=[stage.spec for stage in stages.PIPELINE],
     partitions_def=characters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
-    # One pipeline step at a time (dagster.yaml sets the limit): two overlapping runs over the
-    # same characters would otherwise both submit their jobs before either is recorded.
-    pool="chargen_batch_jobs",
 )
 def character_pipeline(
     context: dg.AssetExecutionContext,
@@ -235,134 +149,39 @@ def character_pipeline(
     storage: ChargenStorage,
     inbox: InboxResource,
 ) -> Iterator[dg.AssetMaterialization]:
-    run = _Run(context, storage, config.regenerate)
+    run = _Run(context, storage)
     keys = sorted(context.partition_keys)
-    store = storage.store()
+    interactive = config.mode == "interactive" or (config.mode == "auto" and len(keys) == 1)
     context.log.info(
-        f"{len(keys)} characters: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
+        f"{len(keys)} characters ({'interactive, full price' if interactive else 'batch'}): "
+        f"{', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
     )
-
-    # source_image
-    if run.selected(SOURCE):
-        sources = prepare_sources(
-            keys, inbox.source(), store, storage.prefix, config.max_source_side
-        )
-        yield from run.record(
-            SOURCE,
-            source_image.CODE_VERSION,
-            sources,
-            source_image.metadata,
-            own_version=lambda source: source.content_hash,
-        )
-    else:
-        sources = run.stored(SOURCE, keys, SourceImages)
-    for key, source in sources.succeeded.items():
-        for warning in source.skipped_files:
-            context.log.warning(f"{key}: skipped {warning}")
-    ledger = Ledger(store, storage.prefix)
-
-    # character_analysis
-    wanted = [k for k in keys if k not in run.failures]
-    if run.selected(ANALYSIS):
-        asked_sources = {k: sources.succeeded[k] for k in wanted}
-        kept = run.reusable(
-            ANALYSIS,
-            asked_sources,
-            AnalysisRecord,
-            lambda old, source: (
-                old.source_hash == source.images_hash
-                and old.request_version == ANALYSIS_REQUEST_VERSION
-                and old.model == gemini.analysis_model
-            ),
-        )
-        analyses = analyse(
-            {k: v for k, v in asked_sources.items() if k not in kept},
-            store=store,
-            runner=gemini.runner(ledger, context.log),
-            uploads=gemini.upload_cache(ledger),
-            model=gemini.analysis_model,
-            delete_uploads=gemini.delete_uploads_after_success,
-        )
-        analyses.succeeded.update(kept)
-        yield from run.record(
-            ANALYSIS,
-            character_analysis.CODE_VERSION,
-            analyses,
-            character_analysis.metadata,
-            upstream=SOURCE,
-        )
-    else:
-        analyses = run.stored(ANALYSIS, wanted, AnalysisRecord)
-
-    # character_prompt
-    wanted = [k for k in keys if k not in run.failures]
-    if run.selected(PROMPT):
-        prompts = compile_prompts(
-            {k: analyses.succeeded[k] for k in wanted},
-            sources.succeeded,
-            style_override=config.style_override,
-            default_aspect_ratio=config.aspect_ratio,
-            default_image_size=config.image_size,
-        )
-        yield from run.record(
-            PROMPT,
-            character_prompt.CODE_VERSION,
-            prompts,
-            character_prompt.metadata,
-            upstream=ANALYSIS,
-        )
-    else:
-        prompts = run.stored(PROMPT, wanted, CompiledPrompt)
-
-    # character_image
-    wanted = [k for k in keys if k not in run.failures]
-    if run.selected(IMAGE) and wanted:
-        safety = [
-            SafetySetting(category=s.category, threshold=s.threshold)
-            for s in config.safety_settings
-        ]
-        asked_prompts = {k: prompts.succeeded[k] for k in wanted}
-        kept_images = run.reusable(
-            IMAGE,
-            asked_prompts,
-            GeneratedImage,
-            lambda old, prompt: (
-                old.prompt_hash == prompt.prompt_hash
-                and old.model == gemini.image_model
-                and store.exists(old.image_key)
-            ),
-        )
-        todo = {k: v for k, v in asked_prompts.items() if k not in kept_images}
-        stream = config.image_mode == "stream" or (config.image_mode == "auto" and len(keys) == 1)
-        if stream:
-            context.log.info("one character: generating with streamGenerateContent (full price)")
-            images = generate_streaming(
-                todo,
-                store=store,
-                prefix=storage.prefix,
-                client=StreamingGenerateClient(GoogleGenAIApiAdapter(gemini.connection().client)),
-                model=gemini.image_model,
-                safety_settings=safety,
-                timeout_seconds=gemini.request_timeout_seconds,
+    runner = gemini.runner(Ledger(storage.store(), storage.prefix), context.log, context.run.run_id)
+    results: dict[dg.AssetKey, StageOutcome[Any]] = {}
+    for stage in stages.PIPELINE:
+        wanted = run.wanted(keys)
+        if run.selected(stage.key):
+            outcome = stage.compute(
+                StageRun(
+                    keys=wanted,
+                    upstream=results,
+                    config=config,
+                    gemini=gemini,
+                    storage=storage,
+                    inbox=inbox,
+                    runner=runner,
+                    interactive=interactive,
+                    log=context.log,
+                )
             )
+            yield from run.record(stage, outcome)
+            crash_point("recorded")
+            outcome.settle()
+        elif any(run.selected(reader.key) for reader in stages.needed_by(stage.key)):
+            outcome = run.load(stage, wanted)
         else:
-            images = generate_in_batch(
-                todo,
-                store=store,
-                prefix=storage.prefix,
-                runner=gemini.runner(ledger, context.log),
-                model=gemini.image_model,
-                safety_settings=safety,
-                delete_input=gemini.delete_uploads_after_success,
-            )
-        images.succeeded.update(kept_images)
-        yield from run.record(
-            IMAGE,
-            character_image.CODE_VERSION,
-            images,
-            character_image.metadata,
-            upstream=PROMPT,
-        )
+            continue
+        results[stage.key] = outcome
 
     if run.failures:
         lines = [f"- {k}: {stage}: {reason}" for k, (stage, reason) in sorted(run.failures.items())]
@@ -371,7 +190,7 @@ def character_pipeline(
                 f"{len(run.failures)} of {len(keys)} characters failed; every other character "
                 "was materialized. Fix the cause and re-run the failed partitions: only they are "
                 "sent again. Dead letters are kept under "
-                f"{store.uri(storage.prefix + '/_dead_letters')}.\n" + "\n".join(lines)
+                f"{storage.store().uri(storage.prefix + '/_dead_letters')}.\n" + "\n".join(lines)
             ),
             # The description may be shortened in the UI; this table never is.
             metadata={

@@ -9,6 +9,7 @@ Changing one sketch therefore makes only that character stale downstream.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -24,18 +25,19 @@ def derived_version(code_version: str, input_version: str) -> str:
 def version_tags(
     code_version: str,
     data_version: str,
-    upstream: dg.AssetKey | None = None,
-    upstream_version: str | None = None,
+    upstream: Mapping[dg.AssetKey, str] | None = None,
     event_pointer: int | None = None,
 ) -> dict[str, str]:
+    """The tags Dagster reads a materialization's versions from; `upstream` maps each input
+    asset to the data version this result was made from."""
     tags = {
         CODE_VERSION_TAG: code_version,
         DATA_VERSION_TAG: data_version,
         USER_PROVIDED_TAG: "true",
     }
-    if upstream is not None and upstream_version is not None:
-        name = upstream.to_user_string()
-        tags[f"dagster/input_data_version/{name}"] = upstream_version
+    for key, version in (upstream or {}).items():
+        name = key.to_user_string()
+        tags[f"dagster/input_data_version/{name}"] = version
         if event_pointer is not None:
             tags[f"dagster/input_event_pointer/{name}"] = str(event_pointer)
     return tags

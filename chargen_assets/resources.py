@@ -15,6 +15,7 @@ from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnec
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.inbox.sources import InboxSource, LocalInbox, S3Inbox
+from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
 
 _announced: set[str] = set()
 
@@ -34,7 +35,13 @@ class GeminiBatchResource(dg.ConfigurableResource):
     job_timeout_seconds: float = 26 * 3600.0
     request_timeout_seconds: float = 300.0
     retry_attempts: int = 5
-    delete_uploads_after_success: bool = True
+    delete_uploads_after_success: bool = Field(
+        default=True,
+        description=(
+            "Delete a batch job's input file and the sketches uploaded for it from the Files "
+            "API once the job ends (results stored, or the job failed)."
+        ),
+    )
     emulator_state_dir: str = ".chargen/emulator"
 
     _connection: GeminiConnection | None = PrivateAttr(default=None)
@@ -56,7 +63,9 @@ class GeminiBatchResource(dg.ConfigurableResource):
                 dg.get_dagster_logger().info(message)
         return self._connection
 
-    def runner(self, ledger: Ledger, log: logging.Logger) -> BatchJobRunner:
+    def runner(
+        self, ledger: Ledger, log: logging.Logger, run_id: str | None = None
+    ) -> BatchJobRunner:
         return BatchJobRunner(
             client=self.connection().client,
             ledger=ledger,
@@ -66,7 +75,13 @@ class GeminiBatchResource(dg.ConfigurableResource):
                 timeout=self.job_timeout_seconds,
             ),
             log=log.info,
+            delete_files=self.delete_uploads_after_success,
+            run_id=run_id,
         )
+
+    def streaming_client(self) -> StreamingGenerateClient:
+        """Interactive calls (streamGenerateContent), request bodies streamed in slices."""
+        return StreamingGenerateClient(GoogleGenAIApiAdapter(self.connection().client))
 
     def upload_cache(self, ledger: Ledger) -> UploadCache:
         return UploadCache(client=self.connection().client, ledger=ledger)

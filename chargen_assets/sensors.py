@@ -6,27 +6,15 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from chargen_assets import character_analysis, character_image, character_prompt, source_image
 from chargen_assets.partitions import CHARACTERS, characters
 from chargen_assets.resources import InboxResource
+from chargen_assets.stages import CODE_VERSIONS, PIPELINE_KEYS
 from chargen_resources.inbox.sensor_plan import plan_tick
 
-PIPELINE_ASSETS = [
-    dg.AssetKey("source_image"),
-    dg.AssetKey("character_analysis"),
-    dg.AssetKey("character_prompt"),
-    dg.AssetKey("character_image"),
-]
-CURRENT_CODE_VERSIONS = {
-    dg.AssetKey("source_image"): source_image.CODE_VERSION,
-    dg.AssetKey("character_analysis"): character_analysis.CODE_VERSION,
-    dg.AssetKey("character_prompt"): character_prompt.CODE_VERSION,
-    dg.AssetKey("character_image"): character_image.CODE_VERSION,
-}
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
-UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"image_mode": "batch"}}}}
+UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -71,7 +59,7 @@ def range_run_requests(
     name="inbox_sensor",
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=PIPELINE_ASSETS,
+    asset_selection=PIPELINE_KEYS,
     description="Adds a partition per new inbox character and runs new or changed ones.",
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> dg.SensorResult:
@@ -88,7 +76,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> d
     runs = range_run_requests(
         ordered,
         {request.partition_key for request in plan.requests},
-        PIPELINE_ASSETS,
+        PIPELINE_KEYS,
         "inbox",
         fingerprints,
     )
@@ -108,8 +96,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> d
 def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:
     """Characters whose stored result was made by older code, with the first asset affected."""
     stale: dict[str, dg.AssetKey] = {}
-    for asset in PIPELINE_ASSETS:
-        current = CURRENT_CODE_VERSIONS[asset]
+    for asset in PIPELINE_KEYS:
+        current = CODE_VERSIONS[asset]
         for key in keys:
             if key in stale:
                 continue
@@ -126,7 +114,7 @@ def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[
     name="rebuild_stale_characters",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    asset_selection=PIPELINE_ASSETS,
+    asset_selection=PIPELINE_KEYS,
     description=(
         "Start it after changing the prompt template (or any stage's code version): it re-runs "
         "exactly the characters made with older code, from the first stale stage on, in one run "
@@ -138,8 +126,8 @@ def rebuild_stale_characters(context: dg.SensorEvaluationContext) -> dg.SensorRe
     stale = stale_partitions(context.instance, ordered)
     if not stale:
         return dg.SensorResult(skip_reason="every character was made with the current code")
-    first = min(PIPELINE_ASSETS.index(asset) for asset in stale.values())
-    versions = ",".join(f"{k.to_user_string()}={v}" for k, v in CURRENT_CODE_VERSIONS.items())
-    runs = range_run_requests(ordered, set(stale), PIPELINE_ASSETS[first:], "stale", versions)
+    first = min(PIPELINE_KEYS.index(asset) for asset in stale.values())
+    versions = ",".join(f"{k.to_user_string()}={v}" for k, v in CODE_VERSIONS.items())
+    runs = range_run_requests(ordered, set(stale), PIPELINE_KEYS[first:], "stale", versions)
     context.log.info(f"{len(stale)} stale characters in {len(runs)} run(s)")
     return dg.SensorResult(run_requests=runs)

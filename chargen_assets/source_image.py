@@ -7,7 +7,10 @@ from typing import Any
 import dagster as dg
 
 from chargen_assets.partitions import character_asset_spec
+from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import SourceImages
+from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.source_stage import prepare_sources
 
 # Bump when normalisation changes what `source_image` stores.
 CODE_VERSION = "normalise-v1"
@@ -35,3 +38,26 @@ def metadata(source: SourceImages, uri: str) -> dict[str, Any]:
         ),
         "stored_at": dg.MetadataValue.path(uri),
     }
+
+
+def compute(run: StageRun) -> StageOutcome[SourceImages]:
+    sources = prepare_sources(
+        run.keys,
+        run.inbox.source(),
+        run.storage.store(),
+        run.storage.prefix,
+        run.config.max_source_side,
+    )
+    for key, source in sources.succeeded.items():
+        for warning in source.skipped_files:
+            run.log.warning(f"{key}: skipped {warning}")
+    return sources
+
+
+stage = Stage(
+    spec=spec,
+    artifact=SourceImages,
+    metadata=metadata,
+    compute=compute,
+    own_version=lambda source: source.content_hash,
+)

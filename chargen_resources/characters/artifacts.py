@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.inbox.character_spec import CharacterSpec
+
+
+def _legacy_mode(value: object) -> object:
+    return "interactive" if value == "stream" else value  # records written before 2026-11-30
+
+
+# batch: half price, a job that takes minutes to a day; interactive: full price, seconds.
+RequestMode = Annotated[Literal["batch", "interactive"], BeforeValidator(_legacy_mode)]
 
 
 class TokenUsage(BaseModel):
@@ -61,7 +69,8 @@ class AnalysisRecord(BaseModel):
     source_hash: str = Field(default="", description="SourceImages.images_hash it describes")
     request_version: str = Field(default="", description="ANALYSIS_REQUEST_VERSION used")
     model: str
-    batch_job: str
+    mode: RequestMode = "batch"
+    batch_job: str | None
     usage: TokenUsage
     estimated_cost_usd: float | None
 
@@ -77,7 +86,7 @@ class GeneratedImage(BaseModel):
     bytes: int
     finish_reason: str | None
     model: str
-    mode: Literal["batch", "stream"]
+    mode: RequestMode
     batch_job: str | None
     prompt_hash: str
     usage: TokenUsage

@@ -1,6 +1,7 @@
 """Emulator-only routes under /emulator/ (no API key): status, clock, shared fault counters.
 
 - ``GET  /emulator/status``  -> settings, clock offset, armed faults
+- ``GET  /emulator/billing`` -> ``{"paid", "unique", "batch", "interactive", "repeated"}``
 - ``POST /emulator/clock``   ``{"advanceSeconds": 172800}`` or ``{"offsetSeconds": 0}``
 - ``POST /emulator/faults``  ``{"failNext": 2, "status": 503, "pathContains": ":generateContent"}``
 """
@@ -26,6 +27,11 @@ def status(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
             "faults": json.loads(ctx.failures.describe()),
         },
     )
+
+
+def billing(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
+    """Requests the real service would have billed: paid, unique, and any paid twice."""
+    return JsonResponse(200, ctx.billing.summary().model_dump())
 
 
 def _number(body: dict[str, object], key: str) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from chargen_resources.emulator.batch_store import BatchRecord, BatchResult, BatchStore
+from chargen_resources.emulator.billing import Billing, PaidRequest
 from chargen_resources.emulator.file_store import FileStore
 from chargen_resources.emulator.inference import answer, faults_of
 from chargen_resources.emulator.settings import EmulatorSettings
@@ -63,7 +64,7 @@ def count_input_lines(path: Path) -> int:
 
 
 def _line_output(
-    line: str, model: str, store: FileStore, settings: EmulatorSettings
+    line: str, model: str, store: FileStore, settings: EmulatorSettings, paid: list[PaidRequest]
 ) -> dict[str, Any]:
     try:
         parsed = json.loads(line)
@@ -81,18 +82,28 @@ def _line_output(
     if request is None and "key" not in parsed and "contents" in parsed:
         request = parsed  # the batch guide's REST sample writes bare GenerateContentRequests
     outcome = run_one(model, request, texts, store, settings)
+    if "response" in outcome:
+        paid.append(
+            Billing.paid_request(
+                "batch", model, request, store.content_hash, str(key) if key is not None else None
+            )
+        )
     return {"key": key, **outcome} if key is not None else outcome
 
 
 def _write_file_output(
-    record: BatchRecord, files: FileStore, settings: EmulatorSettings, handle: IO[bytes]
+    record: BatchRecord,
+    files: FileStore,
+    settings: EmulatorSettings,
+    handle: IO[bytes],
+    paid: list[PaidRequest],
 ) -> tuple[int, int]:
     """Stream one output line per input line to ``handle``; returns (successful, failed)."""
     assert record.input_file is not None
     source = files.data_path(record.input_file.removeprefix("files/"))
     successful = failed = 0
     for line in _input_lines(source):
-        outcome = _line_output(line, record.model, files, settings)
+        outcome = _line_output(line, record.model, files, settings, paid)
         if "error" in outcome:
             failed += 1
         else:
@@ -103,8 +114,15 @@ def _write_file_output(
 
 
 class BatchRunner:
-    def __init__(self, batches: BatchStore, files: FileStore, settings: EmulatorSettings) -> None:
+    def __init__(
+        self,
+        batches: BatchStore,
+        files: FileStore,
+        settings: EmulatorSettings,
+        billing: Billing,
+    ) -> None:
         self.batches = batches
+        self.billing = billing
         self.files = files
         self.settings = settings
         self._threads: dict[str, threading.Thread] = {}
@@ -138,8 +156,9 @@ class BatchRunner:
                 return
             if not record.is_due(self.batches.clock.now()):
                 return
+            paid: list[PaidRequest] = []
             try:
-                result = self._run(record)
+                result, paid = self._run(record)
             except Exception as exc:  # a bug must end the job, not hang it RUNNING forever
                 result = BatchResult(
                     state="FAILED",
@@ -154,22 +173,26 @@ class BatchRunner:
                 if fresh.result is None and fresh.cancel_time is None:
                     fresh.result = result
                     self.batches.save(fresh)
+                    # Billed once, when the job's results become the job's: a process that
+                    # died halfway through left no result and charged nothing.
+                    self.billing.charge(paid)
 
-    def _run(self, record: BatchRecord) -> BatchResult:
+    def _run(self, record: BatchRecord) -> tuple[BatchResult, list[PaidRequest]]:
         clock = self.batches.clock
         if record.outcome == "failed":
             return BatchResult(
                 state="FAILED",
                 end_time=clock.now(),
                 error_message="Injected fault [emulator:batch-failed].",
-            )
+            ), []
         if record.outcome == "expired":
-            return BatchResult(state="EXPIRED", end_time=clock.now())
+            return BatchResult(state="EXPIRED", end_time=clock.now()), []
         if record.input_file is None:
             return self._run_inline(record)
         output_id = f"batch-{record.id}"
+        paid: list[PaidRequest] = []
         with self.files.generated_writer(output_id) as handle:
-            successful, failed = _write_file_output(record, self.files, self.settings, handle)
+            successful, failed = _write_file_output(record, self.files, self.settings, handle, paid)
         end = clock.now()
         late = record.late_output_seconds if record.outcome == "late-output" else 0.0
         self.files.register_generated(
@@ -184,12 +207,13 @@ class BatchRunner:
             successful=successful,
             failed=failed,
             output_file=f"files/{output_id}",
-        )
+        ), paid
 
-    def _run_inline(self, record: BatchRecord) -> BatchResult:
+    def _run_inline(self, record: BatchRecord) -> tuple[BatchResult, list[PaidRequest]]:
         items = read_json(self.batches.inline_requests_path(record.id)) or []
         results: list[dict[str, Any]] = []
         successful = failed = 0
+        paid: list[PaidRequest] = []
         for item in items:
             metadata = item.get("metadata") if isinstance(item, dict) else None
             texts = tuple(str(v) for v in metadata.values()) if isinstance(metadata, dict) else ()
@@ -199,6 +223,11 @@ class BatchRunner:
                 failed += 1
             else:
                 successful += 1
+                paid.append(
+                    Billing.paid_request(
+                        "batch", record.model, request, self.files.content_hash, None
+                    )
+                )
             if metadata is not None:
                 outcome["metadata"] = metadata
             results.append(outcome)
@@ -208,4 +237,4 @@ class BatchRunner:
             end_time=self.batches.clock.now(),
             successful=successful,
             failed=failed,
-        )
+        ), paid

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chargen_resources.emulator.batch_runner import BatchRunner
 from chargen_resources.emulator.batch_store import BatchStore
+from chargen_resources.emulator.billing import Billing
 from chargen_resources.emulator.clock import EmulatorClock
 from chargen_resources.emulator.faults import FailureCounters
 from chargen_resources.emulator.file_store import FileStore
@@ -22,6 +23,7 @@ class EmulatorContext:
     batches: BatchStore
     runner: BatchRunner
     failures: FailureCounters
+    billing: Billing
 
     @classmethod
     def create(cls, state_dir: Path, settings: EmulatorSettings) -> EmulatorContext:
@@ -29,12 +31,14 @@ class EmulatorContext:
         clock = EmulatorClock(state_dir, settings.clock_offset_seconds)
         files = FileStore(state_dir, clock)
         batches = BatchStore(state_dir, clock)
+        billing = Billing(state_dir)
         return cls(
             settings=settings,
             state_dir=state_dir,
             clock=clock,
             files=files,
             batches=batches,
-            runner=BatchRunner(batches, files, settings),
+            runner=BatchRunner(batches, files, settings, billing),
             failures=FailureCounters(state_dir, settings),
+            billing=billing,
         )

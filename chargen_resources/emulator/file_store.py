@@ -123,6 +123,12 @@ class FileStore:
             return None
         return record
 
+    def content_hash(self, uri: str) -> str | None:
+        """The SHA-256 of the bytes behind a file URI (expired or not), for billing."""
+        match = re.search(r"files/([a-z0-9-]+)", uri)
+        record = self._load(match.group(1)) if match else None
+        return f"sha256:{record.sha256}" if record is not None else None
+
     def get(self, file_id: str) -> FileRecord:
         record = self.find(file_id)
         if record is None:

@@ -48,15 +48,23 @@ def _prepare(
     return model, body, faults
 
 
+def _charge(ctx: EmulatorContext, model: str, body: dict[str, Any]) -> None:
+    ctx.billing.charge(
+        [ctx.billing.paid_request("interactive", model, body, ctx.files.content_hash, None)]
+    )
+
+
 def generate(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     model, body, faults = _prepare(ctx, request, "generateContent")
     result = answer(model, body, ctx.files.resolve_for_model, ctx.settings.draft_images)
+    _charge(ctx, model, body)
     return JsonResponse(200, result.to_response(), truncate=faults.stream_cut)
 
 
 def stream(ctx: EmulatorContext, request: HttpRequest) -> SseResponse:
     model, body, faults = _prepare(ctx, request, "streamGenerateContent")
     result = answer(model, body, ctx.files.resolve_for_model, ctx.settings.draft_images)
+    _charge(ctx, model, body)
     events = stream_events(result, ctx.settings.image_delivery, ctx.settings.stream_fragments)
     return SseResponse(
         _with_faults(events, faults), json_array=request.query.get("alt", "").lower() != "sse"

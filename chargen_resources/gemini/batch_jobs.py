@@ -1,28 +1,55 @@
-"""Submit a set of requests as Gemini batch jobs, wait for them, and fetch their output.
+"""Carry paid requests to Gemini exactly once: claim each, send the unclaimed, attach to the rest.
 
-One request set becomes one job (several only when the 2 GB input limit forces a split). Every
-submission is recorded in the ledger first, so a crashed or retried run reattaches to the job it
-already paid for instead of creating another.
+A stage hands the runner one request per character, in content-addressed form (uploaded
+images named by the hash of their bytes). The runner fingerprints each and claims it in the
+ledger (see `ledger` and `claims`): a request nobody carries is sent in a new batch job of this
+run (or, interactively, by the caller); a request another live job carries is attached to, and
+its line is read from that job's output; a request whose carrier failed or died is taken over.
+Two runs over overlapping characters therefore pay for each request once, whichever starts
+first, and neither waits for the other except for the seconds between a claim and its job's
+creation.
+
+Commit order, the same for every stage: claim -> job record -> uploads -> input file ->
+`batches.create` -> job name recorded -> poll -> output read and every result stored and
+recorded (by the caller) -> each line marked done -> the job's files deleted -> consumed.
+A crash anywhere leaves a ledger from which the next run reattaches and pays nothing twice.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import secrets
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from google import genai
 from google.genai import errors, types
 
-from chargen_resources.gemini.ledger import BatchRecord, Ledger, request_set_hash
+from chargen_resources.gemini.claims import Decision, decide
+from chargen_resources.gemini.crash_points import crash_point
+from chargen_resources.gemini.ledger import (
+    INTERACTIVE_CARRIER_PREFIX,
+    Claim,
+    Claimant,
+    ClaimRef,
+    JobRecord,
+    Ledger,
+    LineDone,
+    fingerprint,
+)
 
 MAX_INPUT_FILE_BYTES = 2 * 1024**3
 FAILED_STATES = {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
 SUCCEEDED_STATE = "JOB_STATE_SUCCEEDED"
+RETRYABLE_DOWNLOAD_CODES = {408, 429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -44,11 +71,15 @@ class PollPolicy:
     timeout: float = 26 * 3600.0  # the service itself expires a job after 48 h
     report_every: float = 60.0  # a progress line at least this often, and on every state change
     download_timeout: float = 6 * 3600.0  # a 10 GB output file at a slow link still fits
+    download_attempts: int = 6  # on 429, 5xx and cut connections, with backoff
+    # A claim whose job is not created within this long, by a claimant no one on this host can
+    # see, may be taken over (after looking the job up by its display name).
+    claim_lease: float = 15 * 60.0
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The requests to send for a group, and the files uploaded for them (deleted after)."""
+    """The requests to send for a group, and the files on the Files API they reference."""
 
     lines: Sequence[BatchLine]
     uploaded_files: Sequence[str] = ()
@@ -56,13 +87,40 @@ class Prepared:
 
 @dataclass(frozen=True)
 class FinishedJob:
-    """A job that ended SUCCEEDED, with what we need to read and clean up after it."""
+    """A job that ended SUCCEEDED, and which of its output lines this run needs, for whom."""
 
-    job_name: str
-    output_file: str
-    keys: tuple[str, ...]
-    reattached: bool
-    record: BatchRecord
+    record: JobRecord
+    wanted: dict[str, list[str]]  # output line key -> our characters
+    owned: bool
+
+    @property
+    def job_name(self) -> str:
+        assert self.record.job_name is not None
+        return self.record.job_name
+
+    @property
+    def output_file(self) -> str:
+        assert self.record.output_file is not None
+        return self.record.output_file
+
+
+@dataclass
+class Carriage:
+    """Who carries each of one stage's requests in this run."""
+
+    stage: str
+    model: str
+    characters_of: dict[str, list[str]]  # fingerprint -> the characters that need it
+    requests: dict[str, dict[str, Any]]  # fingerprint -> content-addressed request
+    owned_jobs: list[str] = field(default_factory=list)  # display names of jobs we created
+    interactive: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> our claim
+    attached: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> another's claim
+    kept: set[str] = field(default_factory=set)  # characters another run just stored
+    failed: dict[str, str] = field(default_factory=dict)  # character -> reason
+
+    def fail(self, fp: str, reason: str) -> None:
+        for character in self.characters_of[fp]:
+            self.failed[character] = reason
 
 
 class BatchJobFailed(RuntimeError):
@@ -72,21 +130,13 @@ class BatchJobFailed(RuntimeError):
         self.stage, self.job_name, self.state = stage, job_name, state
         reason = f": {detail}" if detail else ""
         super().__init__(
-            f"The {stage} batch job {job_name} ended {state}{reason}. No result of it was kept. "
-            "Re-running the step submits a new job for the same characters."
+            f"the {stage} batch job {job_name} ended {state}{reason}; no result of it was kept. "
+            "Re-running these characters submits a new job for them"
         )
 
 
-class BatchJobTimedOut(RuntimeError):
-    """We stopped waiting; the job goes on at the service and a re-run reattaches to it."""
-
-    def __init__(self, stage: str, job_name: str, state: str, waited: float) -> None:
-        self.stage, self.job_name, self.state = stage, job_name, state
-        super().__init__(
-            f"The {stage} batch job {job_name} is still {state} after {waited:.0f}s of waiting. "
-            "It keeps running at Google: re-running the step reattaches to it instead of paying "
-            "again. Raise the gemini resource's job_timeout_seconds to wait longer."
-        )
+class BatchOutputUnavailable(RuntimeError):
+    """The output file of a finished job could not be read."""
 
 
 @dataclass
@@ -148,6 +198,17 @@ def _state_name(job: types.BatchJob) -> str:
     return job.state.name if job.state is not None else "JOB_STATE_UNSPECIFIED"
 
 
+def _retryable(error: Exception) -> bool:
+    if isinstance(error, errors.APIError):
+        return error.code in RETRYABLE_DOWNLOAD_CODES
+    return isinstance(error, httpx2.TransportError | ConnectionError | TimeoutError)
+
+
+def new_token() -> str:
+    """Unique enough to name one run's jobs: a timestamp and 24 random bits."""
+    return f"{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
 @dataclass
 class BatchJobRunner:
     client: genai.Client
@@ -157,92 +218,324 @@ class BatchJobRunner:
     log: Callable[[str], None] = print
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    delete_files: bool = True  # delete a job's input file and uploads once it ends
+    run_id: str | None = None
 
-    def run(
+    # ---- claiming
+    def claim(
         self,
         *,
         stage: str,
         model: str,
-        lines: Sequence[BatchLine],
+        requests: Mapping[str, dict[str, Any]],
         display_name: str,
         prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None,
-    ) -> list[FinishedJob]:
-        """Submit (or reattach to) one job per input group and wait for all of them.
+        interactive: bool = False,
+        regenerate: bool = False,
+        ours_stored: Callable[[str], bool] = lambda character: False,
+    ) -> Carriage:
+        """Claim every character's request; submit one batch job for those nobody carries.
 
-        `lines` identify the request set. When the requests to send depend on work worth
-        skipping on reattach (uploading images, whose file names change per upload), pass
-        content-addressed `lines` and a `prepare` that turns a group into the real requests;
-        it is called only when a new job is submitted.
+        `requests` are content-addressed (their fingerprint's source). `prepare` turns a group
+        of them into the requests really sent (uploading images) and is called only for a
+        job this run creates. With `interactive`, owned requests are not submitted: the caller
+        sends them itself (`Carriage.interactive`) and reports each with `settle_interactive`.
         """
-        groups = split_by_size(lines, self.max_input_bytes)
-        records = [
-            self._submit_or_reattach(stage, model, group, display_name, prepare) for group in groups
-        ]
-        return [
-            self._wait(stage, record, group) for record, group in zip(records, groups, strict=True)
-        ]
-
-    def _submit_or_reattach(
-        self,
-        stage: str,
-        model: str,
-        lines: Sequence[BatchLine],
-        display_name: str,
-        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
-    ) -> tuple[BatchRecord, bool]:
-        request_set = request_set_hash(model, [(line.key, line.request) for line in lines])
-        known = self.ledger.find_batch(stage, request_set)
-        # A job whose results were already stored ("consumed") is not reattached to: asking
-        # again for the same requests (a retry after a line error, `regenerate`) means a new job.
-        if known is not None and known.status in ("submitted", "succeeded") and known.job_name:
-            self.log(
-                f"{stage}: reattaching to {known.job_name} (already submitted for these requests)"
+        carriage = Carriage(stage=stage, model=model, characters_of={}, requests={})
+        for character, request in sorted(requests.items()):
+            # The line's key is sent with the request, so it is part of what is paid for.
+            fp = fingerprint(model, {"key": character, "request": request})
+            carriage.characters_of.setdefault(fp, []).append(character)
+            carriage.requests[fp] = request
+        claimant = Claimant.this_process(self.run_id)
+        token = new_token()
+        pending = list(carriage.characters_of)
+        started = self.clock()
+        for attempt in range(1_000_000):
+            if attempt:  # what we wait for is seconds of another run's uploads
+                self.sleep(self.poll.initial_interval)
+            carrier_of = self._carriers(
+                carriage, pending, display_name, token, attempt, interactive
             )
-            return known, True
-        if known is not None and known.status == "submitting":
-            found = self._find_job_by_display_name(known.display_name)
-            if found is not None:
-                self.log(f"{stage}: found {found} submitted before an interruption; reattaching")
-                return self.ledger.save_batch(
-                    known.model_copy(update={"job_name": found, "status": "submitted"})
-                ), True
-        attempts = known.attempts + 1 if known is not None else 1
-        record = self.ledger.save_batch(
-            BatchRecord(
-                request_set=request_set,
+            waiting = []
+            owned: dict[str, list[Claim]] = {}
+            for fp in pending:
+                verdict, claim = self._resolve(
+                    carriage, fp, carrier_of[fp], claimant, regenerate, ours_stored
+                )
+                if verdict == "own" and interactive:
+                    carriage.interactive[fp] = claim
+                elif verdict == "own":
+                    owned.setdefault(claim.carrier, []).append(claim)
+                elif verdict == "attach":
+                    carriage.attached[fp] = claim
+                elif verdict == "kept":
+                    carriage.kept.update(carriage.characters_of[fp])
+                else:
+                    waiting.append(fp)
+            for carrier in carrier_of.values():
+                if carrier not in owned and not interactive:
+                    self.ledger.forget_job(carrier)
+            for carrier, claims in owned.items():
+                self._submit(carriage, carrier, claims, prepare)
+            if waiting and attempt == 0:
+                self.log(
+                    f"{stage}: {len(waiting)} requests are being submitted by another run; "
+                    "waiting to attach to its job instead of paying for them again"
+                )
+            pending = waiting
+            if not pending:
+                break
+            if self.clock() - started > self.poll.claim_lease * 2:
+                for fp in pending:
+                    carriage.fail(
+                        fp,
+                        "another run claimed this request and has not submitted it after "
+                        f"{self.clock() - started:.0f}s; re-run this character later",
+                    )
+                break
+        return carriage
+
+    def _carriers(
+        self,
+        carriage: Carriage,
+        fps: Sequence[str],
+        display_name: str,
+        token: str,
+        attempt: int,
+        interactive: bool,
+    ) -> dict[str, str]:
+        """The job (or interactive carrier) each request would go in if we end up sending it.
+
+        Split before claiming, so that every claim names its real job from the start; a job
+        record exists before any claim points at it.
+        """
+        round_tag = f"-r{attempt}" if attempt else ""
+        if interactive:
+            return dict.fromkeys(fps, f"{INTERACTIVE_CARRIER_PREFIX}{token}{round_tag}")
+        lines = [BatchLine(fp, carriage.requests[fp]) for fp in fps]
+        groups = split_by_size(lines, self.max_input_bytes)
+        carriers: dict[str, str] = {}
+        for number, group in enumerate(groups, start=1):
+            part = f"-p{number}" if len(groups) > 1 else ""
+            name = f"{display_name}-{token}{round_tag}{part}"
+            self.ledger.save_job(
+                JobRecord(
+                    display_name=name,
+                    stage=carriage.stage,
+                    model=carriage.model,
+                    claimant=Claimant.this_process(self.run_id),
+                )
+            )
+            carriers.update(dict.fromkeys((line.key for line in group), name))
+        return carriers
+
+    def _resolve(
+        self,
+        carriage: Carriage,
+        fp: str,
+        carrier: str,
+        claimant: Claimant,
+        regenerate: bool,
+        ours_stored: Callable[[str], bool],
+    ) -> tuple[str, Claim]:
+        """Claim one request, or say whose claim to attach to, or that we must wait."""
+        stage = carriage.stage
+        characters = carriage.characters_of[fp]
+        while True:
+            current = self.ledger.current_claim(stage, fp)
+            generation = 0
+            if current is not None:
+                job = None if current.interactive else self.ledger.find_job(current.carrier)
+                decision = decide(
+                    current,
+                    job,
+                    self.ledger.done(
+                        stage, ClaimRef(fingerprint=fp, generation=current.generation)
+                    ),
+                    claimant_alive=current.claimant.is_alive(),
+                    at=datetime.now(UTC),
+                    regenerate=regenerate,
+                    ours_stored=any(ours_stored(c) for c in characters),
+                )
+                if decision is Decision.KEPT:
+                    return "kept", current
+                if decision is Decision.ATTACH:
+                    return "attach", current
+                if decision is Decision.WAIT:
+                    return "wait", current
+                if decision is Decision.RECOVER and job is not None and self._recover(job):
+                    return "attach", current
+                generation = current.generation + 1
+            claim = Claim(
                 stage=stage,
-                model=model,
-                display_name=f"{display_name}-{request_set[:12]}-a{attempts}",
-                keys=len(lines),
-                attempts=attempts,
+                fingerprint=fp,
+                generation=generation,
+                carrier=carrier,
+                line_key=characters[0],
+                claimant=claimant,
+                lease_until=datetime.now(UTC) + timedelta(seconds=self.poll.claim_lease),
+            )
+            if self.ledger.try_claim(claim):
+                crash_point("claimed")
+                return "own", claim
+            # Another run made this generation a moment ago: read theirs and decide again.
+
+    def _recover(self, job: JobRecord) -> bool:
+        """A claimant died around `batches.create`: find the job it may have created.
+
+        True when found (its name is now in the ledger); otherwise the attempt's input file
+        is deleted and the caller takes the claim over."""
+        found = self._find_job_by_display_name(job.display_name)
+        if found is not None:
+            self.log(f"{job.stage}: found {found}, submitted before an interruption; attaching")
+            self.ledger.save_job(job.model_copy(update={"job_name": found, "status": "submitted"}))
+            return True
+        self._delete_files(job)
+        return False
+
+    def _submit(
+        self,
+        carriage: Carriage,
+        carrier: str,
+        claims: list[Claim],
+        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
+    ) -> None:
+        record = self.ledger.find_job(carrier) or JobRecord(
+            display_name=carrier,
+            stage=carriage.stage,
+            model=carriage.model,
+            claimant=Claimant.this_process(self.run_id),
+        )
+        record = self.ledger.save_job(
+            record.model_copy(
+                update={
+                    "lines": {
+                        c.line_key: ClaimRef(fingerprint=c.fingerprint, generation=c.generation)
+                        for c in claims
+                    }
+                }
             )
         )
+        crash_point("job-recorded")
+        lines = [BatchLine(c.line_key, carriage.requests[c.fingerprint]) for c in claims]
         prepared = prepare(lines) if prepare is not None else Prepared(lines)
-        record = self.ledger.save_batch(
+        record = self.ledger.save_job(
             record.model_copy(update={"uploaded_files": list(prepared.uploaded_files)})
         )
+        crash_point("uploaded")
         payload = b"".join(line.to_jsonl() for line in prepared.lines)
         input_file = self.client.files.upload(
             file=io.BytesIO(payload),
             config=types.UploadFileConfig(
                 # "jsonl" is what Google's batch guide passes; the service accepts any string.
                 mime_type="jsonl",
-                display_name=f"{record.display_name}.jsonl",
+                display_name=f"{carrier}.jsonl",
             ),
         )
         assert input_file.name is not None
+        record = self.ledger.save_job(record.model_copy(update={"input_file": input_file.name}))
+        crash_point("input-uploaded")
         job = self.client.batches.create(
-            model=model,
+            model=carriage.model,
             src=input_file.name,
-            config=types.CreateBatchJobConfig(display_name=record.display_name),
+            config=types.CreateBatchJobConfig(display_name=carrier),
         )
         assert job.name is not None
-        self.log(f"{stage}: submitted {job.name} with {len(lines)} requests")
-        return self.ledger.save_batch(
-            record.model_copy(
-                update={"status": "submitted", "job_name": job.name, "input_file": input_file.name}
-            )
-        ), False
+        crash_point("created")
+        self.ledger.save_job(
+            record.model_copy(update={"job_name": job.name, "status": "submitted"})
+        )
+        crash_point("submitted")
+        carriage.owned_jobs.append(carrier)
+        self.log(f"{carriage.stage}: submitted {job.name} with {len(claims)} requests")
+
+    def _find_job_by_display_name(self, display_name: str) -> str | None:
+        for job in self.client.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
+            if job.display_name == display_name:
+                return job.name
+        return None
+
+    # ---- waiting
+    def wait(self, carriage: Carriage) -> list[FinishedJob]:
+        """Wait for every job that carries one of our requests; failed jobs fail their
+        characters (in `carriage.failed`), finished ones are returned to be read."""
+        wanted: dict[str, dict[str, list[str]]] = {name: {} for name in carriage.owned_jobs}
+        for name in carriage.owned_jobs:
+            record = self.ledger.find_job(name)
+            assert record is not None
+            for line_key, ref in record.lines.items():
+                wanted[name][line_key] = carriage.characters_of[ref.fingerprint]
+        for fp, claim in carriage.attached.items():
+            wanted.setdefault(claim.carrier, {})[claim.line_key] = carriage.characters_of[fp]
+        finished = []
+        for name, lines in wanted.items():
+            try:
+                record = self._wait_for(carriage.stage, name, sum(map(len, lines.values())))
+            except BatchJobFailed as error:
+                for characters in lines.values():
+                    for character in characters:
+                        carriage.failed[character] = str(error)
+                continue
+            finished.append(FinishedJob(record, lines, owned=name in carriage.owned_jobs))
+        return finished
+
+    def _wait_for(self, stage: str, display_name: str, count: int) -> JobRecord:
+        record = self.ledger.find_job(display_name)
+        assert record is not None and record.job_name is not None
+        if record.output_file and record.status in ("succeeded", "consumed"):
+            return record
+        job_name = record.job_name
+        started = self.clock()
+        interval = self.poll.initial_interval
+        last_state = ""
+        last_report = started
+        while True:
+            job = self.client.batches.get(name=job_name)
+            crash_point("polled")
+            state = _state_name(job)
+            now = self.clock()
+            if state != last_state or now - last_report >= self.poll.report_every:
+                done, failed = self._counts(job_name)
+                self.log(
+                    str(ProgressReport(stage, job_name, state, count, now - started, done, failed))
+                )
+                last_state, last_report = state, now
+            if state == SUCCEEDED_STATE:
+                output = job.dest.file_name if job.dest else None
+                if not output:
+                    raise BatchJobFailed(stage, job_name, state, "it reported no output file")
+                record = self.ledger.find_job(display_name) or record
+                if record.status != "consumed":
+                    record = self.ledger.save_job(
+                        record.model_copy(
+                            update={
+                                "status": "succeeded",
+                                "final_state": state,
+                                "output_file": output,
+                            }
+                        )
+                    )
+                crash_point("succeeded")
+                return record
+            if state in FAILED_STATES:
+                record = self.ledger.save_job(
+                    record.model_copy(update={"status": "failed", "final_state": state})
+                )
+                self._delete_files(record)
+                detail = job.error.message if job.error and job.error.message else None
+                raise BatchJobFailed(stage, job_name, state, detail)
+            if now - started > self.poll.timeout:
+                raise BatchJobFailed(
+                    stage,
+                    job_name,
+                    f"still {state} after {now - started:.0f}s of waiting",
+                    "it goes on at Google, and re-running these characters attaches to it "
+                    "instead of paying again (raise the gemini resource's job_timeout_seconds "
+                    "to wait longer)",
+                )
+            self.sleep(interval)
+            interval = min(interval * self.poll.backoff, self.poll.max_interval)
 
     def _counts(self, job_name: str) -> tuple[int | None, int | None]:
         """Progress counters when the service reports them; a failure here never fails the poll."""
@@ -253,66 +546,26 @@ class BatchJobRunner:
         except Exception:
             return None, None
 
-    def _find_job_by_display_name(self, display_name: str) -> str | None:
-        for job in self.client.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
-            if job.display_name == display_name:
-                return job.name
-        return None
+    # ---- reading
+    def output_chunks(self, job: FinishedJob, patience: float = 120.0) -> Iterator[bytes]:
+        """The job's output file, downloaded to a temporary file (never into memory) and read
+        in chunks; the temporary file goes when the reading ends."""
+        folder = Path(tempfile.mkdtemp(prefix="chargen-output-"))
+        try:
+            path = self._download(job, folder / "output.jsonl", patience)
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def _wait(
-        self, stage: str, submitted: tuple[BatchRecord, bool], lines: Sequence[BatchLine]
-    ) -> FinishedJob:
-        record, reattached = submitted
-        job_name = record.job_name
-        assert job_name is not None
-        started = self.clock()
-        interval = self.poll.initial_interval
-        last_state = ""
-        last_report = started
-        while True:
-            job = self.client.batches.get(name=job_name)
-            state = _state_name(job)
-            now = self.clock()
-            if state != last_state or now - last_report >= self.poll.report_every:
-                done, failed = self._counts(job_name)
-                elapsed = now - started
-                self.log(
-                    str(ProgressReport(stage, job_name, state, len(lines), elapsed, done, failed))
-                )
-                last_state, last_report = state, now
-            if state == SUCCEEDED_STATE:
-                output = job.dest.file_name if job.dest else None
-                if not output:
-                    raise BatchJobFailed(stage, job_name, state, "it reported no output file")
-                record = self.ledger.save_batch(
-                    record.model_copy(update={"status": "succeeded", "final_state": state})
-                )
-                return FinishedJob(
-                    job_name=job_name,
-                    output_file=output,
-                    keys=tuple(line.key for line in lines),
-                    reattached=reattached,
-                    record=record,
-                )
-            if state in FAILED_STATES:
-                self.ledger.save_batch(
-                    record.model_copy(update={"status": "failed", "final_state": state})
-                )
-                detail = job.error.message if job.error and job.error.message else None
-                raise BatchJobFailed(stage, job_name, state, detail)
-            if self.clock() - started > self.poll.timeout:
-                raise BatchJobTimedOut(stage, job_name, state, self.clock() - started)
-            self.sleep(interval)
-            interval = min(interval * self.poll.backoff, self.poll.max_interval)
-
-    def download_output(self, job: FinishedJob, destination: Path, patience: float = 120.0) -> Path:
-        """Stream the output file to disk (never into memory).
-
-        A job may report SUCCEEDED a moment before its output file is readable: keep trying
-        for `patience` seconds before giving up.
-        """
+    def _download(self, job: FinishedJob, destination: Path, patience: float) -> Path:
+        """A job may report SUCCEEDED a moment before its output is readable (404 for a while),
+        and a download may meet 429/5xx or a cut connection: retry both, with backoff. The
+        service does not honour `Range` on media downloads, so a retry starts over."""
         deadline = self.clock() + patience
         delay = self.poll.initial_interval
+        failures = 0
         while True:
             try:
                 self.client.files.download(
@@ -327,32 +580,63 @@ class BatchJobRunner:
                     ),
                 )
                 return destination
-            except errors.ClientError as error:
-                if error.code != 404 or self.clock() >= deadline:
-                    raise
-                self.log(f"{job.job_name}: output {job.output_file} not readable yet; waiting")
+            except Exception as error:
+                not_yet = isinstance(error, errors.ClientError) and error.code == 404
+                if not_yet and self.clock() < deadline:
+                    self.log(f"{job.job_name}: output {job.output_file} not readable yet; waiting")
+                elif _retryable(error) and failures + 1 < self.poll.download_attempts:
+                    failures += 1
+                    self.log(
+                        f"{job.job_name}: downloading {job.output_file} failed ({error}); "
+                        f"retry {failures} of {self.poll.download_attempts - 1}"
+                    )
+                else:
+                    raise BatchOutputUnavailable(
+                        f"the output {job.output_file} of batch job {job.job_name} could not be "
+                        f"downloaded ({type(error).__name__}: {error}). The job's results are "
+                        "kept at the service: re-running these characters reads them again "
+                        "without paying"
+                    ) from None
                 self.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self.poll.max_interval)
 
-    def finish(self, job: FinishedJob, delete_files: bool = True) -> list[str]:
-        """After the job's results are stored: mark it consumed and delete its input file and
-        the files uploaded for it (unless asked to keep them). Returns what was deleted."""
-        deleted = []
-        if delete_files:
-            for name in [job.record.input_file, *job.record.uploaded_files]:
-                if not name:
+    # ---- settling
+    def settle(self, stage: str, jobs: Sequence[FinishedJob], problems: Mapping[str, str]) -> None:
+        """After every result of these jobs was stored and recorded: mark each line we read
+        done (stored, or failed with `problems[character]`), then consume the jobs whose every
+        line is done (their files are deleted)."""
+        for job in jobs:
+            for line_key, characters in job.wanted.items():
+                ref = job.record.lines.get(line_key)
+                if ref is None:
                     continue
-                try:
-                    self.client.files.delete(name=name)
-                    deleted.append(name)
-                except errors.ClientError as error:
-                    if error.code not in (403, 404):  # already gone
-                        raise
-        self.ledger.save_batch(job.record.model_copy(update={"status": "consumed"}))
-        return deleted
+                reasons = [problems[c] for c in characters if c in problems]
+                done = LineDone(stored=not reasons, reason=reasons[0] if reasons else None)
+                self.ledger.mark_done(stage, ref, done)
+                crash_point("line-done")
+            self._consume_if_complete(job.record)
 
+    def settle_interactive(self, stage: str, claim: Claim, problem: str | None) -> None:
+        ref = ClaimRef(fingerprint=claim.fingerprint, generation=claim.generation)
+        self.ledger.mark_done(stage, ref, LineDone(stored=problem is None, reason=problem))
+        crash_point("line-done")
 
-def iter_file_chunks(path: Path, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            yield chunk
+    def _consume_if_complete(self, record: JobRecord) -> None:
+        fresh = self.ledger.find_job(record.display_name) or record
+        if fresh.status == "consumed":
+            return
+        if not all(self.ledger.done(fresh.stage, ref) for ref in fresh.lines.values()):
+            return  # another run still reads some of its lines
+        self._delete_files(fresh)
+        self.ledger.save_job(fresh.model_copy(update={"status": "consumed"}))
+        crash_point("consumed")
+
+    def _delete_files(self, record: JobRecord) -> None:
+        if not self.delete_files:
+            return
+        for name in record.files():
+            try:
+                self.client.files.delete(name=name)
+            except errors.ClientError as error:
+                if error.code not in (403, 404):  # 403/404: already gone
+                    raise

@@ -1,53 +1,154 @@
-"""A durable record of what we submitted to Gemini, so that nothing is paid for twice.
+"""The durable record of every request chargen pays for, shared by every process and run.
 
-Each record is a small JSON document in the chargen store (local folder or S3), which every
-process of a deployment shares. A retried or re-executed run finds the job it already submitted
-by the hash of its request set and reattaches to it instead of creating a second one.
+Three kinds of JSON document live under `<prefix>/_ledger/` in the chargen store (a local
+folder or S3), which every process of a deployment sees:
+
+    claims/<stage>/<fingerprint>/<generation>.json       who carries one request (atomic create)
+    claims/<stage>/<fingerprint>/<generation>-done.json  its result was stored (or it failed)
+    jobs/<display name>.json                             one batch job: its lines and its files
+    uploads/<sha256>.json                                a file on the Files API, by content
+
+A claim is created with the store's atomic create (`O_EXCL`-style link locally, a conditional
+`PutObject` with `If-None-Match: *` on S3): of any number of runs that need the same request
+at the same moment, exactly one becomes its carrier. Taking a claim over (its job failed, or
+its claimant died before submitting) is the atomic create of the next generation, so two runs
+can never both take over the same claim. Only a claim's creator writes its job record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import os
+import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from chargen_resources.storage.layout import ledger_key
+from chargen_resources.storage.layout import ledger_folder, ledger_key
+
+GENERATION_WIDTH = 6
+INTERACTIVE_CARRIER_PREFIX = "interactive-"
 
 
 class DocumentStore(Protocol):
     """The part of a blob store the ledger needs."""
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+    def create_new(self, key: str, data: bytes, content_type: str) -> bool: ...
     def get_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
-class BatchRecord(BaseModel):
-    """One submission of one request set."""
+def fingerprint(model: str, request: dict[str, Any]) -> str:
+    """What one paid request is, by content: the model and the request as sent, with uploaded
+    files named by the hash of their bytes (callers pass requests in that form), so the same
+    request has the same fingerprint in every run, whatever its files were uploaded as."""
+    canonical = json.dumps({"model": model, "request": request}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
-    request_set: str
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of `pid` (tells a live process from a reused pid); None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count from its end.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+class Claimant(BaseModel):
+    """The process that made a claim, precisely enough to tell later whether it still lives."""
+
+    host: str
+    pid: int
+    process_start: str | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def this_process(cls, run_id: str | None = None) -> Claimant:
+        pid = os.getpid()
+        return cls(
+            host=socket.gethostname(), pid=pid, process_start=_process_start(pid), run_id=run_id
+        )
+
+    def is_alive(self) -> bool | None:
+        """True or False on this host; None when it ran elsewhere (only its lease can tell)."""
+        if self.host != socket.gethostname():
+            return None
+        start = _process_start(self.pid)
+        if start is None:
+            return False
+        return not self.process_start or not start or start == self.process_start
+
+
+class Claim(BaseModel):
+    """One request, and the job (or interactive call) that carries it."""
+
+    stage: str
+    fingerprint: str
+    generation: int
+    carrier: str  # a batch job's display name, or "interactive-..." for a direct call
+    line_key: str  # the key of its line in that job's output
+    claimant: Claimant
+    claimed_at: datetime = Field(default_factory=now)
+    # Until then a claim whose job does not exist yet is presumed in progress, even when
+    # nothing on this host can see its claimant; after it, the claim may be taken over.
+    lease_until: datetime
+
+    @property
+    def interactive(self) -> bool:
+        return self.carrier.startswith(INTERACTIVE_CARRIER_PREFIX)
+
+
+class LineDone(BaseModel):
+    """A claim's result was stored (`stored`), or its request ended without a usable result."""
+
+    stored: bool
+    reason: str | None = None
+    at: datetime = Field(default_factory=now)
+
+
+class ClaimRef(BaseModel):
+    fingerprint: str
+    generation: int
+
+
+JobStatus = Literal["submitting", "submitted", "succeeded", "failed", "consumed"]
+
+
+class JobRecord(BaseModel):
+    """One batch job: written before it is created, so a crash at any point can be recovered."""
+
+    display_name: str
     stage: str
     model: str
-    display_name: str
-    keys: int
-    # consumed: its results were stored; the same requests again mean a new job.
-    status: Literal["submitting", "submitted", "succeeded", "consumed", "failed"] = "submitting"
-    job_name: str | None = None
-    input_file: str | None = None
+    claimant: Claimant
+    status: JobStatus = "submitting"
+    lines: dict[str, ClaimRef] = Field(default_factory=dict)  # output line key -> its claim
     uploaded_files: list[str] = Field(default_factory=list)
+    input_file: str | None = None
+    job_name: str | None = None
+    output_file: str | None = None
     final_state: str | None = None
-    attempts: int = 1
-    created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+
+    def files(self) -> list[str]:
+        """Files on the Files API made for this job: deleted once it ends."""
+        return [name for name in [self.input_file, *self.uploaded_files] if name]
 
 
 class UploadRecord(BaseModel):
@@ -60,39 +161,73 @@ class UploadRecord(BaseModel):
     expires_at: datetime | None
 
 
-def request_set_hash(model: str, lines: Iterable[tuple[str, dict[str, Any]]]) -> str:
-    """Identify a request set by content: same model, keys and requests give the same hash."""
-    digest = hashlib.sha256(model.encode())
-    for key, request in sorted(lines, key=lambda line: line[0]):
-        digest.update(b"\n" + key.encode() + b"\t")
-        digest.update(json.dumps(request, sort_keys=True, separators=(",", ":")).encode())
-    return digest.hexdigest()[:32]
-
-
 class Ledger:
     def __init__(self, store: DocumentStore, prefix: str) -> None:
         self._store = store
         self._prefix = prefix.strip("/")
 
-    def _batch_key(self, stage: str, request_set: str) -> str:
-        return ledger_key(self._prefix, f"batch-{stage}-{request_set}")
+    # ---- claims
+    def _claim_key(self, stage: str, fp: str, generation: int, suffix: str = "") -> str:
+        return ledger_key(
+            self._prefix, "claims", stage, fp, f"{generation:0{GENERATION_WIDTH}d}{suffix}"
+        )
 
-    def _upload_key(self, sha256: str) -> str:
-        return ledger_key(self._prefix, f"upload-{sha256}")
+    def try_claim(self, claim: Claim) -> bool:
+        """Create this claim if no claim of its generation exists; True if this call made it."""
+        return self._store.create_new(
+            self._claim_key(claim.stage, claim.fingerprint, claim.generation),
+            claim.model_dump_json(indent=2).encode(),
+            "application/json",
+        )
 
-    def _put(self, key: str, model: BaseModel) -> None:
-        self._store.put_bytes(key, model.model_dump_json(indent=2).encode(), "application/json")
+    def current_claim(self, stage: str, fp: str) -> Claim | None:
+        """The newest generation of the request's claim, or None if it was never claimed."""
+        folder = ledger_folder(self._prefix, "claims", stage, fp)
+        generations = [
+            key
+            for key in self._store.list_keys(folder)
+            if key.removeprefix(folder).removesuffix(".json").isdigit()
+        ]
+        if not generations:
+            return None
+        return Claim.model_validate_json(self._store.get_bytes(max(generations)))
 
-    def find_batch(self, stage: str, request_set: str) -> BatchRecord | None:
-        key = self._batch_key(stage, request_set)
+    def rewrite_claim(self, claim: Claim) -> None:
+        """Only the claim's creator may call this (to move it to another part of its job)."""
+        key = self._claim_key(claim.stage, claim.fingerprint, claim.generation)
+        self._store.put_bytes(key, claim.model_dump_json(indent=2).encode(), "application/json")
+
+    def mark_done(self, stage: str, ref: ClaimRef, done: LineDone) -> None:
+        key = self._claim_key(stage, ref.fingerprint, ref.generation, "-done")
+        self._store.put_bytes(key, done.model_dump_json().encode(), "application/json")
+
+    def done(self, stage: str, ref: ClaimRef) -> LineDone | None:
+        key = self._claim_key(stage, ref.fingerprint, ref.generation, "-done")
         if not self._store.exists(key):
             return None
-        return BatchRecord.model_validate_json(self._store.get_bytes(key))
+        return LineDone.model_validate_json(self._store.get_bytes(key))
 
-    def save_batch(self, record: BatchRecord) -> BatchRecord:
-        record = record.model_copy(update={"updated_at": _now()})
-        self._put(self._batch_key(record.stage, record.request_set), record)
+    # ---- jobs
+    def _job_key(self, display_name: str) -> str:
+        return ledger_key(self._prefix, "jobs", display_name)
+
+    def save_job(self, record: JobRecord) -> JobRecord:
+        record = record.model_copy(update={"updated_at": now()})
+        self._put(self._job_key(record.display_name), record)
         return record
+
+    def find_job(self, display_name: str) -> JobRecord | None:
+        key = self._job_key(display_name)
+        if not self._store.exists(key):
+            return None
+        return JobRecord.model_validate_json(self._store.get_bytes(key))
+
+    def forget_job(self, display_name: str) -> None:
+        self._store.delete(self._job_key(display_name))
+
+    # ---- uploads
+    def _upload_key(self, sha256: str) -> str:
+        return ledger_key(self._prefix, "uploads", sha256)
 
     def find_upload(self, sha256: str) -> UploadRecord | None:
         key = self._upload_key(sha256)
@@ -104,6 +239,7 @@ class Ledger:
         self._put(self._upload_key(record.sha256), record)
 
     def forget_upload(self, sha256: str) -> None:
-        key = self._upload_key(sha256)
-        if self._store.exists(key):
-            self._store.delete(key)
+        self._store.delete(self._upload_key(sha256))
+
+    def _put(self, key: str, model: BaseModel) -> None:
+        self._store.put_bytes(key, model.model_dump_json(indent=2).encode(), "application/json")

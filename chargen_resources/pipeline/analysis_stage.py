@@ -1,59 +1,65 @@
-"""character_analysis: one Gemini batch job (JSON mode) over every character's sketches."""
+"""character_analysis: Gemini in JSON mode over each character's sketches.
+
+In batch, the sketches go through the Files API (reused by content hash) and the requests in
+one job; interactively, they go inline in one streamed `streamGenerateContent` call each.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
 
 from pydantic import ValidationError
 
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import (
+    ANALYSIS_INSTRUCTION,
     ANALYSIS_REQUEST_VERSION,
     ImageReference,
     analysis_request,
 )
-from chargen_resources.gemini.batch_jobs import (
-    BatchJobRunner,
-    BatchLine,
-    Prepared,
-    iter_file_chunks,
-)
+from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.paid_stage import PaidStage
+from chargen_resources.pipeline.streamed import streamed_line
 from chargen_resources.storage.blob_store import BlobStore
-from chargen_resources.streaming import read_batch_output
+from chargen_resources.streaming import (
+    InlineDataPart,
+    StreamingGenerateClient,
+    TextPart,
+    read_batch_output,
+)
 
 STAGE = "character_analysis"
 
 
-def analyse(
-    sources: Mapping[str, SourceImages],
+def content_request(character: str, source: SourceImages) -> dict[str, object]:
+    """The request with each sketch named by the hash of its bytes: the same in every run,
+    whatever name the Files API gave its upload."""
+    references = [
+        ImageReference(uri=f"sha256:{image.sha256}", mime_type="image/png")
+        for image in source.images
+    ]
+    return analysis_request(references, character)
+
+
+def analysis_stage(
+    sources: dict[str, SourceImages],
     *,
     store: BlobStore,
-    runner: BatchJobRunner,
     uploads: UploadCache,
+    client: StreamingGenerateClient,
     model: str,
-    delete_uploads: bool,
-) -> StageOutcome[AnalysisRecord]:
-    outcome: StageOutcome[AnalysisRecord] = StageOutcome(STAGE)
-    if not sources:
-        return outcome
-
-    def by_content(key: str) -> list[ImageReference]:
-        return [
-            ImageReference(uri=f"sha256:{i.sha256}", mime_type="image/png")
-            for i in sources[key].images
-        ]
-
+    timeout_seconds: float,
+) -> PaidStage[SourceImages, AnalysisRecord]:
     def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
-        """Only for a new submission: a reattached job already has its images."""
+        """Only for a new job: the sketches are uploaded (or reused while still on the
+        service) and the job lists every file it references, deleted once it ends."""
         built = []
-        uploaded: list[str] = []
+        files: list[str] = []
         for line in group:
             references = []
             for image in sources[line.key].images:
@@ -61,56 +67,59 @@ def analyse(
                     store.get_bytes(image.key), "image/png", f"{line.key}-{image.source_name}"
                 )
                 references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
-                if not file.reused:  # a reused file belongs to the job that uploaded it
-                    uploaded.append(file.name)
+                files.append(file.name)
             built.append(BatchLine(key=line.key, request=analysis_request(references, line.key)))
-        return Prepared(built, uploaded)
+        return Prepared(built, sorted(set(files)))
 
-    # The request set is identified by image content, not by upload names, so a re-run after the
-    # uploads were cleaned up still finds (and does not pay again for) the job it already ran.
-    lines = [
-        BatchLine(key=key, request=analysis_request(by_content(key), key))
-        for key in sorted(sources)
-    ]
-    jobs = runner.run(
-        stage=STAGE,
+    def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        return line_results(read_batch_output(chunks))
+
+    def send_interactive(character: str, source: SourceImages) -> Iterable[LineResult]:
+        request = analysis_request([], character)
+        parts: list[TextPart | InlineDataPart] = [
+            TextPart(request["contents"][0]["parts"][0]["text"]),
+            *(InlineDataPart("image/png", store.get_bytes(image.key)) for image in source.images),
+        ]
+        body = client.stream(
+            model=model,
+            contents=parts,
+            generation_config=request["generationConfig"],
+            system_instruction=ANALYSIS_INSTRUCTION,
+            timeout=timeout_seconds,
+        )
+        return streamed_line(body, character)
+
+    def keep(
+        outcome: StageOutcome[AnalysisRecord],
+        line: LineResult,
+        character: str,
+        source: SourceImages,
+        job_name: str | None,
+    ) -> None:
+        _keep_analysis(outcome, line, character, model, job_name, source.images_hash)
+
+    return PaidStage(
+        name=STAGE,
         model=model,
-        lines=lines,
-        display_name="chargen-analysis",
+        job_display_name="chargen-analysis",
+        content_request=content_request,
+        read_output=read_output,
+        send_interactive=send_interactive,
+        keep=keep,
         prepare=upload_and_build,
     )
-    for job in jobs:
-        outcome.job_of.update(dict.fromkeys(job.keys, job.job_name))
-        with tempfile.TemporaryDirectory(prefix="chargen-analysis-") as folder:
-            output = runner.download_output(job, Path(folder) / "output.jsonl")
-            seen = set()
-            for line in line_results(read_batch_output(iter_file_chunks(output))):
-                if line.key is None or line.key not in sources:
-                    continue
-                seen.add(line.key)
-                _record_line(
-                    outcome, line.key, line, model, job.job_name, sources[line.key].images_hash
-                )
-        for key in job.keys:
-            if key not in seen:
-                outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
-        deleted = runner.finish(job, delete_files=delete_uploads)
-        uploads.forget_deleted(
-            [image.sha256 for key in job.keys for image in sources[key].images], deleted
-        )
-    return outcome
 
 
-def _record_line(
+def _keep_analysis(
     outcome: StageOutcome[AnalysisRecord],
-    key: str,
     line: LineResult,
+    character: str,
     model: str,
-    job_name: str,
+    job_name: str | None,
     source_hash: str,
 ) -> None:
     if line.problem:
-        outcome.fail(key, line.problem)
+        outcome.fail(character, line.problem)
         return
     try:
         analysis = CharacterAnalysis.model_validate_json(line.text)
@@ -118,20 +127,25 @@ def _record_line(
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(whole answer)"
         outcome.fail(
-            key,
+            character,
             f"the analysis answer is not valid JSON for our schema ({where}: {first['msg']}); "
             "re-run to ask again",
         )
         return
-    outcome.succeeded[key] = AnalysisRecord(
-        character=key,
+    interactive = job_name is None
+    outcome.succeeded[character] = AnalysisRecord(
+        character=character,
         analysis=analysis,
         source_hash=source_hash,
         request_version=ANALYSIS_REQUEST_VERSION,
         model=model,
+        mode="interactive" if interactive else "batch",
         batch_job=job_name,
         usage=line.usage,
         estimated_cost_usd=estimate_cost(
-            model, line.usage.prompt_tokens, line.usage.output_tokens + line.usage.thoughts_tokens
+            model,
+            line.usage.prompt_tokens,
+            line.usage.output_tokens + line.usage.thoughts_tokens,
+            batch=not interactive,
         ),
     )

@@ -1,4 +1,4 @@
-"""character_image: one Gemini batch image job for every prompt, streamed into storage.
+"""character_image: Gemini image generation for every prompt, streamed into storage.
 
 Batch output files hold one multi-megabyte base64 image per line. They are read with the
 streaming engine: each image goes from the downloaded file to a staging key in storage without
@@ -9,9 +9,9 @@ service may write `key` after `response`).
 from __future__ import annotations
 
 import io
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from PIL import Image
 
@@ -19,18 +19,15 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import SafetySetting, image_request
 from chargen_resources.characters.thumbnails import thumbnail_markdown
-from chargen_resources.gemini.batch_jobs import BatchJobRunner, BatchLine, iter_file_chunks
+from chargen_resources.gemini.batch_jobs import FinishedJob
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.paid_stage import PaidStage
+from chargen_resources.pipeline.streamed import as_single_line
 from chargen_resources.storage.blob_store import BlobStore
-from chargen_resources.storage.layout import artifact_key, staging_key
+from chargen_resources.storage.layout import artifact_key, staging_folder, staging_key
 from chargen_resources.streaming import (
-    BatchOutputEvent,
-    GeminiEvent,
-    LineEnd,
-    LineStart,
-    StreamDone,
     StreamingGenerateClient,
     TextPart,
     parse_gemini_events,
@@ -40,7 +37,6 @@ from chargen_resources.streaming import (
 from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
 STAGE = "character_image"
-ENDED_EARLY = "STREAM_ENDED_EARLY"
 
 
 def _job_id(job_name: str) -> str:
@@ -77,7 +73,6 @@ def keep_final_image(
     store: BlobStore,
     prefix: str,
     model: str,
-    mode: str,
     batch_job: str | None,
 ) -> None:
     """Move the final non-thought image of a good line to its key; fail the character otherwise."""
@@ -122,87 +117,18 @@ def keep_final_image(
         bytes=size,
         finish_reason=line.finish_reason,
         model=model,
-        mode="stream" if mode == "stream" else "batch",
+        mode="batch" if batch_job else "interactive",
         batch_job=batch_job,
         prompt_hash=prompt.prompt_hash,
         usage=line.usage,
         estimated_cost_usd=estimate_cost(
-            model, line.usage.prompt_tokens, output_tokens, batch=mode != "stream"
+            model, line.usage.prompt_tokens, output_tokens, batch=batch_job is not None
         ),
         thumbnail=thumbnail,
     )
 
 
-def generate_in_batch(
-    prompts: Mapping[str, CompiledPrompt],
-    *,
-    store: BlobStore,
-    prefix: str,
-    runner: BatchJobRunner,
-    model: str,
-    safety_settings: Sequence[SafetySetting],
-    delete_input: bool = True,
-) -> StageOutcome[GeneratedImage]:
-    outcome: StageOutcome[GeneratedImage] = StageOutcome(STAGE)
-    if not prompts:
-        return outcome
-    lines = [
-        BatchLine(key=key, request=image_request(prompt, safety_settings))
-        for key, prompt in sorted(prompts.items())
-    ]
-    for job in runner.run(stage=STAGE, model=model, lines=lines, display_name="chargen-image"):
-        outcome.job_of.update(dict.fromkeys(job.keys, job.job_name))
-        seen: set[str] = set()
-        name_staged = _staging_namer(prefix, _job_id(job.job_name))
-        with tempfile.TemporaryDirectory(prefix="chargen-images-") as folder:
-            output = runner.download_output(job, Path(folder) / "output.jsonl")
-            events = read_batch_output(iter_file_chunks(output))
-            stored = upload_image_chunks(events, store.image_sink(), name_staged)
-            for line in line_results(stored):
-                if line.key is None or line.key not in prompts:
-                    for image in line.images:
-                        store.delete(image.key)
-                    continue
-                seen.add(line.key)
-                keep_final_image(
-                    outcome,
-                    line,
-                    line.key,
-                    prompts[line.key],
-                    store=store,
-                    prefix=prefix,
-                    model=model,
-                    mode="batch",
-                    batch_job=job.job_name,
-                )
-        for key in job.keys:
-            if key not in seen:
-                outcome.fail(key, f"batch job {job.job_name} returned no line for this character")
-        runner.finish(job, delete_files=delete_input)
-    return outcome
-
-
-def as_single_line(events: Iterable[GeminiEvent], key: str) -> Iterator[BatchOutputEvent]:
-    """Frame a streamed response like one batch line, so one consumer reads both paths."""
-    yield LineStart(index=0)
-    for event in events:
-        if isinstance(event, StreamDone):
-            # Gemini always closes a complete answer with a finishReason; without one the
-            # stream was cut, and a half image must not pass for a finished one.
-            yield LineEnd(
-                index=0,
-                key=key,
-                finish_reason=event.finish_reason or ENDED_EARLY,
-                usage=event.usage,
-                block_reason=event.block_reason,
-            )
-            return
-        yield event
-    yield LineEnd(index=0, key=key, finish_reason=ENDED_EARLY)
-
-
-def generate_streaming(
-    prompts: Mapping[str, CompiledPrompt],
+def image_stage(
     *,
     store: BlobStore,
     prefix: str,
@@ -210,40 +136,71 @@ def generate_streaming(
     model: str,
     safety_settings: Sequence[SafetySetting],
     timeout_seconds: float,
-) -> StageOutcome[GeneratedImage]:
-    """Interactive path (full price): streamGenerateContent per character, straight to storage."""
-    outcome: StageOutcome[GeneratedImage] = StageOutcome(STAGE)
-    for key, prompt in sorted(prompts.items()):
+) -> PaidStage[CompiledPrompt, GeneratedImage]:
+    reader = f"r{secrets.token_hex(4)}"  # this run's own staging folder per job it reads
+
+    def content_request(character: str, prompt: CompiledPrompt) -> dict[str, Any]:
+        return image_request(prompt, safety_settings)
+
+    def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        staging = f"{_job_id(job.job_name)}-{reader}"
         try:
-            request = image_request(prompt, safety_settings)
-            body = client.stream(
-                model=model,
-                contents=[TextPart(prompt.text)],
-                generation_config=request["generationConfig"],
-                safety_settings=request["safetySettings"],
-                timeout=timeout_seconds,
-            )
-            events = parse_gemini_events(parse_sse(body))
+            events = read_batch_output(chunks)
             stored = upload_image_chunks(
-                as_single_line(events, key),
-                store.image_sink(),
-                key_for=_staging_namer(prefix, f"stream-{key}"),
+                events, store.image_sink(), _staging_namer(prefix, staging)
             )
-            for line in line_results(stored):
-                keep_final_image(
-                    outcome,
-                    line,
-                    key,
-                    prompt,
-                    store=store,
-                    prefix=prefix,
-                    model=model,
-                    mode="stream",
-                    batch_job=None,
-                )
-        except Exception as error:  # one character's failure must not stop the others
-            outcome.fail(
-                key,
-                f"streaming generation failed ({error}); nothing was kept, re-run this character",
-            )
-    return outcome
+            yield from line_results(stored)
+        finally:
+            # Whatever a line left behind (a cut upload, an unwanted line) goes with the folder.
+            for key in store.list_keys(staging_folder(prefix, staging)):
+                store.delete(key)
+
+    def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
+        request = image_request(prompt, safety_settings)
+        body = client.stream(
+            model=model,
+            contents=[TextPart(prompt.text)],
+            generation_config=request["generationConfig"],
+            safety_settings=request["safetySettings"],
+            timeout=timeout_seconds,
+        )
+        events = parse_gemini_events(parse_sse(body))
+        stored = upload_image_chunks(
+            as_single_line(events, character),
+            store.image_sink(),
+            key_for=_staging_namer(prefix, f"interactive-{character}-{reader}"),
+        )
+        return line_results(stored)
+
+    def keep(
+        outcome: StageOutcome[GeneratedImage],
+        line: LineResult,
+        character: str,
+        prompt: CompiledPrompt,
+        job_name: str | None,
+    ) -> None:
+        keep_final_image(
+            outcome,
+            line,
+            character,
+            prompt,
+            store=store,
+            prefix=prefix,
+            model=model,
+            batch_job=job_name,
+        )
+
+    def discard(line: LineResult) -> None:
+        for image in line.images:
+            store.delete(image.key)
+
+    return PaidStage(
+        name=STAGE,
+        model=model,
+        job_display_name="chargen-image",
+        content_request=content_request,
+        read_output=read_output,
+        send_interactive=send_interactive,
+        keep=keep,
+        discard=discard,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -14,7 +15,16 @@ class StageOutcome(Generic[T]):
     succeeded: dict[str, T] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     job_of: dict[str, str] = field(default_factory=dict)  # character -> the batch job it was in
+    # Characters whose result another run stored while this one was deciding: read it back.
+    kept_elsewhere: set[str] = field(default_factory=set)
+    # Run once the results are stored and recorded (the ledger's last steps, in order).
+    settlements: list[Callable[[], None]] = field(default_factory=list)
 
     def fail(self, character: str, reason: str) -> None:
         self.succeeded.pop(character, None)
         self.failed[character] = reason
+
+    def settle(self) -> None:
+        for settlement in self.settlements:
+            settlement()
+        self.settlements.clear()

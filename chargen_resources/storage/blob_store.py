@@ -29,6 +29,9 @@ DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
 _LOCAL_TEMP_PREFIX: Final = ".chargen-tmp-"
 _SINK_TEMP_SUFFIX: Final = ".part"
 _S3_MISSING_CODES: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+_S3_CONDITION_FAILED_CODES: Final = frozenset(
+    {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+)
 
 
 class BlobNotFoundError(LookupError):
@@ -44,6 +47,10 @@ class BlobStore(Protocol):
     """What chargen needs from a place that keeps bytes under keys."""
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def create_new(self, key: str, data: bytes, content_type: str) -> bool:
+        """Write `key` only if it does not exist yet, atomically; False if it already did."""
+        ...
 
     def get_bytes(self, key: str) -> bytes: ...
 
@@ -86,6 +93,25 @@ class LocalBlobStore:
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
+
+    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+        # Written whole to a temporary file, then hard-linked into place: `link` fails if the
+        # target exists, so exactly one of any number of racing writers wins, and a reader
+        # never sees a half-written claim.
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=_LOCAL_TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as temp_file:
+                temp_file.write(data)
+                temp_file.flush()
+                os.fsync(temp_file.fileno())
+            os.link(temp_name, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            Path(temp_name).unlink(missing_ok=True)
 
     def get_bytes(self, key: str) -> bytes:
         path = self.path(key)
@@ -180,6 +206,24 @@ class S3BlobStore:
             Body=data,
             ContentType=content_type or DEFAULT_CONTENT_TYPE,
         )
+
+    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+        # A conditional write (`If-None-Match: *`): S3 refuses it with 412 when the key exists,
+        # and with 409 when a concurrent conditional write to the same key is in flight.
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=validate_key(key),
+                Body=data,
+                ContentType=content_type or DEFAULT_CONTENT_TYPE,
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code"))
+            if code in _S3_CONDITION_FAILED_CODES:
+                return False
+            raise
+        return True
 
     def get_bytes(self, key: str) -> bytes:
         return b"".join(self.iter_bytes(key))

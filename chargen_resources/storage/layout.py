@@ -3,7 +3,7 @@
     <prefix>/<asset>/<partition>.<ext>                 a partitioned artifact
     <prefix>/<asset>.<ext>                             an unpartitioned artifact
     <prefix>/_dead_letters/<asset>/<partition>.json    why a partition failed
-    <prefix>/_ledger/<name>.json                       durable bookkeeping (batch jobs)
+    <prefix>/_ledger/<name>/.../<name>.json            durable bookkeeping (claims, jobs, uploads)
     <prefix>/_staging/<job>/<index>.<ext>              inputs staged for a batch job
 
 `asset_name` may have several '/'-separated components (a multi-part asset key); `prefix` may be
@@ -50,9 +50,22 @@ def dead_letter_key(prefix: str, asset_name: str, partition: str) -> str:
     return _join(prefix, DEAD_LETTERS_DIR, asset_name, f"{stem}.json")
 
 
-def ledger_key(prefix: str, name: str) -> str:
-    """`<prefix>/_ledger/<name>.json`."""
-    return _join(prefix, LEDGER_DIR, f"{validate_segment(name, 'ledger name')}.json")
+def ledger_key(prefix: str, *names: str) -> str:
+    """`<prefix>/_ledger/<name>/.../<last>.json`: one JSON document of the ledger."""
+    *folders, last = names
+    segments = [validate_segment(name, "ledger name") for name in folders]
+    return _join(prefix, LEDGER_DIR, *segments, f"{validate_segment(last, 'ledger name')}.json")
+
+
+def ledger_folder(prefix: str, *names: str) -> str:
+    """`<prefix>/_ledger/<name>/.../`: the listing prefix of a group of ledger documents."""
+    segments = [validate_segment(name, "ledger name") for name in names]
+    return _join(prefix, LEDGER_DIR, *segments) + "/"
+
+
+def staging_folder(prefix: str, job: str) -> str:
+    """`<prefix>/_staging/<job>/`: everything staged for one job (listing prefix)."""
+    return _join(prefix, STAGING_DIR, validate_segment(job, "staging job name")) + "/"
 
 
 def staging_key(prefix: str, job: str, index: int, ext: str) -> str:

@@ -8,7 +8,7 @@ def test_metadata_reports_size_tokens_cost_and_the_stored_preview() -> None:
         character="ash",
         bytes=1234,
         model="gemini-3-pro-image-preview",
-        mode="stream",
+        mode="interactive",
         batch_job=None,
         usage=TokenUsage(prompt_tokens=5, output_tokens=1120),
         estimated_cost_usd=0.13,
@@ -16,5 +16,5 @@ def test_metadata_reports_size_tokens_cost_and_the_stored_preview() -> None:
     )
     values = metadata(image, "file:///k.json")
     assert values["width"] == 768 and values["output_tokens"] == 1120
-    assert values["batch_job"] == "(streamed, full price)"
+    assert values["batch_job"] == "(interactive, full price)"
     assert values["preview"].value == "![ash](data:image/jpeg;base64,AAAA)"

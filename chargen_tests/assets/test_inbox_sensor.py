@@ -7,7 +7,7 @@ from PIL import Image
 
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.resources import InboxResource
-from chargen_assets.sensors import PIPELINE_ASSETS, inbox_sensor
+from chargen_assets.sensors import PIPELINE_KEYS, inbox_sensor
 
 
 def _sketch(path: Path, colour: tuple[int, int, int]) -> None:
@@ -34,9 +34,9 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         assert isinstance(added, dg.AddDynamicPartitionsRequest)
         assert list(added.partition_keys) == ["alpha", "beta", "gamma"]
         (run,) = result.run_requests or []
-        assert run.asset_selection == PIPELINE_ASSETS
+        assert run.asset_selection == PIPELINE_KEYS
         assert run.partition_key_range == dg.PartitionKeyRange("alpha", "gamma")
-        assert run.run_config["ops"]["character_pipeline"]["config"]["image_mode"] == "batch"
+        assert run.run_config["ops"]["character_pipeline"]["config"]["mode"] == "batch"
 
         # The daemon applies partition requests; do it by hand here.
         instance.add_dynamic_partitions(CHARACTERS, list(added.partition_keys))

@@ -20,9 +20,9 @@ from PIL import Image, ImageDraw
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
-from chargen_assets.sensors import PIPELINE_ASSETS, rebuild_stale_characters, stale_partitions
+from chargen_assets.sensors import PIPELINE_KEYS, rebuild_stale_characters, stale_partitions
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
+from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.emulator import RunningEmulator
 from chargen_resources.streaming import GoogleGenAIApiAdapter
@@ -151,11 +151,14 @@ def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platfo
     with Image.open(png) as opened:
         assert opened.format == "PNG" and opened.size == (image.width, image.height)
     assert image.mode == "batch" and image.batch_job and image.usage.output_tokens == 1120
-    event = platform.instance.get_latest_materialization_event(dg.AssetKey("character_image"))
-    assert event is not None and event.asset_materialization is not None
-    metadata = event.asset_materialization.metadata
+    record = platform.instance.get_latest_data_version_record(
+        dg.AssetKey("character_image"), partition_key="ash"
+    )
+    assert record is not None and record.asset_materialization is not None
+    assert record.asset_materialization.partition == "ash"
+    metadata = record.asset_materialization.metadata
     assert "data:image/jpeg;base64," in str(metadata["preview"].value)
-    assert metadata["width"].value == image.width or event.asset_materialization.partition != "ash"
+    assert metadata["width"].value == image.width and metadata["height"].value == image.height
 
 
 def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
@@ -228,30 +231,6 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
 
 
-def test_reattaches_to_the_submitted_job_after_a_crash(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chargen_resources.gemini import batch_jobs
-
-    calls = {"n": 0}
-    original = batch_jobs.BatchJobRunner._wait
-
-    def crash_once(self: batch_jobs.BatchJobRunner, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("worker killed mid-poll")
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(batch_jobs.BatchJobRunner, "_wait", crash_once)
-    keys = list(COLOURS)
-    crashed = platform.run(keys, selection=["source_image", "character_analysis"])
-    assert not crashed.success and len(platform.jobs()) == 1
-    again = platform.run(keys, selection=["character_analysis"])
-    assert again.success
-    assert len(platform.jobs()) == 1  # reattached: no second analysis job
-    assert platform.materialized("character_analysis") == set(COLOURS)
-
-
 def test_one_changed_sketch_makes_only_that_character_stale(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success
@@ -275,22 +254,24 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     from chargen_assets import sensors
 
     prompt = dg.AssetKey("character_prompt")
-    monkeypatch.setitem(sensors.CURRENT_CODE_VERSIONS, prompt, "v2-new-template")
+    monkeypatch.setitem(sensors.CODE_VERSIONS, prompt, "v2-new-template")
     stale = stale_partitions(platform.instance, keys)
     assert stale == dict.fromkeys(keys, prompt)
     result = rebuild_stale_characters(dg.build_sensor_context(instance=platform.instance))
     assert isinstance(result, dg.SensorResult) and result.run_requests
     (request,) = result.run_requests
-    assert request.asset_selection == PIPELINE_ASSETS[2:]
+    assert request.asset_selection == PIPELINE_KEYS[2:]
     assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
 
 
-def test_single_character_runs_stream_at_full_price(platform: Platform) -> None:
+def test_single_character_runs_are_interactive_from_analysis_to_image(platform: Platform) -> None:
     result = platform.run(["dune"])
     assert result.success
     image = platform.storage().read_artifact("character_image", "dune", GeneratedImage)
-    assert image.mode == "stream" and image.batch_job is None
-    assert [j for j in platform.jobs() if "image" in j] == []
+    assert image.mode == "interactive" and image.batch_job is None
+    analysis = platform.storage().read_artifact("character_analysis", "dune", AnalysisRecord)
+    assert analysis.mode == "interactive" and analysis.batch_job is None
+    assert platform.jobs() == []  # no batch job at all: seconds, not a batch wait
     assert os.path.getsize(platform.storage_root / image.image_key) == image.bytes
 
 
@@ -341,7 +322,7 @@ def test_a_subset_reads_only_what_its_stages_consume(platform: Platform) -> None
     assert prompt_runs.success and len(platform.jobs()) == 2  # compiling prompts calls no API
     prompt = platform.storage().read_artifact("character_prompt", "ash", CompiledPrompt)
     assert prompt.style == "oil painting"
-    image_only = platform.run(keys, selection=["character_image"], config={"image_mode": "batch"})
+    image_only = platform.run(keys, selection=["character_image"], config={"mode": "batch"})
     assert image_only.success
     jobs = platform.jobs()
     assert len(jobs) == 3 and sum("image" in job for job in jobs) == 2  # new prompts: one new job
@@ -381,7 +362,7 @@ def test_dagster_itself_sees_every_prompt_stale_after_a_template_change(platform
 
 def test_a_stream_cut_mid_image_fails_the_character_and_stores_nothing(platform: Platform) -> None:
     (platform.inbox / "dune" / "character.yaml").write_text("notes: '[emulator:stream-cut]'\n")
-    result = platform.run(["dune"], config={"image_mode": "stream"})
+    result = platform.run(["dune"], config={"mode": "interactive"})
     assert not result.success
     dead = platform.storage().read_dead_letter("character_image", "dune", DeadLetter)
     assert dead is not None

@@ -10,9 +10,11 @@ def test_derived_versions_change_with_code_or_input() -> None:
 
 
 def test_tags_carry_code_data_and_input_versions() -> None:
-    tags = version_tags("v1", "d1", dg.AssetKey("source_image"), "u1", 42)
+    upstream = {dg.AssetKey("character_analysis"): "u1", dg.AssetKey("source_image"): "u2"}
+    tags = version_tags("v1", "d1", upstream, 42)
     assert tags["dagster/code_version"] == "v1" and tags["dagster/data_version"] == "d1"
-    assert tags["dagster/input_data_version/source_image"] == "u1"
+    assert tags["dagster/input_data_version/character_analysis"] == "u1"
+    assert tags["dagster/input_data_version/source_image"] == "u2"
     assert tags["dagster/input_event_pointer/source_image"] == "42"
     assert "dagster/input_data_version/source_image" not in version_tags("v1", "d1")
 

@@ -1,31 +1,109 @@
+"""The ledger's documents on both stores (local folder and the moto S3 server)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from chargen_resources.gemini.ledger import BatchRecord, Ledger, UploadRecord, request_set_hash
-from chargen_resources.storage.blob_store import LocalBlobStore
+import pytest
+
+from chargen_resources.gemini.ledger import (
+    Claim,
+    Claimant,
+    ClaimRef,
+    JobRecord,
+    Ledger,
+    LineDone,
+    UploadRecord,
+    fingerprint,
+)
+from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
 
 
-def test_request_set_hash_ignores_order_but_not_content() -> None:
-    a = ("a", {"contents": [1]})
-    b = ("b", {"contents": [2]})
-    assert request_set_hash("m", [a, b]) == request_set_hash("m", [b, a])
-    assert request_set_hash("m", [a, b]) != request_set_hash("other", [a, b])
-    assert request_set_hash("m", [a, b]) != request_set_hash("m", [a, ("b", {"contents": [3]})])
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    if request.param == "local":
+        return LocalBlobStore(tmp_path / "store")
+    return S3BlobStore(request.getfixturevalue("s3_client"), request.getfixturevalue("s3_bucket"))
 
 
-def test_records_survive_a_new_process(tmp_path: Path) -> None:
-    first = Ledger(LocalBlobStore(tmp_path), "chargen")
-    first.save_batch(BatchRecord(request_set="r1", stage="s", model="m", display_name="d", keys=2))
-    first.save_upload(
+def _claim(generation: int, carrier: str = "job-a") -> Claim:
+    return Claim(
+        stage="character_image",
+        fingerprint="f" * 32,
+        generation=generation,
+        carrier=carrier,
+        line_key="ash",
+        claimant=Claimant.this_process("run-1"),
+        lease_until=datetime.now(UTC) + timedelta(minutes=15),
+    )
+
+
+def test_fingerprints_ignore_key_order_but_not_content() -> None:
+    assert fingerprint("m", {"a": 1, "b": [1, 2]}) == fingerprint("m", {"b": [1, 2], "a": 1})
+    assert fingerprint("m", {"a": 1}) != fingerprint("m", {"a": 2})
+    assert fingerprint("m", {"a": 1}) != fingerprint("other", {"a": 1})
+
+
+def test_a_generation_is_claimed_once_and_the_newest_is_current(store: BlobStore) -> None:
+    ledger = Ledger(store, "chargen")
+    assert ledger.current_claim("character_image", "f" * 32) is None
+    assert ledger.try_claim(_claim(0))
+    assert not ledger.try_claim(_claim(0, carrier="job-b"))  # someone else's: refused
+    current = ledger.current_claim("character_image", "f" * 32)
+    assert current is not None and current.carrier == "job-a"
+    ledger.mark_done(
+        "character_image", ClaimRef(fingerprint="f" * 32, generation=0), LineDone(stored=False)
+    )
+    assert ledger.try_claim(_claim(1, carrier="job-b"))  # a take-over is the next generation
+    current = ledger.current_claim("character_image", "f" * 32)
+    assert current is not None and (current.generation, current.carrier) == (1, "job-b")
+    done = ledger.done("character_image", ClaimRef(fingerprint="f" * 32, generation=0))
+    assert done is not None and not done.stored
+    assert ledger.done("character_image", ClaimRef(fingerprint="f" * 32, generation=1)) is None
+
+
+def test_jobs_and_uploads_survive_a_new_process(store: BlobStore) -> None:
+    Ledger(store, "chargen").save_job(
+        JobRecord(
+            display_name="chargen-image-x",
+            stage="character_image",
+            model="m",
+            claimant=Claimant.this_process(),
+            input_file="files/in",
+            uploaded_files=["files/a"],
+        )
+    )
+    Ledger(store, "chargen").save_upload(
         UploadRecord(
             sha256="abc", file_name="files/x", uri="u", mime_type="image/png", expires_at=None
         )
     )
-    again = Ledger(LocalBlobStore(tmp_path), "chargen")
-    found = again.find_batch("s", "r1")
-    assert found is not None and found.keys == 2 and found.status == "submitting"
-    assert again.find_batch("s", "r2") is None
-    assert (tmp_path / "chargen/_ledger/batch-s-r1.json").is_file()
+    again = Ledger(store, "chargen")
+    job = again.find_job("chargen-image-x")
+    assert job is not None and job.status == "submitting" and job.files() == ["files/in", "files/a"]
+    assert again.find_job("missing") is None
     upload = again.find_upload("abc")
     assert upload is not None and upload.file_name == "files/x"
     again.forget_upload("abc")
     assert again.find_upload("abc") is None
+
+
+def test_this_process_is_alive_and_a_dead_one_is_not() -> None:
+    assert Claimant.this_process().is_alive() is True
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import os; print(os.getpid())"], stdout=subprocess.PIPE
+    )
+    out, _ = child.communicate()
+    dead = Claimant.this_process().model_copy(update={"pid": int(out)})
+    assert dead.is_alive() is False
+    elsewhere = Claimant.this_process().model_copy(update={"host": "another-pod"})
+    assert elsewhere.is_alive() is None  # only its lease can tell
+
+
+def test_a_reused_pid_is_not_taken_for_the_claimant() -> None:
+    reused = Claimant.this_process().model_copy(update={"process_start": "1"})
+    assert os.getpid() == reused.pid and reused.is_alive() is False

@@ -5,46 +5,15 @@ from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.pipeline.batch_results import LineResult
-from chargen_resources.pipeline.image_stage import as_single_line, final_image_key, keep_final_image
+from chargen_resources.pipeline.image_stage import final_image_key, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import LocalBlobStore
-from chargen_resources.streaming.types import (
-    ImageBlock,
-    ImageDelta,
-    ImageStart,
-    LineEnd,
-    LineStart,
-    StreamDone,
-)
+from chargen_resources.streaming.types import ImageBlock
 from chargen_tests.factories import compiled_prompt
-
-
-def test_a_stream_is_framed_as_one_line_keyed_by_character() -> None:
-    events = list(
-        as_single_line([ImageStart("image/png"), ImageDelta("QQ=="), StreamDone("STOP")], "ash")
-    )
-    assert events[0] == LineStart(0)
-    assert (
-        isinstance(events[-1], LineEnd)
-        and events[-1].key == "ash"
-        and events[-1].finish_reason == "STOP"
-    )
-
-
-def test_a_stream_that_ends_without_done_is_not_taken_for_success() -> None:
-    events = list(as_single_line([ImageStart("image/png")], "ash"))
-    end = events[-1]
-    assert isinstance(end, LineEnd) and end.finish_reason == "STREAM_ENDED_EARLY"
 
 
 def test_final_images_live_at_the_asset_key() -> None:
     assert final_image_key("chargen", "ash") == "chargen/character_image/ash.png"
-
-
-def test_a_stream_that_ends_without_a_finish_reason_is_not_taken_for_success() -> None:
-    events = list(as_single_line([ImageStart("image/png"), StreamDone(None)], "ash"))
-    end = events[-1]
-    assert isinstance(end, LineEnd) and end.finish_reason == "STREAM_ENDED_EARLY"
 
 
 def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Path) -> None:
@@ -79,7 +48,6 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
             store=store,
             prefix="chargen",
             model="m",
-            mode="batch",
             batch_job="batches/j",
         )
     stored = store.get_bytes("chargen/character_image/ash.png")

@@ -177,3 +177,23 @@ def test_image_sink_streams_into_the_same_store(store: BlobStore) -> None:
     assert stored.url == store.uri(key)
     assert store.get_bytes(key) == b"\x89PNG\r\n\x1a\nmore bytes"
     assert list(store.list_keys("chargen/")) == [key]
+
+
+def test_create_new_writes_once_and_refuses_an_existing_key(store: BlobStore) -> None:
+    assert store.create_new("chargen/_ledger/claim.json", b"first", "application/json")
+    assert not store.create_new("chargen/_ledger/claim.json", b"second", "application/json")
+    assert store.get_bytes("chargen/_ledger/claim.json") == b"first"
+
+
+def test_create_new_has_exactly_one_winner_among_racing_writers(store: BlobStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(
+            pool.map(
+                lambda n: store.create_new("race/key.json", str(n).encode(), "text/plain"),
+                range(16),
+            )
+        )
+    assert won.count(True) == 1
+    assert store.get_bytes("race/key.json") == str(won.index(True)).encode()

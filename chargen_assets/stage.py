@@ -1,0 +1,147 @@
+"""What a pipeline stage is, and what it is given when it runs.
+
+A stage is declared once, in its asset module: its spec (key, code version, upstream assets),
+the artifact type it stores, its per-character metadata, and `compute`, which turns this run's
+upstream results into its own. `pipeline.py` runs the declared stages in a short loop; nothing
+else knows a stage's identity (see `stages.py` for the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import dagster as dg
+from pydantic import BaseModel, Field
+
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
+from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
+from chargen_resources.gemini.batch_jobs import BatchJobRunner
+from chargen_resources.pipeline.outcomes import StageOutcome
+
+T = TypeVar("T", bound=BaseModel)
+U = TypeVar("U")
+
+RequestModeChoice = Literal["auto", "batch", "interactive"]
+
+
+class SafetySettingConfig(dg.Config):
+    category: str
+    threshold: str
+
+
+class PipelineConfig(dg.Config):
+    mode: RequestModeChoice = Field(
+        default="auto",
+        description=(
+            "How paid requests are sent. batch: one Gemini batch job per stage, half price, "
+            "minutes to hours. interactive: one streamed call per character, full price, "
+            "seconds. auto: interactive for a one-character run, batch otherwise."
+        ),
+    )
+    style_override: str | None = Field(
+        default=None, description="Render every character in this style, whatever the analysis."
+    )
+    aspect_ratio: AspectRatio = "9:16"
+    image_size: ImageSize = "1K"
+    max_source_side: int = 2048
+    regenerate: bool = Field(
+        default=False,
+        description=(
+            "Send every selected character again, even those whose stored analysis or image "
+            "still matches its sketches and prompt (which are otherwise kept, unpaid)."
+        ),
+    )
+    safety_settings: list[SafetySettingConfig] = Field(
+        default_factory=lambda: [
+            SafetySettingConfig(category=s.category, threshold=s.threshold)
+            for s in DEFAULT_SAFETY_SETTINGS
+        ]
+    )
+
+    def safety(self) -> list[SafetySetting]:
+        return [
+            SafetySetting(category=s.category, threshold=s.threshold) for s in self.safety_settings
+        ]
+
+
+@dataclass
+class StageRun:
+    """What one stage gets: the characters asked of it and everything the run knows."""
+
+    keys: list[str]  # the run's characters that no earlier stage failed
+    upstream: Mapping[dg.AssetKey, StageOutcome[Any]]
+    config: PipelineConfig
+    gemini: GeminiBatchResource
+    storage: ChargenStorage
+    inbox: InboxResource
+    runner: BatchJobRunner
+    interactive: bool
+    log: Any  # Dagster's log manager
+
+    def results(self, key: dg.AssetKey) -> dict[str, Any]:
+        return {k: v for k, v in self.upstream[key].succeeded.items() if k in self.keys}
+
+    def reusable(
+        self,
+        key: dg.AssetKey,
+        wanted: Mapping[str, U],
+        model: type[T],
+        still_valid: Callable[[T, U], bool],
+    ) -> dict[str, T]:
+        """Stored results still valid for what is asked now: kept, not paid for again."""
+        if self.config.regenerate:
+            return {}
+        stored = self.storage.read_artifacts(key, wanted, model, missing_ok=True)
+        kept = {k: old for k, old in stored.items() if still_valid(old, wanted[k])}
+        if kept:
+            self.log.info(
+                f"{key.to_user_string()}: {len(kept)} characters unchanged since their last "
+                f"result, kept without a new request: {', '.join(sorted(kept))}"
+            )
+        return kept
+
+    def stored_still_valid(
+        self,
+        key: dg.AssetKey,
+        wanted: Mapping[str, U],
+        model: type[T],
+        still_valid: Callable[[T, U], bool],
+    ) -> Callable[[str], bool]:
+        """For one character at a time: has another run just stored a result still valid?"""
+
+        def check(character: str) -> bool:
+            found = self.storage.read_artifacts(key, [character], model, missing_ok=True)
+            return character in found and still_valid(found[character], wanted[character])
+
+        return check
+
+
+@dataclass(frozen=True)
+class Stage(Generic[T]):
+    spec: dg.AssetSpec
+    artifact: type[T]
+    metadata: Callable[[T, str], Mapping[str, Any]]
+    compute: Callable[[StageRun], StageOutcome[T]]
+    # The data version of a result, when it is its own (content hash) rather than derived.
+    own_version: Callable[[T], str] | None = None
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return self.spec.key
+
+    @property
+    def name(self) -> str:
+        return self.spec.key.to_user_string()
+
+    @property
+    def code_version(self) -> str:
+        assert self.spec.code_version is not None
+        return self.spec.code_version
+
+    @property
+    def upstream(self) -> tuple[dg.AssetKey, ...]:
+        return tuple(dep.asset_key for dep in self.spec.deps)

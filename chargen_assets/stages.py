@@ -1,0 +1,30 @@
+"""The pipeline's declared stages, in order: the one place that says which assets chargen has.
+
+The pipeline step, the sensors, the catalog and the checks all take stage keys, code versions
+and artifact types from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from chargen_assets import character_analysis, character_image, character_prompt, source_image
+from chargen_assets.stage import Stage
+
+PIPELINE: tuple[Stage[Any], ...] = (
+    source_image.stage,
+    character_analysis.stage,
+    character_prompt.stage,
+    character_image.stage,
+)
+SOURCE, ANALYSIS, PROMPT, IMAGE = (stage.key for stage in PIPELINE)
+PIPELINE_KEYS: list[dg.AssetKey] = [stage.key for stage in PIPELINE]
+CODE_VERSIONS: dict[dg.AssetKey, str] = {stage.key: stage.code_version for stage in PIPELINE}
+BY_KEY: dict[dg.AssetKey, Stage[Any]] = {stage.key: stage for stage in PIPELINE}
+
+
+def needed_by(key: dg.AssetKey) -> list[Stage[Any]]:
+    """The stages that read `key`'s results (from the asset specs' dependencies)."""
+    return [stage for stage in PIPELINE if key in stage.upstream]

@@ -1,0 +1,60 @@
+"""The rule for a request someone already claimed: attach, wait, recover, or take it over.
+
+Pure: given the newest claim on a request, its job record and done marker, whether its
+claimant is alive and the time, it says what a run that needs the same request does.
+
+    done, no usable result (error line)      -> take over: asking again is a new request
+    done, stored, and `regenerate`           -> take over
+    done, stored, our copy is stored too     -> kept: nothing to send or read
+    done, stored (by another character)      -> attach: read the line from the job's output
+    interactive, claimant alive or in lease  -> wait: the call takes seconds
+    interactive, claimant dead               -> take over (a cut call leaves nothing to read)
+    batch, not created, claimant alive/lease -> wait: it is uploading or creating the job
+    batch, not created, claimant gone        -> recover: look the job up by its display name
+                                                (it may exist), else take over
+    batch, job ended FAILED/EXPIRED/CANCELLED -> take over
+    batch, job submitted or succeeded        -> attach
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from chargen_resources.gemini.ledger import Claim, JobRecord, LineDone
+
+
+class Decision(Enum):
+    ATTACH = "attach"
+    WAIT = "wait"
+    RECOVER = "recover"
+    TAKE_OVER = "take over"
+    KEPT = "kept"
+
+
+def decide(
+    claim: Claim,
+    job: JobRecord | None,
+    done: LineDone | None,
+    *,
+    claimant_alive: bool | None,
+    at: datetime,
+    regenerate: bool,
+    ours_stored: bool,
+) -> Decision:
+    if done is not None:
+        if not done.stored or regenerate:
+            return Decision.TAKE_OVER
+        if ours_stored:
+            return Decision.KEPT
+        if claim.interactive or job is None or not job.output_file:
+            return Decision.TAKE_OVER
+        return Decision.ATTACH
+    in_progress = claimant_alive is True or (claimant_alive is None and at < claim.lease_until)
+    if claim.interactive:
+        return Decision.WAIT if in_progress else Decision.TAKE_OVER
+    if job is None or job.job_name is None:
+        return Decision.WAIT if in_progress else Decision.RECOVER
+    if job.status == "failed":
+        return Decision.TAKE_OVER
+    return Decision.ATTACH
