@@ -75,6 +75,7 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         runner=run.runner,
         interactive=run.interactive,
         regenerate=run.config.regenerate,
+        kept_from={k: v.batch_job for k, v in kept.items()},
         ours_stored=run.stored_still_valid(spec.key, sources, AnalysisRecord, still_valid),
     )
     outcome.succeeded.update(kept)

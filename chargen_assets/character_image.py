@@ -79,6 +79,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         runner=run.runner,
         interactive=run.interactive,
         regenerate=run.config.regenerate,
+        kept_from={k: v.batch_job for k, v in kept.items()},
         ours_stored=run.stored_still_valid(spec.key, prompts, GeneratedImage, still_valid),
     )
     outcome.succeeded.update(kept)

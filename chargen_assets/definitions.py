@@ -72,6 +72,9 @@ def build_defs() -> dg.Definitions:
                 default_status=dg.DefaultSensorStatus.RUNNING,
             ),
         ],
+        # One process per run: a run killed with kill -9 takes its step with it (no orphaned
+        # step process goes on holding claims), and its retry finds the claims' owner dead.
+        executor=dg.in_process_executor,
         resources={
             "gemini": gemini_from_env(),
             "storage": storage,

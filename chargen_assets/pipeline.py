@@ -13,7 +13,6 @@ No lock: runs over the same characters proceed at once, and each paid request is
 batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
-
 from collections.abc import Iterator
 from typing import Any
 

@@ -364,7 +364,9 @@ class BatchJobRunner:
                     return "attach", current
                 if decision is Decision.WAIT:
                     return "wait", current
-                if decision is Decision.RECOVER and job is not None and self._recover(job):
+                if decision is Decision.RECOVER and self._recover(
+                    job or self._placeholder(current)
+                ):
                     return "attach", current
                 generation = current.generation + 1
             claim = Claim(
@@ -384,15 +386,24 @@ class BatchJobRunner:
     def _recover(self, job: JobRecord) -> bool:
         """A claimant died around `batches.create`: find the job it may have created.
 
-        True when found (its name is now in the ledger); otherwise the attempt's input file
-        is deleted and the caller takes the claim over."""
+        True when found (its name is now in the ledger, and its claims are attached to);
+        otherwise the attempt's files are deleted, its record is dropped, and whoever needs
+        its requests takes their claims over."""
         found = self._find_job_by_display_name(job.display_name)
         if found is not None:
             self.log(f"{job.stage}: found {found}, submitted before an interruption; attaching")
             self.ledger.save_job(job.model_copy(update={"job_name": found, "status": "submitted"}))
             return True
         self._delete_files(job)
+        self.ledger.forget_job(job.display_name)
         return False
+
+    @staticmethod
+    def _placeholder(claim: Claim) -> JobRecord:
+        """The record of a job whose record is gone: only its display name is known."""
+        return JobRecord(
+            display_name=claim.carrier, stage=claim.stage, model="", claimant=claim.claimant
+        )
 
     def _submit(
         self,
@@ -615,6 +626,30 @@ class BatchJobRunner:
                 self.ledger.mark_done(stage, ref, done)
                 crash_point("line-done")
             self._consume_if_complete(job.record)
+
+    def sweep(self, stage: str, stored_from: Mapping[str, str | None]) -> None:
+        """Finish what a crashed run left half done, so no job's files outlive it.
+
+        `stored_from` maps characters whose stored result this run keeps to the batch job that
+        made it: their lines are marked done, and a job whose every line is done is consumed.
+        A job that was never created and whose claimant is dead loses its uploads (its claims
+        are taken over by whoever needs them next)."""
+        jobs_of: dict[str, set[str]] = {}
+        for character, job_name in stored_from.items():
+            if job_name:
+                jobs_of.setdefault(job_name, set()).add(character)
+        for record in self.ledger.live_jobs(stage):
+            if record.job_name is None:
+                if record.claimant.is_alive() is False:
+                    self._recover(record)
+                continue
+            stored_here = jobs_of.get(record.job_name, set())
+            if not stored_here or record.status != "succeeded":
+                continue
+            for line_key, ref in record.lines.items():
+                if line_key in stored_here and self.ledger.done(stage, ref) is None:
+                    self.ledger.mark_done(stage, ref, LineDone(stored=True))
+            self._consume_if_complete(record)
 
     def settle_interactive(self, stage: str, claim: Claim, problem: str | None) -> None:
         ref = ClaimRef(fingerprint=claim.fingerprint, generation=claim.generation)

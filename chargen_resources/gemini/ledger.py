@@ -5,7 +5,8 @@ folder or S3), which every process of a deployment sees:
 
     claims/<stage>/<fingerprint>/<generation>.json       who carries one request (atomic create)
     claims/<stage>/<fingerprint>/<generation>-done.json  its result was stored (or it failed)
-    jobs/<display name>.json                             one batch job: its lines and its files
+    jobs/<display name>.json                             a live batch job: its lines and files
+    jobs-ended/<display name>.json                       the same, once consumed or failed
     uploads/<sha256>.json                                a file on the Files API, by content
 
 A claim is created with the store's atomic create (`O_EXCL`-style link locally, a conditional
@@ -207,20 +208,32 @@ class Ledger:
             return None
         return LineDone.model_validate_json(self._store.get_bytes(key))
 
-    # ---- jobs
-    def _job_key(self, display_name: str) -> str:
-        return ledger_key(self._prefix, "jobs", display_name)
+    # ---- jobs: live ones apart from ended ones, so that listing the live ones stays cheap
+    def _job_key(self, display_name: str, ended: bool = False) -> str:
+        return ledger_key(self._prefix, "jobs-ended" if ended else "jobs", display_name)
 
     def save_job(self, record: JobRecord) -> JobRecord:
         record = record.model_copy(update={"updated_at": now()})
-        self._put(self._job_key(record.display_name), record)
+        ended = record.status in ("consumed", "failed")
+        self._put(self._job_key(record.display_name, ended), record)
+        if ended:
+            self._store.delete(self._job_key(record.display_name))
         return record
 
     def find_job(self, display_name: str) -> JobRecord | None:
-        key = self._job_key(display_name)
-        if not self._store.exists(key):
-            return None
-        return JobRecord.model_validate_json(self._store.get_bytes(key))
+        for ended in (False, True):
+            key = self._job_key(display_name, ended)
+            if self._store.exists(key):
+                return JobRecord.model_validate_json(self._store.get_bytes(key))
+        return None
+
+    def live_jobs(self, stage: str) -> list[JobRecord]:
+        folder = ledger_folder(self._prefix, "jobs")
+        records = [
+            JobRecord.model_validate_json(self._store.get_bytes(key))
+            for key in self._store.list_keys(folder)
+        ]
+        return [record for record in records if record.stage == stage]
 
     def forget_job(self, display_name: str) -> None:
         self._store.delete(self._job_key(display_name))

@@ -57,9 +57,14 @@ def carry(
     interactive: bool,
     regenerate: bool,
     ours_stored: Callable[[str], bool] = lambda character: False,
+    kept_from: Mapping[str, str | None] | None = None,
 ) -> StageOutcome[Out]:
-    """Every character's result of a paid stage, paying at most once per request."""
+    """Every character's result of a paid stage, paying at most once per request.
+
+    `kept_from` names the batch job behind each stored result the caller keeps unpaid, so a
+    job a crash left unconsumed is finished now (`BatchJobRunner.sweep`)."""
     outcome: StageOutcome[Out] = StageOutcome(stage.name)
+    runner.sweep(stage.name, kept_from or {})
     if not inputs:
         return outcome
     carriage = runner.claim(
