@@ -294,6 +294,13 @@ class BatchJobRunner:
                         f"{self.clock() - started:.0f}s; re-run this character later",
                     )
                 break
+        if carriage.attached:
+            jobs = sorted({claim.carrier for claim in carriage.attached.values()})
+            self.log(
+                f"{stage}: {len(carriage.attached)} requests are already carried by "
+                f"{', '.join(jobs)}; attaching to {'it' if len(jobs) == 1 else 'them'} "
+                "instead of paying again"
+            )
         return carriage
 
     def _carriers(
