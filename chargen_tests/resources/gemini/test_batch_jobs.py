@@ -1,11 +1,33 @@
-import pytest
+"""The batch runner: its pure parts, then claims, jobs and downloads against the emulator."""
 
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google import genai
+
+from chargen_resources.emulator import EmulatorSettings
 from chargen_resources.gemini.batch_jobs import (
+    BatchJobRunner,
     BatchLine,
+    BatchOutputUnavailable,
+    Carriage,
+    PollPolicy,
     ProgressReport,
     batch_counts,
     split_by_size,
 )
+from chargen_resources.gemini.ledger import Claim, Claimant, JobRecord, Ledger, fingerprint
+from chargen_resources.storage.blob_store import LocalBlobStore
+
+FAST = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30)
+MODEL = "gemini-2.5-flash"
 
 
 def _line(key: str, size: int) -> BatchLine:
@@ -49,3 +71,234 @@ def test_progress_lines_say_state_done_total_and_elapsed() -> None:
         line
         == "character_image batch batches/x: JOB_STATE_RUNNING, 3/5 done, 1 failed, 12s elapsed"
     )
+
+
+# ---- the runner against the emulator, over HTTP through the real SDK
+
+
+def _requests(n: int = 3, marker: str = "") -> dict[str, dict[str, Any]]:
+    return {
+        f"c{i}": {"contents": [{"role": "user", "parts": [{"text": f"Say {i}{marker}"}]}]}
+        for i in range(n)
+    }
+
+
+def _runner(client: genai.Client, store_root: Path, log: list[str] | None = None) -> BatchJobRunner:
+    messages = log if log is not None else []
+    return BatchJobRunner(
+        client=client,
+        ledger=Ledger(LocalBlobStore(store_root), "chargen"),
+        poll=FAST,
+        log=messages.append,
+    )
+
+
+def _read_all(runner: BatchJobRunner, carriage: Carriage) -> dict[str, str]:
+    """Every character's output line key, read from the jobs that carry it."""
+    keys: dict[str, str] = {}
+    for job in runner.wait(carriage):
+        for raw in b"".join(runner.output_chunks(job)).splitlines():
+            line = json.loads(raw)
+            for character in job.wanted.get(line["key"], []):
+                keys[character] = line["key"]
+    return keys
+
+
+def test_a_second_runner_attaches_to_the_job_of_the_first_and_settling_cleans_up(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    first = _runner(genai_client, tmp_path)
+    carriage = first.claim(stage="analysis", model=MODEL, requests=_requests(), display_name="t")
+    assert len(carriage.owned_jobs) == 1 and not carriage.attached
+    second = _runner(genai_client, tmp_path, log)
+    more = second.claim(stage="analysis", model=MODEL, requests=_requests(4), display_name="t")
+    assert set(more.attached) == {fp for fp in carriage.characters_of}  # c0..c2: attached
+    assert len(more.owned_jobs) == 1  # c3 alone is new
+    assert sorted(_read_all(second, more)) == ["c0", "c1", "c2", "c3"]
+    assert any("JOB_STATE_SUCCEEDED, 3/3 done" in message for message in log), log
+    assert any("already carried by" in message for message in log), log
+    finished = first.wait(carriage)
+    assert len(list(genai_client.batches.list())) == 2
+    first.settle("analysis", finished, {})
+    (record,) = [first.ledger.find_job(name) for name in carriage.owned_jobs]
+    assert record is not None and record.status == "consumed"
+    names = [f.name for f in genai_client.files.list()]
+    assert record.input_file not in names  # deleted once every line was done
+
+
+def test_a_stored_request_is_kept_or_read_again_and_regenerate_sends_it_anew(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    runner.settle("image", runner.wait(carriage), {})
+    kept = runner.claim(
+        stage="image",
+        model=MODEL,
+        requests=_requests(1),
+        display_name="t",
+        ours_stored=lambda c: True,
+    )
+    assert kept.kept == {"c0"} and not kept.owned_jobs
+    reread = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    assert _read_all(runner, reread) == {"c0": "c0"} and not reread.owned_jobs
+    again = runner.claim(
+        stage="image", model=MODEL, requests=_requests(1), display_name="t", regenerate=True
+    )
+    assert len(again.owned_jobs) == 1 and len(list(genai_client.batches.list())) == 2
+
+
+@pytest.mark.parametrize("outcome", ["failed", "expired"])
+def test_a_job_that_ends_without_results_fails_its_characters_and_is_taken_over(
+    genai_client: genai.Client, tmp_path: Path, outcome: str
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    doomed = runner.claim(
+        stage="image", model=MODEL, requests=_requests(), display_name=f"[emulator:batch-{outcome}]"
+    )
+    assert runner.wait(doomed) == []
+    assert set(doomed.failed) == {"c0", "c1", "c2"}
+    message = doomed.failed["c0"]
+    assert f"JOB_STATE_{outcome.upper()}" in message and "Re-running" in message
+    assert [f.name for f in genai_client.files.list()] == []  # its input file is gone
+    retry = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+    assert len(retry.owned_jobs) == 1 and not retry.attached
+    assert sorted(_read_all(runner, retry)) == ["c0", "c1", "c2"]
+
+
+def test_output_that_appears_after_success_is_waited_for(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(
+        stage="image",
+        model=MODEL,
+        requests=_requests(1),
+        display_name="[emulator:batch-late-output=0.3]",
+    )
+    assert _read_all(runner, carriage) == {"c0": "c0"}
+
+
+def test_a_job_created_by_a_process_that_died_before_recording_it_is_found_and_attached(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+    (name,) = carriage.owned_jobs
+    record = runner.ledger.find_job(name)
+    assert record is not None
+    # As if the claimant died between batches.create and the ledger write of its name.
+    dead = record.claimant.model_copy(update={"pid": _dead_pid()})
+    runner.ledger.save_job(
+        record.model_copy(update={"job_name": None, "status": "submitting", "claimant": dead})
+    )
+    for fp in carriage.characters_of:
+        claim = runner.ledger.current_claim("image", fp)
+        assert claim is not None
+        runner.ledger.rewrite_claim(claim.model_copy(update={"claimant": dead}))
+    again = _runner(genai_client, tmp_path).claim(
+        stage="image", model=MODEL, requests=_requests(), display_name="t"
+    )
+    assert len(again.attached) == 3 and not again.owned_jobs
+    assert len(list(genai_client.batches.list())) == 1
+
+
+def test_a_claim_whose_claimant_died_before_creating_its_job_is_taken_over(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
+    dead = Claimant.this_process().model_copy(update={"pid": _dead_pid()})
+    ledger.save_job(JobRecord(display_name="t-dead", stage="image", model=MODEL, claimant=dead))
+    fp = fingerprint(MODEL, {"key": "c0", "request": _requests(1)["c0"]})
+    ledger.try_claim(
+        Claim(
+            stage="image",
+            fingerprint=fp,
+            generation=0,
+            carrier="t-dead",
+            line_key="c0",
+            claimant=dead,
+            lease_until=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    assert len(carriage.owned_jobs) == 1
+    current = ledger.current_claim("image", fp)
+    assert current is not None and current.generation == 1
+    assert ledger.find_job("t-dead") is None  # the dead attempt's record is gone
+
+
+def test_a_claim_that_stays_unsubmitted_fails_its_character_with_advice(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
+    alive = Claimant.this_process()  # alive: it is us, pretending to be another run
+    ledger.save_job(JobRecord(display_name="t-slow", stage="image", model=MODEL, claimant=alive))
+    fp = fingerprint(MODEL, {"key": "c0", "request": _requests(1)["c0"]})
+    ledger.try_claim(
+        Claim(
+            stage="image",
+            fingerprint=fp,
+            generation=0,
+            carrier="t-slow",
+            line_key="c0",
+            claimant=alive,
+            lease_until=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
+    runner = BatchJobRunner(
+        client=genai_client,
+        ledger=ledger,
+        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_lease=0.05),
+        log=lambda _: None,
+    )
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    assert "another run claimed this request" in carriage.failed["c0"]
+    assert list(genai_client.batches.list()) == []
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+class TestDownloadFaults:
+    @pytest.fixture
+    def emulator_settings(self) -> EmulatorSettings:
+        # The first two downloads of anything fail with 503.
+        return EmulatorSettings(
+            pending_seconds=0,
+            running_seconds=0,
+            draft_images=0,
+            fail_next_requests=2,
+            fail_status=503,
+            fail_path_contains=":download",
+        )
+
+    def test_downloads_are_retried_through_transient_errors(
+        self, genai_client: genai.Client, tmp_path: Path
+    ) -> None:
+        log: list[str] = []
+        runner = _runner(genai_client, tmp_path, log)
+        carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+        assert sorted(_read_all(runner, carriage)) == ["c0", "c1", "c2"]
+        assert sum("retry" in message for message in log) == 2, log
+
+    def test_a_download_that_keeps_failing_names_the_job_and_what_to_do(
+        self, genai_client: genai.Client, tmp_path: Path
+    ) -> None:
+        runner = BatchJobRunner(
+            client=genai_client,
+            ledger=Ledger(LocalBlobStore(tmp_path), "chargen"),
+            poll=PollPolicy(initial_interval=0.01, max_interval=0.05, download_attempts=2),
+            log=lambda _: None,
+        )
+        carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+        (job,) = runner.wait(carriage)
+        with pytest.raises(BatchOutputUnavailable) as failed:
+            b"".join(runner.output_chunks(job))
+        message = str(failed.value)
+        assert job.job_name in message and "503" in message and "without paying" in message
