@@ -32,6 +32,7 @@ from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.pipeline.errors import explain
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 
@@ -159,27 +160,32 @@ def character_pipeline(
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
-        if run.selected(stage.key):
-            outcome = stage.compute(
-                StageRun(
-                    keys=wanted,
-                    upstream=results,
-                    config=config,
-                    gemini=gemini,
-                    storage=storage,
-                    inbox=inbox,
-                    runner=runner,
-                    interactive=interactive,
-                    log=context.log,
+        try:
+            if run.selected(stage.key):
+                outcome = stage.compute(
+                    StageRun(
+                        keys=wanted,
+                        upstream=results,
+                        config=config,
+                        gemini=gemini,
+                        storage=storage,
+                        inbox=inbox,
+                        runner=runner,
+                        interactive=interactive,
+                        log=context.log,
+                    )
                 )
-            )
-            yield from run.record(stage, outcome)
-            crash_point("recorded")
-            outcome.settle()
-        elif any(run.selected(reader.key) for reader in stages.needed_by(stage.key)):
-            outcome = run.load(stage, wanted)
-        else:
-            continue
+                yield from run.record(stage, outcome)
+                crash_point("recorded")
+                outcome.settle()
+            elif any(run.selected(reader.key) for reader in stages.needed_by(stage.key)):
+                outcome = run.load(stage, wanted)
+            else:
+                continue
+        except (dg.Failure, dg.DagsterError):
+            raise
+        except Exception as error:  # the whole stage stopped: say for whom, why, what to do
+            raise _stage_stopped(stage.name, wanted, run, error) from error
         results[stage.key] = outcome
 
     if run.failures:
@@ -203,3 +209,19 @@ def character_pipeline(
                 ),
             },
         )
+
+
+def _stage_stopped(stage: str, wanted: list[str], run: _Run, error: Exception) -> dg.Failure:
+    shown = ", ".join(wanted[:20]) + (f" and {len(wanted) - 20} more" if len(wanted) > 20 else "")
+    earlier = "".join(
+        f"\n- {k}: {failed_stage}: {reason}"
+        for k, (failed_stage, reason) in sorted(run.failures.items())
+    )
+    return dg.Failure(
+        description=(
+            f"{stage} stopped for {len(wanted)} characters ({shown}): {explain(error)}."
+            + (f"\nEarlier failures:{earlier}" if earlier else "")
+        ),
+        metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
+        allow_retries=False,
+    )

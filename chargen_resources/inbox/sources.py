@@ -70,6 +70,7 @@ class SkipKind(StrEnum):
     EMPTY_FOLDER = "empty_folder"
     NAME_CONFLICT = "name_conflict"
     NOT_A_FILE = "not_a_file"
+    LINK_OUTSIDE = "link_outside"
 
 
 class SkippedEntry(BaseModel):
@@ -121,6 +122,12 @@ class InboxCharacter(BaseModel):
     @property
     def error(self) -> str | None:
         """Why this character cannot be made at all, or None."""
+        escaping = [entry for entry in self.skipped if entry.kind is SkipKind.LINK_OUTSIDE]
+        if escaping:
+            return (
+                f"character '{self.source_name}': {escaping[0].path} {escaping[0].reason}. "
+                "Put the file itself in the inbox (a copy, not a link) and re-run"
+            )
         if self.images:
             return None
         found = ", ".join(entry.path.rsplit("/", 1)[-1] for entry in self.skipped) or "nothing"
@@ -175,6 +182,7 @@ class ListedEntry:
     parts: tuple[str, ...]
     file: InboxFile | None
     special: bool = False  # a pipe, socket, device or broken link: never opened
+    escapes_to: str | None = None  # a link that resolves outside the inbox: never followed
 
 
 def _is_hidden(name: str) -> bool:
@@ -225,6 +233,17 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
     ordered = sorted(entries, key=lambda entry: (len(entry.parts), entry.parts))
     for entry in ordered:
         top, rest = entry.parts[0], entry.parts[1:]
+        if entry.escapes_to is not None and not _is_hidden(top):
+            # The character exists (so it can fail, by name), but the link is never read.
+            folder = folders.setdefault(top, _Folder([], [], {}))
+            path = "/".join(entry.parts[:2])
+            folder.visible += 1
+            folder.skipped[path] = SkippedEntry(
+                path=path,
+                kind=SkipKind.LINK_OUTSIDE,
+                reason=f"is a link to {entry.escapes_to}, outside the inbox, and was not followed",
+            )
+            continue
         if _is_hidden(top):
             root_skips.setdefault(
                 top, SkippedEntry(path=top, kind=SkipKind.HIDDEN, reason="hidden")
@@ -372,6 +391,14 @@ class LocalInbox:
     def description(self) -> str:
         return f"local folder {self.root}"
 
+    def _escapes(self, path: str) -> str | None:
+        """Where a link at `path` leads when that is outside the inbox; None otherwise."""
+        if not os.path.islink(path):
+            return None
+        target = os.path.realpath(path)
+        inside = os.path.commonpath([target, os.path.realpath(self.root)])
+        return None if inside == os.path.realpath(self.root) else target
+
     def _listing(self) -> Iterator[ListedEntry]:
         if not self.root.is_dir():
             raise InboxError(
@@ -380,7 +407,10 @@ class LocalInbox:
             )
         with os.scandir(self.root) as top_entries:
             for top in top_entries:
-                if top.is_dir():
+                escapes_to = self._escapes(top.path)
+                if escapes_to is not None:
+                    yield ListedEntry((top.name,), None, escapes_to=escapes_to)
+                elif top.is_dir():
                     yield ListedEntry((top.name,), None)
                     if _is_hidden(top.name):
                         continue
@@ -391,6 +421,9 @@ class LocalInbox:
                     yield self._entry((top.name,), top)
 
     def _entry(self, parts: tuple[str, ...], entry: os.DirEntry[str]) -> ListedEntry:
+        escapes_to = self._escapes(entry.path)
+        if escapes_to is not None:
+            return ListedEntry(parts, None, escapes_to=escapes_to)
         try:
             if entry.is_dir():
                 return ListedEntry(parts, None)
@@ -416,8 +449,12 @@ class LocalInbox:
 
     def read_bytes(self, file: InboxFile) -> bytes:
         path = Path(file.ref)
-        if self.root not in path.parents:
-            raise InboxError(f"{file.ref} is not inside the inbox {self.root}; refusing to read it")
+        real_root = Path(os.path.realpath(self.root))
+        if self.root not in path.parents or real_root not in Path(os.path.realpath(path)).parents:
+            raise InboxError(
+                f"{file.ref} is not inside the inbox {self.root} (or links out of it); "
+                "refusing to read it"
+            )
         where = str(path.relative_to(self.root))
         try:
             with open(path, "rb") as handle:  # read-only: the inbox is never modified

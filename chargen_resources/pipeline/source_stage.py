@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from chargen_resources.characters.artifacts import SourceImages, StoredImage
 from chargen_resources.inbox.character_spec import CharacterSpecError, parse_character_spec
 from chargen_resources.inbox.images import SourceImageError, normalise_image
-from chargen_resources.inbox.sources import InboxCharacter, InboxSource
+from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxSource
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_stem
@@ -71,6 +71,7 @@ def prepare_sources(
             continue
         try:
             outcome.succeeded[key] = prepare_character(character, inbox, store, prefix, max_side)
-        except (SourceImageError, CharacterSpecError, ValueError) as error:
+        except (SourceImageError, CharacterSpecError, InboxError, ValueError) as error:
+            # One character's bad input (unreadable, oversize, a link out) fails it alone.
             outcome.fail(key, str(error))
     return outcome

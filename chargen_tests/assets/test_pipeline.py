@@ -231,6 +231,68 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
 
 
+def test_oversize_and_linked_out_files_fail_their_character_only(
+    platform: Platform, tmp_path: Path
+) -> None:
+    from chargen_resources.inbox import sources
+
+    (platform.inbox / "vast").mkdir()
+    (platform.inbox / "vast" / "front.png").write_bytes(
+        b"\x89PNG" + b"\x00" * sources.MAX_READ_BYTES
+    )
+    secret = tmp_path / "elsewhere" / "secret.png"
+    draw_sketch(secret, (1, 1, 1))
+    (platform.inbox / "thief").mkdir()
+    (platform.inbox / "thief" / "front.png").symlink_to(secret)
+    (platform.inbox / "portal").symlink_to(secret.parent, target_is_directory=True)
+    listed = {c.source_name: c.key for c in platform.resources_inbox().source().list_characters()}
+    keys = [*COLOURS, "vast", "thief", listed["portal"]]
+    result = platform.run(keys)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    data = failure.step_failure_data
+    assert data is not None and data.user_failure_data is not None
+    table = str(data.user_failure_data.metadata["failures"].value)
+    assert "| vast | source_image |" in table and "MiB" in table
+    assert "| thief | source_image |" in table and "outside the inbox" in table
+    assert f"| {listed['portal']} | source_image |" in table
+    assert platform.materialized("character_image") == set(COLOURS)
+    stored = platform.storage_root / "chargen" / "source_image"
+    assert not (stored / "thief").exists() and not (stored / listed["portal"]).exists()
+
+
+def _step_failure_message(result: dg.ExecuteInProcessResult) -> str:
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    data = failure.step_failure_data
+    assert data is not None and data.error is not None
+    return data.error.message
+
+
+def test_unreachable_storage_stops_the_run_with_the_characters_and_what_to_check(
+    platform: Platform,
+) -> None:
+    from dagster_aws.s3 import S3Resource
+
+    platform.resources["storage"] = ChargenStorage(
+        backend="s3",
+        s3_bucket="nowhere",
+        s3=S3Resource(endpoint_url="http://127.0.0.1:9", max_attempts=1),
+    )
+    message = _step_failure_message(platform.run(["ash", "brook"]))
+    assert "source_image stopped for 2 characters (ash, brook)" in message
+    assert "CHARGEN_S3_ENDPOINT_URL" in message and "Traceback" not in message
+
+
+def test_unreachable_gemini_stops_the_stage_naming_its_characters(platform: Platform) -> None:
+    platform.resources["gemini"] = GeminiBatchResource(
+        base_url="http://127.0.0.1:9", retry_attempts=1, poll_interval_seconds=0.01
+    )
+    message = _step_failure_message(platform.run(["ash", "brook"]))
+    assert "character_analysis stopped for 2 characters (ash, brook)" in message
+    assert "Gemini could not be reached" in message
+    assert platform.materialized("source_image") == {"ash", "brook"}  # the earlier stage stands
+
+
 def test_one_changed_sketch_makes_only_that_character_stale(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success

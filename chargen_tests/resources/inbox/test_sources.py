@@ -347,6 +347,35 @@ def test_special_files_are_skipped_not_opened(tmp_path: Path) -> None:
     assert [(e.path, e.kind) for e in scan.skipped] == [("loose.png", SkipKind.NOT_A_FILE)]
 
 
+def test_links_out_of_the_inbox_fail_their_character_and_are_never_followed(
+    tmp_path: Path,
+) -> None:
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
+    write_tree(elsewhere, {"secret.png": image_bytes("red"), "crew/face.png": image_bytes("blue")})
+    write_tree(inbox, {"hero/a.png": image_bytes("red"), "shared/b.png": image_bytes("blue")})
+    (inbox / "hero" / "front.png").symlink_to(elsewhere / "secret.png")
+    (inbox / "crew").symlink_to(elsewhere / "crew", target_is_directory=True)
+    (inbox / "loose.png").symlink_to(elsewhere / "secret.png")
+    (inbox / "shared" / "again.png").symlink_to(inbox / "hero" / "a.png")  # inside: fine
+    characters = by_source(LocalInbox(inbox).scan())
+    for name, link in (("hero", "hero/front.png"), ("crew", "crew"), ("loose.png", "loose.png")):
+        error = characters[name].error
+        assert error is not None and link in error and "outside the inbox" in error, error
+    assert [f.name for f in characters["hero"].images] == ["a.png"]  # the link is not an image
+    assert characters["shared"].error is None
+    assert [f.name for f in characters["shared"].images] == ["again.png", "b.png"]
+
+
+def test_a_file_that_links_out_is_refused_even_when_asked_for_directly(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    write_tree(inbox, {"hero/a.png": image_bytes("red")})
+    (tmp_path / "secret.png").write_bytes(b"secret")
+    (inbox / "hero" / "b.png").symlink_to(tmp_path / "secret.png")
+    file = InboxFile(name="b.png", ref=str(inbox / "hero" / "b.png"), size=6, version="1")
+    with pytest.raises(InboxError, match="links out of it"):
+        LocalInbox(inbox).read_bytes(file)
+
+
 def test_reads_outside_the_inbox_are_refused(local_inbox: LocalInbox, tmp_path: Path) -> None:
     outside = tmp_path / "secret.png"
     outside.write_bytes(b"x")

@@ -1,0 +1,35 @@
+"""Stage-stopping errors in a user's words."""
+
+from __future__ import annotations
+
+import httpx2
+from botocore.exceptions import ClientError, EndpointConnectionError
+from google.genai import errors
+
+from chargen_resources.pipeline.errors import explain
+
+
+def test_gemini_errors_say_what_to_check() -> None:
+    denied = errors.ClientError(
+        403, {"error": {"message": "API key not valid", "status": "PERMISSION_DENIED"}}
+    )
+    assert "GEMINI_API_KEY" in explain(denied) and "403" in explain(denied)
+    quota = errors.ClientError(429, {"error": {"message": "quota", "status": "RESOURCE_EXHAUSTED"}})
+    assert "quota" in explain(quota) and "reattaches" in explain(quota)
+    down = errors.ServerError(503, {"error": {"message": "overloaded", "status": "UNAVAILABLE"}})
+    assert "re-run later" in explain(down)
+
+
+def test_unreachable_services_are_named() -> None:
+    gemini = explain(httpx2.ConnectError("Connection refused"))
+    assert "Gemini could not be reached" in gemini and "GEMINI_BASE_URL" in gemini
+    s3 = explain(EndpointConnectionError(endpoint_url="http://127.0.0.1:1/b"))
+    assert "storage could not be reached" in s3 and "CHARGEN_S3_ENDPOINT_URL" in s3
+    refused = explain(
+        ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "PutObject")
+    )
+    assert "AccessDenied" in refused and "permissions" in refused
+
+
+def test_anything_else_still_says_that_nothing_paid_is_lost() -> None:
+    assert "reattaches" in explain(KeyError("x"))
