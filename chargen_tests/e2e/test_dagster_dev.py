@@ -7,6 +7,7 @@ through the webserver's GraphQL API and the instance's storage.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -52,10 +53,9 @@ def _restore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
-    """One `dagster dev` for this module: starting one takes several seconds."""
-    tmp_path = tmp_path_factory.mktemp("dagster-dev")
+@contextlib.contextmanager
+def _dagster_dev(tmp_path: Path, **settings: str) -> Iterator[tuple[int, Path, Path]]:
+    """A real `dagster dev` on the project's dagster.yaml over three fresh characters."""
     inbox = tmp_path / "inbox"
     for name, colour in {
         "amber": (230, 160, 20),
@@ -78,6 +78,7 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
         "CHARGEN_EMULATOR_RUNNING_SECONDS": "0.2",
         "CHARGEN_POLL_SECONDS": "0.2",
         "CHARGEN_SENSOR_INTERVAL_SECONDS": "5",
+        **settings,
     }
     env.pop("GEMINI_API_KEY", None)
     log = (tmp_path / "dagster-dev.log").open("wb")
@@ -109,6 +110,13 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
+    """One `dagster dev` for the module's quick tests: starting one takes several seconds."""
+    with _dagster_dev(tmp_path_factory.mktemp("dagster-dev")) as running:
+        yield running
 
 
 def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Path, Path]) -> None:
@@ -200,3 +208,69 @@ def test_a_ui_backfill_of_the_cast_is_one_run(dagster_dev: tuple[int, Path, Path
         if _tag(r, "dagster/backfill") == backfill_id
     ]
     assert len(backfill_runs) == 1 and backfill_runs[0]["status"] == "SUCCESS"
+
+
+def _runs(port: int) -> list[dict[str, Any]]:
+    try:
+        answer = _graphql(
+            port,
+            "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }",
+        )
+    except OSError:
+        return []  # the webserver is still starting
+    runs: list[dict[str, Any]] = answer["data"]["runsOrError"]["results"]
+    return runs
+
+
+def _wait_for(condition: Any, what: str, log: Path, timeout: float = 240) -> Any:
+    """Poll until `condition()` gives something truthy (each poll is one real query)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(
+        f"timed out waiting for {what}:\n{log.read_text(errors='replace')[-4000:]}"
+    )
+
+
+def test_a_killed_run_worker_is_retried_by_dagster_and_nothing_is_paid_twice(
+    tmp_path: Path,
+) -> None:
+    from chargen_resources.emulator.billing import Billing
+    from chargen_resources.gemini.ledger import Claim
+
+    # Jobs stay RUNNING for a while, so the worker dies mid-poll.
+    with _dagster_dev(tmp_path, CHARGEN_EMULATOR_RUNNING_SECONDS="6") as (port, home, root):
+        log = root / "dagster-dev.log"
+        claims = root / "storage" / "chargen" / "_ledger" / "claims" / "character_analysis"
+
+        def worker_pid() -> int | None:
+            for path in claims.glob("*/000000.json"):
+                return Claim.model_validate_json(path.read_bytes()).claimant.pid
+            return None
+
+        def job_running() -> bool:
+            jobs = list((root / "storage" / "chargen" / "_ledger" / "jobs").glob("*.json"))
+            return any('"status": "submitted"' in j.read_text() for j in jobs)
+
+        pid = _wait_for(worker_pid, "the inbox sensor's run to claim its analyses", log)
+        _wait_for(job_running, "the analysis batch job to be submitted", log)
+        os.kill(pid, signal.SIGKILL)
+
+        def settled() -> list[dict[str, Any]]:
+            runs = _runs(port)
+            done = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+            retried = any(_tag(r, "dagster/parent_run_id") for r in runs)
+            return runs if runs and retried and len(done) == len(runs) else []
+
+        runs = _wait_for(settled, "Dagster to retry the killed run to the end", log, timeout=300)
+        pipeline_runs = [r for r in runs if _tag(r, "dagster/asset_partition_range_start")]
+        statuses = sorted(r["status"] for r in pipeline_runs)
+        assert statuses == ["FAILURE", "SUCCESS"], runs  # the killed run, and its retry
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            done = set(instance.get_materialized_partitions(dg.AssetKey("character_image")))
+        assert done == {"amber", "basalt", "coral"}
+        billing = Billing(root / "emulator").summary()
+        assert billing.repeated == {} and billing.paid == billing.unique == 6, billing
