@@ -7,6 +7,7 @@ from chargen_assets.checks import images_have_dimensions, no_failed_characters
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
+from chargen_tests.factories import generated_image
 
 
 def test_a_failed_character_turns_the_catalog_check_into_a_warning(tmp_path: Path) -> None:
@@ -27,4 +28,22 @@ def test_a_failed_character_turns_the_catalog_check_into_a_warning(tmp_path: Pat
     failed = evaluations["no_failed_characters"]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.WARN
     assert "blocked" in str(failed.metadata["reasons"].value)
-    assert evaluations["images_have_dimensions"].passed
+    assert evaluations["images_have_dimensions"].passed  # no finished image to doubt
+
+
+def test_an_image_without_dimensions_fails_the_dimensions_check(tmp_path: Path) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    image = generated_image(character="ash", width=0, height=0)
+    storage.store_artifact("character_image", "ash", image)
+    (tmp_path / image.image_key).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / image.image_key).write_bytes(b"not really a png")
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, ["ash"])
+        result = dg.materialize(
+            [character_catalog, no_failed_characters, images_have_dimensions],
+            instance=instance,
+            resources={"storage": storage, "io_manager": ChargenIOManager(storage=storage)},
+        )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    dimensions = evaluations["images_have_dimensions"]
+    assert not dimensions.passed and dimensions.metadata["without_dimensions"].value == 1

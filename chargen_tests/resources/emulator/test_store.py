@@ -5,14 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from chargen_resources.emulator.store import atomic_write_bytes, atomic_writer, locked, try_locked
 
 
-def _write_forever(path: str) -> None:
+def _write_forever(path: str, writing: Event) -> None:
     with atomic_writer(Path(path)) as handle:
+        handle.write(b"x" * 65536)
+        writing.set()  # killed from here on, mid-write
         while True:
             handle.write(b"x" * 65536)
 
@@ -20,11 +22,11 @@ def _write_forever(path: str) -> None:
 def test_killed_writer_leaves_the_old_content(tmp_path: Path) -> None:
     target = tmp_path / "record.json"
     atomic_write_bytes(target, b"old")
-    process = multiprocessing.get_context("fork").Process(
-        target=_write_forever, args=(str(target),)
-    )
+    context = multiprocessing.get_context("fork")
+    writing = context.Event()
+    process = context.Process(target=_write_forever, args=(str(target), writing))
     process.start()
-    time.sleep(0.2)
+    assert writing.wait(timeout=30)
     assert process.pid is not None
     os.kill(process.pid, signal.SIGKILL)
     process.join()
@@ -44,18 +46,22 @@ def test_exception_inside_writer_keeps_old_content_and_no_temp_files(tmp_path: P
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
 
 
-def _hold_lock(path: str, seconds: float) -> None:
+def _hold_lock(path: str, holding: Event, release: Event) -> None:
     with locked(Path(path)):
-        time.sleep(seconds)
+        holding.set()
+        release.wait(timeout=30)
 
 
 def test_lock_excludes_another_process(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
-    process = multiprocessing.get_context("fork").Process(target=_hold_lock, args=(str(lock), 1.0))
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    process = context.Process(target=_hold_lock, args=(str(lock), holding, release))
     process.start()
-    time.sleep(0.3)
+    assert holding.wait(timeout=30)
     with try_locked(lock) as acquired:
         assert not acquired
+    release.set()
     process.join()
     with try_locked(lock) as acquired:
         assert acquired
