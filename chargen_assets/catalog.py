@@ -9,8 +9,14 @@ from pydantic import BaseModel
 from chargen_assets import stages
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import DeadLetter
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    DeadLetter,
+    GeneratedImage,
+    SourceImages,
+)
 from chargen_resources.characters.catalog import CharacterState, build_catalog
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -34,18 +40,31 @@ def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
 
 
 @dg.asset(
-    deps=stages.PIPELINE_KEYS,
+    # Every stage's results for every character, loaded by chargen's IO manager; characters a
+    # stage has not finished are simply absent from that stage's dict.
+    ins={
+        stage.name: dg.AssetIn(stage.key, metadata={"allow_missing_partitions": True})
+        for stage in stages.PIPELINE
+    },
     group_name="characters",
     kinds={"polars", "parquet"},
     automation_condition=CATALOG_CONDITION,
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
-def character_catalog(context: dg.AssetExecutionContext, storage: ChargenStorage) -> pl.DataFrame:
+def character_catalog(
+    context: dg.AssetExecutionContext,
+    storage: ChargenStorage,
+    source_image: dict[str, SourceImages],
+    character_analysis: dict[str, AnalysisRecord],
+    character_prompt: dict[str, CompiledPrompt],
+    character_image: dict[str, GeneratedImage],
+) -> pl.DataFrame:
     keys = context.instance.get_dynamic_partitions(CHARACTERS)
-    # Concurrent reads: thousands of characters on S3 would otherwise take minutes.
     sources, analyses, prompts, images = (
-        storage.read_artifacts(stage.key, keys, stage.artifact, missing_ok=True)
-        for stage in stages.PIPELINE
+        source_image,
+        character_analysis,
+        character_prompt,
+        character_image,
     )
     states = [
         CharacterState(

@@ -17,6 +17,7 @@ from dagster_aws.s3 import S3Resource
 
 from chargen_assets.catalog import character_catalog
 from chargen_assets.checks import images_have_dimensions, no_failed_characters
+from chargen_assets.contact_sheet import cast_contact_sheet
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
@@ -61,14 +62,14 @@ def gemini_from_env() -> GeminiBatchResource:
 def build_defs() -> dg.Definitions:
     storage = storage_from_env()
     return dg.Definitions(
-        assets=[character_pipeline, character_catalog],
+        assets=[character_pipeline, character_catalog, cast_contact_sheet],
         asset_checks=[no_failed_characters, images_have_dimensions],
         sensors=[
             inbox_sensor,
             rebuild_stale_characters,
             dg.AutomationConditionSensorDefinition(
                 "catalog_automation",
-                target=[character_catalog],
+                target=[character_catalog, cast_contact_sheet],
                 default_status=dg.DefaultSensorStatus.RUNNING,
             ),
         ],

@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             broke = broke or _unexpected_failure(result)
 
         catalog = dg.materialize(
-            [character_catalog, no_failed_characters, images_have_dimensions],
+            [character_pipeline, character_catalog, no_failed_characters, images_have_dimensions],
+            selection=dg.AssetSelection.assets(character_catalog),
             instance=instance,
             resources=resources,
             run_config=QUIET,

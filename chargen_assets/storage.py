@@ -311,7 +311,10 @@ class ChargenIOManager(dg.ConfigurableIOManager):
         if not wants_dict:
             return self.storage.read_artifact(asset, partition_keys[0], annotation)
         target = value_type if is_mapping else None
-        return self.storage.read_artifacts(asset, partition_keys, target)
+        # A cast-wide asset can ask to see only the characters that have this result yet
+        # (`AssetIn(metadata={"allow_missing_partitions": True})`); otherwise a gap is an error.
+        missing_ok = bool((context.definition_metadata or {}).get("allow_missing_partitions"))
+        return self.storage.read_artifacts(asset, partition_keys, target, missing_ok=missing_ok)
 
 
 def _metadata(only: StoredArtifact, value: object) -> dict[str, Any]:

@@ -5,6 +5,8 @@ import dagster as dg
 from chargen_assets.catalog import character_catalog
 from chargen_assets.checks import images_have_dimensions, no_failed_characters
 from chargen_assets.partitions import CHARACTERS
+from chargen_assets.pipeline import character_pipeline
+from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_tests.factories import generated_image
@@ -20,9 +22,16 @@ def test_a_failed_character_turns_the_catalog_check_into_a_warning(tmp_path: Pat
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, ["ash"])
         result = dg.materialize(
-            [character_catalog, no_failed_characters, images_have_dimensions],
+            [character_pipeline, character_catalog, no_failed_characters, images_have_dimensions],
+            selection=dg.AssetSelection.assets(character_catalog),
             instance=instance,
-            resources={"storage": storage, "io_manager": ChargenIOManager(storage=storage)},
+            resources={
+                "storage": storage,
+                "io_manager": ChargenIOManager(storage=storage),
+                # Declared by the (unselected) pipeline step; never called here.
+                "gemini": GeminiBatchResource(),
+                "inbox": InboxResource(),
+            },
         )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     failed = evaluations["no_failed_characters"]
@@ -40,9 +49,16 @@ def test_an_image_without_dimensions_fails_the_dimensions_check(tmp_path: Path) 
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, ["ash"])
         result = dg.materialize(
-            [character_catalog, no_failed_characters, images_have_dimensions],
+            [character_pipeline, character_catalog, no_failed_characters, images_have_dimensions],
+            selection=dg.AssetSelection.assets(character_catalog),
             instance=instance,
-            resources={"storage": storage, "io_manager": ChargenIOManager(storage=storage)},
+            resources={
+                "storage": storage,
+                "io_manager": ChargenIOManager(storage=storage),
+                # Declared by the (unselected) pipeline step; never called here.
+                "gemini": GeminiBatchResource(),
+                "inbox": InboxResource(),
+            },
         )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     dimensions = evaluations["images_have_dimensions"]

@@ -4,7 +4,7 @@ import pytest
 from chargen_assets import definitions
 
 
-def test_the_asset_graph_is_the_four_stages_and_the_catalog() -> None:
+def test_the_asset_graph_is_the_four_stages_and_what_reads_them() -> None:
     graph = definitions.defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {
@@ -13,9 +13,15 @@ def test_the_asset_graph_is_the_four_stages_and_the_catalog() -> None:
         "character_prompt",
         "character_image",
         "character_catalog",
+        "cast_contact_sheet",
     }
     image = graph.get(dg.AssetKey("character_image"))
     assert image.parent_keys == {dg.AssetKey("character_prompt")}
+    # The prompt reads character.yaml from source_image: the graph says so.
+    prompt = graph.get(dg.AssetKey("character_prompt"))
+    assert prompt.parent_keys == {dg.AssetKey("character_analysis"), dg.AssetKey("source_image")}
+    sheet = graph.get(dg.AssetKey("cast_contact_sheet"))
+    assert sheet.parent_keys == {dg.AssetKey("character_image")}
     assert graph.get(dg.AssetKey("character_prompt")).code_version is not None
 
 

@@ -343,7 +343,9 @@ def test_every_line_kind_in_the_manifest(tmp_path: Path) -> None:
 
 def test_truncated_file_at_many_cut_points(tmp_path: Path) -> None:
     first = vector_png((6, 6))
-    raw = (vector_image_line("first", first) + "\n" + vector_image_line("second", vector_png((6, 6)))).encode()
+    raw = (
+        vector_image_line("first", first) + "\n" + vector_image_line("second", vector_png((6, 6)))
+    ).encode()
     boundary = raw.index(b"\n") + 1
     for cut in range(boundary + 1, len(raw) - 1, 37):
         target = tmp_path / str(cut)

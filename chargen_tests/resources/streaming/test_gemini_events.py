@@ -193,7 +193,9 @@ def vector_chunk(parts: list[dict[str, Any]], **candidate: Any) -> SseEvent:
     return event({"candidates": [{"content": {"role": "model", "parts": parts}, **candidate}]})
 
 
-def vector_inline(raw: bytes, mime: str | None = "image/png", thought: bool = False) -> dict[str, Any]:
+def vector_inline(
+    raw: bytes, mime: str | None = "image/png", thought: bool = False
+) -> dict[str, Any]:
     data: dict[str, Any] = {"data": base64.b64encode(raw).decode()}
     if mime is not None:
         data["mimeType"] = mime
@@ -244,7 +246,9 @@ def test_periodic_data_in_equal_fragments_is_not_mistaken_for_repeats(
     # Every fragment of such data equals the first one; only the mode tells them apart.
     raw = bytes(range(period)) * (3072 // period)
     cuts = list(range(768, len(raw), 768))
-    stream = [vector_chunk([vector_inline(piece, "image/webp")]) for piece in pieces(raw, mode, cuts)]
+    stream = [
+        vector_chunk([vector_inline(piece, "image/webp")]) for piece in pieces(raw, mode, cuts)
+    ]
     assert vector_images(vector_run(stream)) == [(ImageStart("image/webp"), raw)]
 
 
@@ -262,7 +266,11 @@ def test_cumulative_where_each_chunk_re_encodes_the_last_group() -> None:
 
 def test_cumulative_final_repeat_is_not_a_second_image() -> None:
     raw = PNG_HEAD + bytes(300)
-    stream = [vector_chunk([vector_inline(raw[:100])]), vector_chunk([vector_inline(raw)]), vector_chunk([vector_inline(raw)])]
+    stream = [
+        vector_chunk([vector_inline(raw[:100])]),
+        vector_chunk([vector_inline(raw)]),
+        vector_chunk([vector_inline(raw)]),
+    ]
     assert vector_images(vector_run(stream)) == [(ImageStart("image/png"), raw)]
 
 
@@ -370,7 +378,11 @@ def test_candidate_zero_is_followed_whatever_its_position() -> None:
         event(
             {
                 "candidates": [
-                    {"index": 0, "content": {"parts": [vector_inline(mine[9:])]}, "finishReason": "STOP"}
+                    {
+                        "index": 0,
+                        "content": {"parts": [vector_inline(mine[9:])]},
+                        "finishReason": "STOP",
+                    }
                 ]
             }
         ),
@@ -397,7 +409,11 @@ def test_error_chunk_is_typed(
     error: dict[str, Any], code: int | None, status: str | None, message: str
 ) -> None:
     stream = iter(
-        [vector_chunk([{"text": "partial"}]), event({"error": error}), vector_chunk([{"text": "never"}])]
+        [
+            vector_chunk([{"text": "partial"}]),
+            event({"error": error}),
+            vector_chunk([{"text": "never"}]),
+        ]
     )
     events = parse_gemini_events(stream)
     assert next(events) == TextDelta("partial")
@@ -420,12 +436,17 @@ def test_mime_type_missing_is_sniffed_for_each_format() -> None:
         (b"\xff\xd8\xff\xe0" + bytes(20), "image/jpeg"),
         (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
     ]:
-        assert vector_images(vector_run([vector_chunk([vector_inline(raw, mime=None)])])) == [(ImageStart(mime), raw)]
+        assert vector_images(vector_run([vector_chunk([vector_inline(raw, mime=None)])])) == [
+            (ImageStart(mime), raw)
+        ]
 
 
 def test_a_new_mime_type_starts_a_new_image() -> None:
     first, second = bytes(range(30)), bytes(range(30, 60))
-    stream = [vector_chunk([vector_inline(first, "image/png")]), vector_chunk([vector_inline(second, "image/jpeg")])]
+    stream = [
+        vector_chunk([vector_inline(first, "image/png")]),
+        vector_chunk([vector_inline(second, "image/jpeg")]),
+    ]
     assert vector_images(vector_run(stream)) == [
         (ImageStart("image/png"), first),
         (ImageStart("image/jpeg"), second),
