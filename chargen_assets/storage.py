@@ -126,14 +126,10 @@ class ChargenStorage(dg.ConfigurableResource):
         store.put_bytes(key, encoded.data, encoded.content_type)
         return StoredArtifact(key, store.uri(key), len(encoded.data), encoded.ext)
 
-    def write_artifact(self, asset: AssetName, partition: str | None, value: object) -> str:
-        """Like `store_artifact`, returning only the key."""
-        return self.store_artifact(asset, partition, value).key
-
     def read_artifact(
         self, asset: AssetName, partition: str | None, target_type: object = None
     ) -> Any:
-        """Read what `write_artifact` stored, validated into `target_type` when given.
+        """Read what `store_artifact` stored, validated into `target_type` when given.
 
         The file extension is found by trying the formats `target_type` allows, in the fixed
         order json, png, parquet; the first that exists wins.

@@ -193,11 +193,6 @@ class Ledger:
             return None
         return Claim.model_validate_json(self._store.get_bytes(max(generations)))
 
-    def rewrite_claim(self, claim: Claim) -> None:
-        """Only the claim's creator may call this (to move it to another part of its job)."""
-        key = self._claim_key(claim.stage, claim.fingerprint, claim.generation)
-        self._store.put_bytes(key, claim.model_dump_json(indent=2).encode(), "application/json")
-
     def mark_done(self, stage: str, ref: ClaimRef, done: LineDone) -> None:
         key = self._claim_key(stage, ref.fingerprint, ref.generation, "-done")
         self._store.put_bytes(key, done.model_dump_json().encode(), "application/json")

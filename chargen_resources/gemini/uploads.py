@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,11 +62,3 @@ class UploadCache:
                 return False
             raise
         return remote.state is None or remote.state.name == "ACTIVE"
-
-    def forget_deleted(self, sha256s: Sequence[str], deleted_files: Sequence[str]) -> None:
-        """Drop cache entries whose file was just deleted, so nobody reuses a dead name."""
-        gone = set(deleted_files)
-        for sha in set(sha256s):
-            record = self.ledger.find_upload(sha)
-            if record is not None and record.file_name in gone:
-                self.ledger.forget_upload(sha)

@@ -115,7 +115,7 @@ def toy_partial(context: dg.AssetExecutionContext, storage: ChargenStorage) -> N
                 "toy_partial", key, ToyPrompt(character=key, text="blocked by safety")
             )
             continue
-        stored_key = storage.write_artifact("toy_partial", key, tiny_png(COLOURS[key]))
+        stored_key = storage.store_artifact("toy_partial", key, tiny_png(COLOURS[key])).key
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=context.asset_key, partition=key, metadata={"key": stored_key}
@@ -409,9 +409,9 @@ def test_multi_partition_output_must_be_a_dict_per_partition(
 
 def test_storage_api_round_trip_and_missing_artifact(tmp_path: Path) -> None:
     storage = ChargenStorage(local_root=str(tmp_path), prefix="p")
-    key = storage.write_artifact(
+    key = storage.store_artifact(
         dg.AssetKey(["a", "b"]), "hero", ToyPrompt(character="h", text="t")
-    )
+    ).key
     assert key == "p/a/b/hero.json"
     assert storage.artifact_key("a/b", "hero", "json") == key
     assert storage.read_artifact("a/b", "hero", ToyPrompt) == ToyPrompt(character="h", text="t")
@@ -455,7 +455,7 @@ def toy_self_stored(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dict[str, ToyPrompt | None]:
     # "ash" is written by the asset itself (None tells the IO manager to leave it alone).
-    storage.write_artifact("toy_self_stored", "ash", ToyPrompt(character="ash", text="mine"))
+    storage.store_artifact("toy_self_stored", "ash", ToyPrompt(character="ash", text="mine"))
     return {
         key: None if key == "ash" else ToyPrompt(character=key, text="io manager")
         for key in context.partition_keys
