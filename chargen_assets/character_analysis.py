@@ -13,7 +13,6 @@ from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
 from chargen_resources.pipeline.analysis_stage import analysis_stage
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import carry
 
 # The request we send is the code that shapes this asset.
 CODE_VERSION = ANALYSIS_REQUEST_VERSION
@@ -59,27 +58,15 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
             and old.model == model
         )
 
-    kept = run.reusable(spec.key, sources, AnalysisRecord, still_valid)
-    todo = {k: v for k, v in sources.items() if k not in kept}
     paid = analysis_stage(
-        todo,
+        sources,
         store=run.storage.store(),
         uploads=run.gemini.upload_cache(run.runner.ledger),
         client=run.gemini.streaming_client(),
         model=model,
         timeout_seconds=run.gemini.request_timeout_seconds,
     )
-    outcome = carry(
-        paid,
-        todo,
-        runner=run.runner,
-        interactive=run.interactive,
-        regenerate=run.config.regenerate,
-        kept_from={k: v.batch_job for k, v in kept.items()},
-        ours_stored=run.stored_still_valid(spec.key, sources, AnalysisRecord, still_valid),
-    )
-    outcome.succeeded.update(kept)
-    return outcome
+    return run.pay(spec.key, sources, AnalysisRecord, still_valid, paid)
 
 
 stage = Stage(spec=spec, artifact=AnalysisRecord, metadata=metadata, compute=compute)

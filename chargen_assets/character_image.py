@@ -13,7 +13,6 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import image_stage
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import carry
 
 CODE_VERSION = "image-v1"
 
@@ -63,8 +62,6 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
             and store.exists(old.image_key)
         )
 
-    kept = run.reusable(spec.key, prompts, GeneratedImage, still_valid)
-    todo = {k: v for k, v in prompts.items() if k not in kept}
     paid = image_stage(
         store=store,
         prefix=run.storage.prefix,
@@ -73,17 +70,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
     )
-    outcome = carry(
-        paid,
-        todo,
-        runner=run.runner,
-        interactive=run.interactive,
-        regenerate=run.config.regenerate,
-        kept_from={k: v.batch_job for k, v in kept.items()},
-        ours_stored=run.stored_still_valid(spec.key, prompts, GeneratedImage, still_valid),
-    )
-    outcome.succeeded.update(kept)
-    return outcome
+    return run.pay(spec.key, prompts, GeneratedImage, still_valid, paid)
 
 
 stage = Stage(spec=spec, artifact=GeneratedImage, metadata=metadata, compute=compute)

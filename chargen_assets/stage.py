@@ -17,13 +17,19 @@ from pydantic import BaseModel, Field
 
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.paid_stage import PaidStage, carry
 
 T = TypeVar("T", bound=BaseModel)
 U = TypeVar("U")
+
+
+# The results chargen pays for; each names the batch job that made it (None: interactive).
+P = TypeVar("P", AnalysisRecord, GeneratedImage)
 
 RequestModeChoice = Literal["auto", "batch", "interactive"]
 
@@ -104,20 +110,33 @@ class StageRun:
             )
         return kept
 
-    def stored_still_valid(
+    def pay(
         self,
         key: dg.AssetKey,
         wanted: Mapping[str, U],
-        model: type[T],
-        still_valid: Callable[[T, U], bool],
-    ) -> Callable[[str], bool]:
-        """For one character at a time: has another run just stored a result still valid?"""
+        model: type[P],
+        still_valid: Callable[[P, U], bool],
+        stage: PaidStage[U, P],
+    ) -> StageOutcome[P]:
+        """A paid stage's results: stored ones still valid are kept, the rest carried (sent,
+        or attached to another run's job) through the ledger."""
+        kept = self.reusable(key, wanted, model, still_valid)
 
-        def check(character: str) -> bool:
+        def stored_meanwhile(character: str) -> bool:  # by another run, while we decided
             found = self.storage.read_artifacts(key, [character], model, missing_ok=True)
             return character in found and still_valid(found[character], wanted[character])
 
-        return check
+        outcome = carry(
+            stage,
+            {k: v for k, v in wanted.items() if k not in kept},
+            runner=self.runner,
+            interactive=self.interactive,
+            regenerate=self.config.regenerate,
+            kept_from={k: v.batch_job for k, v in kept.items()},
+            ours_stored=stored_meanwhile,
+        )
+        outcome.succeeded.update(kept)
+        return outcome
 
 
 @dataclass(frozen=True)

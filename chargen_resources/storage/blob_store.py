@@ -82,22 +82,8 @@ class LocalBlobStore:
         """The file that holds `key` (it may not exist)."""
         return self.root.joinpath(*validate_key(key).split("/"))
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=_LOCAL_TEMP_PREFIX, dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as temp_file:
-                temp_file.write(data)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-
-    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
-        # Written whole to a temporary file, then hard-linked into place: `link` fails if the
-        # target exists, so exactly one of any number of racing writers wins, and a reader
-        # never sees a half-written claim.
+    def _staged(self, key: str, data: bytes) -> tuple[Path, Path]:
+        """`data` in a temporary file beside `key`'s file, ready to be moved or linked there."""
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=_LOCAL_TEMP_PREFIX, dir=target.parent)
@@ -106,12 +92,30 @@ class LocalBlobStore:
                 temp_file.write(data)
                 temp_file.flush()
                 os.fsync(temp_file.fileno())
-            os.link(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        return Path(temp_name), target
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        temp, target = self._staged(key, data)
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+        # Written whole first, then hard-linked into place: `link` fails if the target exists,
+        # so exactly one of any number of racing writers wins, and no reader sees half a file.
+        temp, target = self._staged(key, data)
+        try:
+            os.link(temp, target)
             return True
         except FileExistsError:
             return False
         finally:
-            Path(temp_name).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
 
     def get_bytes(self, key: str) -> bytes:
         path = self.path(key)

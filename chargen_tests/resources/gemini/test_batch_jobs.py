@@ -205,19 +205,7 @@ def test_a_claim_whose_claimant_died_before_creating_its_job_is_taken_over(
 ) -> None:
     ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
     dead = Claimant.this_process().model_copy(update={"pid": _dead_pid()})
-    ledger.save_job(JobRecord(display_name="t-dead", stage="image", model=MODEL, claimant=dead))
-    fp = fingerprint(MODEL, {"key": "c0", "request": _requests(1)["c0"]})
-    ledger.try_claim(
-        Claim(
-            stage="image",
-            fingerprint=fp,
-            generation=0,
-            carrier="t-dead",
-            line_key="c0",
-            claimant=dead,
-            lease_until=datetime.now(UTC) + timedelta(hours=1),
-        )
-    )
+    fp = _claimed_without_a_job(ledger, "t-dead", dead)
     runner = _runner(genai_client, tmp_path)
     carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
     assert len(carriage.owned_jobs) == 1
@@ -231,19 +219,7 @@ def test_a_claim_that_stays_unsubmitted_fails_its_character_with_advice(
 ) -> None:
     ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
     alive = Claimant.this_process()  # alive: it is us, pretending to be another run
-    ledger.save_job(JobRecord(display_name="t-slow", stage="image", model=MODEL, claimant=alive))
-    fp = fingerprint(MODEL, {"key": "c0", "request": _requests(1)["c0"]})
-    ledger.try_claim(
-        Claim(
-            stage="image",
-            fingerprint=fp,
-            generation=0,
-            carrier="t-slow",
-            line_key="c0",
-            claimant=alive,
-            lease_until=datetime.now(UTC) + timedelta(hours=1),
-        )
-    )
+    _claimed_without_a_job(ledger, "t-slow", alive)
     runner = BatchJobRunner(
         client=genai_client,
         ledger=ledger,
@@ -253,6 +229,23 @@ def test_a_claim_that_stays_unsubmitted_fails_its_character_with_advice(
     carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
     assert "another run claimed this request" in carriage.failed["c0"]
     assert list(genai_client.batches.list()) == []
+
+
+def _claimed_without_a_job(ledger: Ledger, carrier: str, claimant: Claimant) -> str:
+    """c0's image request, claimed by `claimant` for a job it has not created; its fingerprint."""
+    ledger.save_job(JobRecord(display_name=carrier, stage="image", model=MODEL, claimant=claimant))
+    fp = fingerprint(MODEL, {"key": "c0", "request": _requests(1)["c0"]})
+    claim = Claim(
+        stage="image",
+        fingerprint=fp,
+        generation=0,
+        carrier=carrier,
+        line_key="c0",
+        claimant=claimant,
+        lease_until=datetime.now(UTC) + timedelta(hours=1),
+    )
+    assert ledger.try_claim(claim)
+    return fp
 
 
 def _dead_pid() -> int:
