@@ -65,6 +65,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     paid = image_stage(
         store=store,
         prefix=run.storage.prefix,
+        ledger=run.runner.ledger,
         client=run.gemini.streaming_client(),
         model=model,
         safety_settings=run.config.safety(),

@@ -8,6 +8,7 @@ folder or S3), which every process of a deployment sees:
     jobs/<display name>.json                             a live batch job: its lines and files
     jobs-ended/<display name>.json                       the same, once consumed or failed
     uploads/<sha256>.json                                a file on the Files API, by content
+    staging/<area>.json                                  a staging folder in use, and by whom
 
 A claim is created with the store's atomic create (`O_EXCL`-style link locally, a conditional
 `PutObject` with `If-None-Match: *` on S3): of any number of runs that need the same request
@@ -152,6 +153,14 @@ class JobRecord(BaseModel):
         return [name for name in [self.input_file, *self.uploaded_files] if name]
 
 
+class StagingArea(BaseModel):
+    """A folder under `_staging/` a process writes images into while it reads an answer."""
+
+    area: str
+    claimant: Claimant
+    opened_at: datetime = Field(default_factory=now)
+
+
 class UploadRecord(BaseModel):
     """A file uploaded to the Files API, reusable by content hash until it expires."""
 
@@ -232,6 +241,20 @@ class Ledger:
 
     def forget_job(self, display_name: str) -> None:
         self._store.delete(self._job_key(display_name))
+
+    # ---- staging areas: what a process killed mid-read leaves is found and removed
+    def open_staging(self, area: StagingArea) -> None:
+        self._put(ledger_key(self._prefix, "staging", area.area), area)
+
+    def close_staging(self, area: str) -> None:
+        self._store.delete(ledger_key(self._prefix, "staging", area))
+
+    def staging_areas(self) -> list[StagingArea]:
+        folder = ledger_folder(self._prefix, "staging")
+        return [
+            StagingArea.model_validate_json(self._store.get_bytes(key))
+            for key in self._store.list_keys(folder)
+        ]
 
     # ---- uploads
     def _upload_key(self, sha256: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image
@@ -20,6 +22,7 @@ from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import SafetySetting, image_request
 from chargen_resources.characters.thumbnails import thumbnail_markdown
 from chargen_resources.gemini.batch_jobs import FinishedJob
+from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -51,6 +54,11 @@ def _staging_namer(prefix: str, job_id: str) -> Callable[[ImageContext], str]:
         return staging_key(prefix, job_id, index, "png")
 
     return name
+
+
+def _empty(store: BlobStore, folder: str) -> None:
+    for key in store.list_keys(folder):
+        store.delete(key)
 
 
 def as_png(data: bytes) -> bytes:
@@ -132,45 +140,56 @@ def image_stage(
     *,
     store: BlobStore,
     prefix: str,
+    ledger: Ledger,
     client: StreamingGenerateClient,
     model: str,
     safety_settings: Sequence[SafetySetting],
     timeout_seconds: float,
+    abandon_after: timedelta = timedelta(hours=1),
 ) -> PaidStage[CompiledPrompt, GeneratedImage]:
-    reader = f"r{secrets.token_hex(4)}"  # this run's own staging folder per job it reads
+    reader = f"r{secrets.token_hex(4)}"  # this run's own staging folder per answer it reads
+
+    @contextmanager
+    def staging_area(area: str) -> Iterator[Callable[[ImageContext], str]]:
+        """A staging folder of our own, registered in the ledger while in use, emptied after."""
+        ledger.open_staging(StagingArea(area=area, claimant=Claimant.this_process()))
+        try:
+            yield _staging_namer(prefix, area)
+        finally:
+            _empty(store, staging_folder(prefix, area))
+            ledger.close_staging(area)
+
+    def sweep() -> None:
+        """Empty the staging folders of readers that died (a kill mid-read leaves them)."""
+        for area in ledger.staging_areas():
+            alive = area.claimant.is_alive()
+            stale = datetime.now(UTC) - area.opened_at > abandon_after
+            if alive is False or (alive is None and stale):
+                _empty(store, staging_folder(prefix, area.area))
+                ledger.close_staging(area.area)
 
     def content_request(character: str, prompt: CompiledPrompt) -> dict[str, Any]:
         return image_request(prompt, safety_settings)
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
-        staging = f"{_job_id(job.job_name)}-{reader}"
-        try:
+        with staging_area(f"{_job_id(job.job_name)}-{reader}") as namer:
             events = read_batch_output(chunks)
-            stored = upload_image_chunks(
-                events, store.image_sink(), _staging_namer(prefix, staging)
-            )
-            yield from line_results(stored)
-        finally:
-            # Whatever a line left behind (a cut upload, an unwanted line) goes with the folder.
-            for key in store.list_keys(staging_folder(prefix, staging)):
-                store.delete(key)
+            yield from line_results(upload_image_chunks(events, store.image_sink(), namer))
 
     def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
         request = image_request(prompt, safety_settings)
-        body = client.stream(
-            model=model,
-            contents=[TextPart(prompt.text)],
-            generation_config=request["generationConfig"],
-            safety_settings=request["safetySettings"],
-            timeout=timeout_seconds,
-        )
-        events = parse_gemini_events(parse_sse(body))
-        stored = upload_image_chunks(
-            as_single_line(events, character),
-            store.image_sink(),
-            key_for=_staging_namer(prefix, f"interactive-{character}-{reader}"),
-        )
-        return line_results(stored)
+        with staging_area(f"interactive-{character}-{reader}") as namer:
+            body = client.stream(
+                model=model,
+                contents=[TextPart(prompt.text)],
+                generation_config=request["generationConfig"],
+                safety_settings=request["safetySettings"],
+                timeout=timeout_seconds,
+            )
+            events = parse_gemini_events(parse_sse(body))
+            yield from line_results(
+                upload_image_chunks(as_single_line(events, character), store.image_sink(), namer)
+            )
 
     def keep(
         outcome: StageOutcome[GeneratedImage],
@@ -203,4 +222,5 @@ def image_stage(
         send_interactive=send_interactive,
         keep=keep,
         discard=discard,
+        sweep=sweep,
     )

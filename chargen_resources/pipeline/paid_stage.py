@@ -47,6 +47,8 @@ class PaidStage(Generic[In, Out]):
     discard: Callable[[LineResult], None] = lambda line: None
     # The requests really sent in a new job (uploads images); None sends `content_request`s.
     prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None
+    # Remove what readers that died left behind (staged images), before this run reads.
+    sweep: Callable[[], None] = lambda: None
 
 
 def carry(
@@ -65,6 +67,7 @@ def carry(
     job a crash left unconsumed is finished now (`BatchJobRunner.sweep`)."""
     outcome: StageOutcome[Out] = StageOutcome(stage.name)
     runner.sweep(stage.name, kept_from or {})
+    stage.sweep()
     if not inputs:
         return outcome
     carriage = runner.claim(

@@ -54,3 +54,5 @@ def test_a_crash_anywhere_then_a_rerun_pays_each_request_once(
     assert billing["repeated"] == {}, billing
     assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
     assert project.files_left() == []  # every attempt's input file and uploads were deleted
+    staging = project.storage / "chargen" / "_staging"
+    assert not staging.exists() or not any(p.is_file() for p in staging.rglob("*"))

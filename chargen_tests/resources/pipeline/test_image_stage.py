@@ -54,3 +54,33 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
     assert stored.startswith(b"\x89PNG") and outcome.succeeded["ash"].bytes == len(stored)
     assert "could not be read" in outcome.failed["brook"]
     assert list(store.list_keys("chargen/_staging")) == []
+
+
+def test_the_sweep_empties_staging_left_by_dead_readers_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
+    from chargen_resources.pipeline.image_stage import image_stage
+    from chargen_resources.streaming import StreamingGenerateClient
+
+    store = LocalBlobStore(tmp_path)
+    ledger = Ledger(store, "chargen")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = Claimant.this_process().model_copy(update={"pid": child.pid})
+    for area, claimant in (("job1-rdead", dead), ("job1-rlive", Claimant.this_process())):
+        ledger.open_staging(StagingArea(area=area, claimant=claimant))
+        store.put_bytes(f"chargen/_staging/{area}/000000.png", b"half an image", "image/png")
+    stage = image_stage(
+        store=store,
+        prefix="chargen",
+        ledger=ledger,
+        client=StreamingGenerateClient(adapter=None),  # type: ignore[arg-type]
+        model="m",
+        safety_settings=[],
+        timeout_seconds=1,
+    )
+    stage.sweep()
+    assert list(store.list_keys("chargen/_staging/")) == ["chargen/_staging/job1-rlive/000000.png"]
+    assert [area.area for area in ledger.staging_areas()] == ["job1-rlive"]
