@@ -93,6 +93,7 @@ def _line_output(
 
 def _write_file_output(
     record: BatchRecord,
+    snapshot: Path,
     files: FileStore,
     settings: EmulatorSettings,
     handle: IO[bytes],
@@ -100,7 +101,7 @@ def _write_file_output(
 ) -> tuple[int, int]:
     """Stream one output line per input line to ``handle``; returns (successful, failed)."""
     assert record.input_file is not None
-    source = files.data_path(record.input_file.removeprefix("files/"))
+    source = snapshot
     successful = failed = 0
     for line in _input_lines(source):
         outcome = _line_output(line, record.model, files, settings, paid)
@@ -192,7 +193,14 @@ class BatchRunner:
         output_id = f"batch-{record.id}"
         paid: list[PaidRequest] = []
         with self.files.generated_writer(output_id) as handle:
-            successful, failed = _write_file_output(record, self.files, self.settings, handle, paid)
+            successful, failed = _write_file_output(
+                record,
+                self.batches.input_snapshot_path(record.id),
+                self.files,
+                self.settings,
+                handle,
+                paid,
+            )
         end = clock.now()
         late = record.late_output_seconds if record.outcome == "late-output" else 0.0
         self.files.register_generated(

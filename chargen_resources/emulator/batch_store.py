@@ -104,6 +104,9 @@ class BatchStore:
     def record_path(self, batch_id: str) -> Path:
         return self.dir / f"{batch_id}.json"
 
+    def input_snapshot_path(self, batch_id: str) -> Path:
+        return self.dir / f"{batch_id}.input.jsonl"
+
     def inline_requests_path(self, batch_id: str) -> Path:
         return self.dir / f"{batch_id}.requests.json"
 

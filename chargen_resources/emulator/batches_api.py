@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 from chargen_resources.emulator.batch_runner import count_input_lines
@@ -67,6 +68,9 @@ def create(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
             )
         record.input_file = f"files/{file_id}"
         record.request_count = count_input_lines(ctx.files.data_path(file_id))
+        # The job holds its input from now on: deleting the file after `create` must not undo
+        # a job a client may already be billed for (a crash-safety test relies on this).
+        shutil.copyfile(ctx.files.data_path(file_id), ctx.batches.input_snapshot_path(record.id))
     else:
         items = _inline_items(inline)
         record.request_count = len(items)

@@ -357,3 +357,25 @@ def test_snake_case_rest_body_as_in_the_docs(
     items = finished["metadata"]["output"]["inlinedResponses"]["inlinedResponses"]
     assert finished["response"]["inlinedResponses"]["inlinedResponses"] == items
     assert json.loads(items[0]["response"]["candidates"][0]["content"]["parts"][0]["text"])
+
+
+def test_a_job_keeps_its_input_when_the_file_is_deleted_after_create_and_is_billed_once(
+    genai_client: genai.Client, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    lines = [
+        {"key": f"k{n}", "request": {"contents": [{"parts": [{"text": f"hi {n}"}]}]}}
+        for n in range(2)
+    ]
+    source = genai_client.files.upload(
+        file=write_jsonl(tmp_path / "in.jsonl", lines), config={"mime_type": "jsonl"}
+    )
+    assert source.name
+    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name)
+    genai_client.files.delete(name=source.name)  # as a client cleaning up early would
+    assert job.name
+    done = wait_done(genai_client, job.name)
+    assert done.state is not None and done.state.name == "JOB_STATE_SUCCEEDED"
+    status, _, body = raw(emulator, "GET", "/emulator/billing")
+    billing = json.loads(body)
+    assert status == 200 and (billing["paid"], billing["unique"], billing["batch"]) == (2, 2, 2)
+    assert billing["repeated"] == {}
