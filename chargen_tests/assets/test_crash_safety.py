@@ -6,10 +6,15 @@ each request exactly once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from chargen_resources.gemini.crash_points import CRASH_EXIT_CODE, POINTS
 from chargen_tests.fixtures.project import Project
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 CAST = ["ash", "brook", "cinder"]
 # (point, passage): passages count per process. With three characters a paid stage passes
@@ -56,3 +61,31 @@ def test_a_crash_anywhere_then_a_rerun_pays_each_request_once(
     assert project.files_left() == []  # every attempt's input file and uploads were deleted
     staging = project.storage / "chargen" / "_staging"
     assert not staging.exists() or not any(p.is_file() for p in staging.rglob("*"))
+
+
+ON_S3 = [("created", 1), ("result-stored", 10), ("line-done", 3)]
+
+
+@pytest.mark.parametrize(("point", "passage"), ON_S3, ids=[f"{p}-{n}" for p, n in ON_S3])
+def test_on_s3_a_crash_then_a_rerun_pays_each_request_once(
+    project: Project,
+    moto_server: str,
+    s3_client: S3Client,
+    s3_bucket: str,
+    point: str,
+    passage: int,
+) -> None:
+    on_s3 = {"CHARGEN_STORAGE": f"s3://{s3_bucket}/chargen", "CHARGEN_S3_ENDPOINT_URL": moto_server}
+    project.add_characters(CAST)
+    crash = {**on_s3, "CHARGEN_CRASH_AT": f"{point}#{passage}"}
+    assert project.materialize(CAST[0], CAST[-1], crash) == CRASH_EXIT_CODE, project.log()
+    assert project.materialize(CAST[0], CAST[-1], on_s3) == 0, project.log()
+    assert project.materialized_images() == set(CAST)
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="chargen/character_image/")
+    pngs = {item["Key"] for item in listed.get("Contents", []) if item["Key"].endswith(".png")}
+    assert pngs == {f"chargen/character_image/{name}.png" for name in CAST}
+    staging = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="chargen/_staging/")
+    assert staging.get("KeyCount", 0) == 0
+    billing = project.billing()
+    assert billing["repeated"] == {} and billing["paid"] == billing["unique"] == 6, billing
+    assert project.files_left() == []

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from google import genai
@@ -24,7 +24,10 @@ from chargen_resources.gemini.batch_jobs import (
     split_by_size,
 )
 from chargen_resources.gemini.ledger import Claim, Claimant, JobRecord, Ledger, fingerprint
-from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_resources.storage.blob_store import LocalBlobStore, S3BlobStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 FAST = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30)
 MODEL = "gemini-2.5-flash"
@@ -291,3 +294,44 @@ class TestDownloadFaults:
             b"".join(runner.output_chunks(job))
         message = str(failed.value)
         assert job.job_name in message and "503" in message and "without paying" in message
+
+
+def test_two_runners_racing_on_s3_send_each_request_once(
+    genai_client: genai.Client, s3_client: S3Client, s3_bucket: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    everything = _requests(10)
+    first = {k: v for k, v in everything.items() if int(k[1:]) < 6}  # c0..c5
+    second = {k: v for k, v in everything.items() if int(k[1:]) >= 3}  # c3..c9
+    runners = [
+        BatchJobRunner(
+            client=genai_client,
+            ledger=Ledger(S3BlobStore(s3_client, s3_bucket), "chargen"),
+            poll=FAST,
+            log=lambda _: None,
+        )
+        for _ in range(2)
+    ]
+
+    def claim(index: int) -> Carriage:
+        requests = (first, second)[index]
+        return runners[index].claim(stage="image", model=MODEL, requests=requests, display_name="t")
+
+    with ThreadPoolExecutor(2) as pool:
+        carriages = list(pool.map(claim, range(2)))
+    sent = [
+        line
+        for runner, carriage in zip(runners, carriages, strict=True)
+        for name in carriage.owned_jobs
+        for line in (runner.ledger.find_job(name) or _missing(name)).lines
+    ]
+    assert sorted(sent) == sorted(everything)  # the union, each once
+    read = [
+        _read_all(runner, carriage) for runner, carriage in zip(runners, carriages, strict=True)
+    ]
+    assert set(read[0]) == set(first) and set(read[1]) == set(second)
+
+
+def _missing(name: str) -> JobRecord:
+    raise AssertionError(f"no job record for {name}")
