@@ -35,6 +35,8 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.errors import explain
 from chargen_resources.pipeline.outcomes import StageOutcome
 
+BACKFILL_TAG = "dagster/backfill"
+
 
 class _Run:
     """What one execution of the pipeline step knows and records."""
@@ -151,7 +153,12 @@ def character_pipeline(
 ) -> Iterator[dg.AssetMaterialization]:
     run = _Run(context, storage)
     keys = sorted(context.partition_keys)
-    interactive = config.mode == "interactive" or (config.mode == "auto" and len(keys) == 1)
+    # Interactive only when asked, or for one character a person launched: backfills (even of
+    # one partition) and sensor runs are unattended and wait for batch prices.
+    launched_by_hand = BACKFILL_TAG not in context.run.tags
+    interactive = config.mode == "interactive" or (
+        config.mode == "auto" and len(keys) == 1 and launched_by_hand
+    )
     context.log.info(
         f"{len(keys)} characters ({'interactive, full price' if interactive else 'batch'}): "
         f"{', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"

@@ -45,7 +45,8 @@ class PipelineConfig(dg.Config):
         description=(
             "How paid requests are sent. batch: one Gemini batch job per stage, half price, "
             "minutes to hours. interactive: one streamed call per character, full price, "
-            "seconds. auto: interactive for a one-character run, batch otherwise."
+            "seconds. auto: interactive for a one-character run launched by hand, batch "
+            "otherwise (backfills and sensor runs)."
         ),
     )
     style_override: str | None = Field(

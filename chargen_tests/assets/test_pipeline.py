@@ -337,6 +337,21 @@ def test_single_character_runs_are_interactive_from_analysis_to_image(platform: 
     assert os.path.getsize(platform.storage_root / image.image_key) == image.bytes
 
 
+def test_a_one_character_backfill_waits_for_batch_prices(platform: Platform) -> None:
+    platform.add(["dune"])
+    result = dg.materialize(
+        [character_pipeline],
+        instance=platform.instance,
+        resources=platform.resources,
+        partition_key="dune",
+        tags={"dagster/backfill": "b1"},
+    )
+    assert result.success
+    image = platform.storage().read_artifact("character_image", "dune", GeneratedImage)
+    assert image.mode == "batch" and image.batch_job
+    assert len(platform.jobs()) == 2
+
+
 def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success
