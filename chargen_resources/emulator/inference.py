@@ -25,11 +25,9 @@ from chargen_resources.emulator.faults import RequestFaults, request_faults
 from chargen_resources.emulator.safety import is_blocked
 from chargen_resources.emulator.schema_instance import generate_instance
 from chargen_resources.emulator.wire import ApiError, decode_base64, encode_base64
+from chargen_resources.gemini import tokens
 
 ModelKind = Literal["image", "analysis"]
-TOKENS_PER_INPUT_IMAGE = 560
-TOKENS_PER_IMAGE = {"1K": 1120, "2K": 1120, "4K": 2000}
-TOKENS_PER_GEMINI_2_IMAGE = 1290  # gemini-2.5-flash-image: every image, at its single size
 IMAGE_MIME_PREFIX = "image/"
 
 # (path of the stored bytes, mime type) for a files/<id> reference; raises ApiError if absent.
@@ -270,7 +268,9 @@ def answer(
         )
     images, text_tokens = _gather_inputs(request, resolve)
     result = ModelAnswer(model=name, response_id=digest[:22])
-    result.prompt_image_tokens = TOKENS_PER_INPUT_IMAGE * len(images)
+    result.prompt_image_tokens = sum(
+        tokens.input_image_tokens(name, image.width, image.height) for image in images
+    )
     result.prompt_tokens = text_tokens + result.prompt_image_tokens
     blocked = faults.safety or is_blocked(texts)
     prompt = "\n".join(texts)
@@ -304,9 +304,7 @@ def answer(
             result.parts.append(
                 AnswerPart(image=image_model.render_png(spec, *size), thought_signature=signature)
             )
-            result.candidate_image_tokens = (
-                TOKENS_PER_GEMINI_2_IMAGE if gemini_2 else TOKENS_PER_IMAGE.get(image_size, 1120)
-            )
+            result.candidate_image_tokens = tokens.output_image_tokens(name, image_size)
             result.candidate_tokens += result.candidate_image_tokens
             result.output_is_image = True
         return result

@@ -145,7 +145,8 @@ def _keep_analysis(
         estimated_cost_usd=estimate_cost(
             model,
             line.usage.prompt_tokens,
-            line.usage.output_tokens + line.usage.thoughts_tokens,
+            line.usage.output_tokens,
+            thoughts_tokens=line.usage.thoughts_tokens,
             batch=not interactive,
         ),
     )

@@ -115,7 +115,6 @@ def keep_final_image(
         size = len(png)
     # Made once here, kept with the record: a later run that keeps this image needs no download.
     thumbnail = thumbnail_markdown(store.get_bytes(key), character)
-    output_tokens = line.usage.output_tokens + line.usage.thoughts_tokens
     outcome.succeeded[character] = GeneratedImage(
         character=character,
         image_key=key,
@@ -130,7 +129,11 @@ def keep_final_image(
         prompt_hash=prompt.prompt_hash,
         usage=line.usage,
         estimated_cost_usd=estimate_cost(
-            model, line.usage.prompt_tokens, output_tokens, batch=batch_job is not None
+            model,
+            line.usage.prompt_tokens,
+            line.usage.output_tokens,
+            thoughts_tokens=line.usage.thoughts_tokens,
+            batch=batch_job is not None,
         ),
         thumbnail=thumbnail,
     )

@@ -103,7 +103,7 @@ def test_seed_guide_flow_upload_batch_poll_download_parse(
     assert any(c in parsed["analysis_red"]["color_palette"] for c in ("red", "crimson", "scarlet"))
     assert "dark" in parsed["analysis_dark"]["mood"]
     usage = lines[0]["response"]["usageMetadata"]
-    assert usage["promptTokenCount"] >= 560
+    assert usage["promptTokenCount"] >= 258  # one small image: 258 tokens
 
 
 def test_image_batch_lines_carry_standard_base64_pngs(

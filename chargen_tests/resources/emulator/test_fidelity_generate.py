@@ -308,7 +308,7 @@ def test_uploaded_file_and_pil_image_as_contents(
             word in response.text.lower() for word in ("red", "crimson", "scarlet")
         )
         assert response.usage_metadata is not None
-        assert (response.usage_metadata.prompt_token_count or 0) >= 560
+        assert (response.usage_metadata.prompt_token_count or 0) >= 258  # a small image: 258 tokens
 
 
 def test_chat_keeps_history_across_turns(genai_client: genai.Client) -> None:

@@ -166,7 +166,7 @@ def test_analysis_follows_pixels_with_pydantic_schema(
     )
     assert isinstance(dark.parsed, Analysis) and "dark" in dark.parsed.mood
     assert dark.usage_metadata is not None and dark.usage_metadata.prompt_token_count
-    assert dark.usage_metadata.prompt_token_count >= 560
+    assert dark.usage_metadata.prompt_token_count >= 258  # a small image
 
 
 def test_json_schema_answers_validate(genai_client: genai.Client) -> None:
