@@ -43,11 +43,14 @@ def test_output_images_cost_by_size_and_model() -> None:
 def test_the_emulator_counts_input_images_by_the_rule(genai_client: genai.Client) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (1000, 800), (200, 10, 10)).save(buffer, format="PNG")
-    parts = [
-        types.Part.from_bytes(data=buffer.getvalue(), mime_type="image/png"),
-        types.Part.from_text(text="what?"),
-    ]
-    answer = genai_client.models.generate_content(model="gemini-2.5-flash", contents=parts)
+    content = types.Content(
+        role="user",
+        parts=[
+            types.Part.from_bytes(data=buffer.getvalue(), mime_type="image/png"),
+            types.Part.from_text(text="what?"),
+        ],
+    )
+    answer = genai_client.models.generate_content(model="gemini-2.5-flash", contents=content)
     usage = answer.usage_metadata
     assert usage is not None and usage.prompt_tokens_details is not None
     image = [d for d in usage.prompt_tokens_details if d.modality == types.MediaModality.IMAGE]
