@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
 from chargen_resources.pipeline.analysis_stage import analysis_stage
+from chargen_resources.pipeline.analysis_stage import still_valid as analysis_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 # The request we send is the code that shapes this asset.
@@ -51,13 +53,6 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
     sources: dict[str, SourceImages] = run.results(source_image.spec.key)
     model = run.gemini.analysis_model
 
-    def still_valid(old: AnalysisRecord, source: SourceImages) -> bool:
-        return (
-            old.source_hash == source.images_hash
-            and old.request_version == ANALYSIS_REQUEST_VERSION
-            and old.model == model
-        )
-
     paid = analysis_stage(
         sources,
         store=run.storage.store(),
@@ -66,7 +61,8 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         model=model,
         timeout_seconds=run.gemini.request_timeout_seconds,
     )
-    return run.pay(spec.key, sources, AnalysisRecord, still_valid, paid)
+    valid = partial(analysis_still_valid, model=model)
+    return run.pay(spec.key, sources, AnalysisRecord, valid, paid)
 
 
 stage = Stage(spec=spec, artifact=AnalysisRecord, metadata=metadata, compute=compute)

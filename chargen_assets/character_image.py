@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import image_stage
+from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 CODE_VERSION = "image-v1"
@@ -55,13 +57,6 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     store = run.storage.store()
     model = run.gemini.image_model
 
-    def still_valid(old: GeneratedImage, prompt: CompiledPrompt) -> bool:
-        return (
-            old.prompt_hash == prompt.prompt_hash
-            and old.model == model
-            and store.exists(old.image_key)
-        )
-
     paid = image_stage(
         store=store,
         prefix=run.storage.prefix,
@@ -71,7 +66,8 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
     )
-    return run.pay(spec.key, prompts, GeneratedImage, still_valid, paid)
+    valid = partial(image_still_valid, model=model, store=store)
+    return run.pay(spec.key, prompts, GeneratedImage, valid, paid)
 
 
 stage = Stage(spec=spec, artifact=GeneratedImage, metadata=metadata, compute=compute)

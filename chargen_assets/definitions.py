@@ -6,6 +6,7 @@ Configuration comes from the environment so the same code runs on a laptop and i
 - CHARGEN_STORAGE: a folder (default ./.chargen/storage) or s3://bucket/prefix for results.
 - CHARGEN_EMULATOR_STATE: the emulator's state folder (default ./.chargen/emulator).
 - GEMINI_BASE_URL: send requests elsewhere (a proxy, or an emulator started by hand).
+- CHARGEN_MAX_RUN_COST_USD: refuse any run whose estimated cost is above this.
 """
 
 from __future__ import annotations
@@ -22,41 +23,54 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
-
-
-def _split_s3(url: str) -> tuple[str, str]:
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    return bucket, prefix.strip("/")
+from chargen_resources.storage.locations import Location
 
 
 def storage_from_env() -> ChargenStorage:
-    target = os.environ.get("CHARGEN_STORAGE", ".chargen/storage")
+    where = Location.parse(os.environ.get("CHARGEN_STORAGE", ".chargen/storage"))
     s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
-    if target.startswith("s3://"):
-        bucket, prefix = _split_s3(target)
-        return ChargenStorage(backend="s3", s3_bucket=bucket, prefix=prefix or "chargen", s3=s3)
-    return ChargenStorage(backend="local", local_root=target, s3=s3)
+    if where.bucket is not None:
+        return ChargenStorage(
+            backend="s3", s3_bucket=where.bucket, prefix=where.path or "chargen", s3=s3
+        )
+    return ChargenStorage(backend="local", local_root=where.path, s3=s3)
 
 
 def inbox_from_env() -> InboxResource:
-    target = os.environ.get("CHARGEN_INBOX", "inbox")
+    where = Location.parse(os.environ.get("CHARGEN_INBOX", "inbox"))
     s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
-    if target.startswith("s3://"):
-        bucket, prefix = _split_s3(target)
-        return InboxResource(backend="s3", s3_bucket=bucket, s3_prefix=prefix, s3=s3)
-    return InboxResource(backend="local", local_root=target, s3=s3)
+    if where.bucket is not None:
+        return InboxResource(backend="s3", s3_bucket=where.bucket, s3_prefix=where.path, s3=s3)
+    return InboxResource(backend="local", local_root=where.path, s3=s3)
 
 
 def gemini_from_env() -> GeminiBatchResource:
     # EnvVar keeps the key out of run config and the UI; only reference it when it is set.
     api_key = dg.EnvVar("GEMINI_API_KEY") if os.environ.get("GEMINI_API_KEY") else None
     quick = os.environ.get("CHARGEN_POLL_SECONDS")
+    ceiling = os.environ.get("CHARGEN_MAX_RUN_COST_USD")
     return GeminiBatchResource(
         api_key=api_key,
         base_url=os.environ.get("GEMINI_BASE_URL") or None,
         emulator_state_dir=os.environ.get("CHARGEN_EMULATOR_STATE", ".chargen/emulator"),
         poll_interval_seconds=float(quick) if quick else 5.0,
+        max_run_cost_usd=_dollars("CHARGEN_MAX_RUN_COST_USD", ceiling) if ceiling else None,
     )
+
+
+def _dollars(variable: str, value: str) -> float:
+    try:
+        amount = float(value)
+    except ValueError:
+        raise dg.DagsterInvalidConfigError(
+            f"{variable}={value!r} is not an amount of dollars; set it to a number such as 25 "
+            "or 0.5, or unset it",
+            [],
+            None,
+        ) from None
+    if amount < 0:
+        raise dg.DagsterInvalidConfigError(f"{variable} cannot be negative ({value})", [], None)
+    return amount
 
 
 def build_defs() -> dg.Definitions:

@@ -33,6 +33,7 @@ from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.errors import explain
+from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 BACKFILL_TAG = "dagster/backfill"
@@ -163,7 +164,31 @@ def character_pipeline(
         f"{len(keys)} characters ({'interactive, full price' if interactive else 'batch'}): "
         f"{', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
     )
-    runner = gemini.runner(Ledger(storage.store(), storage.prefix), context.log, context.run.run_id)
+    ledger = Ledger(storage.store(), storage.prefix)
+    try:  # reads storage and the inbox: the first thing to meet an unreachable service
+        priced = estimate(
+            keys,
+            inbox=inbox.source(),
+            store=storage.store(),
+            prefix=storage.prefix,
+            ledger=ledger,
+            analysis_model=gemini.analysis_model,
+            image_model=gemini.image_model,
+            stages=[stage.name for stage in stages.PIPELINE if run.selected(stage.key)],
+            style_override=config.style_override,
+            aspect_ratio=config.aspect_ratio,
+            image_size=config.image_size,
+            max_source_side=config.max_source_side,
+            regenerate=config.regenerate,
+            safety_settings=config.safety(),
+        )
+    except (dg.Failure, dg.DagsterError):
+        raise
+    except Exception as error:
+        raise _stage_stopped("the cost estimate", keys, run, error) from error
+    context.log.info(priced.summary(interactive))
+    _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
+    runner = gemini.runner(ledger, context.log, context.run.run_id)
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
@@ -230,5 +255,26 @@ def _stage_stopped(stage: str, wanted: list[str], run: _Run, error: Exception) -
             + (f"\nEarlier failures:{earlier}" if earlier else "")
         ),
         metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
+        allow_retries=False,
+    )
+
+
+def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None) -> None:
+    """Refuse, before anything is sent, a run that would cost more than the ceiling."""
+    cost = priced.cost(interactive)
+    if ceiling is None or cost <= ceiling:
+        return
+    raise dg.Failure(
+        description=(
+            f"This run would cost about ${cost:.2f} ({priced.summary(interactive)}), over the "
+            f"ceiling of ${ceiling:.2f} per run; nothing was sent. Raise the ceiling "
+            "(CHARGEN_MAX_RUN_COST_USD, or max_run_cost_usd on the gemini resource), or select "
+            "fewer characters or stages; `chargen estimate` shows the cost of a selection first."
+        ),
+        metadata={
+            "estimate_usd": round(cost, 4),
+            "ceiling_usd": ceiling,
+            "estimate": dg.MetadataValue.md(f"```\n{priced.table()}\n```"),
+        },
         allow_retries=False,
     )

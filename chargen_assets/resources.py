@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
 from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnection, connect
 from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.inbox.sources import InboxSource, LocalInbox, S3Inbox
 from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
@@ -28,8 +29,8 @@ class GeminiBatchResource(dg.ConfigurableResource):
 
     api_key: str | None = Field(default=None, description="Leave unset to use the emulator.")
     base_url: str | None = Field(default=None, description="Send requests here instead.")
-    analysis_model: str = "gemini-2.5-flash"
-    image_model: str = "gemini-3-pro-image-preview"
+    analysis_model: str = DEFAULT_ANALYSIS_MODEL
+    image_model: str = DEFAULT_IMAGE_MODEL
     poll_interval_seconds: float = 5.0
     max_poll_interval_seconds: float = 60.0
     job_timeout_seconds: float = 26 * 3600.0
@@ -43,6 +44,13 @@ class GeminiBatchResource(dg.ConfigurableResource):
         ),
     )
     emulator_state_dir: str = ".chargen/emulator"
+    max_run_cost_usd: float | None = Field(
+        default=None,
+        description=(
+            "Refuse a run whose estimated cost (at its own prices) is above this many dollars: "
+            "nothing is sent. Unset: no ceiling. Environment: CHARGEN_MAX_RUN_COST_USD."
+        ),
+    )
 
     _connection: GeminiConnection | None = PrivateAttr(default=None)
 

@@ -1,4 +1,5 @@
-"""The ``chargen`` operator command. Subcommands register themselves in ``SUBCOMMANDS``.
+"""The ``chargen`` operator command. Subcommands register themselves in ``SUBCOMMANDS``
+(``chargen estimate`` lives in ``estimate_command.py``).
 
 ``chargen extract-batch-output FILE --out DIR`` turns a downloaded batch output JSONL into one
 image per line, named after the line's key, plus ``manifest.jsonl``. It uses the same streaming
@@ -20,6 +21,7 @@ from typing import IO, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chargen_resources.estimate_command import add_estimate
 from chargen_resources.streaming import (
     ImageBlock,
     ImageContext,
@@ -253,6 +255,7 @@ def _add_extract(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_extract,
+    add_estimate,
 ]
 
 

@@ -36,6 +36,15 @@ from chargen_resources.streaming import (
 STAGE = "character_analysis"
 
 
+def still_valid(old: AnalysisRecord, source: SourceImages, model: str) -> bool:
+    """A stored analysis that still describes these sketches, asked the same way."""
+    return (
+        old.source_hash == source.images_hash
+        and old.request_version == ANALYSIS_REQUEST_VERSION
+        and old.model == model
+    )
+
+
 def content_request(character: str, source: SourceImages) -> dict[str, object]:
     """The request with each sketch named by the hash of its bytes: the same in every run,
     whatever name the Files API gave its upload."""

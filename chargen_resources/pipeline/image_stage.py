@@ -68,6 +68,13 @@ def as_png(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def still_valid(old: GeneratedImage, prompt: CompiledPrompt, model: str, store: BlobStore) -> bool:
+    """A stored image made from this very prompt by this model, still in storage."""
+    return (
+        old.prompt_hash == prompt.prompt_hash and old.model == model and store.exists(old.image_key)
+    )
+
+
 def final_image_key(prefix: str, character: str) -> str:
     return artifact_key(prefix, STAGE, character, "png")
 

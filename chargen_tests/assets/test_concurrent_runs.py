@@ -55,3 +55,14 @@ def test_a_one_character_run_does_not_wait_for_another_run_s_batch_job(project: 
     assert billing["interactive"] == 2 and billing["batch"] == 20, billing
     assert billing["repeated"] == {}
     assert project.materialized_images() == {*CAST[:10], "c14"}
+
+
+def test_a_run_over_the_ceiling_sends_nothing_and_says_what_to_do(project: Project) -> None:
+    project.add_characters(CAST[:3])
+    code = project.materialize("c00", "c02", {"CHARGEN_MAX_RUN_COST_USD": "0.01"})
+    assert code != 0
+    log = project.log(tail=0)
+    assert "over the ceiling of $0.01 per run; nothing was sent" in log
+    assert "CHARGEN_MAX_RUN_COST_USD" in log and "chargen estimate" in log
+    assert project.billing()["paid"] == 0
+    assert list(client_for(project.emulator).files.list()) == []  # not even an upload

@@ -279,7 +279,7 @@ def test_unreachable_storage_stops_the_run_with_the_characters_and_what_to_check
         s3=S3Resource(endpoint_url="http://127.0.0.1:9", max_attempts=1),
     )
     message = _step_failure_message(platform.run(["ash", "brook"]))
-    assert "source_image stopped for 2 characters (ash, brook)" in message
+    assert "stopped for 2 characters (ash, brook)" in message
     assert "CHARGEN_S3_ENDPOINT_URL" in message and "Traceback" not in message
 
 

@@ -1,0 +1,104 @@
+"""``chargen estimate``: what materializing the characters would send and cost, sending nothing.
+
+It reads the inbox and the results store the platform uses (CHARGEN_INBOX or ``--inbox``,
+CHARGEN_STORAGE, CHARGEN_S3_ENDPOINT_URL), makes the decisions a run would make, and prints a
+table per stage: requests to send, results kept, requests already in flight, and the cost at
+batch and at interactive prices. Nothing is written anywhere and no request reaches Gemini.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import get_args
+
+from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
+from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
+from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
+from chargen_resources.pipeline.estimate import estimate
+from chargen_resources.storage.locations import Location, s3_client, storage_from_env
+
+STAGES = ("source_image", "character_analysis", "character_prompt", "character_image")
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _inbox(value: str) -> InboxSource:
+    where = Location.parse(value)
+    if where.bucket is None:
+        return LocalInbox(Path(where.path).resolve())
+    return S3Inbox(s3_client(), where.bucket, where.path)
+
+
+def _command(arguments: argparse.Namespace) -> int:
+    selected = [name.strip() for name in arguments.select.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(STAGES))
+    if unknown:
+        print(
+            f"chargen estimate: unknown stage(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(STAGES)}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    inbox = _inbox(arguments.inbox or os.environ.get("CHARGEN_INBOX", "inbox"))
+    try:
+        listed = [character.key for character in inbox.list_characters()]
+    except InboxError as error:
+        print(f"chargen estimate: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    wanted = (
+        [c.strip() for c in arguments.characters.split(",")] if arguments.characters else listed
+    )
+    missing = sorted(set(wanted) - set(listed))
+    if missing:
+        print(
+            f"chargen estimate: not in the inbox ({inbox.description}): {', '.join(missing)}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    store, prefix = storage_from_env()
+    priced = estimate(
+        wanted,
+        inbox=inbox,
+        store=store,
+        prefix=prefix,
+        ledger=Ledger(store, prefix),
+        analysis_model=arguments.analysis_model,
+        image_model=arguments.image_model,
+        stages=selected,
+        style_override=arguments.style_override,
+        aspect_ratio=arguments.aspect_ratio,
+        image_size=arguments.image_size,
+        regenerate=arguments.regenerate,
+    )
+    print(f"{len(wanted)} characters in {inbox.description}; results in {store.uri(prefix)}")
+    print(priced.table())
+    return EXIT_OK
+
+
+def add_estimate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "estimate",
+        help="what a run would send and cost, per stage (sends and writes nothing)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--inbox", help="folder or s3://bucket/prefix (default: CHARGEN_INBOX)")
+    parser.add_argument(
+        "--select",
+        default=",".join(STAGES),
+        help="comma-separated stages, as in `dagster asset materialize --select`",
+    )
+    parser.add_argument("--characters", help="comma-separated partition keys (default: all)")
+    parser.add_argument("--analysis-model", default=DEFAULT_ANALYSIS_MODEL)
+    parser.add_argument("--image-model", default=DEFAULT_IMAGE_MODEL)
+    parser.add_argument("--aspect-ratio", default="9:16", choices=get_args(AspectRatio))
+    parser.add_argument("--image-size", default="1K", choices=get_args(ImageSize))
+    parser.add_argument("--style-override")
+    parser.add_argument(
+        "--regenerate", action="store_true", help="price sending every character again"
+    )
+    parser.set_defaults(handler=_command)

@@ -1,0 +1,261 @@
+"""What a run would send and pay, worked out before anything is sent or written.
+
+The same decisions a run makes, read-only: a stored result still valid is kept, a request whose
+claim another live job carries is in flight (paid by that job, not this run), the rest would be
+sent. Costs follow the documented token rules (`gemini.tokens`) and list prices
+(`gemini.pricing`). Two figures are assumptions, stated here because a budget rests on them: an
+analysis answer is taken as `ANALYSIS_OUTPUT_TOKENS` plus `ANALYSIS_THOUGHT_TOKENS` of thinking,
+and an image model as thinking `IMAGE_THOUGHT_TOKENS` before its image; a prompt not yet
+compiled (its analysis would be new) as the template plus `UNKNOWN_PROMPT_EXTRA_CHARS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage, SourceImages
+from chargen_resources.characters.prompt_compiler import (
+    DEFAULT_TEMPLATE,
+    AspectRatio,
+    CompiledPrompt,
+    ImageSize,
+)
+from chargen_resources.characters.requests import (
+    ANALYSIS_INSTRUCTION,
+    SafetySetting,
+    image_request,
+)
+from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
+from chargen_resources.gemini.pricing import estimate_cost
+from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
+from chargen_resources.inbox.sources import InboxSource
+from chargen_resources.pipeline import analysis_stage, image_stage
+from chargen_resources.pipeline.prompt_stage import compile_prompts
+from chargen_resources.pipeline.source_stage import prepare_sources
+from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+from chargen_resources.storage.documents import get_model
+from chargen_resources.storage.layout import artifact_key
+
+ANALYSIS_OUTPUT_TOKENS = 400
+ANALYSIS_THOUGHT_TOKENS = 200
+IMAGE_THOUGHT_TOKENS = 150
+UNKNOWN_PROMPT_EXTRA_CHARS = 700
+
+
+class StageEstimate(BaseModel):
+    stage: str
+    model: str
+    send: int = 0  # requests this run would pay for
+    kept: int = 0  # stored results still valid: free
+    in_flight: int = 0  # carried by another run's live job: paid there, read here for free
+    batch_usd: float = 0.0
+    interactive_usd: float = 0.0
+
+    def add(self, model: str, prompt: int, output: int, thoughts: int) -> None:
+        self.send += 1
+        self.batch_usd += estimate_cost(model, prompt, output, thoughts_tokens=thoughts) or 0.0
+        self.interactive_usd += (
+            estimate_cost(model, prompt, output, thoughts_tokens=thoughts, batch=False) or 0.0
+        )
+
+
+class Estimate(BaseModel):
+    characters: int
+    stages: list[StageEstimate]
+    unreadable: dict[str, str] = {}  # characters whose input fails (nothing would be sent)
+
+    def cost(self, interactive: bool) -> float:
+        return sum(s.interactive_usd if interactive else s.batch_usd for s in self.stages)
+
+    def summary(self, interactive: bool) -> str:
+        """One line: what would be sent, and what it would cost at this run's prices."""
+        sent = ", ".join(f"{s.stage} {s.send}" for s in self.stages) or "nothing"
+        held = sum(s.kept for s in self.stages)
+        flying = sum(s.in_flight for s in self.stages)
+        price = "interactive" if interactive else "batch"
+        return (
+            f"estimate for {self.characters} characters: send {sent} request(s), keep {held} "
+            f"result(s), {flying} already in flight; about ${self.cost(interactive):.2f} at "
+            f"{price} prices"
+        )
+
+    def table(self) -> str:
+        rows = [
+            f"{'stage':<20} {'model':<28} {'send':>5} {'kept':>5} {'in flight':>9} "
+            f"{'batch $':>9} {'interactive $':>13}"
+        ]
+        for s in self.stages:
+            rows.append(
+                f"{s.stage:<20} {s.model:<28} {s.send:>5} {s.kept:>5} {s.in_flight:>9} "
+                f"{s.batch_usd:>9.2f} {s.interactive_usd:>13.2f}"
+            )
+        rows.append(
+            f"{'total':<20} {'':<28} {sum(s.send for s in self.stages):>5} "
+            f"{sum(s.kept for s in self.stages):>5} {sum(s.in_flight for s in self.stages):>9} "
+            f"{self.cost(False):>9.2f} {self.cost(True):>13.2f}"
+        )
+        for character, reason in sorted(self.unreadable.items()):
+            rows.append(f"not sent: {character}: {reason}")
+        return "\n".join(rows)
+
+
+class ReadOnlyStore:
+    """A store that reads through and drops every write: an estimate writes nothing."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        return None
+
+    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+        return False
+
+    def delete(self, key: str) -> None:
+        return None
+
+    def move(self, src: str, dst: str) -> None:
+        return None
+
+
+def _stored(store: BlobStore, prefix: str, stage: str, character: str, model: type[Any]) -> Any:
+    try:
+        return get_model(store, artifact_key(prefix, stage, character, "json"), model)
+    except BlobNotFoundError:
+        return None
+
+
+def _in_flight(
+    ledger: Ledger, stage: str, model: str, character: str, request: Mapping[str, Any]
+) -> bool:
+    fp = fingerprint(model, {"key": character, "request": request})
+    claim = ledger.current_claim(stage, fp)
+    if claim is None:
+        return False
+    if ledger.done(stage, ClaimRef(fingerprint=fp, generation=claim.generation)) is not None:
+        return False
+    if claim.interactive:
+        return claim.claimant.is_alive() is not False
+    job = ledger.find_job(claim.carrier)
+    return job is not None and job.status in ("submitting", "submitted", "succeeded")
+
+
+def estimate(
+    keys: Iterable[str],
+    *,
+    inbox: InboxSource,
+    store: BlobStore,
+    prefix: str,
+    ledger: Ledger,
+    analysis_model: str,
+    image_model: str,
+    stages: Iterable[str] = (
+        "source_image",
+        "character_analysis",
+        "character_prompt",
+        "character_image",
+    ),
+    style_override: str | None = None,
+    aspect_ratio: AspectRatio = "9:16",
+    image_size: ImageSize = "1K",
+    max_source_side: int = 2048,
+    regenerate: bool = False,
+    safety_settings: Iterable[SafetySetting] = (),
+) -> Estimate:
+    """What a run over `keys` and `stages` would send and pay; sends and writes nothing."""
+    keys = sorted(keys)
+    selected = set(stages)
+    reading = ReadOnlyStore(store)
+    unreadable: dict[str, str] = {}
+    if "source_image" in selected:
+        prepared = prepare_sources(keys, inbox, reading, prefix, max_source_side)
+        sources, unreadable = prepared.succeeded, dict(prepared.failed)
+    else:
+        sources = {
+            k: v for k in keys if (v := _stored(store, prefix, "source_image", k, SourceImages))
+        }
+    analysis = StageEstimate(stage="character_analysis", model=analysis_model)
+    known: dict[str, AnalysisRecord] = {}
+    for key, source in sources.items():
+        old = (
+            None
+            if regenerate
+            else _stored(store, prefix, "character_analysis", key, AnalysisRecord)
+        )
+        if old is not None and analysis_stage.still_valid(old, source, analysis_model):
+            known[key] = old
+            if "character_analysis" in selected:
+                analysis.kept += 1
+            continue
+        if "character_analysis" not in selected:
+            continue
+        request = analysis_stage.content_request(key, source)
+        if _in_flight(ledger, analysis.stage, analysis_model, key, request):
+            analysis.in_flight += 1
+            continue
+        prompt_tokens = text_tokens(f"Character id: {key}.") + text_tokens(ANALYSIS_INSTRUCTION)
+        prompt_tokens += sum(
+            input_image_tokens(analysis_model, i.width, i.height) for i in source.images
+        )
+        analysis.add(analysis_model, prompt_tokens, ANALYSIS_OUTPUT_TOKENS, ANALYSIS_THOUGHT_TOKENS)
+
+    image = StageEstimate(stage="character_image", model=image_model)
+    if "character_image" in selected:
+        prompts = compile_prompts(
+            known,
+            sources,
+            style_override=style_override,
+            default_aspect_ratio=aspect_ratio,
+            default_image_size=image_size,
+        ).succeeded
+        safety = list(safety_settings)
+        for key in sources:
+            prompt = prompts.get(key)
+            _estimate_image(
+                image,
+                key,
+                prompt,
+                sources[key],
+                store,
+                prefix,
+                ledger,
+                regenerate,
+                safety,
+                image_size,
+            )
+    result = [s for s in (analysis, image) if s.stage in selected]
+    return Estimate(characters=len(keys), stages=result, unreadable=unreadable)
+
+
+def _estimate_image(
+    image: StageEstimate,
+    key: str,
+    prompt: CompiledPrompt | None,
+    source: SourceImages,
+    store: BlobStore,
+    prefix: str,
+    ledger: Ledger,
+    regenerate: bool,
+    safety: list[SafetySetting],
+    default_size: ImageSize,
+) -> None:
+    model = image.model
+    if prompt is not None:
+        old = None if regenerate else _stored(store, prefix, "character_image", key, GeneratedImage)
+        if old is not None and image_stage.still_valid(old, prompt, model, store):
+            image.kept += 1
+            return
+        if _in_flight(ledger, image.stage, model, key, image_request(prompt, safety)):
+            image.in_flight += 1
+            return
+        prompt_tokens, size = text_tokens(prompt.text), prompt.image_size
+    else:  # its analysis would be new: the prompt is not known yet
+        prompt_tokens = text_tokens(DEFAULT_TEMPLATE.text) + UNKNOWN_PROMPT_EXTRA_CHARS // 4
+        size = (source.spec.image_size if source.spec else None) or default_size
+    image.add(model, prompt_tokens, output_image_tokens(model, size), IMAGE_THOUGHT_TOKENS)

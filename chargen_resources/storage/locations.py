@@ -1,0 +1,38 @@
+"""Where a folder-or-bucket setting points: `./path` or `s3://bucket/prefix`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
+
+
+@dataclass(frozen=True)
+class Location:
+    bucket: str | None  # None: a local folder
+    path: str  # the folder, or the key prefix in the bucket (no slashes around it)
+
+    @classmethod
+    def parse(cls, value: str) -> Location:
+        if value.startswith("s3://"):
+            bucket, _, prefix = value.removeprefix("s3://").partition("/")
+            return cls(bucket=bucket, path=prefix.strip("/"))
+        return cls(bucket=None, path=value)
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client for CHARGEN_S3_ENDPOINT_URL (or AWS), credentials from the environment."""
+    return boto3.client("s3", endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
+
+
+def storage_from_env(default: str = ".chargen/storage") -> tuple[BlobStore, str]:
+    """The results store named by CHARGEN_STORAGE, and the key prefix chargen writes under."""
+    location = Location.parse(os.environ.get("CHARGEN_STORAGE", default))
+    if location.bucket is None:
+        return LocalBlobStore(Path(location.path)), "chargen"
+    return S3BlobStore(s3_client(), location.bucket), location.path or "chargen"

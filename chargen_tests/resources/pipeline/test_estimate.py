@@ -1,0 +1,97 @@
+"""The estimate: what a run would send and pay, against what the run then pays."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from chargen_assets.pipeline import character_pipeline
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage
+from chargen_resources.emulator import RunningEmulator
+from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.inbox.sources import LocalInbox
+from chargen_resources.pipeline.estimate import Estimate, estimate
+from chargen_resources.storage.blob_store import LocalBlobStore
+
+REPO = Path(__file__).resolve().parents[3]
+SAMPLES = REPO / "samples" / "inbox"
+
+
+def _billing(emulator: RunningEmulator) -> dict[str, object]:
+    with urllib.request.urlopen(f"{emulator.base_url}/emulator/billing", timeout=10) as answer:
+        billing: dict[str, object] = json.loads(answer.read())
+        return billing
+
+
+def _estimate(inbox: Path, storage: Path) -> Estimate:
+    store = LocalBlobStore(storage)
+    source = LocalInbox(inbox)
+    keys = [c.key for c in source.list_characters()]
+    return estimate(
+        keys,
+        inbox=source,
+        store=store,
+        prefix="chargen",
+        ledger=Ledger(store, "chargen"),
+        analysis_model="gemini-2.5-flash",
+        image_model="gemini-3-pro-image-preview",
+    )
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    target = tmp_path / "inbox"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+def test_an_estimate_sends_nothing_writes_nothing_and_is_what_the_run_pays(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    storage = tmp_path / "storage"
+    before = _estimate(inbox, storage)
+    assert not storage.exists()  # nothing written
+    assert _billing(emulator)["paid"] == 0  # nothing sent
+    analysis, image = before.stages
+    assert (analysis.send, image.send) == (10, 10) and before.characters == 10
+
+    resources = {
+        "gemini": GeminiBatchResource(base_url=emulator.base_url, poll_interval_seconds=0.01),
+        "storage": ChargenStorage(local_root=str(storage)),
+        "inbox": InboxResource(local_root=str(inbox)),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        keys = [c.key for c in LocalInbox(inbox).list_characters()]
+        instance.add_dynamic_partitions("characters", keys)
+        dg.materialize(
+            [character_pipeline],
+            instance=instance,
+            resources=resources,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
+            raise_on_error=False,
+        )
+    store = ChargenStorage(local_root=str(storage))
+    paid = sum(
+        record.estimated_cost_usd or 0.0
+        for record in store.read_artifacts("character_analysis", keys, AnalysisRecord).values()
+    )
+    images = store.read_artifacts("character_image", keys, GeneratedImage, missing_ok=True)
+    paid += sum(record.estimated_cost_usd or 0.0 for record in images.values())
+    # The estimate prices every image as made; one of the ten samples is refused by the safety
+    # filter (billed for its prompt only), so the run pays a little less, never more.
+    assert 0.85 * before.cost(False) <= paid <= before.cost(False)
+
+    after = _estimate(inbox, storage)
+    analysis, image = after.stages
+    assert (analysis.send, analysis.kept) == (0, 10)
+    assert (image.send, image.kept) == (1, 9)  # the safety-blocked one would be sent again

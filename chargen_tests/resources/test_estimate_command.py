@@ -1,0 +1,68 @@
+"""`chargen estimate` as a user types it: a table per stage, nothing sent, nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from chargen_resources.emulator import RunningEmulator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_estimate_prints_the_price_of_the_samples_and_touches_nothing(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(REPO / "samples" / "inbox", inbox)
+    before = sorted(p.relative_to(inbox) for p in inbox.rglob("*"))
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "CHARGEN_STORAGE": str(tmp_path / "storage"),
+        "GEMINI_BASE_URL": emulator.base_url,
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("10 characters in local folder")
+    analysis = next(line for line in lines if line.startswith("character_analysis"))
+    image = next(line for line in lines if line.startswith("character_image"))
+    assert analysis.split()[2:5] == ["10", "0", "0"] and image.split()[2:5] == ["10", "0", "0"]
+    total = next(line for line in lines if line.startswith("total")).split()
+    batch, interactive = float(total[-2]), float(total[-1])
+    assert 0.5 < batch < 1.0 and abs(interactive - 2 * batch) <= 0.02
+    assert not (tmp_path / "storage").exists()
+    assert sorted(p.relative_to(inbox) for p in inbox.rglob("*")) == before
+    with urllib.request.urlopen(f"{emulator.base_url}/emulator/billing", timeout=10) as answer:
+        assert json.loads(answer.read())["paid"] == 0
+
+
+def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
+    command = [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox"]
+    env = {"CHARGEN_STORAGE": str(tmp_path / "storage")}
+    stage = subprocess.run(
+        [*command, str(REPO / "samples" / "inbox"), "--select", "character_imag"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stage.returncode == 2 and "unknown stage(s) character_imag" in stage.stderr
+    who = subprocess.run(
+        [*command, str(REPO / "samples" / "inbox"), "--characters", "nobody"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert who.returncode == 2 and "not in the inbox" in who.stderr and "nobody" in who.stderr
