@@ -7,6 +7,7 @@ Configuration comes from the environment so the same code runs on a laptop and i
 - CHARGEN_EMULATOR_STATE: the emulator's state folder (default ./.chargen/emulator).
 - GEMINI_BASE_URL: send requests elsewhere (a proxy, or an emulator started by hand).
 - CHARGEN_MAX_RUN_COST_USD: refuse any run whose estimated cost is above this.
+- CHARGEN_MONTHLY_BUDGET_USD: a budget per month shared by every run.
 """
 
 from __future__ import annotations
@@ -49,12 +50,14 @@ def gemini_from_env() -> GeminiBatchResource:
     api_key = dg.EnvVar("GEMINI_API_KEY") if os.environ.get("GEMINI_API_KEY") else None
     quick = os.environ.get("CHARGEN_POLL_SECONDS")
     ceiling = os.environ.get("CHARGEN_MAX_RUN_COST_USD")
+    monthly = os.environ.get("CHARGEN_MONTHLY_BUDGET_USD")
     return GeminiBatchResource(
         api_key=api_key,
         base_url=os.environ.get("GEMINI_BASE_URL") or None,
         emulator_state_dir=os.environ.get("CHARGEN_EMULATOR_STATE", ".chargen/emulator"),
         poll_interval_seconds=float(quick) if quick else 5.0,
         max_run_cost_usd=_dollars("CHARGEN_MAX_RUN_COST_USD", ceiling) if ceiling else None,
+        monthly_budget_usd=_dollars("CHARGEN_MONTHLY_BUDGET_USD", monthly) if monthly else None,
     )
 
 

@@ -30,6 +30,8 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import PipelineConfig, Stage, StageRun
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
+from chargen_resources.gemini.batch_jobs import BatchJobRunner
+from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.errors import explain
@@ -47,6 +49,9 @@ class _Run:
         self.storage = storage
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
+        self.paid_usd = 0.0  # what this run's own requests cost (results it sent for)
+        self.paid_requests = 0
+        self.kept_results = 0
 
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
@@ -120,6 +125,11 @@ class _Run:
         pointer = event_cursor(self.context.instance) if stage.upstream else None
         for key in sorted(outcome.succeeded):
             value = outcome.succeeded[key]
+            if key in outcome.paid_here:
+                self.paid_requests += 1
+                self.paid_usd += getattr(value, "estimated_cost_usd", None) or 0.0
+            elif hasattr(value, "estimated_cost_usd"):
+                self.kept_results += 1
             stored = self.storage.store_artifact(stage.key, key, value)
             crash_point("result-stored")
             upstream = {up: self.version_of(up, key) for up in stage.upstream}
@@ -188,7 +198,38 @@ def character_pipeline(
         raise _stage_stopped("the cost estimate", keys, run, error) from error
     context.log.info(priced.summary(interactive))
     _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
+    budget = reservation = None
+    if gemini.monthly_budget_usd is not None and priced.cost(interactive) > 0:
+        budget = MonthlyBudget(storage.store(), storage.prefix, gemini.monthly_budget_usd)
+        try:
+            reservation = budget.reserve(priced.cost(interactive), context.run.run_id)
+        except BudgetExceeded as error:
+            raise dg.Failure(description=str(error).capitalize(), allow_retries=False) from None
     runner = gemini.runner(ledger, context.log, context.run.run_id)
+    try:
+        yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)
+    finally:
+        context.log.info(
+            f"paid this run: about ${run.paid_usd:.4f} for {run.paid_requests} requests; "
+            f"{run.kept_results} results kept or read from other runs' jobs at no cost"
+        )
+        if budget is not None and reservation is not None:
+            budget.settle(reservation, run.paid_usd)
+    _fail_for_failures(run, keys, storage)
+
+
+def _run_stages(
+    run: _Run,
+    keys: list[str],
+    config: PipelineConfig,
+    gemini: GeminiBatchResource,
+    storage: ChargenStorage,
+    inbox: InboxResource,
+    runner: BatchJobRunner,
+    interactive: bool,
+) -> Iterator[dg.AssetMaterialization]:
+    """The declared stages in order; each selected one computes, records, then settles."""
+    context = run.context
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
@@ -220,6 +261,8 @@ def character_pipeline(
             raise _stage_stopped(stage.name, wanted, run, error) from error
         results[stage.key] = outcome
 
+
+def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> None:
     if run.failures:
         lines = [f"- {k}: {stage}: {reason}" for k, (stage, reason) in sorted(run.failures.items())]
         raise dg.Failure(

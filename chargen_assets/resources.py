@@ -44,6 +44,14 @@ class GeminiBatchResource(dg.ConfigurableResource):
         ),
     )
     emulator_state_dir: str = ".chargen/emulator"
+    monthly_budget_usd: float | None = Field(
+        default=None,
+        description=(
+            "A budget per calendar month (UTC) shared by every run and process: each run "
+            "reserves its estimate before sending and settles it with what it paid. Unset: no "
+            "budget. Environment: CHARGEN_MONTHLY_BUDGET_USD."
+        ),
+    )
     max_run_cost_usd: float | None = Field(
         default=None,
         description=(

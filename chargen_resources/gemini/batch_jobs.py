@@ -116,6 +116,7 @@ class Carriage:
     interactive: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> our claim
     attached: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> another's claim
     kept: set[str] = field(default_factory=set)  # characters another run just stored
+    paid_here: set[str] = field(default_factory=set)  # characters whose request this run sends
     failed: dict[str, str] = field(default_factory=dict)  # character -> reason
 
     def fail(self, fp: str, reason: str) -> None:
@@ -263,6 +264,8 @@ class BatchJobRunner:
                 verdict, claim = self._resolve(
                     carriage, fp, carrier_of[fp], claimant, regenerate, ours_stored
                 )
+                if verdict == "own":
+                    carriage.paid_here.update(carriage.characters_of[fp])
                 if verdict == "own" and interactive:
                     carriage.interactive[fp] = claim
                 elif verdict == "own":

@@ -17,6 +17,8 @@ class StageOutcome(Generic[T]):
     job_of: dict[str, str] = field(default_factory=dict)  # character -> the batch job it was in
     # Characters whose result another run stored while this one was deciding: read it back.
     kept_elsewhere: set[str] = field(default_factory=set)
+    # Characters whose request this run sent (and pays for), as opposed to kept or attached.
+    paid_here: set[str] = field(default_factory=set)
     # Run once the results are stored and recorded (the ledger's last steps, in order).
     settlements: list[Callable[[], None]] = field(default_factory=list)
 

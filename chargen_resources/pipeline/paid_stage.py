@@ -81,6 +81,7 @@ def carry(
         ours_stored=ours_stored,
     )
     outcome.kept_elsewhere.update(carriage.kept)
+    outcome.paid_here.update(carriage.paid_here)
 
     for fp, claim in carriage.interactive.items():
         (character,) = carriage.characters_of[fp]

@@ -66,3 +66,17 @@ def test_a_run_over_the_ceiling_sends_nothing_and_says_what_to_do(project: Proje
     assert "CHARGEN_MAX_RUN_COST_USD" in log and "chargen estimate" in log
     assert project.billing()["paid"] == 0
     assert list(client_for(project.emulator).files.list()) == []  # not even an upload
+
+
+def test_concurrent_runs_under_a_shared_monthly_budget_cannot_exceed_it(project: Project) -> None:
+    project.add_characters(CAST[:6])
+    # One run of three characters is estimated at about $0.21 at batch prices: the budget holds
+    # one such run, not two.
+    budget = {"CHARGEN_MONTHLY_BUDGET_USD": "0.30"}
+    runs = [project.start("c00", "c02", budget), project.start("c03", "c05", budget)]
+    codes = sorted(run.wait(timeout=300) for run in runs)
+    assert codes[0] == 0 and codes[1] != 0, project.log()
+    assert "monthly budget of $0.30" in project.log(tail=0)
+    billing = project.billing()
+    assert billing["paid"] == 6 and billing["repeated"] == {}, billing  # one run's requests
+    assert len(project.materialized_images()) == 3
