@@ -15,7 +15,7 @@ from chargen_resources.characters.artifacts import (
     GeneratedImage,
     SourceImages,
 )
-from chargen_resources.characters.catalog import CharacterState, build_catalog
+from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
 T = TypeVar("T", bound=BaseModel)
@@ -83,27 +83,32 @@ def character_catalog(
         {
             "characters": table.height,
             **{f"status_{row['status']}": row["len"] for row in counts},
-            "estimated_cost_usd": float(table["estimated_cost_usd"].sum() or 0.0),
-            "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS))),
+            "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 4),
+            "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
+            "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
+            "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
         }
     )
     return table
 
 
-def _markdown(table: pl.DataFrame) -> str:
-    columns = [
-        "character",
-        "status",
-        "archetype",
-        "palette",
-        "width",
-        "height",
-        "tokens",
-        "estimated_cost_usd",
-        "reason",
-    ]
-    shown = table.select(columns)
-    header = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+PREVIEW_COLUMNS = (
+    "character",
+    "status",
+    "archetype",
+    "palette",
+    "width",
+    "height",
+    "tokens",
+    "estimated_cost_usd",
+    "qa_failed",
+    "reason",
+)
+
+
+def _markdown(table: pl.DataFrame, columns: tuple[str, ...] | None = None) -> str:
+    shown = table.select(list(columns or table.columns))
+    header = "| " + " | ".join(shown.columns) + " |\n|" + "---|" * len(shown.columns) + "\n"
     body = "\n".join(
         "| " + " | ".join("" if v is None else str(v).replace("|", "/") for v in row) + " |"
         for row in shown.iter_rows()

@@ -8,9 +8,10 @@ from typing import Any
 import dagster as dg
 
 from chargen_assets import character_prompt
-from chargen_assets.partitions import character_asset_spec
+from chargen_assets.partitions import character_asset_spec, characters
 from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import image_stage
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
@@ -48,6 +49,8 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
     }
     if image.thumbnail:
         values["preview"] = dg.MetadataValue.md(image.thumbnail)
+    problems = qa_failed(image.qa)
+    values["qa"] = "; ".join(f"{p.check}: {p.detail}" for p in problems) if problems else "passed"
     values["record"] = dg.MetadataValue.path(uri)
     return values
 
@@ -66,8 +69,57 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
     )
-    valid = partial(image_still_valid, model=model, store=store)
-    return run.pay(spec.key, prompts, GeneratedImage, valid, paid)
+    strict = run.config.qa_failures == "dead_letter"
+    valid = partial(image_still_valid, model=model, store=store, qa_must_pass=strict)
+    # Dead-lettered QA failures are generated anew, not read back from their old job.
+    failing = set()
+    if strict:
+        stored = run.storage.read_artifacts(spec.key, prompts, GeneratedImage, missing_ok=True)
+        failing = {k for k, old in stored.items() if qa_failed(old.qa)}
+    outcome = run.pay(spec.key, prompts, GeneratedImage, valid, paid, resend=failing)
+    if strict:
+        for character, image in list(outcome.succeeded.items()):
+            if problems := qa_failed(image.qa):
+                outcome.fail(
+                    character,
+                    "the image failed QA ("
+                    + "; ".join(f"{p.check}: {p.detail}" for p in problems)
+                    + "); it was not kept, re-run this character to generate it again",
+                )
+    return outcome
 
 
-stage = Stage(spec=spec, artifact=GeneratedImage, metadata=metadata, compute=compute)
+def qa_checks(image: GeneratedImage, partition: str) -> list[dg.AssetCheckEvaluation]:
+    """The image's QA verdicts as this character's asset checks."""
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=spec.key,
+            check_name=result.check,
+            passed=result.passed,
+            partition=partition,
+            description=result.detail,
+            metadata={"detail": result.detail},
+        )
+        for result in image.qa
+    ]
+
+
+CHECK_SPECS = tuple(
+    dg.AssetCheckSpec(name, asset=spec.key, partitions_def=characters, description=text)
+    for name, text in (
+        ("png_decodes", "The stored image decodes as a PNG."),
+        ("size_as_asked", "Its pixel size is the documented one for the asked ratio and size."),
+        ("not_blank", "It is a drawing, not one flat colour."),
+        ("final_not_thought", "The final part was the answer, not a draft (thought) image."),
+    )
+)
+
+
+stage = Stage(
+    spec=spec,
+    artifact=GeneratedImage,
+    metadata=metadata,
+    compute=compute,
+    check_specs=CHECK_SPECS,
+    checks=qa_checks,
+)

@@ -39,6 +39,7 @@ from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 BACKFILL_TAG = "dagster/backfill"
+PipelineEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
 
 
 class _Run:
@@ -108,9 +109,7 @@ class _Run:
             known = latest_data_version(self.context.instance, asset, key) or "unknown"
         return known
 
-    def record(
-        self, stage: Stage[Any], outcome: StageOutcome[Any]
-    ) -> Iterator[dg.AssetMaterialization]:
+    def record(self, stage: Stage[Any], outcome: StageOutcome[Any]) -> Iterator[PipelineEvent]:
         """Store each succeeded character's artifact, then yield its own materialization.
 
         Storing comes first: Dagster's IO manager is never reached for these (see module doc).
@@ -145,12 +144,16 @@ class _Run:
                 metadata=stage.metadata(value, stored.uri),
                 tags=version_tags(stage.code_version, version, upstream, pointer),
             )
+            for evaluation in stage.checks(value, key):
+                if evaluation.asset_check_key in self.context.selected_asset_check_keys:
+                    yield evaluation
         self.note_failures(outcome)
 
 
 @dg.multi_asset(
     name="character_pipeline",
     specs=[stage.spec for stage in stages.PIPELINE],
+    check_specs=[check for stage in stages.PIPELINE for check in stage.check_specs],
     partitions_def=characters,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
@@ -161,7 +164,7 @@ def character_pipeline(
     gemini: GeminiBatchResource,
     storage: ChargenStorage,
     inbox: InboxResource,
-) -> Iterator[dg.AssetMaterialization]:
+) -> Iterator[PipelineEvent]:
     run = _Run(context, storage)
     keys = sorted(context.partition_keys)
     # Interactive only when asked, or for one character a person launched: backfills (even of
@@ -227,7 +230,7 @@ def _run_stages(
     inbox: InboxResource,
     runner: BatchJobRunner,
     interactive: bool,
-) -> Iterator[dg.AssetMaterialization]:
+) -> Iterator[PipelineEvent]:
     """The declared stages in order; each selected one computes, records, then settles."""
     context = run.context
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}

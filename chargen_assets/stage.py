@@ -8,7 +8,7 @@ else knows a stage's identity (see `stages.py` for the table).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -60,6 +60,14 @@ class PipelineConfig(dg.Config):
         description=(
             "Send every selected character again, even those whose stored analysis or image "
             "still matches its sketches and prompt (which are otherwise kept, unpaid)."
+        ),
+    )
+    qa_failures: Literal["warn", "dead_letter"] = Field(
+        default="warn",
+        description=(
+            "warn: an image that fails a QA check is kept and its check fails in the UI. "
+            "dead_letter: the character fails with the check's reason, and a rebuild sends it "
+            "again (only it)."
         ),
     )
     safety_settings: list[SafetySettingConfig] = Field(
@@ -118,9 +126,11 @@ class StageRun:
         model: type[P],
         still_valid: Callable[[P, U], bool],
         stage: PaidStage[U, P],
+        resend: Collection[str] = (),
     ) -> StageOutcome[P]:
         """A paid stage's results: stored ones still valid are kept, the rest carried (sent,
-        or attached to another run's job) through the ledger."""
+        or attached to another run's job) through the ledger; `resend` are asked anew even
+        where an earlier result could be read back."""
         kept = self.reusable(key, wanted, model, still_valid)
 
         def stored_meanwhile(character: str) -> bool:  # by another run, while we decided
@@ -133,6 +143,7 @@ class StageRun:
             runner=self.runner,
             interactive=self.interactive,
             regenerate=self.config.regenerate,
+            resend=resend,
             kept_from={k: v.batch_job for k, v in kept.items()},
             ours_stored=stored_meanwhile,
         )
@@ -148,6 +159,9 @@ class Stage(Generic[T]):
     compute: Callable[[StageRun], StageOutcome[T]]
     # The data version of a result, when it is its own (content hash) rather than derived.
     own_version: Callable[[T], str] | None = None
+    # Per-character asset checks, and their verdicts on one stored result.
+    check_specs: tuple[dg.AssetCheckSpec, ...] = ()
+    checks: Callable[[T, str], list[dg.AssetCheckEvaluation]] = lambda value, partition: []
 
     @property
     def key(self) -> dg.AssetKey:

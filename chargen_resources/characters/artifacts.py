@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from chargen_resources.characters.analysis import CharacterAnalysis
+from chargen_resources.characters.image_qa import QaResult
 from chargen_resources.inbox.character_spec import CharacterSpec
 
 
@@ -73,6 +75,7 @@ class AnalysisRecord(BaseModel):
     batch_job: str | None
     usage: TokenUsage
     estimated_cost_usd: float | None
+    made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")
 
 
 class GeneratedImage(BaseModel):
@@ -92,6 +95,8 @@ class GeneratedImage(BaseModel):
     usage: TokenUsage
     estimated_cost_usd: float | None
     thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
+    qa: list[QaResult] = Field(default_factory=list, description="image QA, checked when kept")
+    made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")
 
 
 class DeadLetter(BaseModel):

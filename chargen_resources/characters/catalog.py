@@ -30,7 +30,9 @@ SCHEMA = {
     "tokens": pl.Int64,
     "estimated_cost_usd": pl.Float64,
     "batch_job": pl.String,
+    "qa_failed": pl.String,
 }
+COST_BY_DAY_SCHEMA = {"day": pl.String, "requests": pl.Int64, "estimated_cost_usd": pl.Float64}
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,33 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         "tokens": tokens,
         "estimated_cost_usd": round(sum(costs), 6),
         "batch_job": image.batch_job if image else None,
+        "qa_failed": ", ".join(r.check for r in image.qa if not r.passed) or None
+        if image
+        else None,
     }
 
 
 def build_catalog(states: list[CharacterState]) -> pl.DataFrame:
     rows = [catalog_row(state) for state in sorted(states, key=lambda s: s.character)]
     return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def cost_by_day(states: list[CharacterState]) -> pl.DataFrame:
+    """What the stored results cost, per day they arrived (UTC): analyses and images together."""
+    rows = [
+        {"day": f"{record.made_at:%Y-%m-%d}", "cost": record.estimated_cost_usd or 0.0}
+        for state in states
+        for record in (state.analysis, state.image)
+        if record is not None and record.made_at is not None
+    ]
+    if not rows:
+        return pl.DataFrame(schema=COST_BY_DAY_SCHEMA)
+    return (
+        pl.DataFrame(rows)
+        .group_by("day")
+        .agg(
+            pl.len().cast(pl.Int64).alias("requests"),
+            pl.col("cost").sum().round(6).alias("estimated_cost_usd"),
+        )
+        .sort("day")
+    )

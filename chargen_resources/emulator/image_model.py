@@ -16,39 +16,11 @@ from pydantic import BaseModel
 from chargen_resources.emulator.colours import RGB, colours_in_text
 from chargen_resources.emulator.facts import archetype_family, mood_family
 from chargen_resources.emulator.wire import ApiError
-
-# Output sizes at 1K for each aspect ratio (Gemini 3 image models); 2K and 4K scale by 2 and 4.
-SIZES_1K: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "2:3": (848, 1264),
-    "3:2": (1264, 848),
-    "3:4": (896, 1200),
-    "4:3": (1200, 896),
-    "4:5": (928, 1152),
-    "5:4": (1152, 928),
-    "9:16": (768, 1376),
-    "16:9": (1376, 768),
-    "21:9": (1584, 672),
-}
-# gemini-2.5-flash-image answers every ratio at its own, slightly different 1K sizes only.
-SIZES_1K_GEMINI_2: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "2:3": (832, 1248),
-    "3:2": (1248, 832),
-    "3:4": (864, 1184),
-    "4:3": (1184, 864),
-    "4:5": (896, 1152),
-    "5:4": (1152, 896),
-    "9:16": (768, 1344),
-    "16:9": (1344, 768),
-    "21:9": (1536, 672),
-}
-SIZE_SCALES: dict[str, int] = {"1K": 1, "2K": 2, "4K": 4}
-
-
-def is_gemini_2_image_model(model: str) -> bool:
-    return model.removeprefix("models/").startswith(("gemini-2", "gemini-1"))
-
+from chargen_resources.gemini.image_sizes import (
+    SIZE_SCALES,
+    SIZES_1K,
+    expected_size,
+)
 
 DRAW_DIVISOR = 4  # the canvas is 1K size / 4; every 1K side is a multiple of 4
 PNG_COMPRESS_LEVEL = 1
@@ -76,11 +48,9 @@ def output_size(
         )
     if size not in SIZE_SCALES:
         raise ApiError(400, f"Unsupported image size '{size}'. Supported: 1K, 2K, 4K.")
-    if is_gemini_2_image_model(model):
-        return SIZES_1K_GEMINI_2[ratio]
-    width, height = SIZES_1K[ratio]
-    scale = SIZE_SCALES[size]
-    return width * scale, height * scale
+    found = expected_size(model, ratio, size)
+    assert found is not None
+    return found
 
 
 def character_spec(prompt: str, seed: int, fallback_colours: Sequence[RGB] = ()) -> CharacterSpec:

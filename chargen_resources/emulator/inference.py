@@ -26,6 +26,7 @@ from chargen_resources.emulator.safety import is_blocked
 from chargen_resources.emulator.schema_instance import generate_instance
 from chargen_resources.emulator.wire import ApiError, decode_base64, encode_base64
 from chargen_resources.gemini import tokens
+from chargen_resources.gemini.image_sizes import is_gemini_2_image_model
 
 ModelKind = Literal["image", "analysis"]
 IMAGE_MIME_PREFIX = "image/"
@@ -293,7 +294,7 @@ def answer(
             )
         result.thought_tokens = 120 * drafts + (40 if drafts else 0)
         image_size = str(image_config.get("imageSize") or "1K")
-        gemini_2 = image_model.is_gemini_2_image_model(name)
+        gemini_2 = is_gemini_2_image_model(name)
         # Gemini 3 image models sign the first non-thought part and every final image.
         signature = None if gemini_2 else encode_base64(digest[:24].encode())
         if not modalities or "TEXT" in modalities:

@@ -23,7 +23,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,6 +233,7 @@ class BatchJobRunner:
         prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None,
         interactive: bool = False,
         regenerate: bool = False,
+        resend: Collection[str] = (),
         ours_stored: Callable[[str], bool] = lambda character: False,
     ) -> Carriage:
         """Claim every character's request; submit one batch job for those nobody carries.
@@ -241,6 +242,8 @@ class BatchJobRunner:
         of them into the requests really sent (uploading images) and is called only for a
         job this run creates. With `interactive`, owned requests are not submitted: the caller
         sends them itself (`Carriage.interactive`) and reports each with `settle_interactive`.
+        `regenerate` (every character) or `resend` (these characters) asks again even for a
+        request whose result was stored, instead of reading that result back.
         """
         carriage = Carriage(stage=stage, model=model, characters_of={}, requests={})
         for character, request in sorted(requests.items()):
@@ -261,8 +264,9 @@ class BatchJobRunner:
             waiting = []
             owned: dict[str, list[Claim]] = {}
             for fp in pending:
+                anew = regenerate or any(c in resend for c in carriage.characters_of[fp])
                 verdict, claim = self._resolve(
-                    carriage, fp, carrier_of[fp], claimant, regenerate, ours_stored
+                    carriage, fp, carrier_of[fp], claimant, anew, ours_stored
                 )
                 if verdict == "own":
                     carriage.paid_here.update(carriage.characters_of[fp])

@@ -7,6 +7,7 @@ one job; interactively, they go inline in one streamed `streamGenerateContent` c
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -158,4 +159,5 @@ def _keep_analysis(
             thoughts_tokens=line.usage.thoughts_tokens,
             batch=not interactive,
         ),
+        made_at=datetime.now(UTC),
     )

@@ -18,6 +18,8 @@ from typing import Any
 from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.image_qa import failed as qa_failed
+from chargen_resources.characters.image_qa import inspect_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import SafetySetting, image_request
 from chargen_resources.characters.thumbnails import thumbnail_markdown
@@ -68,8 +70,17 @@ def as_png(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def still_valid(old: GeneratedImage, prompt: CompiledPrompt, model: str, store: BlobStore) -> bool:
-    """A stored image made from this very prompt by this model, still in storage."""
+def still_valid(
+    old: GeneratedImage,
+    prompt: CompiledPrompt,
+    model: str,
+    store: BlobStore,
+    qa_must_pass: bool = False,
+) -> bool:
+    """A stored image made from this very prompt by this model, still in storage (and, when
+    QA failures are dead-lettered, passing its QA checks)."""
+    if qa_must_pass and qa_failed(old.qa):
+        return False
     return (
         old.prompt_hash == prompt.prompt_hash and old.model == model and store.exists(old.image_key)
     )
@@ -121,7 +132,11 @@ def keep_final_image(
         store.delete(final.key)
         size = len(png)
     # Made once here, kept with the record: a later run that keeps this image needs no download.
-    thumbnail = thumbnail_markdown(store.get_bytes(key), character)
+    png = store.get_bytes(key)
+    thumbnail = thumbnail_markdown(png, character)
+    qa = inspect_image(
+        png, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
+    )
     outcome.succeeded[character] = GeneratedImage(
         character=character,
         image_key=key,
@@ -143,6 +158,8 @@ def keep_final_image(
             batch=batch_job is not None,
         ),
         thumbnail=thumbnail,
+        qa=qa,
+        made_at=datetime.now(UTC),
     )
 
 

@@ -10,7 +10,7 @@ commit order of `gemini.batch_jobs`; the caller stores and records the results, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -58,6 +58,7 @@ def carry(
     runner: BatchJobRunner,
     interactive: bool,
     regenerate: bool,
+    resend: Collection[str] = (),
     ours_stored: Callable[[str], bool] = lambda character: False,
     kept_from: Mapping[str, str | None] | None = None,
 ) -> StageOutcome[Out]:
@@ -78,6 +79,7 @@ def carry(
         prepare=stage.prepare,
         interactive=interactive,
         regenerate=regenerate,
+        resend=resend,
         ours_stored=ours_stored,
     )
     outcome.kept_elsewhere.update(carriage.kept)

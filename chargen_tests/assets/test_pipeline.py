@@ -352,6 +352,44 @@ def test_a_one_character_backfill_waits_for_batch_prices(platform: Platform) -> 
     assert len(platform.jobs()) == 2
 
 
+def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> None:
+    result = platform.run(list(COLOURS))
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    by_check: dict[str, set[str]] = {}
+    for evaluation in evaluations:
+        assert evaluation.passed, evaluation
+        by_check.setdefault(evaluation.check_name, set()).add(evaluation.partition or "")
+    checks = ("png_decodes", "size_as_asked", "not_blank", "final_not_thought")
+    assert by_check == {check: set(COLOURS) for check in checks}
+
+
+def test_dead_lettering_qa_failures_re_sends_only_the_failing_character(
+    platform: Platform,
+) -> None:
+    from chargen_resources.characters.image_qa import QaResult
+
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    storage = platform.storage()
+    ash = storage.read_artifact("character_image", "ash", GeneratedImage)
+    blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
+    storage.store_artifact("character_image", "ash", ash.model_copy(update={"qa": [blank]}))
+    assert platform.run(keys).success  # warn (the default): kept as it is
+    assert len(platform.jobs()) == 2
+    again = platform.run(keys, config={"qa_failures": "dead_letter"})
+    assert again.success
+    jobs = platform.batches()
+    assert len(jobs) == 3, [
+        (j["metadata"]["displayName"], j["metadata"]["batchStats"]) for j in jobs
+    ]
+    newest = jobs[-1]
+    assert "image" in newest["metadata"]["displayName"]
+    assert int(newest["metadata"]["batchStats"]["requestCount"]) == 1  # ash alone
+    fresh = storage.read_artifact("character_image", "ash", GeneratedImage)
+    assert fresh.qa and all(result.passed for result in fresh.qa)
+
+
 def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success

@@ -35,3 +35,30 @@ def test_a_new_failure_outranks_an_older_image_and_a_changed_prompt_is_stale() -
     table = build_catalog([failed_again, stale])
     assert table["status"].to_list() == ["failed", "stale"]
     assert table.row(0, named=True)["image_key"] == "k.png"  # the last good image is still shown
+
+
+def test_cost_by_day_sums_what_arrived_each_day() -> None:
+    from datetime import UTC, datetime
+
+    from chargen_resources.characters.catalog import CharacterState, cost_by_day
+    from chargen_tests.factories import generated_image
+
+    monday, tuesday = datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 12, 1, 9, tzinfo=UTC)
+    states = [
+        CharacterState(
+            character="a", image=generated_image(made_at=monday, estimated_cost_usd=0.07)
+        ),
+        CharacterState(
+            character="b", image=generated_image(made_at=monday, estimated_cost_usd=0.05)
+        ),
+        CharacterState(
+            character="c", image=generated_image(made_at=tuesday, estimated_cost_usd=0.1)
+        ),
+        CharacterState(character="d", image=generated_image(made_at=None)),
+    ]
+    table = cost_by_day(states)
+    assert table.to_dicts() == [
+        {"day": "2026-11-30", "requests": 2, "estimated_cost_usd": 0.12},
+        {"day": "2026-12-01", "requests": 1, "estimated_cost_usd": 0.1},
+    ]
+    assert cost_by_day([]).height == 0

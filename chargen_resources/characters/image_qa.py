@@ -1,0 +1,88 @@
+"""Quality checks of one generated image: what a person would otherwise find by looking.
+
+Each check is a name, a verdict and a sentence. They run once, when the image is kept, on the
+bytes in hand, and travel with the image's record; the `character_image` asset reports them as
+per-character asset checks, and the catalog lists the characters that fail one.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageStat, UnidentifiedImageError
+from pydantic import BaseModel
+
+from chargen_resources.gemini.image_sizes import expected_size
+
+CHECKS = ("png_decodes", "size_as_asked", "not_blank", "final_not_thought")
+# A standard deviation of grey levels below this is one flat colour (or nearly): not a drawing.
+FLAT_STDDEV = 2.0
+ASPECT_TOLERANCE = 0.03  # for sizes the tables do not list: the ratio within 3%
+
+
+class QaResult(BaseModel):
+    check: str
+    passed: bool
+    detail: str
+
+
+def inspect_image(
+    png: bytes,
+    *,
+    model: str,
+    aspect_ratio: str,
+    image_size: str,
+    from_thought: bool = False,
+) -> list[QaResult]:
+    """Every check's verdict on one image, in `CHECKS` order."""
+    results = [
+        QaResult(
+            check="final_not_thought",
+            passed=not from_thought,
+            detail="a draft (thought) image was the final part" if from_thought else "final image",
+        )
+    ]
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()
+            size, grey = image.size, ImageStat.Stat(image.convert("L"))
+            fmt = image.format
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        broken = f"the image does not decode ({error})"
+        return [QaResult(check=name, passed=False, detail=broken) for name in CHECKS[:3]] + results
+    results.insert(
+        0,
+        QaResult(check="png_decodes", passed=fmt == "PNG", detail=f"{fmt} {size[0]}x{size[1]}"),
+    )
+    results.insert(1, _size_check(size, model, aspect_ratio, image_size))
+    spread = grey.stddev[0]
+    results.insert(
+        2,
+        QaResult(
+            check="not_blank",
+            passed=spread > FLAT_STDDEV,
+            detail=f"grey-level spread {spread:.1f}"
+            + ("" if spread > FLAT_STDDEV else ": one flat colour, not a drawing"),
+        ),
+    )
+    return results
+
+
+def _size_check(size: tuple[int, int], model: str, aspect_ratio: str, image_size: str) -> QaResult:
+    width, height = size
+    asked = f"{aspect_ratio} at {image_size}"
+    expected = expected_size(model, aspect_ratio, image_size)
+    if expected is not None:
+        return QaResult(
+            check="size_as_asked",
+            passed=size == expected,
+            detail=f"{width}x{height}, asked {asked} ({expected[0]}x{expected[1]})",
+        )
+    ratio_w, _, ratio_h = aspect_ratio.partition(":")
+    wanted = float(ratio_w) / float(ratio_h)
+    ok = abs(width / height - wanted) / wanted <= ASPECT_TOLERANCE
+    return QaResult(check="size_as_asked", passed=ok, detail=f"{width}x{height}, asked {asked}")
+
+
+def failed(results: list[QaResult]) -> list[QaResult]:
+    return [result for result in results if not result.passed]
