@@ -216,6 +216,15 @@ def character_pipeline(
             f"paid this run: about ${run.paid_usd:.4f} for {run.paid_requests} requests; "
             f"{run.kept_results} results kept or read from other runs' jobs at no cost"
         )
+        # On the run itself (its tags), so the Runs page shows what each run cost.
+        context.instance.add_run_tags(
+            context.run.run_id,
+            {
+                "chargen/paid_usd": f"{run.paid_usd:.4f}",
+                "chargen/paid_requests": str(run.paid_requests),
+                "chargen/kept_results": str(run.kept_results),
+            },
+        )
         if budget is not None and reservation is not None:
             budget.settle(reservation, run.paid_usd)
     _fail_for_failures(run, keys, storage)

@@ -2,20 +2,24 @@
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
 from chargen_assets.partitions import CHARACTERS, characters
-from chargen_assets.resources import InboxResource
+from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_VERSIONS, PIPELINE_KEYS
+from chargen_assets.storage import ChargenStorage
+from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
+from chargen_resources.pipeline.estimate import estimate
 
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
 UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
+ESTIMATE_TAG = "chargen/estimate"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
@@ -40,6 +44,7 @@ def range_run_requests(
     assets: Sequence[dg.AssetKey],
     run_key_prefix: str,
     fingerprint: str,
+    extra_tags: Callable[[list[str]], dict[str, str]] = lambda keys: {},
 ) -> list[dg.RunRequest]:
     requests = []
     for start, end, keys in contiguous_ranges(ordered, wanted):
@@ -49,7 +54,12 @@ def range_run_requests(
                 run_key=f"{run_key_prefix}@{digest}",
                 asset_selection=list(assets),
                 run_config=UNATTENDED_RUN_CONFIG,
-                tags={RANGE_START: start, RANGE_END: end, "chargen/characters": str(len(keys))},
+                tags={
+                    RANGE_START: start,
+                    RANGE_END: end,
+                    "chargen/characters": str(len(keys)),
+                    **extra_tags(keys),
+                },
             )
         )
     return requests
@@ -121,13 +131,39 @@ def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[
         "per contiguous range (one batch job per stage). It pays for images: it starts stopped."
     ),
 )
-def rebuild_stale_characters(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+def rebuild_stale_characters(
+    context: dg.SensorEvaluationContext,
+    gemini: GeminiBatchResource,
+    storage: ChargenStorage,
+    inbox: InboxResource,
+) -> dg.SensorResult:
     ordered = context.instance.get_dynamic_partitions(CHARACTERS)
     stale = stale_partitions(context.instance, ordered)
     if not stale:
         return dg.SensorResult(skip_reason="every character was made with the current code")
     first = min(PIPELINE_KEYS.index(asset) for asset in stale.values())
     versions = ",".join(f"{k.to_user_string()}={v}" for k, v in CODE_VERSIONS.items())
-    runs = range_run_requests(ordered, set(stale), PIPELINE_KEYS[first:], "stale", versions)
-    context.log.info(f"{len(stale)} stale characters in {len(runs)} run(s)")
+    selected = [key.to_user_string() for key in PIPELINE_KEYS[first:]]
+
+    def price(keys: list[str]) -> dict[str, str]:
+        """The run's estimate at batch prices, on the run request (seen in the preview)."""
+        priced = estimate(
+            keys,
+            inbox=inbox.source(),
+            store=storage.store(),
+            prefix=storage.prefix,
+            ledger=Ledger(storage.store(), storage.prefix),
+            analysis_model=gemini.analysis_model,
+            image_model=gemini.image_model,
+            stages=selected,
+        )
+        return {ESTIMATE_TAG: f"${priced.cost(False):.2f}: {priced.summary(False)}"}
+
+    runs = range_run_requests(
+        ordered, set(stale), PIPELINE_KEYS[first:], "stale", versions, extra_tags=price
+    )
+    context.log.info(
+        f"{len(stale)} stale characters in {len(runs)} run(s); "
+        + "; ".join(run.tags[ESTIMATE_TAG] for run in runs)
+    )
     return dg.SensorResult(run_requests=runs)

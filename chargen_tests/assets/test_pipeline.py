@@ -319,10 +319,16 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     monkeypatch.setitem(sensors.CODE_VERSIONS, prompt, "v2-new-template")
     stale = stale_partitions(platform.instance, keys)
     assert stale == dict.fromkeys(keys, prompt)
-    result = rebuild_stale_characters(dg.build_sensor_context(instance=platform.instance))
+    with dg.build_sensor_context(
+        instance=platform.instance, resources=platform.resources
+    ) as context:
+        result = rebuild_stale_characters(context)
     assert isinstance(result, dg.SensorResult) and result.run_requests
     (request,) = result.run_requests
     assert request.asset_selection == PIPELINE_KEYS[2:]
+    # The preview shows the price: the prompts compile again (free), the images are kept
+    # until the prompt text really changes, so this rebuild would send nothing.
+    assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 characters")
     assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
 
 
@@ -392,9 +398,17 @@ def test_dead_lettering_qa_failures_re_sends_only_the_failing_character(
 
 def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) -> None:
     keys = list(COLOURS)
-    assert platform.run(keys).success
+    first = platform.run(keys)
+    assert first.success
+    paid = platform.instance.get_run_by_id(first.run_id)
+    assert paid is not None and float(paid.tags["chargen/paid_usd"]) > 0.3
+    assert paid.tags["chargen/paid_requests"] == "10"
     uploads_after_first = len(list(platform.client.files.list()))
-    assert platform.run(keys).success
+    second = platform.run(keys)
+    assert second.success
+    kept = platform.instance.get_run_by_id(second.run_id)
+    assert kept is not None and kept.tags["chargen/paid_usd"] == "0.0000"
+    assert kept.tags["chargen/kept_results"] == "10"
     assert len(platform.jobs()) == 2  # every stored result still matched: nothing was sent
     assert len(list(platform.client.files.list())) <= uploads_after_first  # no images re-uploaded
     assert platform.materialized("character_image") == set(keys)
