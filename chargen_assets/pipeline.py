@@ -45,9 +45,13 @@ PipelineEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
 class _Run:
     """What one execution of the pipeline step knows and records."""
 
-    def __init__(self, context: dg.AssetExecutionContext, storage: ChargenStorage) -> None:
+    def __init__(
+        self, context: dg.AssetExecutionContext, storage: ChargenStorage, inbox: InboxResource
+    ) -> None:
         self.context = context
         self.storage = storage
+        self.inbox = inbox
+        self._inbox_fingerprints: dict[str, str] | None = None
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
         self.paid_usd = 0.0  # what this run's own requests cost (results it sent for)
@@ -69,10 +73,19 @@ class _Run:
             if not ran:
                 continue
             job = outcome.job_of.get(character)
+            content = character in outcome.content_failures
             key = self.storage.write_dead_letter(
                 outcome.stage,
                 character,
-                DeadLetter(character=character, stage=outcome.stage, reason=reason, batch_job=job),
+                DeadLetter(
+                    character=character,
+                    stage=outcome.stage,
+                    reason=reason,
+                    batch_job=job,
+                    content=content,
+                    inputs=self.inbox_fingerprint(character) if content else None,
+                    code=stages.CODE_FINGERPRINT if content else None,
+                ),
             )
             # Shown on the asset's Events tab for that character: the why, next to the red dot.
             self.context.log_event(
@@ -86,6 +99,13 @@ class _Run:
                     },
                 )
             )
+
+    def inbox_fingerprint(self, character: str) -> str | None:
+        """The character's inbox fingerprint now (listed once per run, when first needed)."""
+        if self._inbox_fingerprints is None:
+            listed = self.inbox.source().list_characters()
+            self._inbox_fingerprints = {c.key: c.fingerprint for c in listed}
+        return self._inbox_fingerprints.get(character)
 
     def load(self, stage: Stage[Any], keys: list[str]) -> StageOutcome[Any]:
         """Read a stage that is not selected in this run from storage."""
@@ -165,7 +185,7 @@ def character_pipeline(
     storage: ChargenStorage,
     inbox: InboxResource,
 ) -> Iterator[PipelineEvent]:
-    run = _Run(context, storage)
+    run = _Run(context, storage, inbox)
     keys = sorted(context.partition_keys)
     # Interactive only when asked, or for one character a person launched: backfills (even of
     # one partition) and sensor runs are unattended and wait for batch prices.

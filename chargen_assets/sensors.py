@@ -8,8 +8,9 @@ import dagster as dg
 
 from chargen_assets.partitions import CHARACTERS, characters
 from chargen_assets.resources import GeminiBatchResource, InboxResource
-from chargen_assets.stages import CODE_VERSIONS, PIPELINE_KEYS
+from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
 from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
 from chargen_resources.pipeline.estimate import estimate
@@ -72,27 +73,40 @@ def range_run_requests(
     asset_selection=PIPELINE_KEYS,
     description="Adds a partition per new inbox character and runs new or changed ones.",
 )
-def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> dg.SensorResult:
+def inbox_sensor(
+    context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
+) -> dg.SensorResult:
     listed = inbox.source().list_characters()
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
     plan = plan_tick(listed, context.cursor, known)
-    if not plan.requests and not plan.new_partitions:
+    fingerprints_now = {character.key: character.fingerprint for character in listed}
+    held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
+    for character, reason in sorted(held.items()):
+        context.log.info(
+            f"{character}: not sent again: it failed for its content ({reason}) and neither its "
+            "files nor chargen's code changed since; edit its sketches or character.yaml, or "
+            "materialize it by hand to try anyway"
+        )
+    requests = [r for r in plan.requests if r.partition_key not in held]
+    if not requests and not plan.new_partitions:
         return dg.SensorResult(
-            skip_reason=f"{plan.unchanged} characters, none new or changed", cursor=plan.cursor
+            skip_reason=f"{plan.unchanged} characters, none new or changed"
+            + (f" ({len(held)} held back after a content failure)" if held else ""),
+            cursor=plan.cursor,
         )
     # New partitions are appended after the known ones, in this order, before runs resolve.
     ordered = [*context.instance.get_dynamic_partitions(CHARACTERS), *plan.new_partitions]
-    fingerprints = "\n".join(request.run_key for request in plan.requests)
+    fingerprints = "\n".join(request.run_key for request in requests)
     runs = range_run_requests(
         ordered,
-        {request.partition_key for request in plan.requests},
+        {request.partition_key for request in requests},
         PIPELINE_KEYS,
         "inbox",
         fingerprints,
     )
     context.log.info(
-        f"{len(plan.new_partitions)} new, {len(plan.requests)} to run in {len(runs)} run(s), "
-        f"{plan.unchanged} unchanged"
+        f"{len(plan.new_partitions)} new, {len(requests)} to run in {len(runs)} run(s), "
+        f"{plan.unchanged} unchanged, {len(held)} held back"
     )
     return dg.SensorResult(
         run_requests=runs,
@@ -101,6 +115,32 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource) -> d
         ),
         cursor=plan.cursor,
     )
+
+
+def refused_unchanged(
+    storage: ChargenStorage, fingerprints: dict[str, str], candidates: set[str]
+) -> dict[str, str]:
+    """Candidates whose last failure was their content's, with nothing changed since: sending
+    them again would pay to fail again. One listing of the dead letters, then only theirs."""
+    if not candidates:
+        return {}
+    store = storage.store()
+    folder = storage.prefix.rstrip("/") + "/_dead_letters/"
+    held: dict[str, str] = {}
+    for key in store.list_keys(folder):
+        stage, _, name = key.removeprefix(folder).rpartition("/")
+        character = name.removesuffix(".json")
+        if character not in candidates or character in held:
+            continue
+        dead = storage.read_dead_letter(stage, character, DeadLetter)
+        if (
+            dead is not None
+            and dead.content
+            and dead.inputs == fingerprints.get(character)
+            and dead.code == CODE_FINGERPRINT
+        ):
+            held[character] = dead.reason
+    return held
 
 
 def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:

@@ -6,6 +6,7 @@ and artifact types from here.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import dagster as dg
@@ -23,6 +24,12 @@ SOURCE, ANALYSIS, PROMPT, IMAGE = (stage.key for stage in PIPELINE)
 PIPELINE_KEYS: list[dg.AssetKey] = [stage.key for stage in PIPELINE]
 CODE_VERSIONS: dict[dg.AssetKey, str] = {stage.key: stage.code_version for stage in PIPELINE}
 BY_KEY: dict[dg.AssetKey, Stage[Any]] = {stage.key: stage for stage in PIPELINE}
+# Changes whenever any stage's code version does (a template edit, a new request version).
+CODE_FINGERPRINT = hashlib.sha256(
+    "\n".join(
+        f"{key.to_user_string()}={version}" for key, version in CODE_VERSIONS.items()
+    ).encode()
+).hexdigest()[:16]
 
 
 def needed_by(key: dg.AssetKey) -> list[Stage[Any]]:

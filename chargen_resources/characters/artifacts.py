@@ -107,3 +107,8 @@ class DeadLetter(BaseModel):
     reason: str
     batch_job: str | None = None
     detail: dict[str, str] = Field(default_factory=dict)
+    # A refusal or bad input: the same inputs and code would fail again. The inbox sensor does
+    # not re-send such a character until `inputs` (its inbox fingerprint) or `code` change.
+    content: bool = False
+    inputs: str | None = None
+    code: str | None = None

@@ -129,7 +129,7 @@ def _keep_analysis(
     source_hash: str,
 ) -> None:
     if line.problem:
-        outcome.fail(character, line.problem)
+        outcome.fail(character, line.problem, content=line.refused)
         return
     try:
         analysis = CharacterAnalysis.model_validate_json(line.text)
@@ -140,6 +140,7 @@ def _keep_analysis(
             character,
             f"the analysis answer is not valid JSON for our schema ({where}: {first['msg']}); "
             "re-run to ask again",
+            content=True,
         )
         return
     interactive = job_name is None

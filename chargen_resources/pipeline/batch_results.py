@@ -16,6 +16,16 @@ from chargen_resources.streaming.types import (
 )
 from chargen_resources.streaming.types import TokenUsage as WireUsage
 
+# Refusals: the same request is refused again, so they are the content's failures.
+CONTENT_FINISH_REASONS = {
+    "SAFETY",
+    "IMAGE_SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+}
 # Finish reasons that mean the model produced what was asked.
 GOOD_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
 _SAFETY_HINT = "reword the character.yaml notes or the style override, then re-run this character"
@@ -44,6 +54,13 @@ class LineResult:
     finish_reason: str | None = None
     block_reason: str | None = None
     usage: TokenUsage = field(default_factory=TokenUsage)
+
+    @property
+    def refused(self) -> bool:
+        """The request was refused for its content (not an error worth retrying)."""
+        return not self.error and (
+            self.block_reason is not None or self.finish_reason in CONTENT_FINISH_REASONS
+        )
 
     @property
     def problem(self) -> str | None:

@@ -109,7 +109,7 @@ def keep_final_image(
     if problem is not None:
         for image in line.images:
             store.delete(image.key)
-        outcome.fail(character, problem)
+        outcome.fail(character, problem, content=line.refused)
         return
     final = line.images[-1]
     for draft in line.images[:-1]:

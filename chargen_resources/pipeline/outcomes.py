@@ -19,12 +19,19 @@ class StageOutcome(Generic[T]):
     kept_elsewhere: set[str] = field(default_factory=set)
     # Characters whose request this run sent (and pays for), as opposed to kept or attached.
     paid_here: set[str] = field(default_factory=set)
+    # Failures caused by the character's content (a refusal, an unusable answer, a bad file):
+    # asking again with the same inputs fails again, so nothing re-sends them unasked.
+    content_failures: set[str] = field(default_factory=set)
     # Run once the results are stored and recorded (the ledger's last steps, in order).
     settlements: list[Callable[[], None]] = field(default_factory=list)
 
-    def fail(self, character: str, reason: str) -> None:
+    def fail(self, character: str, reason: str, *, content: bool = False) -> None:
         self.succeeded.pop(character, None)
         self.failed[character] = reason
+        if content:
+            self.content_failures.add(character)
+        else:
+            self.content_failures.discard(character)
 
     def settle(self) -> None:
         for settlement in self.settlements:

@@ -73,5 +73,5 @@ def prepare_sources(
             outcome.succeeded[key] = prepare_character(character, inbox, store, prefix, max_side)
         except (SourceImageError, CharacterSpecError, InboxError, ValueError) as error:
             # One character's bad input (unreadable, oversize, a link out) fails it alone.
-            outcome.fail(key, str(error))
+            outcome.fail(key, str(error), content=True)
     return outcome

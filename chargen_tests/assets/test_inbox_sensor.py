@@ -8,6 +8,7 @@ from PIL import Image
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.resources import InboxResource
 from chargen_assets.sensors import PIPELINE_KEYS, inbox_sensor
+from chargen_assets.storage import ChargenStorage
 
 
 def _sketch(path: Path, colour: tuple[int, int, int]) -> None:
@@ -16,9 +17,11 @@ def _sketch(path: Path, colour: tuple[int, int, int]) -> None:
 
 
 def _tick(instance: dg.DagsterInstance, inbox: Path, cursor: str | None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"inbox": InboxResource(local_root=str(inbox))}
-    ) as context:
+    resources = {
+        "inbox": InboxResource(local_root=str(inbox)),
+        "storage": ChargenStorage(local_root=str(inbox.parent / "storage")),
+    }
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
         result = inbox_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result

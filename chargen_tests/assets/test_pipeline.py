@@ -432,6 +432,38 @@ def test_a_line_error_is_sent_again_on_the_next_run_not_replayed(platform: Platf
     assert int(jobs[-1]["metadata"]["batchStats"]["requestCount"]) == 1
 
 
+def _sensor_wants(platform: Platform) -> set[str]:
+    """Characters the inbox sensor would run now, from an empty cursor (a fresh `make dev`)."""
+    from chargen_assets.sensors import inbox_sensor
+
+    with dg.build_sensor_context(instance=platform.instance, resources=platform.resources) as ctx:
+        result = inbox_sensor(ctx)
+    assert isinstance(result, dg.SensorResult)
+    wanted: set[str] = set()
+    ordered = platform.instance.get_dynamic_partitions(CHARACTERS)
+    for run in result.run_requests or []:
+        assert run.partition_key_range is not None
+        first = ordered.index(run.partition_key_range.start)
+        last = ordered.index(run.partition_key_range.end)
+        wanted.update(ordered[first : last + 1])
+    return wanted
+
+
+def test_the_sensor_does_not_pay_again_for_a_refusal_until_something_changes(
+    platform: Platform,
+) -> None:
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
+    (platform.inbox / "ash" / "character.yaml").write_text("notes: '[emulator:line-error]'\n")
+    assert not platform.run(list(COLOURS)).success
+    ember = platform.storage().read_dead_letter("character_image", "ember", DeadLetter)
+    ash = platform.storage().read_dead_letter("character_image", "ash", DeadLetter)
+    assert ember is not None and ember.content and ember.inputs and ember.code
+    assert ash is not None and not ash.content  # an error line: worth asking again
+    assert "ember" not in _sensor_wants(platform) and "ash" in _sensor_wants(platform)
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a stern executioner\n")
+    assert "ember" in _sensor_wants(platform)
+
+
 def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platform) -> None:
     (platform.inbox / "ash" / "character.yaml").write_text("notes: nsfw\n")
     assert not platform.run(list(COLOURS)).success
