@@ -1,7 +1,9 @@
-"""Records the tests build by hand: sensible defaults, override what the test is about."""
+"""Records and resources the tests build by hand: sensible defaults, override what matters."""
 
 from typing import Any
 
+from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.characters.artifacts import GeneratedImage, TokenUsage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
@@ -37,3 +39,14 @@ def generated_image(**overrides: Any) -> GeneratedImage:
         "estimated_cost_usd": 0.07,
     }
     return GeneratedImage(**{**fields, **overrides})
+
+
+def catalog_resources(storage: ChargenStorage) -> dict[str, object]:
+    """What materializing the catalog (and its checks) alone needs, over `storage`."""
+    return {
+        "storage": storage,
+        "io_manager": ChargenIOManager(storage=storage),
+        # Declared by the (unselected) pipeline step; never called by the catalog.
+        "gemini": GeminiBatchResource(),
+        "inbox": InboxResource(),
+    }

@@ -8,9 +8,9 @@ import polars as pl
 from chargen_assets.catalog import character_catalog
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
-from chargen_assets.resources import GeminiBatchResource, InboxResource
-from chargen_assets.storage import ChargenIOManager, ChargenStorage
+from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
+from chargen_tests.factories import catalog_resources
 
 
 def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
@@ -26,13 +26,7 @@ def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
             [character_pipeline, character_catalog],
             selection=[character_catalog.key],
             instance=instance,
-            resources={
-                "storage": storage,
-                "io_manager": ChargenIOManager(storage=storage),
-                # Declared by the (unselected) pipeline step; never called here.
-                "gemini": GeminiBatchResource(),
-                "inbox": InboxResource(),
-            },
+            resources=catalog_resources(storage),
         )
     table = result.output_for_node("character_catalog")
     rows = {row["character"]: row for row in table.iter_rows(named=True)}

@@ -6,10 +6,9 @@ from chargen_assets.catalog import character_catalog
 from chargen_assets.checks import images_have_dimensions, no_failed_characters
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
-from chargen_assets.resources import GeminiBatchResource, InboxResource
-from chargen_assets.storage import ChargenIOManager, ChargenStorage
+from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
-from chargen_tests.factories import generated_image
+from chargen_tests.factories import catalog_resources, generated_image
 
 
 def _catalog_checks(
@@ -22,13 +21,7 @@ def _catalog_checks(
             [character_pipeline, character_catalog, no_failed_characters, images_have_dimensions],
             selection=dg.AssetSelection.assets(character_catalog),
             instance=instance,
-            resources={
-                "storage": storage,
-                "io_manager": ChargenIOManager(storage=storage),
-                # Declared by the (unselected) pipeline step; never called here.
-                "gemini": GeminiBatchResource(),
-                "inbox": InboxResource(),
-            },
+            resources=catalog_resources(storage),
         )
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 

@@ -50,19 +50,15 @@ def test_estimate_prints_the_price_of_the_samples_and_touches_nothing(
 def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
     command = [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox"]
     env = {"CHARGEN_STORAGE": str(tmp_path / "storage")}
-    stage = subprocess.run(
-        [*command, str(REPO / "samples" / "inbox"), "--select", "character_imag"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert stage.returncode == 2 and "unknown stage(s) character_imag" in stage.stderr
-    who = subprocess.run(
-        [*command, str(REPO / "samples" / "inbox"), "--characters", "nobody"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert who.returncode == 2 and "not in the inbox" in who.stderr and "nobody" in who.stderr
+    for extra, expected in (
+        (["--select", "character_imag"], "unknown stage(s) character_imag"),
+        (["--characters", "nobody"], "not in the inbox"),
+    ):
+        done = subprocess.run(
+            [*command, str(REPO / "samples" / "inbox"), *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2 and expected in done.stderr, done.stderr
