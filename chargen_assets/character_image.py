@@ -18,7 +18,18 @@ from chargen_resources.pipeline.image_stage import image_stage
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
 
-CODE_VERSION = "image-v1"
+IMAGE_CODE = "image-v1"
+
+
+def code_version_for(prompt_code_version: str) -> str:
+    """The image's code version includes the prompt template's: the request is built from it.
+    Dagster does not carry a parent's code change down to partitions whose own events are
+    unchanged, so without this only `character_prompt` would read as stale after a template edit;
+    with it, every image made from an older template does too."""
+    return f"{IMAGE_CODE}+{prompt_code_version[:16]}"
+
+
+CODE_VERSION = code_version_for(character_prompt.CODE_VERSION)
 
 spec = character_asset_spec(
     "character_image",

@@ -504,21 +504,30 @@ def test_the_catalog_is_requested_after_a_run_with_a_failed_character(platform: 
     assert after.get_num_requested(dg.AssetKey("character_catalog")) == 1
 
 
-def test_dagster_itself_sees_every_prompt_stale_after_a_template_change(platform: Platform) -> None:
+def test_dagster_itself_sees_every_prompt_and_image_stale_after_a_template_change(
+    platform: Platform,
+) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success
-    prompt = dg.AssetKey("character_prompt")
+    from chargen_assets.character_image import code_version_for
+
+    prompt, image = dg.AssetKey("character_prompt"), dg.AssetKey("character_image")
+    # What editing the template does to the code versions (both derive from its fingerprint).
+    new_versions = {prompt: "v2-edited", image: code_version_for("v2-edited")}
     edited = character_pipeline.map_asset_specs(
         lambda spec: (
-            spec.replace_attributes(code_version="v2-edited") if spec.key == prompt else spec
+            spec.replace_attributes(code_version=new_versions[spec.key])
+            if spec.key in new_versions
+            else spec
         )
     )
     before = get_stale_status_resolver(platform.instance, [character_pipeline])
     after = get_stale_status_resolver(platform.instance, [edited])
-    assert {before.get_status(prompt, key) for key in keys} == {StaleStatus.FRESH}
-    assert {after.get_status(prompt, key) for key in keys} == {StaleStatus.STALE}
-    causes = after.get_stale_causes(prompt, keys[0])
-    assert any("code version" in cause.reason for cause in causes)
+    for asset in (prompt, image):
+        assert {before.get_status(asset, key) for key in keys} == {StaleStatus.FRESH}
+        assert {after.get_status(asset, key) for key in keys} == {StaleStatus.STALE}
+        causes = after.get_stale_causes(asset, keys[0])
+        assert any("code version" in cause.reason for cause in causes)
 
 
 def test_a_stream_cut_mid_image_fails_the_character_and_stores_nothing(platform: Platform) -> None:
