@@ -83,7 +83,7 @@ def character_catalog(
         {
             "characters": table.height,
             **{f"status_{row['status']}": row["len"] for row in counts},
-            "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 4),
+            "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 3),
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
             "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),

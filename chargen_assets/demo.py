@@ -89,7 +89,7 @@ def _summary(table: pl.DataFrame, images_at: str) -> str:
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
         f"Images are under {images_at}/",
-        f"All these characters together: {tokens:,} tokens, ${cost:.4f} estimated at batch "
+        f"All these characters together: {tokens:,} tokens, ${cost:.3f} estimated at batch "
         "prices (a re-run pays only for what it sent again).",
         "Open the UI with `make dev` to see lineage, metadata and thumbnails per character.",
     ]

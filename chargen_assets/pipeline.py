@@ -233,14 +233,14 @@ def character_pipeline(
         yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)
     finally:
         context.log.info(
-            f"paid this run: about ${run.paid_usd:.4f} for {run.paid_requests} requests; "
+            f"paid this run: about ${run.paid_usd:.3f} for {run.paid_requests} requests; "
             f"{run.kept_results} results kept or read from other runs' jobs at no cost"
         )
         # On the run itself (its tags), so the Runs page shows what each run cost.
         context.instance.add_run_tags(
             context.run.run_id,
             {
-                "chargen/paid_usd": f"{run.paid_usd:.4f}",
+                "chargen/paid_usd": f"{run.paid_usd:.3f}",
                 "chargen/paid_requests": str(run.paid_requests),
                 "chargen/kept_results": str(run.kept_results),
             },
@@ -347,7 +347,7 @@ def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None)
             "fewer characters or stages; `chargen estimate` shows the cost of a selection first."
         ),
         metadata={
-            "estimate_usd": round(cost, 4),
+            "estimate_usd": round(cost, 3),
             "ceiling_usd": ceiling,
             "estimate": dg.MetadataValue.md(f"```\n{priced.table()}\n```"),
         },

@@ -407,7 +407,7 @@ def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) 
     second = platform.run(keys)
     assert second.success
     kept = platform.instance.get_run_by_id(second.run_id)
-    assert kept is not None and kept.tags["chargen/paid_usd"] == "0.0000"
+    assert kept is not None and kept.tags["chargen/paid_usd"] == "0.000"
     assert kept.tags["chargen/kept_results"] == "10"
     assert len(platform.jobs()) == 2  # every stored result still matched: nothing was sent
     assert len(list(platform.client.files.list())) <= uploads_after_first  # no images re-uploaded
