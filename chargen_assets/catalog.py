@@ -16,6 +16,7 @@ from chargen_resources.characters.artifacts import (
     SourceImages,
 )
 from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
+from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
 T = TypeVar("T", bound=BaseModel)
@@ -78,6 +79,10 @@ def character_catalog(
         for key in keys
     ]
     table = build_catalog(states)
+    # The cast as a page anyone can open, beside the results (README "The gallery").
+    gallery_key = f"{storage.prefix.strip('/')}/{GALLERY_PAGE}"
+    page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
+    storage.store().put_bytes(gallery_key, page.encode(), "text/html")
     counts = table.group_by("status").len().to_dicts()
     context.add_output_metadata(
         {
@@ -86,6 +91,7 @@ def character_catalog(
             "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 3),
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
             "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
+            "gallery": dg.MetadataValue.path(storage.store().uri(gallery_key)),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
         }
     )

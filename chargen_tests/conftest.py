@@ -4,4 +4,5 @@ pytest_plugins = [
     "chargen_tests.fixtures.emulator",
     "chargen_tests.fixtures.s3",
     "chargen_tests.fixtures.project",
+    "chargen_tests.fixtures.platform",
 ]

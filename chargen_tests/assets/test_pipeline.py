@@ -3,139 +3,22 @@
 from __future__ import annotations
 
 import os
-import struct
-import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
 from dagster._core.definitions.data_version import StaleStatus
 from dagster._utils.test.data_versions import get_stale_status_resolver
-from google import genai
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
-from chargen_assets.resources import GeminiBatchResource, InboxResource
+from chargen_assets.resources import GeminiBatchResource
 from chargen_assets.sensors import PIPELINE_KEYS, rebuild_stale_characters, stale_partitions
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
-from chargen_resources.emulator import RunningEmulator
-from chargen_resources.streaming import GoogleGenAIApiAdapter
-from chargen_tests.fixtures.emulator import client_for
-
-COLOURS = {
-    "ash": (200, 30, 30),
-    "brook": (30, 90, 200),
-    "cinder": (40, 40, 40),
-    "dune": (220, 190, 120),
-    "ember": (240, 120, 20),
-}
-
-
-def png_header_claiming(width: int, height: int) -> bytes:
-    """A PNG that declares enormous dimensions without holding the pixels."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-def draw_sketch(path: Path, colour: tuple[int, int, int]) -> None:
-    image = Image.new("RGB", (96, 128), (235, 235, 235))
-    pen = ImageDraw.Draw(image)
-    pen.ellipse((36, 8, 60, 32), fill=colour)
-    pen.rectangle((30, 34, 66, 90), fill=colour)
-    pen.line((66, 40, 90, 10), fill=(20, 20, 20), width=3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-
-
-@dataclass
-class Platform:
-    inbox: Path
-    storage_root: Path
-    instance: dg.DagsterInstance
-    resources: dict[str, object]
-    client: genai.Client
-
-    def add(self, keys: Sequence[str]) -> None:
-        known = set(self.instance.get_dynamic_partitions(CHARACTERS))
-        self.instance.add_dynamic_partitions(CHARACTERS, [k for k in keys if k not in known])
-
-    def run(
-        self,
-        keys: Sequence[str],
-        selection: Sequence[str] | None = None,
-        config: dict[str, object] | None = None,
-    ) -> dg.ExecuteInProcessResult:
-        self.add(keys)
-        ordered = [k for k in self.instance.get_dynamic_partitions(CHARACTERS) if k in keys]
-        return dg.materialize(
-            [character_pipeline],
-            selection=list(selection) if selection else None,
-            instance=self.instance,
-            resources=self.resources,
-            tags={
-                "dagster/asset_partition_range_start": ordered[0],
-                "dagster/asset_partition_range_end": ordered[-1],
-            },
-            run_config={"ops": {"character_pipeline": {"config": config or {}}}},
-            raise_on_error=False,
-        )
-
-    def jobs(self) -> list[str]:
-        return [job.display_name or "" for job in self.client.batches.list()]
-
-    def batches(self) -> list[dict[str, Any]]:
-        """Raw batch resources (with batchStats), oldest first."""
-        adapter = GoogleGenAIApiAdapter(self.client)
-        names = [job.name or "" for job in self.client.batches.list()]
-        raw = [adapter.get_resource(name) for name in names]
-        return sorted(raw, key=lambda job: job["metadata"]["createTime"])
-
-    def resources_inbox(self) -> InboxResource:
-        inbox = self.resources["inbox"]
-        assert isinstance(inbox, InboxResource)
-        return inbox
-
-    def storage(self) -> ChargenStorage:
-        storage = self.resources["storage"]
-        assert isinstance(storage, ChargenStorage)
-        return storage
-
-    def materialized(self, asset: str) -> set[str]:
-        return set(self.instance.get_materialized_partitions(dg.AssetKey(asset)))
-
-
-@pytest.fixture
-def platform(tmp_path: Path, emulator: RunningEmulator) -> Iterator[Platform]:
-    inbox = tmp_path / "inbox"
-    for name, colour in COLOURS.items():
-        draw_sketch(inbox / name / "front.png", colour)
-    storage = ChargenStorage(local_root=str(tmp_path / "storage"))
-    resources: dict[str, object] = {
-        "gemini": GeminiBatchResource(
-            base_url=emulator.base_url,
-            poll_interval_seconds=0.01,
-            max_poll_interval_seconds=0.05,
-            retry_attempts=1,
-        ),
-        "storage": storage,
-        "inbox": InboxResource(local_root=str(inbox)),
-    }
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield Platform(inbox, tmp_path / "storage", instance, resources, client_for(emulator))
+from chargen_tests.fixtures.platform import COLOURS, Platform, draw_sketch, png_header_claiming
 
 
 def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platform) -> None:

@@ -18,8 +18,8 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.emulator import RunningEmulator
-from chargen_tests.assets.test_pipeline import COLOURS, Platform
 from chargen_tests.fixtures.emulator import client_for
+from chargen_tests.fixtures.platform import COLOURS, Platform
 
 
 def test_inbox_and_results_in_s3(
