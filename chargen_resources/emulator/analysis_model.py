@@ -105,6 +105,31 @@ def archetype_from_colours(palette: Sequence[PaletteColour], mood: str) -> str:
     return "mage"
 
 
+def figure_shape(image: Image.Image) -> tuple[str, str]:
+    """The drawn figure's build and stance, from where it differs from the paper's colour."""
+    small = image.convert("L").resize((_SAMPLE * 2, _SAMPLE * 2), Image.Resampling.BILINEAR)
+    paper = small.getpixel((0, 0))
+    assert isinstance(paper, int)
+    mask = small.point(lambda value: 255 if abs(value - paper) > 24 else 0)
+    box = mask.getbbox()
+    if box is None:
+        return "upright", "standing, three-quarter view"
+    left, top, right, bottom = box
+    width, height = right - left, bottom - top
+    ratio = width / max(height, 1)
+    build = "slender" if ratio < 0.4 else "broad" if ratio > 0.75 else "sturdy"
+    if height > small.height * 0.8:
+        build = f"tall {build}"
+    stance = (
+        "wide stance, arms out"
+        if ratio > 0.75
+        else "standing tall, facing forward"
+        if ratio < 0.4
+        else "standing, three-quarter view"
+    )
+    return build, stance
+
+
 def image_facts(image: Image.Image, prompt: str = "") -> Facts:
     """Facts about one image (the first reference image leads when there are several)."""
     rgb = image.convert("RGB")
@@ -122,6 +147,7 @@ def image_facts(image: Image.Image, prompt: str = "") -> Facts:
     saturation = _saturation(palette)
     mood = mood_from(brightness, contrast, saturation)
     archetype = archetype_word(prompt) or archetype_from_colours(palette, mood)
+    build, stance = figure_shape(rgb)
     return Facts(
         palette=palette,
         mood=mood,
@@ -138,6 +164,8 @@ def image_facts(image: Image.Image, prompt: str = "") -> Facts:
         temperature=_temperature(palette),
         image_count=1,
         seed=stable_int(f"{palette[0].hex if palette else ''}:{prompt}"),
+        build=build,
+        stance=stance,
     )
 
 

@@ -17,14 +17,36 @@ from chargen_resources.emulator.colours import RGB, hex_code, nearest_name
 
 # Archetype words a prompt may use, grouped by the silhouette the image model draws for them.
 ARCHETYPE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "knight": ("knight", "paladin", "samurai", "guardian", "templar"),
-    "mage": ("mage", "wizard", "sorcerer", "sorceress", "witch", "warlock", "necromancer", "druid"),
-    "rogue": ("rogue", "thief", "assassin", "ninja", "spy"),
+    "knight": ("knight", "paladin", "samurai", "ronin", "guardian", "templar", "warden"),
+    "mage": (
+        "mage",
+        "wizard",
+        "sorcerer",
+        "sorceress",
+        "witch",
+        "warlock",
+        "necromancer",
+        "druid",
+        "oracle",
+        "seer",
+    ),
+    "rogue": ("rogue", "thief", "assassin", "ninja", "spy", "runner"),
     "ranger": ("ranger", "archer", "hunter", "scout"),
     "robot": ("robot", "android", "cyborg", "mech", "automaton"),
     "warrior": ("warrior", "barbarian", "fighter", "pirate", "gladiator", "viking"),
-    "cleric": ("cleric", "priest", "priestess", "monk", "bard", "healer"),
+    "cleric": ("cleric", "priest", "priestess", "monk", "bard", "healer", "hermit", "pilgrim"),
 }
+# What each family is usually drawn carrying (an analysis names two or three of them).
+FAMILY_PROPS: dict[str, tuple[str, ...]] = {
+    "knight": ("longsword", "kite shield", "tattered banner"),
+    "mage": ("carved staff", "spellbook", "glowing orb"),
+    "rogue": ("pair of daggers", "hooded cloak", "coil of rope"),
+    "ranger": ("longbow", "quiver of arrows", "hunting knife"),
+    "robot": ("arm cannon", "sensor visor", "power cell"),
+    "warrior": ("greataxe", "round shield", "war horn"),
+    "cleric": ("walking staff", "prayer beads", "lantern"),
+}
+DEFAULT_PROPS = ("travelling pack", "walking staff")
 MOOD_FAMILIES: dict[str, tuple[str, ...]] = {
     "dark": (
         "dark",
@@ -103,6 +125,19 @@ class Facts(BaseModel):
     temperature: str = "neutral"
     image_count: int = 0
     seed: int = 0
+    build: str = "upright"  # the figure's proportions in the sketch: slender, broad, ...
+    stance: str = "standing, three-quarter view"
+
+    @property
+    def family(self) -> str:
+        return archetype_family(self.archetype) or self.archetype
+
+    def props(self) -> list[str]:
+        found = FAMILY_PROPS.get(self.family, DEFAULT_PROPS)
+        return list(found[: 2 + self.seed % 2])
+
+    def silhouette(self) -> str:
+        return f"{self.build} {self.family} outline"
 
     @property
     def mood_phrase(self) -> str:
@@ -185,6 +220,8 @@ class FactHints:
             return len(self.facts.palette) or 3
         if _has(words, "trait", "feature", "tag", "keyword", "detail"):
             return 4
+        if _has(words, "prop", "item", "equipment", "gear", "weapon", "carr", "accessor"):
+            return len(self.facts.props())
         return None
 
     def text(self, name: str, index: int, parent: str = "") -> str | None:
@@ -221,7 +258,12 @@ class FactHints:
         if _has(words, "background", "setting", "scene", "environment"):
             return f"{f.lighting} {f.mood} backdrop"
         if _has(words, "pose", "stance"):
-            return "standing, three-quarter view"
+            return f.stance
+        if _has(words, "silhouette", "shape", "outline", "build", "proportion"):
+            return f.silhouette()
+        if _has(words, "prop", "item", "equipment", "gear", "weapon", "carr", "accessor"):
+            props = f.props()
+            return props[index % len(props)] if index >= 0 else ", ".join(props)
         return None
 
     def number(self, name: str, index: int, parent: str = "") -> float | None:
