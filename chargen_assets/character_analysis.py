@@ -40,6 +40,7 @@ def metadata(record: AnalysisRecord, uri: str) -> dict[str, Any]:
         "art_style": analysis.art_style,
         "palette": ", ".join(c.hex or c.name for c in analysis.colour_palette),
         "model": record.model,
+        "backend": record.backend or "unknown",
         "mode": record.mode,
         "batch_job": record.batch_job or "(interactive, full price)",
         "prompt_tokens": record.usage.prompt_tokens,
@@ -60,6 +61,7 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         client=run.gemini.streaming_client(),
         model=model,
         timeout_seconds=run.gemini.request_timeout_seconds,
+        backend=run.gemini.connection().backend,
     )
     valid = partial(analysis_still_valid, model=model)
     return run.pay(spec.key, sources, AnalysisRecord, valid, paid)

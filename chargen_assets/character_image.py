@@ -51,6 +51,7 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "bytes": image.bytes,
         "finish_reason": image.finish_reason or "",
         "model": image.model,
+        "backend": image.backend or "unknown",
         "mode": image.mode,
         "batch_job": image.batch_job or "(interactive, full price)",
         "prompt_tokens": image.usage.prompt_tokens,
@@ -80,6 +81,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         model=model,
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
+        backend=run.gemini.connection().backend,
     )
     strict = run.config.qa_failures == "dead_letter"
     valid = partial(image_still_valid, model=model, store=store, qa_must_pass=strict)

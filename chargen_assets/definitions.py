@@ -6,6 +6,7 @@ Configuration comes from the environment so the same code runs on a laptop and i
 - CHARGEN_STORAGE: a folder (default ./.chargen/storage) or s3://bucket/prefix for results.
 - CHARGEN_EMULATOR_STATE: the emulator's state folder (default ./.chargen/emulator).
 - GEMINI_BASE_URL: send requests elsewhere (a proxy, or an emulator started by hand).
+- CHARGEN_PROFILE: local (default) or production (GEMINI_API_KEY required, no emulator).
 - CHARGEN_MAX_RUN_COST_USD: refuse any run whose estimated cost is above this.
 - CHARGEN_MONTHLY_BUDGET_USD: a budget per month shared by every run.
 """
@@ -45,7 +46,28 @@ def inbox_from_env() -> InboxResource:
     return InboxResource(backend="local", local_root=where.path, s3=s3)
 
 
+PROFILES = ("local", "production")
+
+
+def check_profile() -> None:
+    """In production a missing key is an error, never a quiet switch to the emulator."""
+    profile = os.environ.get("CHARGEN_PROFILE", "local")
+    if profile not in PROFILES:
+        raise dg.DagsterInvalidDefinitionError(
+            f"CHARGEN_PROFILE={profile!r} is not a profile; use 'local' (the default: without a "
+            "key, the emulator) or 'production' (a key is required)"
+        )
+    asked = os.environ.get("CHARGEN_ALLOW_EMULATOR", "").lower() in ("1", "true", "yes")
+    if profile == "production" and not os.environ.get("GEMINI_API_KEY") and not asked:
+        raise dg.DagsterInvalidDefinitionError(
+            "CHARGEN_PROFILE=production but GEMINI_API_KEY is not set: give the code location "
+            "the GEMINI_API_KEY secret (your Gemini API key). chargen will not fall back to its "
+            "emulator in production; set CHARGEN_ALLOW_EMULATOR=true to use it on purpose"
+        )
+
+
 def gemini_from_env() -> GeminiBatchResource:
+    check_profile()
     # EnvVar keeps the key out of run config and the UI; only reference it when it is set.
     api_key = dg.EnvVar("GEMINI_API_KEY") if os.environ.get("GEMINI_API_KEY") else None
     quick = os.environ.get("CHARGEN_POLL_SECONDS")

@@ -17,6 +17,8 @@ def _legacy_mode(value: object) -> object:
     return "interactive" if value == "stream" else value  # records written before 2026-11-30
 
 
+# Who answered: Google, another endpoint (a proxy), or chargen's emulator (drawings, not art).
+Backend = Literal["google", "custom", "emulator"]
 # batch: half price, a job that takes minutes to a day; interactive: full price, seconds.
 RequestMode = Annotated[Literal["batch", "interactive"], BeforeValidator(_legacy_mode)]
 
@@ -76,6 +78,7 @@ class AnalysisRecord(BaseModel):
     usage: TokenUsage
     estimated_cost_usd: float | None
     made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")
+    backend: Backend | None = Field(default=None, description="who answered the request")
 
 
 class GeneratedImage(BaseModel):
@@ -97,6 +100,7 @@ class GeneratedImage(BaseModel):
     thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
     qa: list[QaResult] = Field(default_factory=list, description="image QA, checked when kept")
     made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")
+    backend: Backend | None = Field(default=None, description="who answered the request")
 
 
 class DeadLetter(BaseModel):

@@ -31,6 +31,7 @@ SCHEMA = {
     "estimated_cost_usd": pl.Float64,
     "batch_job": pl.String,
     "qa_failed": pl.String,
+    "backend": pl.String,
 }
 COST_BY_DAY_SCHEMA = {"day": pl.String, "requests": pl.Int64, "estimated_cost_usd": pl.Float64}
 
@@ -83,6 +84,9 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         "tokens": tokens,
         "estimated_cost_usd": round(sum(costs), 6),
         "batch_job": image.batch_job if image else None,
+        "backend": next(
+            (r.backend for r in (image, analysis) if r is not None and r.backend), None
+        ),
         "qa_failed": ", ".join(r.check for r in image.qa if not r.passed) or None
         if image
         else None,

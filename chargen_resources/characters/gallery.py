@@ -82,7 +82,11 @@ def _card(state: CharacterState, prefix: str) -> str:
         for record in (state.analysis, state.image)
         if record is not None
     )
-    parts.append(f"<p>cost about ${cost:.3f}</p></div></section>")
+    made_by = next(
+        (r.backend for r in (state.image, state.analysis) if r is not None and r.backend), None
+    )
+    badge = f"; backend: {html.escape(made_by)}" if made_by else ""
+    parts.append(f"<p>cost about ${cost:.3f}{badge}</p></div></section>")
     return "".join(parts)
 
 

@@ -6,8 +6,10 @@ against the emulator goes to Google unchanged once `GEMINI_API_KEY` is set.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,7 +49,10 @@ class GeminiConnection:
     def describe(self) -> str:
         """A log line that says where requests go, without the key."""
         if self.backend == "emulator":
-            return f"no GEMINI_API_KEY set: using the embedded Gemini emulator at {self.base_url}"
+            return (
+                f"using the Gemini emulator at {self.base_url}: its images are drawings, marked "
+                "backend: emulator (set GEMINI_API_KEY to use Google)"
+            )
         return f"using the Gemini API at {self.base_url}"
 
 
@@ -80,6 +85,15 @@ def http_options(settings: ConnectionSettings, base_url: str | None) -> types.Ht
     )
 
 
+def is_emulator(base_url: str) -> bool:
+    """Whether `base_url` is a chargen emulator (it answers its own status route, unbilled)."""
+    try:
+        with urllib.request.urlopen(f"{base_url.rstrip('/')}/emulator/status", timeout=5) as answer:
+            return answer.status == 200 and "stateDir" in json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+
+
 def connect(settings: ConnectionSettings) -> GeminiConnection:
     """A client for Google when a key is set, for `base_url` when given, else the emulator."""
     if settings.api_key:
@@ -90,6 +104,8 @@ def connect(settings: ConnectionSettings) -> GeminiConnection:
         base_url = settings.base_url or embedded_emulator_url(settings.emulator_state_dir)
         backend = "custom" if settings.base_url else "emulator"
         api_key = EMULATOR_API_KEY
+    if backend == "custom" and base_url and is_emulator(base_url):
+        backend = "emulator"  # `chargen-emulator serve`: its drawings must say so
     client = genai.Client(api_key=api_key, http_options=http_options(settings, base_url))
     shown_url = base_url or "https://generativelanguage.googleapis.com"
     return GeminiConnection(client=client, backend=backend, base_url=shown_url)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from chargen_resources.characters.analysis import CharacterAnalysis
-from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
+from chargen_resources.characters.artifacts import AnalysisRecord, Backend, SourceImages
 from chargen_resources.characters.requests import (
     ANALYSIS_INSTRUCTION,
     ANALYSIS_REQUEST_VERSION,
@@ -64,6 +64,7 @@ def analysis_stage(
     client: StreamingGenerateClient,
     model: str,
     timeout_seconds: float,
+    backend: Backend | None = None,
 ) -> PaidStage[SourceImages, AnalysisRecord]:
     def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
         """Only for a new job: the sketches are uploaded (or reused while still on the
@@ -106,7 +107,7 @@ def analysis_stage(
         source: SourceImages,
         job_name: str | None,
     ) -> None:
-        _keep_analysis(outcome, line, character, model, job_name, source.images_hash)
+        _keep_analysis(outcome, line, character, model, job_name, source.images_hash, backend)
 
     return PaidStage(
         name=STAGE,
@@ -127,6 +128,7 @@ def _keep_analysis(
     model: str,
     job_name: str | None,
     source_hash: str,
+    backend: Backend | None = None,
 ) -> None:
     if line.problem:
         outcome.fail(character, line.problem, content=line.refused)
@@ -161,4 +163,5 @@ def _keep_analysis(
             batch=not interactive,
         ),
         made_at=datetime.now(UTC),
+        backend=backend,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.artifacts import Backend, GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.image_qa import inspect_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
@@ -100,6 +100,7 @@ def keep_final_image(
     prefix: str,
     model: str,
     batch_job: str | None,
+    backend: Backend | None = None,
 ) -> None:
     """Move the final non-thought image of a good line to its key; fail the character otherwise."""
     problem = line.problem
@@ -160,6 +161,7 @@ def keep_final_image(
         thumbnail=thumbnail,
         qa=qa,
         made_at=datetime.now(UTC),
+        backend=backend,
     )
 
 
@@ -173,6 +175,7 @@ def image_stage(
     safety_settings: Sequence[SafetySetting],
     timeout_seconds: float,
     abandon_after: timedelta = timedelta(hours=1),
+    backend: Backend | None = None,
 ) -> PaidStage[CompiledPrompt, GeneratedImage]:
     reader = f"r{secrets.token_hex(4)}"  # this run's own staging folder per answer it reads
 
@@ -234,6 +237,7 @@ def image_stage(
             prefix=prefix,
             model=model,
             batch_job=job_name,
+            backend=backend,
         )
 
     def discard(line: LineResult) -> None:

@@ -48,3 +48,19 @@ def test_without_a_key_there_is_none_in_config(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     gemini = (definitions.build_defs().resources or {})["gemini"]
     assert gemini.api_key is None
+
+
+def test_production_refuses_to_load_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("CHARGEN_ALLOW_EMULATOR", raising=False)
+    monkeypatch.setenv("CHARGEN_PROFILE", "production")
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="GEMINI_API_KEY is not set"):
+        definitions.build_defs()
+    monkeypatch.setenv("CHARGEN_ALLOW_EMULATOR", "true")  # asked for on purpose
+    definitions.build_defs()
+    monkeypatch.delenv("CHARGEN_ALLOW_EMULATOR")
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-secret")
+    definitions.build_defs()
+    monkeypatch.setenv("CHARGEN_PROFILE", "staging")
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="not a profile"):
+        definitions.build_defs()

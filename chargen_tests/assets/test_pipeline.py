@@ -34,6 +34,7 @@ def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platfo
     with Image.open(png) as opened:
         assert opened.format == "PNG" and opened.size == (image.width, image.height)
     assert image.mode == "batch" and image.batch_job and image.usage.output_tokens == 1120
+    assert image.backend == "emulator"  # its drawings say so, wherever they are shown
     record = platform.instance.get_latest_data_version_record(
         dg.AssetKey("character_image"), partition_key="ash"
     )

@@ -7,7 +7,9 @@ from chargen_resources.gemini.connection import ConnectionSettings, connect
 def test_without_a_key_the_embedded_emulator_answers(tmp_path: Path) -> None:
     connection = connect(ConnectionSettings(emulator_state_dir=tmp_path / "emu"))
     assert connection.backend == "emulator" and connection.base_url.startswith("http://127.0.0.1:")
-    assert "embedded Gemini emulator" in connection.describe()
+    assert (
+        "Gemini emulator" in connection.describe() and "backend: emulator" in connection.describe()
+    )
     files = list(connection.client.files.list())
     assert files == []
     again = connect(ConnectionSettings(emulator_state_dir=tmp_path / "emu"))
@@ -21,7 +23,11 @@ def test_a_key_goes_to_google_and_is_never_described() -> None:
     assert "secret" not in connection.describe()
 
 
-def test_a_base_url_sends_requests_there(emulator: RunningEmulator) -> None:
+def test_a_base_url_sends_requests_there_and_an_emulator_is_named_one(
+    emulator: RunningEmulator,
+) -> None:
     connection = connect(ConnectionSettings(api_key="k", base_url=emulator.base_url))
-    assert connection.backend == "custom"
+    assert connection.backend == "emulator"  # `chargen-emulator serve` is recognised
+    proxy = connect(ConnectionSettings(api_key="k", base_url="http://127.0.0.1:9"))
+    assert proxy.backend == "custom"
     assert connection.client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
