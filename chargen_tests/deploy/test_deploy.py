@@ -1,0 +1,51 @@
+"""The production profile's files: Dagster's own schema accepts the instance, and the compose
+file, the Helm values and the image agree on the production settings. (Docker and Kubernetes
+cannot run on this project's machines; README "Deploying" says what was not run.)"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster._core.instance.ref import InstanceRef
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_production_instance_is_postgres_queued_monitored_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
+    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        monkeypatch.setenv(name, "x")
+    ref = InstanceRef.from_dir(str(tmp_path))  # validates against Dagster's instance schema
+    assert ref.storage_data is not None and ref.storage_data.class_name == "DagsterPostgresStorage"
+    assert ref.run_coordinator_data is not None
+    assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
+    launcher = ref.run_launcher_data.rehydrate(as_type=object) if ref.run_launcher_data else None
+    assert type(launcher).__name__ == "DockerRunLauncher"
+    assert getattr(launcher, "supports_check_run_worker_health", False)  # a dead worker is seen
+    settings = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    assert settings["run_monitoring"]["enabled"] and settings["run_retries"]["enabled"]
+    assert settings["run_retries"]["retry_on_asset_or_op_failure"] is False
+    assert "pools" not in str(settings.get("concurrency", ""))  # no lock between runs
+    assert "GEMINI_API_KEY" in settings["run_launcher"]["config"]["env_vars"]
+
+
+def test_compose_helm_and_image_run_the_production_profile() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "chargen-code", "webserver", "daemon"} <= set(services)
+    env = services["chargen-code"]["environment"]
+    assert env["CHARGEN_PROFILE"] == "production"
+    assert env["GEMINI_API_KEY"].startswith("${GEMINI_API_KEY:?")  # compose refuses without it
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    assert {"name": "CHARGEN_PROFILE", "value": "production"} in code["env"]
+    assert code["dagsterApiGrpcArgs"] == ["-m", "chargen_assets.definitions"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert '".[deploy]"' in dockerfile and "chargen_assets.definitions" in dockerfile
+    assert "ENV CHARGEN_PROFILE=production" in dockerfile
