@@ -14,6 +14,7 @@ batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -99,6 +100,15 @@ class _Run:
                     },
                 )
             )
+
+    def started_at(self) -> datetime | None:
+        """When the logical run began: its first attempt, for a retry or re-execution."""
+        root = self.context.run.tags.get("dagster/root_run_id") or self.context.run.run_id
+        record = self.context.instance.get_run_record_by_id(root)
+        if record is None:
+            return None
+        created = record.create_timestamp
+        return created if created.tzinfo else created.replace(tzinfo=UTC)  # SQLite: naive UTC
 
     def inbox_fingerprint(self, character: str) -> str | None:
         """The character's inbox fingerprint now (listed once per run, when first needed)."""
@@ -221,6 +231,16 @@ def character_pipeline(
         raise _stage_stopped("the cost estimate", keys, run, error) from error
     context.log.info(priced.summary(interactive))
     _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
+    if priced.cost(interactive) > 0 and not ledger.atomic_create_holds():
+        raise dg.Failure(
+            description=(
+                f"The results store {storage.store().uri(storage.prefix)} does not refuse a "
+                "second create of the same key (S3 `If-None-Match: *`), so two runs could both "
+                "pay for one request; nothing was sent. Use AWS S3, a recent MinIO, or a local "
+                "folder for CHARGEN_STORAGE."
+            ),
+            allow_retries=False,
+        )
     budget = reservation = None
     if gemini.monthly_budget_usd is not None and priced.cost(interactive) > 0:
         budget = MonthlyBudget(storage.store(), storage.prefix, gemini.monthly_budget_usd)
@@ -278,6 +298,7 @@ def _run_stages(
                         runner=runner,
                         interactive=interactive,
                         log=context.log,
+                        regenerate_since=run.started_at(),
                     )
                 )
                 yield from run.record(stage, outcome)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import dagster as dg
@@ -96,6 +97,9 @@ class StageRun:
     runner: BatchJobRunner
     interactive: bool
     log: Any  # Dagster's log manager
+    # When the logical run began (its first attempt): results newer than this are not
+    # regenerated again by a retry.
+    regenerate_since: datetime | None = None
 
     def results(self, key: dg.AssetKey) -> dict[str, Any]:
         return {k: v for k, v in self.upstream[key].succeeded.items() if k in self.keys}
@@ -145,6 +149,7 @@ class StageRun:
             regenerate=self.config.regenerate,
             resend=resend,
             kept_from={k: v.batch_job for k, v in kept.items()},
+            regenerate_since=self.regenerate_since,
             ours_stored=stored_meanwhile,
         )
         outcome.succeeded.update(kept)

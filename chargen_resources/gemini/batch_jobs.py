@@ -75,6 +75,9 @@ class PollPolicy:
     # A claim whose job is not created within this long, by a claimant no one on this host can
     # see, may be taken over (after looking the job up by its display name).
     claim_lease: float = 15 * 60.0
+    # How long a run waits for another run's claimed-but-unsubmitted requests before failing
+    # those characters (to be re-run later).
+    claim_wait: float = 30 * 60.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,12 @@ class BatchJobFailed(RuntimeError):
 
 
 class BatchOutputUnavailable(RuntimeError):
-    """The output file of a finished job could not be read."""
+    """The output file of a finished job could not be read; `gone` when it no longer exists
+    (rather than a network fault): its results can then never be read again."""
+
+    def __init__(self, message: str, gone: bool = False) -> None:
+        super().__init__(message)
+        self.gone = gone
 
 
 @dataclass
@@ -235,6 +243,7 @@ class BatchJobRunner:
         regenerate: bool = False,
         resend: Collection[str] = (),
         ours_stored: Callable[[str], bool] = lambda character: False,
+        regenerate_since: datetime | None = None,
     ) -> Carriage:
         """Claim every character's request; submit one batch job for those nobody carries.
 
@@ -243,7 +252,9 @@ class BatchJobRunner:
         job this run creates. With `interactive`, owned requests are not submitted: the caller
         sends them itself (`Carriage.interactive`) and reports each with `settle_interactive`.
         `regenerate` (every character) or `resend` (these characters) asks again even for a
-        request whose result was stored, instead of reading that result back.
+        request whose result was stored, instead of reading that result back; only for results
+        older than `regenerate_since` (the start of the logical run), so a retry of a
+        regenerating run does not pay again for what its first attempt already got.
         """
         carriage = Carriage(stage=stage, model=model, characters_of={}, requests={})
         for character, request in sorted(requests.items()):
@@ -266,7 +277,7 @@ class BatchJobRunner:
             for fp in pending:
                 anew = regenerate or any(c in resend for c in carriage.characters_of[fp])
                 verdict, claim = self._resolve(
-                    carriage, fp, carrier_of[fp], claimant, anew, ours_stored
+                    carriage, fp, carrier_of[fp], claimant, anew, ours_stored, regenerate_since
                 )
                 if verdict == "own":
                     carriage.paid_here.update(carriage.characters_of[fp])
@@ -284,7 +295,12 @@ class BatchJobRunner:
                 if carrier not in owned and not interactive:
                     self.ledger.forget_job(carrier)
             for carrier, claims in owned.items():
-                self._submit(carriage, carrier, claims, prepare)
+                if not self._submit(carriage, carrier, claims, prepare):
+                    for lost in claims:  # decide again: another run carries them now
+                        carriage.paid_here.difference_update(
+                            carriage.characters_of[lost.fingerprint]
+                        )
+                        waiting.append(lost.fingerprint)
             if waiting and attempt == 0:
                 self.log(
                     f"{stage}: {len(waiting)} requests are being submitted by another run; "
@@ -293,7 +309,7 @@ class BatchJobRunner:
             pending = waiting
             if not pending:
                 break
-            if self.clock() - started > self.poll.claim_lease * 2:
+            if self.clock() - started > self.poll.claim_wait:
                 for fp in pending:
                     carriage.fail(
                         fp,
@@ -352,6 +368,7 @@ class BatchJobRunner:
         claimant: Claimant,
         regenerate: bool,
         ours_stored: Callable[[str], bool],
+        regenerate_since: datetime | None = None,
     ) -> tuple[str, Claim]:
         """Claim one request, or say whose claim to attach to, or that we must wait."""
         stage = carriage.stage
@@ -361,15 +378,24 @@ class BatchJobRunner:
             generation = 0
             if current is not None:
                 job = None if current.interactive else self.ledger.find_job(current.carrier)
+                done = self.ledger.done(
+                    stage, ClaimRef(fingerprint=fp, generation=current.generation)
+                )
+                # A result from this very logical run (a retry's first attempt) is not
+                # regenerated again: that would pay twice for one `regenerate`.
+                ours_already = (
+                    done is not None
+                    and regenerate_since is not None
+                    and done.at >= regenerate_since
+                )
+                alive = current.claimant.is_alive()
                 decision = decide(
                     current,
                     job,
-                    self.ledger.done(
-                        stage, ClaimRef(fingerprint=fp, generation=current.generation)
-                    ),
-                    claimant_alive=current.claimant.is_alive(),
+                    done,
+                    claimant_alive=alive,
                     at=datetime.now(UTC),
-                    regenerate=regenerate,
+                    regenerate=regenerate and not ours_already,
                     ours_stored=any(ours_stored(c) for c in characters),
                 )
                 if decision is Decision.KEPT:
@@ -378,10 +404,12 @@ class BatchJobRunner:
                     return "attach", current
                 if decision is Decision.WAIT:
                     return "wait", current
-                if decision is Decision.RECOVER and self._recover(
-                    job or self._placeholder(current)
-                ):
-                    return "attach", current
+                if decision is Decision.RECOVER:
+                    outcome = self._recover(
+                        job or self._placeholder(current), current.lease_until, alive
+                    )
+                    if outcome != "take over":
+                        return outcome, current
                 generation = current.generation + 1
             claim = Claim(
                 stage=stage,
@@ -397,20 +425,27 @@ class BatchJobRunner:
                 return "own", claim
             # Another run made this generation a moment ago: read theirs and decide again.
 
-    def _recover(self, job: JobRecord) -> bool:
-        """A claimant died around `batches.create`: find the job it may have created.
+    def _recover(self, job: JobRecord, lease_until: datetime, alive: bool | None) -> str:
+        """A claim whose job was never recorded, from a claimant presumed gone: "attach" if the
+        job exists after all (its name is now in the ledger), "wait" if its owner is creating it
+        right now, "take over" when it will never exist (its files are then deleted).
 
-        True when found (its name is now in the ledger, and its claims are attached to);
-        otherwise the attempt's files are deleted, its record is dropped, and whoever needs
-        its requests takes their claims over."""
+        The fence decides the race with a slow owner: whoever writes it first wins, so an owner
+        past its lease either creates its job (and we wait, then attach) or never does."""
         found = self._find_job_by_display_name(job.display_name)
         if found is not None:
             self.log(f"{job.stage}: found {found}, submitted before an interruption; attaching")
             self.ledger.save_job(job.model_copy(update={"job_name": found, "status": "submitted"}))
-            return True
+            return "attach"
+        if self.ledger.fence(job.display_name, "abandon") == "create":
+            # Its owner reached `batches.create`. While it may still be in that call, wait; once
+            # it is certainly gone (or long past its lease) and no job was listed, it failed.
+            overdue = datetime.now(UTC) > lease_until + timedelta(seconds=self.poll.claim_lease)
+            if alive is not False and not overdue:
+                return "wait"
         self._delete_files(job)
         self.ledger.forget_job(job.display_name)
-        return False
+        return "take over"
 
     @staticmethod
     def _placeholder(claim: Claim) -> JobRecord:
@@ -425,7 +460,8 @@ class BatchJobRunner:
         carrier: str,
         claims: list[Claim],
         prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
-    ) -> None:
+    ) -> bool:
+        """Create the job for our claims; False when a recoverer took them over meanwhile."""
         record = self.ledger.find_job(carrier) or JobRecord(
             display_name=carrier,
             stage=carriage.stage,
@@ -443,6 +479,25 @@ class BatchJobRunner:
             )
         )
         crash_point("job-recorded")
+        try:
+            return self._upload_and_create(carriage, carrier, claims, prepare, record)
+        except Exception:
+            # Nothing created (or the create failed for sure): let others take these requests
+            # over at once instead of waiting out our lease.
+            if self.ledger.fence(carrier, "abandon") == "abandon":
+                fresh = self.ledger.find_job(carrier) or record
+                self._delete_files(fresh)
+                self.ledger.forget_job(carrier)
+            raise
+
+    def _upload_and_create(
+        self,
+        carriage: Carriage,
+        carrier: str,
+        claims: list[Claim],
+        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
+        record: JobRecord,
+    ) -> bool:
         lines = [BatchLine(c.line_key, carriage.requests[c.fingerprint]) for c in claims]
         prepared = prepare(lines) if prepare is not None else Prepared(lines)
         record = self.ledger.save_job(
@@ -461,11 +516,32 @@ class BatchJobRunner:
         assert input_file.name is not None
         record = self.ledger.save_job(record.model_copy(update={"input_file": input_file.name}))
         crash_point("input-uploaded")
-        job = self.client.batches.create(
-            model=carriage.model,
-            src=input_file.name,
-            config=types.CreateBatchJobConfig(display_name=carrier),
-        )
+        if self.ledger.fence(carrier, "create") != "create":
+            # A recoverer took these claims over while we prepared (we were presumed dead):
+            # do not create; our characters attach to whatever carries their requests now.
+            self.log(f"{carriage.stage}: {carrier} was taken over by another run; not creating it")
+            self._delete_files(record)
+            return False
+        try:
+            job = self.client.batches.create(
+                model=carriage.model,
+                src=input_file.name,
+                config=types.CreateBatchJobConfig(
+                    display_name=carrier,
+                    # Never repeated blindly: a create that reached the service but answered
+                    # with an error or a timeout is looked up by its display name instead.
+                    http_options=types.HttpOptions(
+                        retry_options=types.HttpRetryOptions(attempts=1)
+                    ),
+                ),
+            )
+        except Exception:
+            found = self._find_job_by_display_name(carrier)
+            if found is None:
+                self.ledger.save_job(record.model_copy(update={"status": "failed"}))
+                self._delete_files(record)
+                raise
+            job = types.BatchJob(name=found, display_name=carrier)
         assert job.name is not None
         crash_point("created")
         self.ledger.save_job(
@@ -474,6 +550,7 @@ class BatchJobRunner:
         crash_point("submitted")
         carriage.owned_jobs.append(carrier)
         self.log(f"{carriage.stage}: submitted {job.name} with {len(claims)} requests")
+        return True
 
     def _find_job_by_display_name(self, display_name: str) -> str | None:
         for job in self.client.batches.list(config=types.ListBatchJobsConfig(page_size=100)):
@@ -528,7 +605,8 @@ class BatchJobRunner:
                 last_state, last_report = state, now
             if state == SUCCEEDED_STATE:
                 output = job.dest.file_name if job.dest else None
-                if not output:
+                if not output:  # nothing will ever be readable: let the next run send again
+                    self.ledger.save_job(record.model_copy(update={"status": "failed"}))
                     raise BatchJobFailed(stage, job_name, state, "it reported no output file")
                 record = self.ledger.find_job(display_name) or record
                 if record.status != "consumed":
@@ -544,10 +622,10 @@ class BatchJobRunner:
                 crash_point("succeeded")
                 return record
             if state in FAILED_STATES:
+                self._delete_files(record)  # first: a crash after the mark would leak them
                 record = self.ledger.save_job(
                     record.model_copy(update={"status": "failed", "final_state": state})
                 )
-                self._delete_files(record)
                 detail = job.error.message if job.error and job.error.message else None
                 raise BatchJobFailed(stage, job_name, state, detail)
             if now - started > self.poll.timeout:
@@ -615,6 +693,12 @@ class BatchJobRunner:
                         f"{job.job_name}: downloading {job.output_file} failed ({error}); "
                         f"retry {failures} of {self.poll.download_attempts - 1}"
                     )
+                elif not_yet or (isinstance(error, errors.ClientError) and error.code == 403):
+                    raise BatchOutputUnavailable(
+                        f"the output {job.output_file} of batch job {job.job_name} no longer "
+                        "exists at the service; re-running these characters sends them again",
+                        gone=True,
+                    ) from None
                 else:
                     raise BatchOutputUnavailable(
                         f"the output {job.output_file} of batch job {job.job_name} could not be "
@@ -655,7 +739,7 @@ class BatchJobRunner:
         for record in self.ledger.live_jobs(stage):
             if record.job_name is None:
                 if record.claimant.is_alive() is False:
-                    self._recover(record)
+                    self._recover(record, record.updated_at, alive=False)
                 continue
             stored_here = jobs_of.get(record.job_name, set())
             if not stored_here or record.status != "succeeded":
@@ -665,6 +749,14 @@ class BatchJobRunner:
                     self.ledger.mark_done(stage, ref, LineDone(stored=True))
             self._consume_if_complete(record)
 
+    def output_lost(self, job: FinishedJob) -> None:
+        """A job whose output is gone for good: mark it failed so its requests are sent again."""
+        fresh = self.ledger.find_job(job.record.display_name) or job.record
+        self._delete_files(fresh)
+        self.ledger.save_job(
+            fresh.model_copy(update={"status": "failed", "final_state": "OUTPUT_LOST"})
+        )
+
     def settle_interactive(self, stage: str, claim: Claim, problem: str | None) -> None:
         ref = ClaimRef(fingerprint=claim.fingerprint, generation=claim.generation)
         self.ledger.mark_done(stage, ref, LineDone(stored=problem is None, reason=problem))
@@ -672,7 +764,7 @@ class BatchJobRunner:
 
     def _consume_if_complete(self, record: JobRecord) -> None:
         fresh = self.ledger.find_job(record.display_name) or record
-        if fresh.status == "consumed":
+        if fresh.status == "consumed" or not fresh.lines:
             return
         if not all(self.ledger.done(fresh.stage, ref) for ref in fresh.lines.values()):
             return  # another run still reads some of its lines
@@ -681,9 +773,19 @@ class BatchJobRunner:
         crash_point("consumed")
 
     def _delete_files(self, record: JobRecord) -> None:
+        """Delete a job's input file and uploads, but not an upload another live job (which
+        reused it by content hash) still needs."""
         if not self.delete_files:
             return
+        in_use = {
+            name
+            for other in self.ledger.live_jobs()
+            if other.display_name != record.display_name
+            for name in other.uploaded_files
+        }
         for name in record.files():
+            if name in in_use:
+                continue
             try:
                 self.client.files.delete(name=name)
             except errors.ClientError as error:

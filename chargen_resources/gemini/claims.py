@@ -11,7 +11,9 @@ claimant is alive and the time, it says what a run that needs the same request d
     interactive, claimant dead               -> take over (a cut call leaves nothing to read)
     batch, not created, claimant alive/lease -> wait: it is uploading or creating the job
     batch, not created, claimant gone        -> recover: look the job up by its display name
-                                                (it may exist), else take over
+                                                (it may exist); else the job's fence decides:
+                                                an owner that reached `create` is waited for,
+                                                otherwise the claim is taken over
     batch, job ended FAILED/EXPIRED/CANCELLED -> take over
     batch, job submitted or succeeded        -> attach
 """
@@ -50,7 +52,13 @@ def decide(
         if claim.interactive or job is None or not job.output_file:
             return Decision.TAKE_OVER
         return Decision.ATTACH
-    in_progress = claimant_alive is True or (claimant_alive is None and at < claim.lease_until)
+    # A live claimant is trusted for twice its lease (it may be uploading thousands of
+    # sketches), one no one here can see for its lease; then the claim may be recovered, which
+    # the job's fence makes safe even if its owner was only slow.
+    lease = claim.lease_until - claim.claimed_at
+    in_progress = (claimant_alive is True and at < claim.lease_until + lease) or (
+        claimant_alive is None and at < claim.lease_until
+    )
     if claim.interactive:
         return Decision.WAIT if in_progress else Decision.TAKE_OVER
     if job is None or job.job_name is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -60,7 +61,16 @@ def fingerprint(model: str, request: dict[str, Any]) -> str:
 
 
 def _process_start(pid: int) -> str | None:
-    """The kernel's start time of `pid` (tells a live process from a reused pid); None if gone."""
+    """The kernel's start time of `pid` (tells a live process from a reused pid); None if gone.
+    Without /proc (macOS), "" for any process that exists: alive, start time unknown."""
+    if not Path("/proc/self/stat").exists():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return ""
+        return ""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
@@ -176,6 +186,17 @@ class Ledger:
         self._store = store
         self._prefix = prefix.strip("/")
 
+    def atomic_create_holds(self) -> bool:
+        """Whether the store really refuses a second create of one key (an S3-compatible store
+        that ignores `If-None-Match` would let two runs both win a claim)."""
+        key = ledger_key(self._prefix, "probes", secrets.token_hex(8))
+        try:
+            first = self._store.create_new(key, b"1", "text/plain")
+            second = self._store.create_new(key, b"2", "text/plain")
+        finally:
+            self._store.delete(key)
+        return first and not second
+
     # ---- claims
     def _claim_key(self, stage: str, fp: str, generation: int, suffix: str = "") -> str:
         return ledger_key(
@@ -231,16 +252,26 @@ class Ledger:
                 return JobRecord.model_validate_json(self._store.get_bytes(key))
         return None
 
-    def live_jobs(self, stage: str) -> list[JobRecord]:
+    def live_jobs(self, stage: str | None = None) -> list[JobRecord]:
+        """Jobs not yet consumed or failed (of one stage, or all)."""
         folder = ledger_folder(self._prefix, "jobs")
         records = [
             JobRecord.model_validate_json(self._store.get_bytes(key))
             for key in self._store.list_keys(folder)
         ]
-        return [record for record in records if record.stage == stage]
+        return [record for record in records if stage is None or record.stage == stage]
 
     def forget_job(self, display_name: str) -> None:
         self._store.delete(self._job_key(display_name))
+
+    def fence(self, display_name: str, side: Literal["create", "abandon"]) -> str:
+        """Who decides a job's fate: its owner, just before `batches.create` ("create"), or a
+        run recovering it from a claimant presumed dead ("abandon"). The first to write wins,
+        atomically, and the other side yields; so a job is never both created and replaced."""
+        key = ledger_key(self._prefix, "fences", display_name)
+        if self._store.create_new(key, side.encode(), "text/plain"):
+            return side
+        return self._store.get_bytes(key).decode()
 
     # ---- staging areas: what a process killed mid-read leaves is found and removed
     def open_staging(self, area: StagingArea) -> None:

@@ -174,7 +174,9 @@ def image_stage(
     model: str,
     safety_settings: Sequence[SafetySetting],
     timeout_seconds: float,
-    abandon_after: timedelta = timedelta(hours=1),
+    # Longer than any download and read (the download alone may take 6 h): only then may a
+    # run on another host presume a reader whose claimant it cannot see is gone.
+    abandon_after: timedelta = timedelta(hours=26),
     backend: Backend | None = None,
 ) -> PaidStage[CompiledPrompt, GeneratedImage]:
     reader = f"r{secrets.token_hex(4)}"  # this run's own staging folder per answer it reads

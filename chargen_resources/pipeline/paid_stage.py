@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +62,7 @@ def carry(
     resend: Collection[str] = (),
     ours_stored: Callable[[str], bool] = lambda character: False,
     kept_from: Mapping[str, str | None] | None = None,
+    regenerate_since: datetime | None = None,
 ) -> StageOutcome[Out]:
     """Every character's result of a paid stage, paying at most once per request.
 
@@ -81,6 +83,7 @@ def carry(
         regenerate=regenerate,
         resend=resend,
         ours_stored=ours_stored,
+        regenerate_since=regenerate_since,
     )
     outcome.kept_elsewhere.update(carriage.kept)
     outcome.paid_here.update(carriage.paid_here)
@@ -116,7 +119,9 @@ def carry(
         except BatchOutputUnavailable as error:
             for character in wanted:
                 outcome.fail(character, str(error))
-            continue  # nothing marked done: the next run reads this job's output again
+            if error.gone:
+                runner.output_lost(job)  # the next run sends these requests again
+            continue  # otherwise nothing is marked done: the next run reads the output again
         for character in wanted.keys() - seen:
             outcome.fail(character, f"batch job {job.job_name} returned no line for this character")
         read.append(job)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from chargen_resources.gemini.batch_jobs import (
     BatchOutputUnavailable,
     Carriage,
     PollPolicy,
+    Prepared,
     ProgressReport,
     batch_counts,
     split_by_size,
@@ -226,7 +228,9 @@ def test_a_claim_that_stays_unsubmitted_fails_its_character_with_advice(
     runner = BatchJobRunner(
         client=genai_client,
         ledger=ledger,
-        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_lease=0.05),
+        poll=PollPolicy(
+            initial_interval=0.01, max_interval=0.05, timeout=30, claim_lease=0.05, claim_wait=0.1
+        ),
         log=lambda _: None,
     )
     carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
@@ -335,3 +339,96 @@ def test_two_runners_racing_on_s3_send_each_request_once(
 
 def _missing(name: str) -> JobRecord:
     raise AssertionError(f"no job record for {name}")
+
+
+def test_an_owner_past_its_lease_yields_to_the_run_that_took_its_claims_over(
+    genai_client: genai.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Claimant.this_process
+    elsewhere = real().model_copy(update={"host": "pod-a"})  # seen from here: lease only
+    runners: list[BatchJobRunner] = []
+    taken: list[Carriage] = []
+
+    def slow_prepare(lines: Sequence[BatchLine]) -> Prepared:
+        """While pod A still prepares (its lease already over), pod B takes its claims over."""
+        with monkeypatch.context() as patch:
+            patch.setattr(Claimant, "this_process", real)
+            taken.append(
+                runners[1].claim(stage="image", model=MODEL, requests=_requests(), display_name="b")
+            )
+        return Prepared(lines)
+
+    lapsed = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_lease=0)
+    runners.append(
+        BatchJobRunner(
+            genai_client,
+            Ledger(LocalBlobStore(tmp_path), "chargen"),
+            poll=lapsed,
+            log=lambda _: None,
+        )
+    )
+    runners.append(_runner(genai_client, tmp_path))
+    monkeypatch.setattr(Claimant, "this_process", classmethod(lambda cls, run_id=None: elsewhere))
+    first = runners[0].claim(
+        stage="image", model=MODEL, requests=_requests(), display_name="a", prepare=slow_prepare
+    )
+    (second,) = taken
+    assert len(second.owned_jobs) == 1  # B sent them
+    assert not first.owned_jobs and len(first.attached) == 3  # A created nothing, attached to B
+    assert len(list(genai_client.batches.list())) == 1
+    assert sorted(_read_all(runners[0], first)) == ["c0", "c1", "c2"]
+
+
+def test_a_retry_of_a_regenerating_run_does_not_regenerate_again(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    runner.settle(
+        "image",
+        runner.wait(
+            runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+        ),
+        {},
+    )
+    logical_run_began = datetime.now(UTC)
+    first = runner.claim(
+        stage="image",
+        model=MODEL,
+        requests=_requests(1),
+        display_name="t",
+        regenerate=True,
+        regenerate_since=logical_run_began,
+    )
+    runner.settle("image", runner.wait(first), {})  # then the run is killed, and retried
+    retry = runner.claim(
+        stage="image",
+        model=MODEL,
+        requests=_requests(1),
+        display_name="t",
+        regenerate=True,
+        regenerate_since=logical_run_began,
+        ours_stored=lambda character: True,
+    )
+    assert retry.kept == {"c0"} and not retry.owned_jobs
+    assert len(list(genai_client.batches.list())) == 2  # the first run, and one regeneration
+
+
+def test_a_job_whose_output_is_gone_is_sent_again_by_the_next_run(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    (job,) = runner.wait(carriage)
+    genai_client.files.delete(name=job.output_file)
+    fast = BatchJobRunner(
+        genai_client,
+        runner.ledger,
+        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, download_attempts=2),
+        log=lambda _: None,
+    )
+    with pytest.raises(BatchOutputUnavailable) as missing:
+        b"".join(fast.output_chunks(job, patience=0.05))
+    assert missing.value.gone
+    fast.output_lost(job)
+    again = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    assert len(again.owned_jobs) == 1 and not again.attached

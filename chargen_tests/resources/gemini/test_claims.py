@@ -21,6 +21,7 @@ def _claim(carrier: str = "chargen-image-1") -> Claim:
         carrier=carrier,
         line_key="ash",
         claimant=CLAIMANT,
+        claimed_at=NOW,
         lease_until=NOW + timedelta(minutes=15),
     )
 
@@ -71,6 +72,12 @@ def test_a_failed_job_is_taken_over() -> None:
 
 def test_a_claim_whose_job_is_not_created_yet_is_waited_for_while_its_claimant_lives() -> None:
     assert _decide(_claim(), _job("submitting", job_name=None)) is Decision.WAIT
+
+
+def test_a_live_claimant_that_never_submits_is_recovered_after_twice_its_lease() -> None:
+    job = _job("submitting", job_name=None)
+    assert _decide(_claim(), job, at=NOW + timedelta(minutes=29)) is Decision.WAIT
+    assert _decide(_claim(), job, at=NOW + timedelta(minutes=31)) is Decision.RECOVER
 
 
 def test_a_dead_claimant_s_job_is_looked_up_before_it_is_taken_over() -> None:

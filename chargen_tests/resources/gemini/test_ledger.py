@@ -107,3 +107,14 @@ def test_this_process_is_alive_and_a_dead_one_is_not() -> None:
 def test_a_reused_pid_is_not_taken_for_the_claimant() -> None:
     reused = Claimant.this_process().model_copy(update={"process_start": "1"})
     assert os.getpid() == reused.pid and reused.is_alive() is False
+
+
+def test_the_store_is_checked_to_refuse_a_second_create(store: BlobStore) -> None:
+    assert Ledger(store, "chargen").atomic_create_holds()
+
+    class Forgetful(LocalBlobStore):
+        def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+            self.put_bytes(key, data, content_type)
+            return True  # as a store that ignores If-None-Match would
+
+    assert not Ledger(Forgetful(Path("/tmp") / "forgetful-store"), "chargen").atomic_create_holds()
