@@ -522,6 +522,7 @@ class BatchJobRunner:
             self.log(f"{carriage.stage}: {carrier} was taken over by another run; not creating it")
             self._delete_files(record)
             return False
+        crash_point("fenced")
         try:
             job = self.client.batches.create(
                 model=carriage.model,

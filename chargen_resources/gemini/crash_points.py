@@ -19,6 +19,7 @@ POINTS = (
     "job-recorded",  # a job record names the lines it will carry; nothing uploaded yet
     "uploaded",  # reference images are on the Files API
     "input-uploaded",  # the JSONL input file is on the Files API
+    "fenced",  # the job's fence says "create"; batches.create not yet called
     "created",  # batches.create returned; the job name is not yet in the ledger
     "submitted",  # the job name is in the ledger
     "polled",  # one poll of a running job

@@ -24,7 +24,11 @@ MATRIX = [
     ("claimed", 1),
     ("claimed", 4),
     ("claimed", 6),
-    *[(point, n) for point in ("job-recorded", "uploaded", "input-uploaded") for n in (1, 2)],
+    *[
+        (point, n)
+        for point in ("job-recorded", "uploaded", "input-uploaded", "fenced")
+        for n in (1, 2)
+    ],
     *[(point, n) for point in ("created", "submitted", "polled", "succeeded") for n in (1, 2)],
     ("result-stored", 1),
     ("result-stored", 4),

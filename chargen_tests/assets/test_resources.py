@@ -25,5 +25,5 @@ def test_gemini_resource_connects_once_and_builds_runners(
 ) -> None:
     resource = GeminiBatchResource(base_url=emulator.base_url, emulator_state_dir=str(tmp_path))
     first = resource.connection()
-    assert resource.connection() is first and first.backend == "custom"
+    assert resource.connection() is first and first.backend == "emulator"  # recognised
     assert first.client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
