@@ -16,8 +16,10 @@ from chargen_resources.characters.artifacts import (
     SourceImages,
 )
 from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
+from chargen_resources.characters.contact_sheet import render_contact_sheet
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.thumbnails import thumbnail_bytes
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -30,6 +32,7 @@ CATALOG_CONDITION = (
     & ~dg.AutomationCondition.in_progress()
 )
 PREVIEW_ROWS = 50
+CONTACT_SHEET = "character_catalog_contact_sheet.png"
 
 
 def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
@@ -79,6 +82,18 @@ def character_catalog(
         for key in keys
     ]
     table = build_catalog(states)
+    # The cast on one PNG from the thumbnails kept with each image (no image is read again),
+    # with failed and pending characters marked, not left out.
+    statuses = dict(table.select("character", "status").iter_rows())
+    sheet = render_contact_sheet(
+        {
+            state.character: thumbnail_bytes(state.image.thumbnail if state.image else None)
+            for state in states
+        },
+        {name: value for name, value in statuses.items() if value != "done"},
+    )
+    sheet_key = f"{storage.prefix.strip('/')}/{CONTACT_SHEET}"
+    storage.store().put_bytes(sheet_key, sheet, "image/png")
     # The cast as a page anyone can open, beside the results (README "The gallery").
     gallery_key = f"{storage.prefix.strip('/')}/{GALLERY_PAGE}"
     page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
@@ -92,6 +107,7 @@ def character_catalog(
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
             "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
             "gallery": dg.MetadataValue.path(storage.store().uri(gallery_key)),
+            "contact_sheet": dg.MetadataValue.path(storage.store().uri(sheet_key)),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
         }
     )

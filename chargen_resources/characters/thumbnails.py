@@ -19,3 +19,10 @@ def thumbnail_markdown(png: bytes, alt: str) -> str:
     small.save(buffer, format="JPEG", quality=80)
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return f"![{alt}](data:image/jpeg;base64,{encoded})"
+
+
+def thumbnail_bytes(markdown: str | None) -> bytes | None:
+    """The JPEG inside a `thumbnail_markdown` string (None when there is none)."""
+    if not markdown or "base64," not in markdown:
+        return None
+    return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))

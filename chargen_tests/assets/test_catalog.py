@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from PIL import Image
 
 from chargen_assets.catalog import character_catalog
 from chargen_assets.partitions import CHARACTERS
@@ -32,5 +33,9 @@ def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
     rows = {row["character"]: row for row in table.iter_rows(named=True)}
     assert rows["bad"]["status"] == "failed" and rows["bad"]["reason"] == "blocked"
     assert rows["new"]["status"] == "pending"
+    sheet = tmp_path / "chargen" / "character_catalog_contact_sheet.png"
+    with Image.open(sheet) as opened:  # both characters have a tile, neither has a picture
+        assert opened.format == "PNG" and opened.size[0] > 0
+    assert (tmp_path / "chargen" / "gallery" / "index.html").is_file()
     stored = pl.read_parquet(tmp_path / "chargen" / "character_catalog.parquet")
     assert stored.height == 2 and stored["status"].to_list() == ["failed", "pending"]
