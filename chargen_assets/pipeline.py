@@ -58,6 +58,9 @@ class _Run:
         self.paid_usd = 0.0  # what this run's own requests cost (results it sent for)
         self.paid_requests = 0
         self.kept_results = 0
+        # A request sent but failed is usually billed too (a refusal for its prompt at least):
+        # counted at the estimate's price per request of its stage, the safe side for budgets.
+        self.unit_cost: dict[str, float] = {}
 
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
@@ -73,6 +76,9 @@ class _Run:
             self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
             if not ran:
                 continue
+            if character in outcome.paid_here:
+                self.paid_requests += 1
+                self.paid_usd += self.unit_cost.get(outcome.stage, 0.0)
             job = outcome.job_of.get(character)
             content = character in outcome.content_failures
             key = self.storage.write_dead_letter(
@@ -231,6 +237,11 @@ def character_pipeline(
         raise _stage_stopped("the cost estimate", keys, run, error) from error
     context.log.info(priced.summary(interactive))
     _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
+    run.unit_cost = {
+        stage.stage: (stage.interactive_usd if interactive else stage.batch_usd) / stage.send
+        for stage in priced.stages
+        if stage.send
+    }
     if priced.cost(interactive) > 0 and not ledger.atomic_create_holds():
         raise dg.Failure(
             description=(
