@@ -258,7 +258,10 @@ def character_pipeline(
         try:
             reservation = budget.reserve(priced.cost(interactive), context.run.run_id)
         except BudgetExceeded as error:
-            raise dg.Failure(description=str(error).capitalize(), allow_retries=False) from None
+            reason = str(error)
+            raise dg.Failure(
+                description=reason[:1].upper() + reason[1:], allow_retries=False
+            ) from None
     runner = gemini.runner(ledger, context.log, context.run.run_id)
     try:
         yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)

@@ -40,7 +40,7 @@ class PromptTemplate(BaseModel):
 DEFAULT_TEMPLATE = PromptTemplate(
     version="v1",
     text=(
-        "Create a finished full-body character design of {name}, a {archetype}. "
+        "Create a finished full-body character design of {name}, {a_archetype}. "
         "Key features: {traits}. "
         "Colour palette: {palette}. "
         "Mood: {mood}. Silhouette: {silhouette}. Pose: {pose}. "
@@ -105,6 +105,11 @@ def _palette(analysis: CharacterAnalysis) -> str:
     return ", ".join(_unique(colours))
 
 
+def _with_article(noun: str) -> str:
+    """ "an oracle", "a knight": the article English asks for (by the first letter)."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def compile_prompt(
     analysis: CharacterAnalysis,
     inputs: PromptInputs,
@@ -119,6 +124,7 @@ def compile_prompt(
     text = template.text.format(
         name=_clean(inputs.display_name) if inputs.display_name else inputs.character,
         archetype=_clean(analysis.archetype),
+        a_archetype=_with_article(_clean(analysis.archetype)),
         traits=", ".join(_unique(analysis.visual_traits)),
         palette=_palette(analysis),
         mood=_clean(analysis.mood),

@@ -53,9 +53,11 @@ class StageEstimate(BaseModel):
     in_flight: int = 0  # carried by another run's live job: paid there, read here for free
     batch_usd: float = 0.0
     interactive_usd: float = 0.0
+    sending: list[str] = []  # the characters whose requests would be sent
 
-    def add(self, model: str, prompt: int, output: int, thoughts: int) -> None:
+    def add(self, character: str, model: str, prompt: int, output: int, thoughts: int) -> None:
         self.send += 1
+        self.sending.append(character)
         self.batch_usd += estimate_cost(model, prompt, output, thoughts_tokens=thoughts) or 0.0
         self.interactive_usd += (
             estimate_cost(model, prompt, output, thoughts_tokens=thoughts, batch=False) or 0.0
@@ -77,7 +79,7 @@ class Estimate(BaseModel):
         flying = sum(s.in_flight for s in self.stages)
         price = "interactive" if interactive else "batch"
         return (
-            f"estimate for {self.characters} characters: send {sent} request(s), keep {held} "
+            f"estimate for {self.characters} character(s): send {sent} request(s), keep {held} "
             f"result(s), {flying} already in flight; about ${self.cost(interactive):.2f} at "
             f"{price} prices"
         )
@@ -97,6 +99,10 @@ class Estimate(BaseModel):
             f"{sum(s.kept for s in self.stages):>5} {sum(s.in_flight for s in self.stages):>9} "
             f"{self.cost(False):>9.2f} {self.cost(True):>13.2f}"
         )
+        for s in self.stages:
+            if s.sending:
+                shown = ", ".join(s.sending[:20]) + (" ..." if len(s.sending) > 20 else "")
+                rows.append(f"{s.stage} would send: {shown}")
         for character, reason in sorted(self.unreadable.items()):
             rows.append(f"not sent: {character}: {reason}")
         return "\n".join(rows)
@@ -203,7 +209,9 @@ def estimate(
         prompt_tokens += sum(
             input_image_tokens(analysis_model, i.width, i.height) for i in source.images
         )
-        analysis.add(analysis_model, prompt_tokens, ANALYSIS_OUTPUT_TOKENS, ANALYSIS_THOUGHT_TOKENS)
+        analysis.add(
+            key, analysis_model, prompt_tokens, ANALYSIS_OUTPUT_TOKENS, ANALYSIS_THOUGHT_TOKENS
+        )
 
     image = StageEstimate(stage="character_image", model=image_model)
     if "character_image" in selected:
@@ -258,4 +266,4 @@ def _estimate_image(
     else:  # its analysis would be new: the prompt is not known yet
         prompt_tokens = text_tokens(DEFAULT_TEMPLATE.text) + UNKNOWN_PROMPT_EXTRA_CHARS // 4
         size = (source.spec.image_size if source.spec else None) or default_size
-    image.add(model, prompt_tokens, output_image_tokens(model, size), IMAGE_THOUGHT_TOKENS)
+    image.add(key, model, prompt_tokens, output_image_tokens(model, size), IMAGE_THOUGHT_TOKENS)

@@ -88,6 +88,8 @@ class LocalBlobStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=_LOCAL_TEMP_PREFIX, dir=target.parent)
         try:
+            # mkstemp makes owner-only files; results are meant to be read (served, copied).
+            os.chmod(temp_name, 0o644)
             with os.fdopen(handle, "wb") as temp_file:
                 temp_file.write(data)
                 temp_file.flush()

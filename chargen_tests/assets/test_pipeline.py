@@ -212,7 +212,7 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     assert request.asset_selection == PIPELINE_KEYS[2:]
     # The preview shows the price: the prompts compile again (free), the images are kept
     # until the prompt text really changes, so this rebuild would send nothing.
-    assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 characters")
+    assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 character(s)")
     assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
 
 

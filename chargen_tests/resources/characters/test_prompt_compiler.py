@@ -32,7 +32,7 @@ def test_same_inputs_give_the_same_prompt_byte_for_byte() -> None:
 
 def test_prompt_carries_analysis_palette_and_dedupes_traits() -> None:
     prompt = compile_prompt(_analysis(), PromptInputs(character="ser-maren"))
-    assert "a knight" in prompt.text
+    assert ", a knight." in prompt.text
     assert "crimson (#dc143c), steel" in prompt.text
     assert prompt.text.count("plate armour") == 1
     assert "Carries: longsword." in prompt.text
@@ -78,3 +78,9 @@ def test_template_fingerprint_changes_with_text_and_version() -> None:
     assert len(fingerprints) == 3
     prompt = compile_prompt(_analysis(), PromptInputs(character="a"), edited)
     assert prompt.template_version == edited.fingerprint
+
+
+def test_the_article_follows_the_archetype() -> None:
+    from chargen_resources.characters.prompt_compiler import _with_article
+
+    assert _with_article("oracle") == "an oracle" and _with_article("knight") == "a knight"
