@@ -20,6 +20,7 @@ from chargen_resources.characters.contact_sheet import render_contact_sheet
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.thumbnails import thumbnail_bytes
+from chargen_resources.storage.layout import beside_results
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -64,19 +65,13 @@ def character_catalog(
     character_image: dict[str, GeneratedImage],
 ) -> pl.DataFrame:
     keys = context.instance.get_dynamic_partitions(CHARACTERS)
-    sources, analyses, prompts, images = (
-        source_image,
-        character_analysis,
-        character_prompt,
-        character_image,
-    )
     states = [
         CharacterState(
             character=key,
-            source=sources.get(key),
-            analysis=analyses.get(key),
-            prompt=prompts.get(key),
-            image=images.get(key),
+            source=source_image.get(key),
+            analysis=character_analysis.get(key),
+            prompt=character_prompt.get(key),
+            image=character_image.get(key),
             dead_letter=_dead_letter(storage, key),
         )
         for key in keys
@@ -92,10 +87,10 @@ def character_catalog(
         },
         {name: value for name, value in statuses.items() if value != "done"},
     )
-    sheet_key = f"{storage.prefix.strip('/')}/{CONTACT_SHEET}"
+    sheet_key = beside_results(storage.prefix, CONTACT_SHEET)
     storage.store().put_bytes(sheet_key, sheet, "image/png")
     # The cast as a page anyone can open, beside the results (README "The gallery").
-    gallery_key = f"{storage.prefix.strip('/')}/{GALLERY_PAGE}"
+    gallery_key = beside_results(storage.prefix, GALLERY_PAGE)
     page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
     storage.store().put_bytes(gallery_key, page.encode(), "text/html")
     counts = table.group_by("status").len().to_dicts()

@@ -14,6 +14,7 @@ batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.errors import explain
 from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
 
 BACKFILL_TAG = "dagster/backfill"
 PipelineEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
@@ -214,7 +216,8 @@ def character_pipeline(
         f"{', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
     )
     ledger = Ledger(storage.store(), storage.prefix)
-    try:  # reads storage and the inbox: the first thing to meet an unreachable service
+    # Reads storage and the inbox: the first thing to meet an unreachable service.
+    with _stopping("the cost estimate", keys, run):
         priced = estimate(
             keys,
             inbox=inbox.source(),
@@ -231,10 +234,6 @@ def character_pipeline(
             regenerate=config.regenerate,
             safety_settings=config.safety(),
         )
-    except (dg.Failure, dg.DagsterError):
-        raise
-    except Exception as error:
-        raise _stage_stopped("the cost estimate", keys, run, error) from error
     context.log.info(priced.summary(interactive))
     _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
     run.unit_cost = {
@@ -297,9 +296,10 @@ def _run_stages(
     """The declared stages in order; each selected one computes, records, then settles."""
     context = run.context
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}
+    began = run.started_at()
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
-        try:
+        with _stopping(stage.name, wanted, run):
             if run.selected(stage.key):
                 outcome = stage.compute(
                     StageRun(
@@ -312,7 +312,7 @@ def _run_stages(
                         runner=runner,
                         interactive=interactive,
                         log=context.log,
-                        regenerate_since=run.started_at(),
+                        regenerate_since=began,
                     )
                 )
                 yield from run.record(stage, outcome)
@@ -322,10 +322,6 @@ def _run_stages(
                 outcome = run.load(stage, wanted)
             else:
                 continue
-        except (dg.Failure, dg.DagsterError):
-            raise
-        except Exception as error:  # the whole stage stopped: say for whom, why, what to do
-            raise _stage_stopped(stage.name, wanted, run, error) from error
         results[stage.key] = outcome
 
 
@@ -337,7 +333,8 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
                 f"{len(run.failures)} of {len(keys)} characters failed; every other character "
                 "was materialized. Fix the cause and re-run the failed partitions: only they are "
                 "sent again. Dead letters are kept under "
-                f"{storage.store().uri(storage.prefix + '/_dead_letters')}.\n" + "\n".join(lines)
+                f"{storage.store().uri(beside_results(storage.prefix, DEAD_LETTERS_DIR))}.\n"
+                + "\n".join(lines)
             ),
             # The description may be shortened in the UI; this table never is.
             metadata={
@@ -353,20 +350,30 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
         )
 
 
-def _stage_stopped(stage: str, wanted: list[str], run: _Run, error: Exception) -> dg.Failure:
-    shown = ", ".join(wanted[:20]) + (f" and {len(wanted) - 20} more" if len(wanted) > 20 else "")
-    earlier = "".join(
-        f"\n- {k}: {failed_stage}: {reason}"
-        for k, (failed_stage, reason) in sorted(run.failures.items())
-    )
-    return dg.Failure(
-        description=(
-            f"{stage} stopped for {len(wanted)} characters ({shown}): {explain(error)}."
-            + (f"\nEarlier failures:{earlier}" if earlier else "")
-        ),
-        metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
-        allow_retries=False,
-    )
+@contextmanager
+def _stopping(stage: str, wanted: list[str], run: _Run) -> Iterator[None]:
+    """A stage that stops as a whole fails the step saying for whom, why and what to do
+    (Dagster's own failures pass through as they are)."""
+    try:
+        yield
+    except (dg.Failure, dg.DagsterError):
+        raise
+    except Exception as error:
+        shown = ", ".join(wanted[:20]) + (
+            f" and {len(wanted) - 20} more" if len(wanted) > 20 else ""
+        )
+        earlier = "".join(
+            f"\n- {k}: {failed_stage}: {reason}"
+            for k, (failed_stage, reason) in sorted(run.failures.items())
+        )
+        raise dg.Failure(
+            description=(
+                f"{stage} stopped for {len(wanted)} characters ({shown}): {explain(error)}."
+                + (f"\nEarlier failures:{earlier}" if earlier else "")
+            ),
+            metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
+            allow_retries=False,
+        ) from error
 
 
 def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None) -> None:

@@ -14,6 +14,7 @@ from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
 from chargen_resources.pipeline.estimate import estimate
+from chargen_resources.storage.layout import dead_letters_folder
 
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
@@ -124,10 +125,9 @@ def refused_unchanged(
     them again would pay to fail again. One listing of the dead letters, then only theirs."""
     if not candidates:
         return {}
-    store = storage.store()
-    folder = storage.prefix.rstrip("/") + "/_dead_letters/"
+    folder = dead_letters_folder(storage.prefix)
     held: dict[str, str] = {}
-    for key in store.list_keys(folder):
+    for key in storage.store().list_keys(folder):
         stage, _, name = key.removeprefix(folder).rpartition("/")
         character = name.removesuffix(".json")
         if character not in candidates or character in held:

@@ -20,10 +20,9 @@ PIPELINE: tuple[Stage[Any], ...] = (
     character_prompt.stage,
     character_image.stage,
 )
-SOURCE, ANALYSIS, PROMPT, IMAGE = (stage.key for stage in PIPELINE)
+IMAGE = character_image.spec.key
 PIPELINE_KEYS: list[dg.AssetKey] = [stage.key for stage in PIPELINE]
 CODE_VERSIONS: dict[dg.AssetKey, str] = {stage.key: stage.code_version for stage in PIPELINE}
-BY_KEY: dict[dg.AssetKey, Stage[Any]] = {stage.key: stage for stage in PIPELINE}
 # Changes whenever any stage's code version does (a template edit, a new request version).
 CODE_FINGERPRINT = hashlib.sha256(
     "\n".join(

@@ -18,6 +18,7 @@ A crash anywhere leaves a ledger from which the next run reattaches and pays not
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import secrets
 import shutil
@@ -266,7 +267,7 @@ class BatchJobRunner:
         token = new_token()
         pending = list(carriage.characters_of)
         started = self.clock()
-        for attempt in range(1_000_000):
+        for attempt in itertools.count():
             if attempt:  # what we wait for is seconds of another run's uploads
                 self.sleep(self.poll.initial_interval)
             carrier_of = self._carriers(

@@ -48,12 +48,12 @@ def _job_id(job_name: str) -> str:
     return job_name.rsplit("/", 1)[-1]
 
 
-def _staging_namer(prefix: str, job_id: str) -> Callable[[ImageContext], str]:
+def _staging_namer(prefix: str, area: str) -> Callable[[ImageContext], str]:
     """Images wait under a staging key until their line's key is known."""
 
     def name(context: ImageContext) -> str:
         index = (context.line_index or 0) * 10 + context.image_index
-        return staging_key(prefix, job_id, index, "png")
+        return staging_key(prefix, area, index, "png")
 
     return name
 

@@ -50,6 +50,16 @@ def dead_letter_key(prefix: str, asset_name: str, partition: str) -> str:
     return _join(prefix, DEAD_LETTERS_DIR, asset_name, f"{stem}.json")
 
 
+def dead_letters_folder(prefix: str) -> str:
+    """`<prefix>/_dead_letters/`: every stage's dead letters (listing prefix)."""
+    return _join(prefix, DEAD_LETTERS_DIR) + "/"
+
+
+def beside_results(prefix: str, relative: str) -> str:
+    """`<prefix>/<relative>`: a file chargen writes for people next to the results."""
+    return _join(prefix, relative)
+
+
 def ledger_key(prefix: str, *names: str) -> str:
     """`<prefix>/_ledger/<name>/.../<last>.json`: one JSON document of the ledger."""
     *folders, last = names

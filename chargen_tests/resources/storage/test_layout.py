@@ -61,3 +61,13 @@ def test_staging_keys_sort_in_index_order() -> None:
     assert sorted(keys) == [keys[2], keys[1], keys[0]]
     with pytest.raises(ValueError, match="index"):
         staging_key("chargen", "job-1", -1, "jsonl")
+
+
+def test_folders_and_files_beside_the_results_follow_the_prefix_even_when_empty() -> None:
+    from chargen_resources.storage.layout import beside_results, dead_letters_folder
+
+    assert dead_letters_folder("chargen") == "chargen/_dead_letters/"
+    assert dead_letters_folder("") == "_dead_letters/"  # the bucket root: no leading '/'
+    assert (
+        beside_results("team/chargen/", "gallery/index.html") == "team/chargen/gallery/index.html"
+    )
