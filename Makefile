@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test browser lint typecheck check dev bench clean
+.PHONY: install demo test browser postgres lint typecheck check dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,10 @@ demo: $(STAMP)
 	test -e inbox || cp -R samples/inbox inbox
 	$(BIN)/python -m chargen_assets.demo --inbox inbox
 
-## The whole test suite (what CI runs). The gallery test opens a page in headless Chromium:
-## Debian's package is installed first when the machine lacks it.
-test: $(STAMP) browser
+## The whole test suite (what CI runs). The gallery test opens a page in headless Chromium and
+## the production-profile tests use a PostgreSQL server: Debian's packages are installed first
+## when the machine lacks them, and the server is started on loopback.
+test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 browser:
@@ -31,6 +32,9 @@ browser:
 		$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) \
 			apt-get install -y -qq chromium >/dev/null; }
+
+postgres:
+	@.ci/postgres >/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

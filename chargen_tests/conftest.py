@@ -5,4 +5,5 @@ pytest_plugins = [
     "chargen_tests.fixtures.s3",
     "chargen_tests.fixtures.project",
     "chargen_tests.fixtures.platform",
+    "chargen_tests.fixtures.postgres",
 ]
