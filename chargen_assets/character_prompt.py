@@ -9,13 +9,16 @@ import dagster as dg
 from chargen_assets import character_analysis, source_image
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
-from chargen_resources.characters.prompt_compiler import DEFAULT_TEMPLATE, CompiledPrompt
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 
-# The template's fingerprint is this asset's code version: editing the template makes every
-# character's prompt stale, and nothing else does.
-CODE_VERSION = DEFAULT_TEMPLATE.fingerprint
+# Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
+# is this asset's code version: editing the file makes every character's prompt stale, and
+# nothing else does.
+TEMPLATE = load_template()
+CODE_VERSION = TEMPLATE.fingerprint
 
 spec = character_asset_spec(
     "character_prompt",
@@ -24,8 +27,8 @@ spec = character_asset_spec(
     # The analysis, and character.yaml (display name, notes, style, size) from source_image.
     upstream=[character_analysis.spec.key, source_image.spec.key],
     description=(
-        f"The image prompt compiled from the analysis and character.yaml with prompt template "
-        f"{DEFAULT_TEMPLATE.version}. No API call."
+        f"The image prompt compiled from the analysis and character.yaml with the prompt "
+        f"template {TEMPLATE.source} ({TEMPLATE.fingerprint}). No API call."
     ),
 )
 
@@ -47,6 +50,7 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
     return compile_prompts(
         run.results(character_analysis.spec.key),
         run.results(source_image.spec.key),
+        template=TEMPLATE,
         style_override=run.config.style_override,
         default_aspect_ratio=run.config.aspect_ratio,
         default_image_size=run.config.image_size,

@@ -20,7 +20,7 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets import stages
+from chargen_assets import character_prompt, stages
 from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
@@ -226,6 +226,7 @@ def character_pipeline(
             ledger=ledger,
             analysis_model=gemini.analysis_model,
             image_model=gemini.image_model,
+            template=character_prompt.TEMPLATE,
             stages=[stage.name for stage in stages.PIPELINE if run.selected(stage.key)],
             style_override=config.style_override,
             aspect_ratio=config.aspect_ratio,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
+from chargen_assets import character_prompt
 from chargen_assets.partitions import CHARACTERS, characters
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
@@ -195,6 +196,7 @@ def rebuild_stale_characters(
             ledger=Ledger(storage.store(), storage.prefix),
             analysis_model=gemini.analysis_model,
             image_model=gemini.image_model,
+            template=character_prompt.TEMPLATE,
             stages=selected,
         )
         return {ESTIMATE_TAG: f"${priced.cost(False):.2f}: {priced.summary(False)}"}

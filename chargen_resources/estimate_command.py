@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import get_args
 
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
+from chargen_resources.characters.prompt_template import TemplateError, load_template
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
@@ -59,6 +60,11 @@ def _command(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    try:
+        template = load_template()
+    except TemplateError as error:
+        print(f"chargen estimate: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     store, prefix = storage_from_env()
     priced = estimate(
         wanted,
@@ -68,6 +74,7 @@ def _command(arguments: argparse.Namespace) -> int:
         ledger=Ledger(store, prefix),
         analysis_model=arguments.analysis_model,
         image_model=arguments.image_model,
+        template=template,
         stages=selected,
         style_override=arguments.style_override,
         aspect_ratio=arguments.aspect_ratio,

@@ -1,9 +1,9 @@
 """Deterministic compilation of an image prompt from an analysis.
 
 A pure function of its inputs: the same analysis, character sheet and template always give the
-same prompt, byte for byte. The template carries a version; the `character_prompt` asset derives
-its Dagster `code_version` from `PromptTemplate.fingerprint`, so editing the template marks every
-character stale and nothing else does.
+same prompt, byte for byte. The template is a file users edit (`prompt_template`); the
+`character_prompt` asset's Dagster `code_version` is its fingerprint, so editing the template
+marks every character stale and nothing else does.
 """
 
 from __future__ import annotations
@@ -15,42 +15,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chargen_resources.characters.analysis import CharacterAnalysis
+from chargen_resources.characters.prompt_template import PromptTemplate
 
 AspectRatio = Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
 ImageSize = Literal["1K", "2K", "4K"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_FIELD_CHARS = 200
-
-
-class PromptTemplate(BaseModel):
-    """The versioned text the compiler fills in. Change `text`, bump `version`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    version: str
-    text: str
-
-    @property
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256(f"{self.version}\n{self.text}".encode()).hexdigest()
-        return f"{self.version}-{digest[:12]}"
-
-
-DEFAULT_TEMPLATE = PromptTemplate(
-    version="v1",
-    text=(
-        "Create a finished full-body character design of {name}, {a_archetype}. "
-        "Key features: {traits}. "
-        "Colour palette: {palette}. "
-        "Mood: {mood}. Silhouette: {silhouette}. Pose: {pose}. "
-        "{props_clause}"
-        "Render style: {style}. "
-        "{notes_clause}"
-        "Composition: the whole figure in frame, centred, on a plain neutral background, "
-        "consistent soft lighting, no text or watermark."
-    ),
-)
 
 
 class PromptInputs(BaseModel):
@@ -113,7 +84,7 @@ def _with_article(noun: str) -> str:
 def compile_prompt(
     analysis: CharacterAnalysis,
     inputs: PromptInputs,
-    template: PromptTemplate = DEFAULT_TEMPLATE,
+    template: PromptTemplate,
     default_style_override: str | None = None,
 ) -> CompiledPrompt:
     """Fill the template. A sheet's style override beats the run-wide one, which beats analysis."""

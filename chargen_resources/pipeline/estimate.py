@@ -18,11 +18,11 @@ from pydantic import BaseModel
 
 from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage, SourceImages
 from chargen_resources.characters.prompt_compiler import (
-    DEFAULT_TEMPLATE,
     AspectRatio,
     CompiledPrompt,
     ImageSize,
 )
+from chargen_resources.characters.prompt_template import PromptTemplate
 from chargen_resources.characters.requests import (
     ANALYSIS_INSTRUCTION,
     SafetySetting,
@@ -161,6 +161,7 @@ def estimate(
     ledger: Ledger,
     analysis_model: str,
     image_model: str,
+    template: PromptTemplate,
     stages: Iterable[str] = (
         "source_image",
         "character_analysis",
@@ -218,6 +219,7 @@ def estimate(
         prompts = compile_prompts(
             known,
             sources,
+            template=template,
             style_override=style_override,
             default_aspect_ratio=aspect_ratio,
             default_image_size=image_size,
@@ -236,6 +238,8 @@ def estimate(
                 regenerate,
                 safety,
                 image_size,
+                # Before its analysis exists a prompt is the template and typical answers.
+                text_tokens(template.text) + UNKNOWN_PROMPT_EXTRA_CHARS // 4,
             )
     result = [s for s in (analysis, image) if s.stage in selected]
     return Estimate(characters=len(keys), stages=result, unreadable=unreadable)
@@ -252,6 +256,7 @@ def _estimate_image(
     regenerate: bool,
     safety: list[SafetySetting],
     default_size: ImageSize,
+    unknown_prompt_tokens: int,
 ) -> None:
     model = image.model
     if prompt is not None:
@@ -264,6 +269,6 @@ def _estimate_image(
             return
         prompt_tokens, size = text_tokens(prompt.text), prompt.image_size
     else:  # its analysis would be new: the prompt is not known yet
-        prompt_tokens = text_tokens(DEFAULT_TEMPLATE.text) + UNKNOWN_PROMPT_EXTRA_CHARS // 4
+        prompt_tokens = unknown_prompt_tokens
         size = (source.spec.image_size if source.spec else None) or default_size
     image.add(key, model, prompt_tokens, output_image_tokens(model, size), IMAGE_THOUGHT_TOKENS)

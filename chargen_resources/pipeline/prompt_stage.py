@@ -6,14 +6,13 @@ from collections.abc import Mapping
 
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.prompt_compiler import (
-    DEFAULT_TEMPLATE,
     AspectRatio,
     CompiledPrompt,
     ImageSize,
     PromptInputs,
-    PromptTemplate,
     compile_prompt,
 )
+from chargen_resources.characters.prompt_template import PromptTemplate
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 STAGE = "character_prompt"
@@ -23,7 +22,7 @@ def compile_prompts(
     analyses: Mapping[str, AnalysisRecord],
     sources: Mapping[str, SourceImages],
     *,
-    template: PromptTemplate = DEFAULT_TEMPLATE,
+    template: PromptTemplate,
     style_override: str | None = None,
     default_aspect_ratio: AspectRatio = "9:16",
     default_image_size: ImageSize = "1K",

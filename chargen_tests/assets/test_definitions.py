@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -64,3 +69,19 @@ def test_production_refuses_to_load_without_a_key(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CHARGEN_PROFILE", "staging")
     with pytest.raises(dg.DagsterInvalidDefinitionError, match="not a profile"):
         definitions.build_defs()
+
+
+def test_a_bad_template_placeholder_stops_the_definitions_load_naming_it(tmp_path: Path) -> None:
+    template = tmp_path / "character_image.txt"
+    template.write_text("{name} in {style}. {notes_clause} Cloak of {colour}.\n")
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import chargen_assets.definitions"],
+        env={**os.environ, "CHARGEN_PROMPT_TEMPLATE": str(template)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert loaded.returncode != 0
+    last = loaded.stderr.strip().splitlines()[-1]
+    assert last.startswith("chargen_resources.characters.prompt_template.TemplateError: ")
+    assert f"{template}: unknown placeholder {{colour}}" in last

@@ -1,10 +1,18 @@
 from chargen_resources.characters.analysis import CharacterAnalysis, PaletteColour
-from chargen_resources.characters.prompt_compiler import (
-    DEFAULT_TEMPLATE,
-    PromptInputs,
-    PromptTemplate,
-    compile_prompt,
-)
+from chargen_resources.characters.prompt_compiler import CompiledPrompt, PromptInputs
+from chargen_resources.characters.prompt_compiler import compile_prompt as compile_with
+from chargen_resources.characters.prompt_template import PromptTemplate, load_template
+
+PROJECT_TEMPLATE = load_template()
+
+
+def compile_prompt(
+    analysis: CharacterAnalysis,
+    inputs: PromptInputs,
+    template: PromptTemplate = PROJECT_TEMPLATE,
+    default_style_override: str | None = None,
+) -> CompiledPrompt:
+    return compile_with(analysis, inputs, template, default_style_override)
 
 
 def _analysis(**changes: object) -> CharacterAnalysis:
@@ -71,13 +79,19 @@ def test_model_text_cannot_inject_lines_or_control_characters() -> None:
     assert "\n" not in prompt.text and "\x07" not in prompt.text
 
 
-def test_template_fingerprint_changes_with_text_and_version() -> None:
-    edited = PromptTemplate(version=DEFAULT_TEMPLATE.version, text=DEFAULT_TEMPLATE.text + " More.")
-    bumped = PromptTemplate(version="v2", text=DEFAULT_TEMPLATE.text)
-    fingerprints = {DEFAULT_TEMPLATE.fingerprint, edited.fingerprint, bumped.fingerprint}
-    assert len(fingerprints) == 3
+def test_the_prompt_records_the_template_it_was_made_with() -> None:
+    edited = PromptTemplate(text=PROJECT_TEMPLATE.text + " More.")
+    assert edited.fingerprint != PROJECT_TEMPLATE.fingerprint
     prompt = compile_prompt(_analysis(), PromptInputs(character="a"), edited)
     assert prompt.template_version == edited.fingerprint
+    assert prompt.text.endswith("More.")
+
+
+def test_the_template_file_may_be_laid_out_in_lines() -> None:
+    """Line breaks in the file become single spaces: the prompt is one paragraph."""
+    prompt = compile_prompt(_analysis(), PromptInputs(character="a"))
+    assert "\n" not in prompt.text and "  " not in prompt.text
+    assert "knight. Key features:" in prompt.text
 
 
 def test_the_article_follows_the_archetype() -> None:

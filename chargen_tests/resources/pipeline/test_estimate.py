@@ -14,6 +14,7 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage
+from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.emulator import RunningEmulator
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sources import LocalInbox
@@ -42,6 +43,7 @@ def _estimate(inbox: Path, storage: Path) -> Estimate:
         ledger=Ledger(store, "chargen"),
         analysis_model="gemini-2.5-flash",
         image_model="gemini-3-pro-image-preview",
+        template=load_template(),
     )
 
 

@@ -1,5 +1,6 @@
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages, TokenUsage
+from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.inbox.character_spec import CharacterSpec
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 
@@ -33,7 +34,10 @@ def test_the_character_sheet_overrides_run_defaults() -> None:
         )
     }
     outcome = compile_prompts(
-        {"wren": _record("wren"), "other": _record("other")}, sources, default_aspect_ratio="16:9"
+        {"wren": _record("wren"), "other": _record("other")},
+        sources,
+        template=load_template(),
+        default_aspect_ratio="16:9",
     )
     assert (
         outcome.succeeded["wren"].aspect_ratio == "1:1"
