@@ -45,7 +45,7 @@ def metadata(record: AnalysisRecord, uri: str) -> dict[str, Any]:
         "batch_job": record.batch_job or "(interactive, full price)",
         "prompt_tokens": record.usage.prompt_tokens,
         "output_tokens": record.usage.output_tokens,
-        "estimated_cost_usd": record.estimated_cost_usd or 0.0,
+        "estimated_cost_usd": round(record.estimated_cost_usd or 0.0, 4),
         "stored_at": dg.MetadataValue.path(uri),
     }
 

@@ -10,10 +10,11 @@ import dagster as dg
 
 from chargen_assets import character_prompt
 from chargen_assets.partitions import character_asset_spec, characters
-from chargen_assets.stage import Stage, StageRun
+from chargen_assets.stage import CheckVerdict, Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.thumbnails import glance_markdown
 from chargen_resources.pipeline.image_stage import image_stage
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -45,7 +46,11 @@ spec = character_asset_spec(
 
 
 def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
-    values: dict[str, Any] = {
+    values: dict[str, Any] = {}
+    # First, so the picture is the first thing on the materialization (inline, no dialog).
+    if glance := glance_markdown(image.thumbnail, image.character):
+        values["image_preview"] = dg.MetadataValue.md(glance)
+    values |= {
         "width": image.width,
         "height": image.height,
         "bytes": image.bytes,
@@ -57,11 +62,11 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "prompt_tokens": image.usage.prompt_tokens,
         "output_tokens": image.usage.output_tokens,
         "thoughts_tokens": image.usage.thoughts_tokens,
-        "estimated_cost_usd": image.estimated_cost_usd or 0.0,
+        "estimated_cost_usd": round(image.estimated_cost_usd or 0.0, 4),
         "image": dg.MetadataValue.path(image.image_uri),
     }
     if image.thumbnail:
-        values["preview"] = dg.MetadataValue.md(image.thumbnail)
+        values["larger_preview"] = dg.MetadataValue.md(image.thumbnail)
     problems = qa_failed(image.qa)
     values["qa"] = "; ".join(f"{p.check}: {p.detail}" for p in problems) if problems else "passed"
     values["record"] = dg.MetadataValue.path(uri)
@@ -94,7 +99,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     if strict:
         for character, image in list(outcome.succeeded.items()):
             if problems := qa_failed(image.qa):
-                outcome.fail(
+                outcome.reject(
                     character,
                     "the image failed QA ("
                     + "; ".join(f"{p.check}: {p.detail}" for p in problems)
@@ -103,19 +108,15 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     return outcome
 
 
-def qa_checks(image: GeneratedImage, partition: str) -> list[dg.AssetCheckEvaluation]:
-    """The image's QA verdicts as this character's asset checks."""
-    return [
-        dg.AssetCheckEvaluation(
-            asset_key=spec.key,
-            check_name=result.check,
-            passed=result.passed,
-            partition=partition,
-            description=result.detail,
-            metadata={"detail": result.detail},
-        )
-        for result in image.qa
-    ]
+def qa_checks(image: GeneratedImage) -> list[CheckVerdict]:
+    """The image's QA verdicts, as this character's asset checks."""
+    return [CheckVerdict(result.check, result.passed, result.detail) for result in image.qa]
+
+
+# Evaluated for every character a run asked an image of: passed when the run made (or kept) it,
+# failed with the stage, the reason and what to do when it did not. Dagster 1.13 has no
+# per-partition failure reason of its own (README, "When some characters fail").
+MADE_CHECK = "made"
 
 
 with warnings.catch_warnings():
@@ -125,6 +126,11 @@ with warnings.catch_warnings():
     CHECK_SPECS = tuple(
         dg.AssetCheckSpec(name, asset=spec.key, partitions_def=characters, description=text)
         for name, text in (
+            (
+                MADE_CHECK,
+                "The run that asked for this character made its image; when it did not, the "
+                "failed stage, the reason and what to do are in this check's metadata.",
+            ),
             ("png_decodes", "The stored image decodes as a PNG."),
             ("size_as_asked", "Its pixel size is the documented one for the asked ratio and size."),
             ("not_blank", "It is a drawing, not one flat colour."),

@@ -175,14 +175,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unexpected_failure(result: dg.ExecuteInProcessResult) -> str | None:
     """A step failure that is not chargen's own per-character Failure means something broke."""
+    from chargen_assets.pipeline import FAILED_CHARACTERS
+
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             data = event.step_failure_data
             error = data.error if data else None
             if error is None:
                 continue
-            if error.cls_name == "Failure" and "characters failed" in (error.message or ""):
-                continue
+            reported = data.user_failure_data if data else None
+            if reported is not None and FAILED_CHARACTERS in reported.metadata:
+                continue  # some characters failed, each reported; the platform did not
             return f"{error.cls_name}: {error.message}"
     return None
 

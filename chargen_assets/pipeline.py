@@ -13,23 +13,27 @@ No lock: runs over the same characters proceed at once, and each paid request is
 batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
-from chargen_assets import character_prompt, stages
+from chargen_assets import character_image, character_prompt, stages
 from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
     event_cursor,
     latest_data_version,
+    latest_materializations,
     version_tags,
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
-from chargen_assets.stage import PipelineConfig, Stage, StageRun
+from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -42,6 +46,13 @@ from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
 
 BACKFILL_TAG = "dagster/backfill"
+# The metadata entry that marks the step's failure as "some characters failed" (not a crash).
+FAILED_CHARACTERS = "failed_characters"
+NOTHING_TO_CHECK = "no image of this character is stored yet (see its made check): nothing to check"
+RETRY_ADVICE = (
+    "fix the cause named here, then materialize this character again (select its partition, or "
+    "let the inbox sensor pick up the changed folder): only it is sent again"
+)
 PipelineEvent = dg.AssetMaterialization | dg.AssetCheckEvaluation
 
 
@@ -60,6 +71,7 @@ class _Run:
         self.paid_usd = 0.0  # what this run's own requests cost (results it sent for)
         self.paid_requests = 0
         self.kept_results = 0
+        self.checked: set[tuple[dg.AssetKey, str]] = set()  # (asset, character) with verdicts
         # A request sent but failed is usually billed too (a refusal for its prompt at least):
         # counted at the estimate's price per request of its stage, the safe side for budgets.
         self.unit_cost: dict[str, float] = {}
@@ -182,10 +194,85 @@ class _Run:
                 metadata=stage.metadata(value, stored.uri),
                 tags=version_tags(stage.code_version, version, upstream, pointer),
             )
-            for evaluation in stage.checks(value, key):
-                if evaluation.asset_check_key in self.context.selected_asset_check_keys:
-                    yield evaluation
+        yield from self.checks_of(stage, outcome)
         self.note_failures(outcome)
+
+    def check_selected(self, asset: dg.AssetKey, name: str) -> bool:
+        return dg.AssetCheckKey(asset, name) in self.context.selected_asset_check_keys
+
+    def checks_of(self, stage: Stage[Any], outcome: StageOutcome[Any]) -> Iterator[PipelineEvent]:
+        """The check verdicts on each result this stage got: a stored one's aimed at the
+        materialization just logged; a rejected one's (failed QA) at none."""
+        if not any(self.check_selected(stage.key, spec.name) for spec in stage.check_specs):
+            return
+        targets = latest_materializations(self.context.instance, stage.key, outcome.succeeded)
+        for key, value in sorted({**outcome.rejected, **outcome.succeeded}.items()):
+            self.checked.add((stage.key, key))
+            yield from self.verdicts(stage, key, stage.checks(value), targets.get(key))
+
+    def unchecked(self, keys: list[str]) -> Iterator[PipelineEvent]:
+        """Every character the run planned checks for gets a verdict, else Dagster shows the
+        check as failed to execute (red) for it. One that failed before its image was made
+        keeps its earlier image's verdicts, or has nothing to check; then `made` says for
+        each whether the run made it, and if not why (its failures last: the check's
+        "latest execution" is then a failure while there is one)."""
+        image = character_image.stage
+        missing = [k for k in keys if (image.key, k) not in self.checked]
+        targets = latest_materializations(self.context.instance, image.key, keys)
+        earlier = self.storage.read_artifacts(image.key, missing, image.artifact, missing_ok=True)
+        for key in missing:
+            if key in earlier:
+                yield from self.verdicts(image, key, image.checks(earlier[key]), targets.get(key))
+            else:
+                nothing = [
+                    CheckVerdict(spec.name, True, NOTHING_TO_CHECK)
+                    for spec in image.check_specs
+                    if spec.name != character_image.MADE_CHECK
+                ]
+                yield from self.verdicts(image, key, nothing, None)
+        for key in sorted(keys, key=lambda k: k in self.failures):
+            failure = self.failures.get(key)
+            if failure is None:
+                verdict = CheckVerdict(
+                    character_image.MADE_CHECK, True, "made (or kept) by this run"
+                )
+                extra = {}
+            else:
+                verdict = CheckVerdict(
+                    character_image.MADE_CHECK, False, f"{failure[0]} failed: {failure[1]}"
+                )
+                extra = {"stage": failure[0], "what_to_do": RETRY_ADVICE}
+            yield from self.verdicts(image, key, [verdict], targets.get(key), extra)
+
+    def verdicts(
+        self,
+        stage: Stage[Any],
+        partition: str,
+        verdicts: Iterable[CheckVerdict],
+        target: AssetCheckEvaluationTargetMaterializationData | None,
+        extra: dict[str, str] | None = None,
+    ) -> Iterator[dg.AssetCheckEvaluation]:
+        for verdict in verdicts:
+            if self.check_selected(stage.key, verdict.check):
+                yield self.evaluation(stage.key, partition, verdict, target, extra)
+
+    def evaluation(
+        self,
+        asset: dg.AssetKey,
+        partition: str,
+        verdict: CheckVerdict,
+        target: AssetCheckEvaluationTargetMaterializationData | None,
+        extra: dict[str, str] | None = None,
+    ) -> dg.AssetCheckEvaluation:
+        return dg.AssetCheckEvaluation(
+            asset_key=asset,
+            check_name=verdict.check,
+            passed=verdict.passed,
+            partition=partition,
+            description=verdict.detail,
+            metadata={"detail": dg.MetadataValue.text(verdict.detail), **(extra or {})},
+            target_materialization_data=target,
+        )
 
 
 @dg.multi_asset(
@@ -265,6 +352,7 @@ def character_pipeline(
     runner = gemini.runner(ledger, context.log, context.run.run_id)
     try:
         yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)
+        yield from run.unchecked(keys)
     finally:
         context.log.info(
             f"paid this run: about ${run.paid_usd:.3f} for {run.paid_requests} requests; "
@@ -277,6 +365,9 @@ def character_pipeline(
                 "chargen/paid_usd": f"{run.paid_usd:.3f}",
                 "chargen/paid_requests": str(run.paid_requests),
                 "chargen/kept_results": str(run.kept_results),
+                # The Runs list shows tags: a run with one failed character of 500 reads so.
+                "chargen/made": f"{len(keys) - len(run.failures)} of {len(keys)}",
+                **({"chargen/failed": _shortened(sorted(run.failures))} if run.failures else {}),
             },
         )
         if budget is not None and reservation is not None:
@@ -331,15 +422,17 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
         lines = [f"- {k}: {stage}: {reason}" for k, (stage, reason) in sorted(run.failures.items())]
         raise dg.Failure(
             description=(
-                f"{len(run.failures)} of {len(keys)} characters failed; every other character "
-                "was materialized. Fix the cause and re-run the failed partitions: only they are "
-                "sent again. Dead letters are kept under "
+                f"{len(keys) - len(run.failures)} of {len(keys)} characters were materialized; "
+                f"{len(run.failures)} failed ({_shortened(sorted(run.failures), 5)}). Each "
+                "failed character is marked Failed in the assets' Partitions tab, and its "
+                f"`{character_image.MADE_CHECK}` check on character_image says why. Fix the cause and re-run the "
+                "failed partitions: only they are sent again. Dead letters are kept under "
                 f"{storage.store().uri(beside_results(storage.prefix, DEAD_LETTERS_DIR))}.\n"
                 + "\n".join(lines)
             ),
             # The description may be shortened in the UI; this table never is.
             metadata={
-                "failed_characters": len(run.failures),
+                FAILED_CHARACTERS: len(run.failures),
                 "failures": dg.MetadataValue.md(
                     "| character | stage | reason |\n|---|---|---|\n"
                     + "\n".join(
@@ -360,9 +453,7 @@ def _stopping(stage: str, wanted: list[str], run: _Run) -> Iterator[None]:
     except (dg.Failure, dg.DagsterError):
         raise
     except Exception as error:
-        shown = ", ".join(wanted[:20]) + (
-            f" and {len(wanted) - 20} more" if len(wanted) > 20 else ""
-        )
+        shown = _shortened(wanted)
         earlier = "".join(
             f"\n- {k}: {failed_stage}: {reason}"
             for k, (failed_stage, reason) in sorted(run.failures.items())
@@ -396,3 +487,9 @@ def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None)
         },
         allow_retries=False,
     )
+
+
+def _shortened(names: list[str], limit: int = 20) -> str:
+    """A list for one line: the first names, then how many more."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

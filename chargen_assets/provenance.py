@@ -9,9 +9,13 @@ Changing one sketch therefore makes only that character stale downstream.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.events import DagsterEventType
 
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
@@ -57,3 +61,28 @@ def latest_data_version(
 def event_cursor(instance: dg.DagsterInstance) -> int | None:
     """The newest event id: every upstream materialization read so far lies at or before it."""
     return instance.event_log_storage.get_maximum_record_id()
+
+
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Collection[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """Each partition's newest materialization, as the target a check evaluation names: Dagster
+    shows a partition's check result only while it targets that partition's latest one."""
+    if not partitions:
+        return {}
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(partitions)
+    )
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())),
+        limit=len(latest),
+    ).records
+    return {
+        record.partition_key: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+        )
+        for record in records
+        if record.partition_key is not None
+    }

@@ -8,10 +8,10 @@ else knows a stage's identity (see `stages.py` for the table).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import dagster as dg
 from pydantic import BaseModel, Field
@@ -156,6 +156,14 @@ class StageRun:
         return outcome
 
 
+class CheckVerdict(NamedTuple):
+    """One asset check's verdict on one stored result."""
+
+    check: str
+    passed: bool
+    detail: str
+
+
 @dataclass(frozen=True)
 class Stage(Generic[T]):
     spec: dg.AssetSpec
@@ -166,7 +174,7 @@ class Stage(Generic[T]):
     own_version: Callable[[T], str] | None = None
     # Per-character asset checks, and their verdicts on one stored result.
     check_specs: tuple[dg.AssetCheckSpec, ...] = ()
-    checks: Callable[[T, str], list[dg.AssetCheckEvaluation]] = lambda value, partition: []
+    checks: Callable[[T], Sequence[CheckVerdict]] = lambda value: ()
 
     @property
     def key(self) -> dg.AssetKey:

@@ -82,7 +82,7 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         "width": image.width if image else None,
         "height": image.height if image else None,
         "tokens": tokens,
-        "estimated_cost_usd": round(sum(costs), 6),
+        "estimated_cost_usd": round(sum(costs), 4),
         "batch_job": image.batch_job if image else None,
         "backend": next(
             (r.backend for r in (image, analysis) if r is not None and r.backend), None
@@ -113,7 +113,7 @@ def cost_by_day(states: list[CharacterState]) -> pl.DataFrame:
         .group_by("day")
         .agg(
             pl.len().cast(pl.Int64).alias("requests"),
-            pl.col("cost").sum().round(6).alias("estimated_cost_usd"),
+            pl.col("cost").sum().round(4).alias("estimated_cost_usd"),
         )
         .sort("day")
     )

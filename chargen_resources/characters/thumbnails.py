@@ -26,3 +26,34 @@ def thumbnail_bytes(markdown: str | None) -> bytes | None:
     if not markdown or "base64," not in markdown:
         return None
     return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))
+
+
+# Dagster 1.13 shows a markdown metadata value inline when it is under 1,000 characters, and
+# behind a "[Show Markdown]" dialog otherwise.
+INLINE_MARKDOWN_LIMIT = 1000
+# Largest first: the first that fits is shown.
+_GLANCE_STEPS = ((96, 60), (80, 50), (64, 45), (48, 35), (40, 25))
+
+
+def glance_markdown(thumbnail: str | None, alt: str) -> str | None:
+    """A tiny WebP of a thumbnail, small enough to show inline on the materialization."""
+    jpeg = thumbnail_bytes(thumbnail)
+    if jpeg is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(jpeg)) as opened:
+            source = opened.convert("RGB")
+    except (OSError, ValueError):  # an unreadable preview is no reason to fail a record
+        return None
+    label = alt.replace("]", "")[:40]
+    for side, quality in _GLANCE_STEPS:
+        small = source.copy()
+        small.thumbnail((side, side * 2))
+        buffer = io.BytesIO()
+        small.save(buffer, format="WEBP", quality=quality)
+        markdown = (
+            f"![{label}](data:image/webp;base64,{base64.b64encode(buffer.getvalue()).decode()})"
+        )
+        if len(markdown) < INLINE_MARKDOWN_LIMIT:
+            return markdown
+    return None

@@ -14,6 +14,8 @@ class StageOutcome(Generic[T]):
     stage: str
     succeeded: dict[str, T] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    # Results received but not kept (an image that failed QA): their checks still report why.
+    rejected: dict[str, T] = field(default_factory=dict)
     job_of: dict[str, str] = field(default_factory=dict)  # character -> the batch job it was in
     # Characters whose result another run stored while this one was deciding: read it back.
     kept_elsewhere: set[str] = field(default_factory=set)
@@ -24,6 +26,11 @@ class StageOutcome(Generic[T]):
     content_failures: set[str] = field(default_factory=set)
     # Run once the results are stored and recorded (the ledger's last steps, in order).
     settlements: list[Callable[[], None]] = field(default_factory=list)
+
+    def reject(self, character: str, reason: str) -> None:
+        """A result that arrived but is not kept: the character fails, its result is shown."""
+        self.rejected[character] = self.succeeded[character]
+        self.fail(character, reason)
 
     def fail(self, character: str, reason: str, *, content: bool = False) -> None:
         self.succeeded.pop(character, None)

@@ -17,4 +17,4 @@ def test_metadata_reports_size_tokens_cost_and_the_stored_preview() -> None:
     values = metadata(image, "file:///k.json")
     assert values["width"] == 768 and values["output_tokens"] == 1120
     assert values["batch_job"] == "(interactive, full price)"
-    assert values["preview"].value == "![ash](data:image/jpeg;base64,AAAA)"
+    assert values["larger_preview"].value == "![ash](data:image/jpeg;base64,AAAA)"

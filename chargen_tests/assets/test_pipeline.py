@@ -41,7 +41,11 @@ def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platfo
     assert record is not None and record.asset_materialization is not None
     assert record.asset_materialization.partition == "ash"
     metadata = record.asset_materialization.metadata
-    assert "data:image/jpeg;base64," in str(metadata["preview"].value)
+    assert "data:image/jpeg;base64," in str(metadata["larger_preview"].value)
+    # The first entry, and short enough for Dagster to show it inline (no dialog).
+    glance = str(metadata["image_preview"].value)
+    assert next(iter(metadata)) == "image_preview"
+    assert glance.startswith("![ash](data:image/webp;base64,") and len(glance) < 1000
     assert metadata["width"].value == image.width and metadata["height"].value == image.height
 
 
@@ -250,7 +254,7 @@ def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> Non
     for evaluation in evaluations:
         assert evaluation.passed, evaluation
         by_check.setdefault(evaluation.check_name, set()).add(evaluation.partition or "")
-    checks = ("png_decodes", "size_as_asked", "not_blank", "final_not_thought")
+    checks = ("made", "png_decodes", "size_as_asked", "not_blank", "final_not_thought")
     assert by_check == {check: set(COLOURS) for check in checks}
 
 

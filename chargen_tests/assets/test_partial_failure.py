@@ -1,0 +1,112 @@
+"""A run where some characters fail reads as partial, through Dagster's own APIs and GraphQL:
+the failed partitions (only they) are marked Failed, each with its reason on the `made` check;
+the others are materialized with their checks passed; the run's tags say "made 4 of 5"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.partitions.context import partition_loading_context
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster_graphql.test.utils import execute_dagster_graphql
+
+from chargen_assets.partitions import CHARACTERS
+from chargen_assets.pipeline import character_pipeline
+from chargen_tests.fixtures.platform import COLOURS, Platform
+
+PROJECT = Path(__file__).resolve().parents[2]
+PARTITIONS_AND_CHECKS = """
+query Partitions($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions failedPartitions }
+      }
+      assetChecksOrError {
+        ... on AssetChecks {
+          checks {
+            name
+            partitionStatuses {
+              ... on AssetCheckDefaultPartitionStatuses {
+                succeededPartitions failedPartitions executionFailedPartitions
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def _ui(instance: dg.DagsterInstance, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    target = ModuleTarget(
+        module_name="chargen_assets.definitions",
+        attribute=None,
+        working_directory=str(PROJECT),
+        location_name="chargen",
+    )
+    # The webserver loads dynamic partitions through the instance for each request.
+    with (
+        WorkspaceProcessContext(instance, target) as workspace,
+        partition_loading_context(dynamic_partitions_store=instance),
+    ):
+        answer = execute_dagster_graphql(workspace.create_request_context(), query, variables)
+    assert not answer.errors, answer.errors
+    data: dict[str, Any] = dict(answer.data)
+    return data
+
+
+def test_one_blocked_character_of_five_reads_as_one_failure_not_five(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = sorted(COLOURS)
+    (platform.inbox / "cinder" / "character.yaml").write_text("notes: '[emulator:safety]'\n")
+    monkeypatch.setenv("CHARGEN_INBOX", str(platform.inbox))
+    monkeypatch.setenv("CHARGEN_STORAGE", str(platform.storage_root))
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        instance.add_dynamic_partitions(CHARACTERS, keys)
+        result = dg.materialize(
+            [character_pipeline],
+            instance=instance,
+            resources=platform.resources,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
+            raise_on_error=False,
+        )
+        assert not result.success  # so that Dagster marks the failed partition, and only it
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None
+        assert run.tags["chargen/made"] == "4 of 5" and run.tags["chargen/failed"] == "cinder"
+        failure = result.failure_data_for_node("character_pipeline")
+        assert failure is not None and failure.user_failure_data is not None
+        description = failure.user_failure_data.description or ""
+        assert description.startswith("4 of 5 characters were materialized; 1 failed (cinder)")
+
+        node = _ui(instance, PARTITIONS_AND_CHECKS, {"path": ["character_image"]})
+        asset = node["assetNodeOrError"]
+        statuses = asset["assetPartitionStatuses"]
+        assert statuses["failedPartitions"] == ["cinder"]
+        assert sorted(statuses["materializedPartitions"]) == [k for k in keys if k != "cinder"]
+        checks = {c["name"]: c["partitionStatuses"] for c in asset["assetChecksOrError"]["checks"]}
+        assert checks["made"]["failedPartitions"] == ["cinder"]
+        assert sorted(checks["made"]["succeededPartitions"]) == [k for k in keys if k != "cinder"]
+        for qa in ("png_decodes", "size_as_asked", "not_blank", "final_not_thought"):
+            # Every image made passed; the blocked character has no image, so nothing failed
+            # (and nothing reads as "failed to execute", which the UI would show in red).
+            assert sorted(checks[qa]["succeededPartitions"]) == keys
+            assert checks[qa]["failedPartitions"] == checks[qa]["executionFailedPartitions"] == []
+
+    made = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "made"}
+    reason = made["cinder"].metadata["detail"].value
+    assert not made["cinder"].passed
+    assert isinstance(reason, str) and "safety filter" in reason and "re-run" in reason
+    assert "materialize this character again" in str(made["cinder"].metadata["what_to_do"].value)
