@@ -1,4 +1,6 @@
-"""Prompt -> PNG character: named colours, archetype silhouette and mood, seeded by a hash.
+"""Prompt -> PNG character: the archetype's silhouette, the named props, the palette and the
+render style the prompt asks for, seeded by a hash. With a reference image, the figure's outline
+and colours come from the reference instead (the first one leads).
 
 Drawing happens on a canvas a quarter of the 1K size and is upscaled (nearest neighbour) to the
 requested size, so even 4K answers stay quick and every byte is deterministic.
@@ -11,10 +13,11 @@ import random
 from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from chargen_resources.emulator import prompt_reading, props, sketch_regions, styles
 from chargen_resources.emulator.colours import RGB, colours_in_text
-from chargen_resources.emulator.facts import archetype_family, mood_family
+from chargen_resources.emulator.facts import FAMILY_PROPS, archetype_family, mood_family
 from chargen_resources.emulator.wire import ApiError
 from chargen_resources.gemini.image_sizes import (
     SIZE_SCALES,
@@ -33,6 +36,43 @@ class CharacterSpec(BaseModel):
     archetype: str  # an ARCHETYPE_FAMILIES key or "adventurer"
     mood: str  # a MOOD_FAMILIES key or "neutral"
     seed: int
+    props: list[str] = []  # prop kinds (prompt_reading.PROP_WORDS keys, or "item")
+    style: str = "painterly"  # a styles.STYLES key, or "painterly" for the plain drawing
+    body_width: float = 1.0
+    body_height: float = 1.0
+
+
+# What an archetype wears on its head when the prompt names no headgear: part of its silhouette.
+FAMILY_HEADGEAR: dict[str, str] = {"knight": "helm", "mage": "hat", "rogue": "hood"}
+HEADGEAR = frozenset({"crown", "hat", "hood", "helm", "horns"})
+
+
+class ReferenceFigure(BaseModel):
+    """The first reference image's figure: its cut-out pixels, outline mask and colours."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    pixels: Image.Image
+    mask: Image.Image
+    colours: list[RGB]
+
+
+def reference_figure(image: Image.Image) -> ReferenceFigure | None:
+    """The figure in a reference image, reduced to its own dominant colours; None if blank."""
+    cut = sketch_regions.figure_cutout(image)
+    colours = sketch_regions.figure_colours(image)
+    if cut is None or not colours:
+        return None
+    pixels, mask = cut
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([channel for rgb in colours for channel in rgb] * (256 // len(colours)))
+    posterised = pixels.quantize(palette=palette, dither=Image.Dither.NONE).convert("RGB")
+    return ReferenceFigure(pixels=posterised, mask=mask, colours=colours)
+
+
+def default_props(family: str) -> list[str]:
+    """The archetype's usual kit, for a prompt that names no props."""
+    return prompt_reading.props_in("Carries: " + ", ".join(FAMILY_PROPS.get(family, ())) + ".")
 
 
 def output_size(
@@ -53,20 +93,30 @@ def output_size(
     return found
 
 
-def character_spec(prompt: str, seed: int, fallback_colours: Sequence[RGB] = ()) -> CharacterSpec:
+def character_spec(prompt: str, seed: int, reference_colours: Sequence[RGB] = ()) -> CharacterSpec:
+    """What to draw. A reference's colours lead: the model follows the sketch it was given."""
     rng = random.Random(seed)
-    named = colours_in_text(prompt) or list(fallback_colours)
+    named = [*reference_colours, *colours_in_text(prompt)]
     defaults: list[RGB] = [
         (rng.randrange(40, 220), rng.randrange(40, 220), rng.randrange(40, 220)) for _ in range(3)
     ]
     chosen = [*named, *defaults]
+    family = archetype_family(prompt) or "adventurer"
+    kinds = prompt_reading.props_in(prompt) or default_props(family)
+    if family in FAMILY_HEADGEAR and not HEADGEAR.intersection(kinds):
+        kinds.append(FAMILY_HEADGEAR[family])
+    width, height = prompt_reading.build_in(prompt)
     return CharacterSpec(
         primary=chosen[0],
         secondary=chosen[1],
         accent=chosen[2],
-        archetype=archetype_family(prompt) or "adventurer",
+        archetype=family,
         mood=mood_family(prompt) or "neutral",
         seed=seed,
+        props=kinds,
+        style=prompt_reading.style_in(prompt),
+        body_width=width,
+        body_height=height,
     )
 
 
@@ -96,7 +146,9 @@ _BACKDROPS: dict[str, tuple[RGB, RGB]] = {
 _SKIN_TONES: tuple[RGB, ...] = ((241, 194, 125), (198, 134, 66), (141, 85, 36), (255, 219, 172))
 
 
-def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
+def draw_character(
+    spec: CharacterSpec, width: int, height: int, reference: ReferenceFigure | None = None
+) -> Image.Image:
     """The character on a (width x height) canvas; all sizes derive from the canvas."""
     rng = random.Random(spec.seed)
     image = Image.new("RGB", (width, height))
@@ -104,15 +156,18 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
     top, bottom = _BACKDROPS.get(spec.mood, _BACKDROPS["neutral"])
     for y in range(height):
         draw.line([(0, y), (width, y)], fill=_mix(top, bottom, y / max(1, height - 1)))
-    unit = min(width, height) / 100  # the figure is 100 units tall, centred
+    unit = min(width, height) / 100 * spec.body_height  # the figure is 100 units tall, centred
+    sx = spec.body_width  # the build widens or narrows everything drawn on the figure
     cx = width / 2 + rng.uniform(-3, 3) * unit
     base = height / 2 + 45 * unit
 
     def box(x0: float, y0: float, x1: float, y1: float) -> list[float]:
-        return [cx + x0 * unit, base - y0 * unit, cx + x1 * unit, base - y1 * unit]
+        xa, xb = sorted((cx + x0 * sx * unit, cx + x1 * sx * unit))
+        ya, yb = sorted((base - y0 * unit, base - y1 * unit))
+        return [xa, ya, xb, yb]
 
     def point(x: float, y: float) -> tuple[float, float]:
-        return (cx + x * unit, base - y * unit)
+        return (cx + x * sx * unit, base - y * unit)
 
     angular = spec.mood in ("dark", "dramatic")
     for _ in range(rng.randrange(6, 14)):  # mood particles: stars for dark, bubbles otherwise
@@ -127,6 +182,48 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
         else:
             draw.ellipse([px - size, py - size, px + size, py + size], outline=glow)
     draw.ellipse(box(-22, 3, 22, -3), fill=_shade(bottom, 0.6))  # ground shadow
+    if reference is not None:
+        _paste_reference(image, reference, box(-50, 100, 50, 0))
+        return image
+    pen = props.Pen(draw, point, box, unit, spec.primary, spec.secondary, spec.accent)
+    placed = props.place(spec.props)
+    for kind, side in placed:
+        if kind in props.BEHIND:
+            props.draw_prop(pen, kind, side)
+    _draw_body(draw, spec, point, box, unit, angular)
+    for kind, side in placed:
+        if kind not in props.BEHIND:
+            props.draw_prop(pen, kind, side)
+    return image
+
+
+def _paste_reference(image: Image.Image, reference: ReferenceFigure, frame: list[float]) -> None:
+    """The reference's figure, scaled to the figure's frame (aspect kept), standing on its base."""
+    left, top, right, bottom = frame
+    scale = min((right - left) / reference.mask.width, (bottom - top) / reference.mask.height)
+    size = (
+        max(1, round(reference.mask.width * scale)),
+        max(1, round(reference.mask.height * scale)),
+    )
+    pixels = reference.pixels.resize(size, Image.Resampling.NEAREST)
+    mask = reference.mask.resize(size, Image.Resampling.NEAREST)
+    x = round((left + right) / 2 - size[0] / 2)
+    image.paste(pixels, (x, round(bottom - size[1])), mask)
+
+
+PointFn = Callable[[float, float], tuple[float, float]]
+BoxFn = Callable[[float, float, float, float], list[float]]
+
+
+def _draw_body(
+    draw: ImageDraw.ImageDraw,
+    spec: CharacterSpec,
+    point: PointFn,
+    box: BoxFn,
+    unit: float,
+    angular: bool,
+) -> None:
+    """Legs, torso (a robe for mages and clerics), shoulders, arms and head."""
     dark_primary = _shade(spec.primary, 0.65)
     skin = _SKIN_TONES[spec.seed % len(_SKIN_TONES)]
     legs = _shade(spec.secondary, 0.8)
@@ -141,7 +238,7 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
             [point(-13, 38), point(13, 38), point(15, 64), point(-15, 64)], fill=spec.primary
         )
     draw.rectangle(box(-13, 42, 13, 38), fill=spec.accent)  # belt
-    if angular:  # spiky shoulders
+    if angular or spec.archetype in ("knight", "warrior"):  # spiky pauldrons
         draw.polygon([point(-15, 64), point(-24, 70), point(-17, 58)], fill=dark_primary)
         draw.polygon([point(15, 64), point(24, 70), point(17, 58)], fill=dark_primary)
     else:
@@ -149,6 +246,8 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
         draw.ellipse(box(11, 68, 21, 58), fill=dark_primary)
     draw.rectangle(box(-21, 62, -16, 36), fill=dark_primary)  # arms
     draw.rectangle(box(16, 62, 21, 36), fill=dark_primary)
+    for hand in (-1, 1):
+        draw.ellipse(box(hand * 18.5 - 2.6, 38.5, hand * 18.5 + 2.6, 33.5), fill=skin)
     head = box(-9, 84, 9, 66)
     if spec.archetype == "robot":
         draw.rectangle(head, fill=(170, 175, 185))
@@ -156,89 +255,53 @@ def draw_character(spec: CharacterSpec, width: int, height: int) -> Image.Image:
         draw.rectangle(box(2, 79, 6, 75), fill=spec.accent)
         draw.line([point(0, 84), point(0, 91)], fill=(90, 90, 100), width=max(1, int(unit)))
         draw.ellipse(box(-2, 93, 2, 89), fill=spec.accent)
-    else:
-        draw.ellipse(head, fill=skin)
-        eye = max(1.0, unit * 1.2)
-        for eye_x in (-3.5, 3.5):
-            ex, ey = point(eye_x, 76)
-            draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 30, 40))
-    _draw_gear(draw, spec, point, box, unit)
-    return image
+        draw.rectangle(box(-8, 58, 8, 46), outline=spec.accent, width=max(1, int(unit * 1.5)))
+        return
+    draw.ellipse(head, fill=skin)
+    eye = max(1.0, unit * 1.2)
+    for eye_x in (-3.5, 3.5):
+        ex, ey = point(eye_x, 76)
+        draw.ellipse([ex - eye, ey - eye, ex + eye, ey + eye], fill=(30, 30, 40))
+    if spec.archetype == "cleric":  # a halo: the one mark no prop stands for
+        draw.ellipse(box(-11, 92, 11, 88), outline=spec.accent, width=max(1, int(unit * 1.5)))
 
 
-PointFn = Callable[[float, float], tuple[float, float]]
-BoxFn = Callable[[float, float, float, float], list[float]]
+def _finish(canvas: Image.Image, spec: CharacterSpec, size: tuple[int, int]) -> Image.Image:
+    styled = styles.apply_style(canvas, spec.style, spec.seed)
+    if styled.size == size:
+        return styled
+    smooth = spec.style in styles.SMOOTH_UPSCALE
+    return styled.resize(size, Image.Resampling.BILINEAR if smooth else Image.Resampling.NEAREST)
 
 
-def _draw_gear(
-    draw: ImageDraw.ImageDraw, spec: CharacterSpec, point: PointFn, box: BoxFn, unit: float
-) -> None:
-    line = max(1, int(unit * 1.5))
-    metal = (190, 195, 205)
-    if spec.archetype == "knight":
-        draw.rectangle(box(-10, 86, 10, 70), fill=metal)
-        draw.rectangle(box(-7, 79, 7, 77), fill=(40, 40, 50))  # visor slit
-        draw.polygon(
-            [point(-30, 62), point(-18, 62), point(-18, 44), point(-24, 36), point(-30, 44)],
-            fill=spec.secondary,
-            outline=spec.accent,
-        )
-        draw.line([point(24, 36), point(24, 80)], fill=metal, width=line)
-        draw.line([point(19, 44), point(29, 44)], fill=spec.accent, width=line)
-    elif spec.archetype == "mage":
-        draw.polygon([point(-13, 82), point(13, 82), point(2, 104)], fill=spec.secondary)
-        draw.line([point(26, 0), point(26, 84)], fill=(110, 70, 40), width=line)
-        draw.ellipse(box(22, 92, 30, 84), fill=spec.accent)
-    elif spec.archetype == "rogue":
-        draw.polygon(
-            [
-                point(-12, 70),
-                point(-11, 86),
-                point(0, 92),
-                point(11, 86),
-                point(12, 70),
-                point(8, 80),
-                point(-8, 80),
-            ],
-            fill=_shade(spec.primary, 0.4),
-        )
-        draw.rectangle(box(-8, 74, 8, 70), fill=(25, 25, 30))  # mask
-        for side in (-1, 1):
-            draw.line([point(side * 19, 38), point(side * 25, 28)], fill=metal, width=line)
-    elif spec.archetype == "ranger":
-        draw.polygon(
-            [point(-16, 66), point(16, 66), point(22, 10), point(-22, 10)],
-            fill=_shade(spec.secondary, 0.7),
-        )
-        draw.arc(box(-36, 80, -18, 20), start=270, end=90, fill=(120, 80, 40), width=line)
-        draw.rectangle(box(14, 70, 20, 46), fill=spec.accent)  # quiver
-    elif spec.archetype == "warrior":
-        draw.line([point(24, 30), point(24, 84)], fill=(110, 70, 40), width=line)
-        draw.polygon([point(24, 84), point(34, 88), point(34, 72), point(24, 76)], fill=metal)
-    elif spec.archetype == "cleric":
-        draw.ellipse(box(-11, 92, 11, 88), outline=spec.accent, width=line)
-        draw.line([point(-24, 34), point(-24, 70)], fill=spec.accent, width=line)
-    elif spec.archetype == "robot":
-        draw.rectangle(box(-8, 58, 8, 46), outline=spec.accent, width=line)
-    else:
-        draw.rectangle(box(-19, 62, -13, 44), fill=_shade(spec.secondary, 0.7))  # backpack
-
-
-def render_png(spec: CharacterSpec, width: int, height: int, divisor: int = DRAW_DIVISOR) -> bytes:
-    canvas = draw_character(spec, max(1, width // divisor), max(1, height // divisor))
-    if canvas.size != (width, height):
-        canvas = canvas.resize((width, height), Image.Resampling.NEAREST)
+def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 
-def render_draft(spec: CharacterSpec, width: int, height: int, step: int) -> bytes:
+def render_png(
+    spec: CharacterSpec,
+    width: int,
+    height: int,
+    divisor: int = DRAW_DIVISOR,
+    reference: ReferenceFigure | None = None,
+) -> bytes:
+    canvas = draw_character(spec, max(1, width // divisor), max(1, height // divisor), reference)
+    return _png(_finish(canvas, spec, (width, height)))
+
+
+def render_draft(
+    spec: CharacterSpec,
+    width: int,
+    height: int,
+    step: int,
+    reference: ReferenceFigure | None = None,
+) -> bytes:
     """A smaller, rougher 'thought' image: the composition before the final render."""
     draft_spec = spec.model_copy(update={"seed": spec.seed + step})
-    canvas = draw_character(draft_spec, max(1, width // 8), max(1, height // 8))
+    size = (max(1, width // 8), max(1, height // 8))
+    canvas = draw_character(draft_spec, *size, reference)
     if step == 1:
         canvas = canvas.convert("L").convert("RGB")
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+    return _png(canvas)

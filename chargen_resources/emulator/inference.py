@@ -19,7 +19,7 @@ from typing import Any, Literal
 from PIL import Image, UnidentifiedImageError
 
 from chargen_resources.emulator import image_model
-from chargen_resources.emulator.analysis_model import image_facts, request_facts
+from chargen_resources.emulator.analysis_model import request_facts
 from chargen_resources.emulator.facts import FactHints
 from chargen_resources.emulator.faults import RequestFaults, request_faults
 from chargen_resources.emulator.safety import is_blocked
@@ -27,6 +27,7 @@ from chargen_resources.emulator.schema_instance import generate_instance
 from chargen_resources.emulator.wire import ApiError, decode_base64, encode_base64
 from chargen_resources.gemini import tokens
 from chargen_resources.gemini.image_sizes import is_gemini_2_image_model
+from chargen_resources.gemini.models import max_reference_images
 
 ModelKind = Literal["image", "analysis"]
 IMAGE_MIME_PREFIX = "image/"
@@ -242,6 +243,17 @@ def _gather_inputs(request: dict[str, Any], resolve: FileResolver) -> tuple[list
     return images, text_tokens
 
 
+def check_image_count(model: str, count: int) -> None:
+    """Refuse more input images than the model's documented per-request maximum, as Google does."""
+    limit = max_reference_images(model)
+    if count > limit:
+        raise ApiError(
+            400,
+            f"Request contains {count} images, but model {model} accepts at most {limit} "
+            "images per request.",
+        )
+
+
 def answer(
     model: str, request: dict[str, Any], resolve: FileResolver, default_drafts: int | None = None
 ) -> ModelAnswer:
@@ -268,6 +280,7 @@ def answer(
             image_config.get("aspectRatio"), image_config.get("imageSize"), name
         )
     images, text_tokens = _gather_inputs(request, resolve)
+    check_image_count(name, len(images))
     result = ModelAnswer(model=name, response_id=digest[:22])
     result.prompt_image_tokens = sum(
         tokens.input_image_tokens(name, image.width, image.height) for image in images
@@ -280,8 +293,9 @@ def answer(
         if blocked:
             result.finish_reason = "IMAGE_SAFETY"
             return result
-        fallback = [c.rgb for c in image_facts(images[0]).palette] if images else []
-        spec = image_model.character_spec(prompt, seed, fallback)
+        # The first reference leads: its figure's outline and colours are what gets drawn.
+        reference = image_model.reference_figure(images[0]) if images else None
+        spec = image_model.character_spec(prompt, seed, reference.colours if reference else ())
         drafts = faults.drafts if faults.drafts is not None else default_drafts
         if drafts is None:
             drafts = seed % 3 if not name.startswith(("gemini-2", "gemini-1")) else 0
@@ -290,7 +304,9 @@ def answer(
                 AnswerPart(text=f"Sketching composition draft {step}.", thought=True)
             )
             result.parts.append(
-                AnswerPart(image=image_model.render_draft(spec, *size, step), thought=True)
+                AnswerPart(
+                    image=image_model.render_draft(spec, *size, step, reference), thought=True
+                )
             )
         result.thought_tokens = 120 * drafts + (40 if drafts else 0)
         image_size = str(image_config.get("imageSize") or "1K")
@@ -303,7 +319,10 @@ def answer(
             result.candidate_tokens += math.ceil(len(caption) / 4)
         if not modalities or "IMAGE" in modalities:
             result.parts.append(
-                AnswerPart(image=image_model.render_png(spec, *size), thought_signature=signature)
+                AnswerPart(
+                    image=image_model.render_png(spec, *size, reference=reference),
+                    thought_signature=signature,
+                )
             )
             result.candidate_image_tokens = tokens.output_image_tokens(name, image_size)
             result.candidate_tokens += result.candidate_image_tokens

@@ -1,0 +1,82 @@
+"""The drawn figure in a sketch: its outline (a mask) and its colours, paper excluded.
+
+The image model uses them to follow a reference image. Pure Pillow, no numpy. Paper is
+estimated per row from the image's left and right borders, so vertical gradients (the usual
+sketch backdrop) count as paper.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from chargen_resources.emulator.colours import RGB
+
+PAPER_DISTANCE = 26  # how far (max channel) from the paper a pixel stops the paper's flood
+_MASK_HEIGHT = 256  # the mask is measured on a copy this tall: quick, enough detail
+
+
+def paper(image: Image.Image) -> Image.Image:
+    """The paper behind the figure: each row's colour from the image's two outer columns,
+    median-filtered down the rows so a prop touching the border does not count as paper."""
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    edges = [rgb.crop((0, 0, 1, height)), rgb.crop((width - 1, 0, width, height))]
+    left, right = (edge.filter(ImageFilter.MedianFilter(15)) for edge in edges)
+    return Image.blend(left, right, 0.5).resize((width, height), Image.Resampling.NEAREST)
+
+
+def figure_mask(image: Image.Image) -> Image.Image:
+    """L image, 255 where the figure is (at the image's own size): everything the paper cannot
+    reach from the border. Outlines stop the flood, so a teal robe on teal paper still counts."""
+    rgb = image.convert("RGB")
+    difference = ImageChops.difference(rgb, paper(rgb))
+    red, green, blue = difference.split()
+    strongest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    marks = strongest.point(lambda value: 255 if value > PAPER_DISTANCE else 0)
+    width, height = marks.size
+    step = max(1, min(width, height) // 32)
+    border = [(x, y) for x in range(0, width, step) for y in (0, height - 1)]
+    border += [(x, y) for y in range(0, height, step) for x in (0, width - 1)]
+    for seed in border:
+        if marks.getpixel(seed) == 0:
+            ImageDraw.floodfill(marks, seed, 128)
+    mask = marks.point(lambda value: 0 if value == 128 else 255)
+    return mask.filter(ImageFilter.MedianFilter(3))  # JPEG speckle is not figure
+
+
+def _small(image: Image.Image) -> Image.Image:
+    scale = _MASK_HEIGHT / max(1, image.height)
+    size = (max(1, round(image.width * scale)), _MASK_HEIGHT)
+    return image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+
+
+def figure_colours(image: Image.Image, count: int = 4) -> list[RGB]:
+    """The figure's dominant colours (paper excluded), most covered first."""
+    small = _small(image)
+    mask = figure_mask(small)
+    if mask.getbbox() is None:
+        return []
+    quantised = small.quantize(colors=12, method=Image.Quantize.MEDIANCUT)
+    flat = list(quantised.getpalette() or [])
+    counts: Counter[int] = Counter()
+    for index, inside in zip(
+        quantised.tobytes(), mask.tobytes(), strict=True
+    ):  # P and L: a byte each
+        if inside:
+            counts[index] += 1
+    return [
+        (flat[index * 3], flat[index * 3 + 1], flat[index * 3 + 2])
+        for index, _ in counts.most_common(count)
+    ]
+
+
+def figure_cutout(image: Image.Image) -> tuple[Image.Image, Image.Image] | None:
+    """The figure cropped to its outline (RGB) and its mask (L); None on a blank page."""
+    small = _small(image)
+    mask = figure_mask(small)
+    box = mask.getbbox()
+    if box is None:
+        return None
+    return small.crop(box), mask.crop(box)
