@@ -15,7 +15,7 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.thumbnails import glance_markdown
-from chargen_resources.pipeline.image_stage import image_stage
+from chargen_resources.pipeline.image_stage import image_stage, refusals
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
 
@@ -87,15 +87,34 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
         backend=run.gemini.connection().backend,
+        uploads=run.gemini.upload_cache(run.runner.ledger),
+        prompts=prompts,
     )
     strict = run.config.qa_failures == "dead_letter"
     valid = partial(image_still_valid, model=model, store=store, qa_must_pass=strict)
+    refused = refusals(prompts, model)
+    # An approved take (character.yaml `locked: true`) is never generated again, whatever
+    # changed, not even with `regenerate`.
+    locked = [k for k, prompt in prompts.items() if prompt.locked]
+    approved = run.storage.read_artifacts(spec.key, locked, GeneratedImage, missing_ok=True)
+    for key in locked:
+        if key not in approved:
+            refused[key] = (
+                "character.yaml says locked: true, but no image of it is stored yet; remove "
+                "locked (or set it to false) to generate its first take"
+            )
+    if approved:
+        run.log.info(f"locked, their approved take kept: {', '.join(sorted(approved))}")
+    asked = {k: p for k, p in prompts.items() if k not in refused and k not in approved}
     # Dead-lettered QA failures are generated anew, not read back from their old job.
     failing = set()
     if strict:
-        stored = run.storage.read_artifacts(spec.key, prompts, GeneratedImage, missing_ok=True)
+        stored = run.storage.read_artifacts(spec.key, asked, GeneratedImage, missing_ok=True)
         failing = {k for k, old in stored.items() if qa_failed(old.qa)}
-    outcome = run.pay(spec.key, prompts, GeneratedImage, valid, paid, resend=failing)
+    outcome = run.pay(spec.key, asked, GeneratedImage, valid, paid, resend=failing)
+    outcome.succeeded.update(approved)
+    for key, reason in refused.items():
+        outcome.fail(key, reason, content=True)
     if strict:
         for character, image in list(outcome.succeeded.items()):
             if problems := qa_failed(image.qa):

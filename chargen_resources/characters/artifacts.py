@@ -44,6 +44,7 @@ class StoredImage(BaseModel):
     width: int
     height: int
     source_format: str
+    size_bytes: int | None = None  # of the normalised PNG (records before 2026-11-30: None)
 
 
 class SourceImages(BaseModel):
@@ -97,6 +98,10 @@ class GeneratedImage(BaseModel):
     prompt_hash: str
     usage: TokenUsage
     estimated_cost_usd: float | None
+    references: list[str] = Field(
+        default_factory=list, description="the sketches sent with the request (file names)"
+    )
+    take: int | None = Field(default=None, description="this take's number among the kept takes")
     thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
     qa: list[QaResult] = Field(default_factory=list, description="image QA, checked when kept")
     made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")

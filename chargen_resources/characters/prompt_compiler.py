@@ -24,6 +24,18 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_FIELD_CHARS = 200
 
 
+class Reference(BaseModel):
+    """A sketch sent with the image request for the model to follow (named by its content)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="its file name in the character's inbox folder")
+    sha256: str
+    key: str = Field(description="the normalised sketch in storage")
+    mime_type: str = "image/png"
+    size_bytes: int | None = None
+
+
 class PromptInputs(BaseModel):
     """Everything besides the analysis that shapes one character's prompt."""
 
@@ -32,9 +44,12 @@ class PromptInputs(BaseModel):
     character: str
     display_name: str | None = None
     notes: str | None = None
+    feedback: str | None = None
     style_override: str | None = None
     aspect_ratio: AspectRatio = "9:16"
     image_size: ImageSize = "1K"
+    references: tuple[Reference, ...] = ()
+    locked: bool = False
 
 
 class CompiledPrompt(BaseModel):
@@ -49,7 +64,11 @@ class CompiledPrompt(BaseModel):
     style: str
     style_overridden: bool
     template_version: str = Field(description="PromptTemplate.fingerprint")
-    prompt_hash: str = Field(description="sha256 of text and image settings, first 16 hex digits")
+    prompt_hash: str = Field(
+        description="sha256 of text, image settings and references, first 16 hex digits"
+    )
+    references: tuple[Reference, ...] = ()
+    locked: bool = Field(default=False, description="character.yaml: an approved take, kept")
 
 
 def _clean(value: str) -> str:
@@ -92,6 +111,7 @@ def compile_prompt(
     style = _clean(override) if override else _clean(analysis.art_style)
     props = _unique(analysis.props)
     notes = _clean(inputs.notes) if inputs.notes else ""
+    feedback = _clean(inputs.feedback) if inputs.feedback else ""
     text = template.text.format(
         name=_clean(inputs.display_name) if inputs.display_name else inputs.character,
         archetype=_clean(analysis.archetype),
@@ -104,10 +124,14 @@ def compile_prompt(
         props_clause=f"Carries: {', '.join(props)}. " if props else "",
         style=style,
         notes_clause=f"Art director's notes: {notes}. " if notes else "",
+        feedback_clause=f"Feedback on the previous take, to follow now: {feedback}. "
+        if feedback
+        else "",
     )
     text = " ".join(text.split())
+    shown = "\n".join(r.sha256 for r in inputs.references)
     digest = hashlib.sha256(
-        f"{text}\n{inputs.aspect_ratio}\n{inputs.image_size}".encode()
+        f"{text}\n{inputs.aspect_ratio}\n{inputs.image_size}\n{shown}".encode()
     ).hexdigest()
     return CompiledPrompt(
         character=inputs.character,
@@ -118,4 +142,6 @@ def compile_prompt(
         style_overridden=override is not None,
         template_version=template.fingerprint,
         prompt_hash=digest[:16],
+        references=inputs.references,
+        locked=inputs.locked,
     )

@@ -32,10 +32,11 @@ PLACEHOLDERS: dict[str, str] = {
     "props_clause": "'Carries: <props>.' when the analysis found props, else nothing",
     "style": "the render style: character.yaml or run style override, else the analysis's",
     "notes_clause": "'Art director's notes: <notes>.' from character.yaml, else nothing",
+    "feedback_clause": "'Feedback on the previous take ...' from character.yaml, else nothing",
 }
 # Without these, what a user writes in character.yaml or the run config would silently not
 # reach the prompt.
-REQUIRED = ("name", "style", "notes_clause")
+REQUIRED = ("name", "style", "notes_clause", "feedback_clause")
 
 
 class TemplateError(ValueError):

@@ -70,11 +70,33 @@ def analysis_request(images: Sequence[ImageReference], character: str) -> dict[s
     }
 
 
+# Sent after the prompt when sketches go with it: what the references are for.
+REFERENCE_NOTE = (
+    "The attached images are the artist's reference sketches of this very character. Follow "
+    "their design: pose, silhouette, proportions, costume and props. Render it as one finished "
+    "illustration as described above, not a collage or a copy of the sketch lines."
+)
+
+
+def content_references(prompt: CompiledPrompt) -> list[ImageReference]:
+    """The prompt's sketches named by content hash: the same in every run, whatever name the
+    Files API gave their uploads (what a request's fingerprint is computed from)."""
+    return [
+        ImageReference(uri=f"sha256:{r.sha256}", mime_type=r.mime_type) for r in prompt.references
+    ]
+
+
 def image_request(
-    prompt: CompiledPrompt, safety_settings: Sequence[SafetySetting] = DEFAULT_SAFETY_SETTINGS
+    prompt: CompiledPrompt,
+    safety_settings: Sequence[SafetySetting] = DEFAULT_SAFETY_SETTINGS,
+    references: Sequence[ImageReference] = (),
 ) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"text": prompt.text}]
+    if references:
+        parts.append({"text": REFERENCE_NOTE})
+        parts.extend({"fileData": {"fileUri": r.uri, "mimeType": r.mime_type}} for r in references)
     return {
-        "contents": [{"role": "user", "parts": [{"text": prompt.text}]}],
+        "contents": [{"role": "user", "parts": parts}],
         "safetySettings": [s.model_dump() for s in safety_settings],
         "generationConfig": {
             "responseModalities": ["IMAGE"],

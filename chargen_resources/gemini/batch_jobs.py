@@ -86,7 +86,8 @@ class Prepared:
     """The requests to send for a group, and the files on the Files API they reference."""
 
     lines: Sequence[BatchLine]
-    uploaded_files: Sequence[str] = ()
+    uploaded_files: Sequence[str] = ()  # deleted when the job ends
+    shared_files: Sequence[str] = ()  # left for a later stage's job (see JobRecord)
 
 
 @dataclass(frozen=True)
@@ -502,7 +503,12 @@ class BatchJobRunner:
         lines = [BatchLine(c.line_key, carriage.requests[c.fingerprint]) for c in claims]
         prepared = prepare(lines) if prepare is not None else Prepared(lines)
         record = self.ledger.save_job(
-            record.model_copy(update={"uploaded_files": list(prepared.uploaded_files)})
+            record.model_copy(
+                update={
+                    "uploaded_files": list(prepared.uploaded_files),
+                    "shared_files": list(prepared.shared_files),
+                }
+            )
         )
         crash_point("uploaded")
         payload = b"".join(line.to_jsonl() for line in prepared.lines)
@@ -783,7 +789,7 @@ class BatchJobRunner:
             name
             for other in self.ledger.live_jobs()
             if other.display_name != record.display_name
-            for name in other.uploaded_files
+            for name in [*other.uploaded_files, *other.shared_files]
         }
         for name in record.files():
             if name in in_use:

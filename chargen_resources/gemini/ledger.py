@@ -151,6 +151,9 @@ class JobRecord(BaseModel):
     status: JobStatus = "submitting"
     lines: dict[str, ClaimRef] = Field(default_factory=dict)  # output line key -> its claim
     uploaded_files: list[str] = Field(default_factory=list)
+    # Referenced but left for a later stage's job (sketches the image job reuses): in use while
+    # this job lives, never deleted by it (the Files API expires them after 48 h).
+    shared_files: list[str] = Field(default_factory=list)
     input_file: str | None = None
     job_name: str | None = None
     output_file: str | None = None

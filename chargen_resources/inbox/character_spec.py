@@ -19,6 +19,9 @@ notes: a weathered knight who carries her late brother's banner
 style_override: watercolour storybook illustration
 aspect_ratio: "9:16"
 image_size: 2K
+reference_images: [front.png, side.png]   # or all (the default) or none
+feedback: the banner should be torn, and her armour more battered
+locked: false
 """
 
 
@@ -34,6 +37,19 @@ class CharacterSpec(BaseModel):
     style_override: str | None = Field(default=None, min_length=1, max_length=500)
     aspect_ratio: AspectRatio | None = None
     image_size: ImageSize | None = None
+    # Which sketches go with the image request as references for the model to follow.
+    reference_images: Literal["all", "none"] | list[str] = "all"
+    # Art direction for the next take, sent with the prompt (changing it makes one take stale).
+    feedback: str | None = Field(default=None, min_length=1, max_length=2000)
+    # An approved take: never generated again, whatever changes (template, style, sketches).
+    locked: bool = False
+
+    @field_validator("reference_images", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() not in ("all", "none"):
+            return [value]
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("image_size", mode="before")
     @classmethod
@@ -103,6 +119,10 @@ def _fix_for(field: str, error_type: str) -> str:
         return f"Use one of {choices}"
     if field == "image_size":
         return f"Use one of {', '.join(get_args(ImageSize))}"
+    if field.startswith("reference_images"):
+        return "Use all, none, or a list of the folder's image file names: [front.png, side.png]"
+    if field == "locked":
+        return "Use true or false"
     if error_type in ("string_too_long",):
         return "Shorten it"
     if error_type in ("string_too_short",):
@@ -114,7 +134,8 @@ def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
     # Report the first problem only: users fix files one line at a time, and one clear message
     # reads better in the Dagster UI than a pydantic dump.
     detail = error.errors()[0]
-    field = ".".join(str(part) for part in detail["loc"]) or None
+    # The field itself, not pydantic's path into a union's branches.
+    field = str(detail["loc"][0]) if detail["loc"] else None
     error_type = detail["type"]
     if error_type == "extra_forbidden":
         problem = "is not a known field"

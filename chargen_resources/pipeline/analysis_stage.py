@@ -68,7 +68,8 @@ def analysis_stage(
 ) -> PaidStage[SourceImages, AnalysisRecord]:
     def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
         """Only for a new job: the sketches are uploaded (or reused while still on the
-        service) and the job lists every file it references, deleted once it ends."""
+        service). They are left on the service when the job ends: the image job sends the
+        same sketches as references and reuses these uploads (then deletes them)."""
         built = []
         files: list[str] = []
         for line in group:
@@ -80,7 +81,7 @@ def analysis_stage(
                 references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
                 files.append(file.name)
             built.append(BatchLine(key=line.key, request=analysis_request(references, line.key)))
-        return Prepared(built, sorted(set(files)))
+        return Prepared(built, shared_files=sorted(set(files)))
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         return line_results(read_batch_output(chunks))

@@ -260,8 +260,11 @@ def _estimate_image(
 ) -> None:
     model = image.model
     if prompt is not None:
-        old = None if regenerate else _stored(store, prefix, "character_image", key, GeneratedImage)
-        if old is not None and image_stage.still_valid(old, prompt, model, store):
+        old = _stored(store, prefix, "character_image", key, GeneratedImage)
+        # A locked character's approved take is kept even when regenerating.
+        if old is not None and (
+            prompt.locked or (not regenerate and image_stage.still_valid(old, prompt, model, store))
+        ):
             image.kept += 1
             return
         if _in_flight(ledger, image.stage, model, key, image_request(prompt, safety)):

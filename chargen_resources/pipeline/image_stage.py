@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from PIL import Image
@@ -21,18 +22,28 @@ from chargen_resources.characters.artifacts import Backend, GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.image_qa import inspect_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
-from chargen_resources.characters.requests import SafetySetting, image_request
+from chargen_resources.characters.requests import (
+    REFERENCE_NOTE,
+    ImageReference,
+    SafetySetting,
+    content_references,
+    image_request,
+)
 from chargen_resources.characters.thumbnails import thumbnail_markdown
-from chargen_resources.gemini.batch_jobs import FinishedJob
+from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
+from chargen_resources.gemini.models import max_reference_images
 from chargen_resources.gemini.pricing import estimate_cost
+from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.streamed import as_single_line
 from chargen_resources.storage.blob_store import BlobStore
-from chargen_resources.storage.layout import artifact_key, staging_folder, staging_key
+from chargen_resources.storage.layout import artifact_key, staging_folder, staging_key, take_key
 from chargen_resources.streaming import (
+    InlineDataPart,
+    SizedChunks,
     StreamingGenerateClient,
     TextPart,
     parse_gemini_events,
@@ -77,13 +88,28 @@ def still_valid(
     store: BlobStore,
     qa_must_pass: bool = False,
 ) -> bool:
-    """A stored image made from this very prompt by this model, still in storage (and, when
-    QA failures are dead-lettered, passing its QA checks)."""
+    """A stored image made from this very prompt (text, settings, references) by this model,
+    still in storage (and, when QA failures are dead-lettered, passing its QA checks)."""
     if qa_must_pass and qa_failed(old.qa):
         return False
     return (
         old.prompt_hash == prompt.prompt_hash and old.model == model and store.exists(old.image_key)
     )
+
+
+def refusals(prompts: Mapping[str, CompiledPrompt], model: str) -> dict[str, str]:
+    """Prompts that cannot be sent as they are, each with what to do: more sketches than the
+    model takes in one request."""
+    limit = max_reference_images(model)
+    return {
+        key: (
+            f"{len(prompt.references)} reference sketches, but {model} takes at most {limit} "
+            f"images per request; choose up to {limit} in character.yaml "
+            "(reference_images: [front.png, side.png]) or use reference_images: none"
+        )
+        for key, prompt in prompts.items()
+        if len(prompt.references) > limit
+    }
 
 
 def final_image_key(prefix: str, character: str) -> str:
@@ -138,7 +164,8 @@ def keep_final_image(
     qa = inspect_image(
         png, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
     )
-    outcome.succeeded[character] = GeneratedImage(
+    take = _keep_take(store, prefix, character, png)
+    record = GeneratedImage(
         character=character,
         image_key=key,
         image_uri=store.uri(key),
@@ -162,7 +189,41 @@ def keep_final_image(
         qa=qa,
         made_at=datetime.now(UTC),
         backend=backend,
+        references=[reference.name for reference in prompt.references],
+        take=take,
     )
+    store.put_bytes(
+        take_key(prefix, STAGE, character, take, "json"),
+        record.model_dump_json().encode(),
+        "application/json",
+    )
+    outcome.succeeded[character] = record
+
+
+def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:
+    """Every generated image is kept as a numbered take beside the current one. The same image
+    read again (a run resumed after a crash) is the same take, not a new one."""
+    taken = 0
+    while store.exists(take_key(prefix, STAGE, character, taken + 1, "png")):
+        taken += 1
+    if taken and store.get_bytes(take_key(prefix, STAGE, character, taken, "png")) == png:
+        return taken
+    store.put_bytes(take_key(prefix, STAGE, character, taken + 1, "png"), png, "image/png")
+    return taken + 1
+
+
+def reference_parts(store: BlobStore, prompt: CompiledPrompt) -> list[InlineDataPart]:
+    """The prompt's sketches as inline parts, read from the store chunk by chunk as the
+    request body is sent (never whole in memory, nor their base64)."""
+    parts = []
+    for reference in prompt.references:
+        size = reference.size_bytes
+        if size is None:  # recorded before sizes were: small normalised sketches
+            parts.append(InlineDataPart(reference.mime_type, store.get_bytes(reference.key)))
+            continue
+        chunks = partial(store.iter_bytes, reference.key)
+        parts.append(InlineDataPart(reference.mime_type, SizedChunks(size, chunks)))
+    return parts
 
 
 def image_stage(
@@ -174,6 +235,8 @@ def image_stage(
     model: str,
     safety_settings: Sequence[SafetySetting],
     timeout_seconds: float,
+    uploads: UploadCache,
+    prompts: Mapping[str, CompiledPrompt],
     # Longer than any download and read (the download alone may take 6 h): only then may a
     # run on another host presume a reader whose claimant it cannot see is gone.
     abandon_after: timedelta = timedelta(hours=26),
@@ -201,7 +264,28 @@ def image_stage(
                 ledger.close_staging(area.area)
 
     def content_request(character: str, prompt: CompiledPrompt) -> dict[str, Any]:
-        return image_request(prompt, safety_settings)
+        return image_request(prompt, safety_settings, content_references(prompt))
+
+    def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
+        """Only for a new job: each sketch goes as a `fileData` reference to its upload,
+        reused by content hash (the analysis job's, while still on the service), so the job's
+        input file stays small; the job deletes them when it ends."""
+        built, files = [], []
+        for line in group:
+            prompt = prompts[line.key]
+            references = []
+            for reference in prompt.references:
+                file = uploads.ensure_uploaded(
+                    store.get_bytes(reference.key),
+                    reference.mime_type,
+                    f"{line.key}-{reference.name}",
+                )
+                references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
+                files.append(file.name)
+            built.append(
+                BatchLine(key=line.key, request=image_request(prompt, safety_settings, references))
+            )
+        return Prepared(built, uploaded_files=sorted(set(files)))
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         with staging_area(f"{_job_id(job.job_name)}-{reader}") as namer:
@@ -211,9 +295,12 @@ def image_stage(
     def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
         request = image_request(prompt, safety_settings)
         with staging_area(f"interactive-{character}-{reader}") as namer:
+            notes = [TextPart(REFERENCE_NOTE)] if prompt.references else []
+            parts: list[TextPart | InlineDataPart] = [TextPart(prompt.text), *notes]
+            parts.extend(reference_parts(store, prompt))
             body = client.stream(
                 model=model,
-                contents=[TextPart(prompt.text)],
+                contents=parts,
                 generation_config=request["generationConfig"],
                 safety_settings=request["safetySettings"],
                 timeout=timeout_seconds,
@@ -256,4 +343,5 @@ def image_stage(
         keep=keep,
         discard=discard,
         sweep=sweep,
+        prepare=upload_and_build,
     )

@@ -10,6 +10,7 @@ from chargen_resources.characters.prompt_compiler import (
     CompiledPrompt,
     ImageSize,
     PromptInputs,
+    Reference,
     compile_prompt,
 )
 from chargen_resources.characters.prompt_template import PromptTemplate
@@ -31,15 +32,48 @@ def compile_prompts(
     for key, record in sorted(analyses.items()):
         source = sources.get(key)
         spec = source.spec if source else None
+        try:
+            references = chosen_references(source) if source else ()
+        except ValueError as error:
+            outcome.fail(key, str(error), content=True)
+            continue
         inputs = PromptInputs(
             character=key,
             display_name=spec.display_name if spec else None,
             notes=spec.notes if spec else None,
+            feedback=spec.feedback if spec else None,
             style_override=spec.style_override if spec else None,
             aspect_ratio=(
                 spec.aspect_ratio if spec and spec.aspect_ratio else default_aspect_ratio
             ),
             image_size=(spec.image_size if spec and spec.image_size else default_image_size),
+            references=references,
+            locked=spec.locked if spec else False,
         )
         outcome.succeeded[key] = compile_prompt(record.analysis, inputs, template, style_override)
     return outcome
+
+
+def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
+    """The sketches character.yaml's `reference_images` picks (all by default), in folder
+    order; a name that is not among the folder's images is the user's error, named."""
+    choice = source.spec.reference_images if source.spec else "all"
+    if choice == "none":
+        return ()
+    images = source.images
+    if choice != "all":
+        by_name = {image.source_name: image for image in images}
+        unknown = [name for name in choice if name not in by_name]
+        if unknown:
+            raise ValueError(
+                f"character.yaml reference_images names {', '.join(unknown)}, not among this "
+                f"folder's images ({', '.join(by_name) or 'none'}); fix the names, or use all "
+                "or none"
+            )
+        images = [image for image in images if image.source_name in set(choice)]
+    return tuple(
+        Reference(
+            name=image.source_name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes
+        )
+        for image in images
+    )

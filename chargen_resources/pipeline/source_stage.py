@@ -43,6 +43,7 @@ def prepare_character(
                 width=image.width,
                 height=image.height,
                 source_format=image.source_format,
+                size_bytes=len(image.png),
             )
         )
     return SourceImages(

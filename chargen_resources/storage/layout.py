@@ -30,6 +30,12 @@ def _extension(ext: str) -> str:
     return validate_segment(ext.removeprefix("."), "file extension")
 
 
+def take_key(prefix: str, asset_name: str, partition: str, take: int, ext: str) -> str:
+    """`<prefix>/<asset>/<partition>/takes/NN.<ext>`: every generated take, kept."""
+    stem = validate_segment(partition, "partition key")
+    return _join(prefix, asset_name, stem, "takes", f"{take:02d}.{_extension(ext)}")
+
+
 def artifact_key(prefix: str, asset_name: str, partition: str | None, ext: str) -> str:
     """`<prefix>/<asset>/<partition>.<ext>`, or `<prefix>/<asset>.<ext>` when unpartitioned."""
     suffix = _extension(ext)

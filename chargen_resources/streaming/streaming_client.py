@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,16 +36,30 @@ class TextPart:
 
 
 @dataclass(frozen=True, slots=True)
+class SizedChunks:
+    """Bytes read from elsewhere (a store) on demand, chunk by chunk, of a known total size."""
+
+    size: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
 class InlineDataPart:
-    """Raw bytes (or a file holding them) sent inline; encoded to base64 slice by slice."""
+    """Raw bytes (or a file, or a store's chunks) sent inline; encoded to base64 slice by
+    slice, so neither the base64 nor (for a file or chunks) the bytes sit whole in memory."""
 
     mime_type: str
-    data: bytes | Path
+    data: bytes | Path | SizedChunks
 
     def size(self) -> int:
+        if isinstance(self.data, SizedChunks):
+            return self.data.size
         return self.data.stat().st_size if isinstance(self.data, Path) else len(self.data)
 
     def raw_slices(self) -> Iterator[bytes]:
+        if isinstance(self.data, SizedChunks):
+            yield from self.data.chunks()
+            return
         if isinstance(self.data, Path):
             with self.data.open("rb") as handle:
                 while piece := handle.read(RAW_SLICE_BYTES):

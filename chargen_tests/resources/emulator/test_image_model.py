@@ -55,6 +55,7 @@ def _sample_prompts() -> dict[str, str]:
 
     from chargen_resources.characters.analysis import CharacterAnalysis
     from chargen_resources.characters.prompt_compiler import PromptInputs, compile_prompt
+    from chargen_resources.characters.prompt_template import load_template
     from chargen_resources.characters.requests import analysis_request
     from chargen_resources.emulator.inference import answer
     from chargen_resources.inbox.character_spec import parse_character_spec
@@ -82,7 +83,7 @@ def _sample_prompts() -> dict[str, str]:
             style_override=sheet.style_override if sheet else None,
         )
         prompts[character.key] = compile_prompt(
-            CharacterAnalysis.model_validate_json(text), inputs
+            CharacterAnalysis.model_validate_json(text), inputs, load_template()
         ).text
     return prompts
 

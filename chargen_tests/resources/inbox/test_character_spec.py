@@ -18,6 +18,8 @@ def test_full_spec_is_read() -> None:
         style_override="watercolour storybook illustration",
         aspect_ratio="9:16",
         image_size="2K",
+        reference_images=["front.png", "side.png"],
+        feedback="the banner should be torn, and her armour more battered",
     )
 
 

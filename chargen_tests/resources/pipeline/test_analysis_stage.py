@@ -54,7 +54,7 @@ def _analyse(
     return outcome
 
 
-def test_red_sketches_give_a_red_palette_and_every_file_is_cleaned(
+def test_red_sketches_give_a_red_palette_and_the_sketches_stay_for_the_image_job(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:
     store = LocalBlobStore(tmp_path)
@@ -68,9 +68,12 @@ def test_red_sketches_give_a_red_palette_and_every_file_is_cleaned(
     assert any("red" in c.name or "crimson" in c.name for c in red.analysis.colour_palette)
     assert red.source_hash == sources["red"].images_hash and red.usage.prompt_tokens > 0
     assert red.mode == "batch" and red.batch_job
-    # Input file and uploaded sketches deleted once settled; only the job's output remains.
+    # The input file is deleted once settled; the two sketches stay on the service for the
+    # image job, which sends them as references (reusing these uploads) and deletes them.
     remaining = [f.name or "" for f in genai_client.files.list()]
-    assert all(name.startswith("files/batch-") for name in remaining), remaining
+    sketches = [name for name in remaining if not name.startswith("files/batch-")]
+    assert len(sketches) == 2, remaining
+    assert Ledger(store, "chargen").live_jobs() == []  # the job ended; nothing holds them
 
 
 def test_interactive_analysis_sends_the_sketches_inline_and_uploads_nothing(

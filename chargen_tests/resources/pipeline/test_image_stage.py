@@ -80,6 +80,8 @@ def test_the_sweep_empties_staging_left_by_dead_readers_only(tmp_path: Path) -> 
         model="m",
         safety_settings=[],
         timeout_seconds=1,
+        uploads=None,  # type: ignore[arg-type]
+        prompts={},
     )
     stage.sweep()
     assert list(store.list_keys("chargen/_staging/")) == ["chargen/_staging/job1-rlive/000000.png"]
