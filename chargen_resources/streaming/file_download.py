@@ -22,7 +22,6 @@ from chargen_resources.streaming.streaming_client import http_error
 if TYPE_CHECKING:
     from httpx2 import Client as HttpClient
 
-DOWNLOAD_CHUNK = 1024 * 1024
 DEFAULT_STALL_SECONDS = 120.0
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -122,7 +121,7 @@ class FileDownloadClient:
                 start = body_start(response.status_code, response.headers)
                 skip = check_continues(start, progress)
                 progress.size = progress.size if start.size is None else start.size
-                for chunk in skip_bytes(response.iter_bytes(DOWNLOAD_CHUNK), skip):
+                for chunk in skip_bytes(response.iter_bytes(), skip):  # as it arrives
                     progress.delivered += len(chunk)
                     yield chunk
         finally:
