@@ -9,6 +9,7 @@ from chargen_resources.emulator.batch_runner import BatchRunner
 from chargen_resources.emulator.batch_store import BatchStore
 from chargen_resources.emulator.billing import Billing
 from chargen_resources.emulator.clock import EmulatorClock
+from chargen_resources.emulator.downloads import DownloadCuts
 from chargen_resources.emulator.faults import FailureCounters
 from chargen_resources.emulator.file_store import FileStore
 from chargen_resources.emulator.settings import EmulatorSettings
@@ -24,6 +25,7 @@ class EmulatorContext:
     runner: BatchRunner
     failures: FailureCounters
     billing: Billing
+    download_cuts: DownloadCuts
 
     @classmethod
     def create(cls, state_dir: Path, settings: EmulatorSettings) -> EmulatorContext:
@@ -41,4 +43,5 @@ class EmulatorContext:
             runner=BatchRunner(batches, files, settings, billing),
             failures=FailureCounters(state_dir, settings),
             billing=billing,
+            download_cuts=DownloadCuts(settings.cut_downloads),
         )

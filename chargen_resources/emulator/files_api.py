@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chargen_resources.emulator.context import EmulatorContext
+from chargen_resources.emulator.downloads import file_chunks, paced, requested_span, truncated
 from chargen_resources.emulator.http_types import FileResponse, HttpRequest, JsonResponse
 from chargen_resources.emulator.wire import ApiError, paginate
 
@@ -103,6 +104,8 @@ def delete_file(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
 
 
 def download_file(ctx: EmulatorContext, request: HttpRequest) -> FileResponse:
+    """The file's bytes (a span of them with ``download_ranges``), paced to the configured
+    bandwidth; the first ``cut_downloads`` downloads stop midway and drop the connection."""
     file_id = _file_id(request)
     record = ctx.files.get(file_id)
     if record.source != "GENERATED":
@@ -111,4 +114,22 @@ def download_file(ctx: EmulatorContext, request: HttpRequest) -> FileResponse:
             f"File files/{file_id} was uploaded, and only generated files (such "
             "as batch results) can be downloaded.",
         )
-    return FileResponse(ctx.files.data_path(file_id), record.mime_type)
+    path = ctx.files.data_path(file_id)
+    settings = ctx.settings
+    span = requested_span(
+        request.header("range") if settings.download_ranges else None, path.stat().st_size
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{path.stem}"'}
+    if span.partial:
+        headers["Content-Range"] = span.content_range()
+    length = span.end - span.start
+    body = file_chunks(path, span)
+    if ctx.download_cuts.take():
+        body = truncated(body, int(length * settings.cut_download_fraction))
+    return FileResponse(
+        chunks=paced(body, settings.download_bytes_per_second),
+        length=length,
+        content_type=record.mime_type,
+        status=206 if span.partial else 200,
+        headers=headers,
+    )

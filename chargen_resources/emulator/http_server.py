@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +35,6 @@ from chargen_resources.emulator.wire import ApiError
 
 log = logging.getLogger("chargen.emulator")
 Handler = Callable[[EmulatorContext, HttpRequest], HttpResponse]
-DOWNLOAD_CHUNK = 1024 * 1024
 _V = r"(v1|v1beta|v1alpha)"
 _ID = r"([^/:]+)"
 _MODEL = r"((?:models|tunedModels)/[^/:]+)"
@@ -211,14 +209,13 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_file(self, response: FileResponse) -> None:
-        size = response.path.stat().st_size
-        headers = {
-            "Content-Disposition": f'attachment; filename="{response.path.stem}"',
-            **response.headers,
-        }
-        with open(response.path, "rb") as handle:
-            self._start(200, response.content_type, headers, size)
-            shutil.copyfileobj(handle, self.wfile, DOWNLOAD_CHUNK)
+        self._start(response.status, response.content_type, response.headers, response.length)
+        sent = 0
+        for chunk in response.chunks:
+            self.wfile.write(chunk)
+            sent += len(chunk)
+        if sent < response.length:
+            self.close_connection = True  # the client sees the body end early
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from chargen_resources.emulator.lenient_json import LenientJsonError, loads_lenient
@@ -88,8 +87,13 @@ class JsonResponse:
 
 @dataclass
 class FileResponse:
-    path: Path
+    """A download, sent chunk by chunk as produced. A body that ends before ``length`` bytes
+    drops the connection: that is how a cut download looks to the client."""
+
+    chunks: Iterator[bytes]
+    length: int
     content_type: str
+    status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
 
 

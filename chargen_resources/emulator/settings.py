@@ -14,6 +14,9 @@ BatchOutcome = Literal["normal", "failed", "expired", "stuck", "late-output"]
 FailStatus = Literal[429, 500, 503]
 
 
+_BOOLEAN_FIELDS = {"require_api_key", "download_ranges"}
+
+
 class EmulatorSettings(BaseModel):
     """Server-wide behaviour. Per-request and per-batch markers (see ``faults``) override these."""
 
@@ -65,6 +68,27 @@ class EmulatorSettings(BaseModel):
     require_api_key: bool = Field(
         default=True, description="Refuse API calls without x-goog-api-key."
     )
+    download_bytes_per_second: float = Field(
+        default=0.0,
+        ge=0,
+        description="Bandwidth of each file download (0 = as fast as the disk); for benchmarks.",
+    )
+    download_ranges: bool = Field(
+        default=False,
+        description=(
+            "Honour a 'Range: bytes=N-' on downloads with 206. Off by default: the live "
+            "service is not known to honour it on media downloads."
+        ),
+    )
+    cut_downloads: int = Field(
+        default=0, ge=0, description="Drop the connection midway through this many downloads."
+    )
+    cut_download_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="With cut_downloads: the share of the body sent before the cut.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> EmulatorSettings:
@@ -80,7 +104,7 @@ class EmulatorSettings(BaseModel):
                 values[field_name] = None
             elif field_name == "fail_status":
                 values[field_name] = int(raw)
-            elif field_name == "require_api_key":
+            elif field_name in _BOOLEAN_FIELDS:
                 values[field_name] = raw.lower() in {"1", "true", "yes", "on"}
             else:
                 values[field_name] = raw

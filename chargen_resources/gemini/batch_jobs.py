@@ -21,14 +21,11 @@ import io
 import itertools
 import json
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 from google import genai
@@ -46,6 +43,9 @@ from chargen_resources.gemini.ledger import (
     LineDone,
     fingerprint,
 )
+from chargen_resources.streaming.api_adapter import GoogleGenAIApiAdapter
+from chargen_resources.streaming.errors import GeminiHttpError
+from chargen_resources.streaming.file_download import DownloadProgress, FileDownloadClient
 
 MAX_INPUT_FILE_BYTES = 2 * 1024**3
 FAILED_STATES = {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
@@ -72,6 +72,7 @@ class PollPolicy:
     timeout: float = 26 * 3600.0  # the service itself expires a job after 48 h
     report_every: float = 60.0  # a progress line at least this often, and on every state change
     download_timeout: float = 6 * 3600.0  # a 10 GB output file at a slow link still fits
+    download_stall: float = 120.0  # a download silent this long is cut and resumed
     download_attempts: int = 6  # on 429, 5xx and cut connections, with backoff
     # A claim whose job is not created within this long, by a claimant no one on this host can
     # see, may be taken over (after looking the job up by its display name).
@@ -209,10 +210,25 @@ def _state_name(job: types.BatchJob) -> str:
     return job.state.name if job.state is not None else "JOB_STATE_UNSPECIFIED"
 
 
-def _retryable(error: Exception) -> bool:
-    if isinstance(error, errors.APIError):
-        return error.code in RETRYABLE_DOWNLOAD_CODES
-    return isinstance(error, httpx2.TransportError | ConnectionError | TimeoutError)
+DownloadVerdict = Literal["not-yet", "retry", "gone", "fail"]
+
+
+def _download_verdict(
+    error: Exception, delivered: int, patient: bool, failures: int, poll: PollPolicy
+) -> DownloadVerdict:
+    """What a failed download attempt means: an output not readable yet (404 before any byte,
+    within patience), a transient failure to retry, an output gone for good, or a failure."""
+    status = error.code if isinstance(error, GeminiHttpError) else None
+    if status == 404 and not delivered and patient:
+        return "not-yet"
+    transient = status in RETRYABLE_DOWNLOAD_CODES or isinstance(
+        error, httpx2.TransportError | ConnectionError | TimeoutError
+    )
+    if transient and failures + 1 < poll.download_attempts:
+        return "retry"
+    if status in (403, 404):
+        return "gone"
+    return "fail"
 
 
 def new_token() -> str:
@@ -650,8 +666,6 @@ class BatchJobRunner:
 
     def _counts(self, job_name: str) -> tuple[int | None, int | None]:
         """Progress counters when the service reports them; a failure here never fails the poll."""
-        from chargen_resources.streaming.api_adapter import GoogleGenAIApiAdapter
-
         try:
             return batch_counts(GoogleGenAIApiAdapter(self.client).get_resource(job_name))
         except Exception:
@@ -659,63 +673,60 @@ class BatchJobRunner:
 
     # ---- reading
     def output_chunks(self, job: FinishedJob, patience: float = 120.0) -> Iterator[bytes]:
-        """The job's output file, downloaded to a temporary file (never into memory) and read
-        in chunks; the temporary file goes when the reading ends."""
-        folder = Path(tempfile.mkdtemp(prefix="chargen-output-"))
-        try:
-            path = self._download(job, folder / "output.jsonl", patience)
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    yield chunk
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        """The job's output file, streamed from the service as it arrives: never whole in
+        memory, never on disk.
 
-    def _download(self, job: FinishedJob, destination: Path, patience: float) -> Path:
-        """A job may report SUCCEEDED a moment before its output is readable (404 for a while),
-        and a download may meet 429/5xx or a cut connection: retry both, with backoff. The
-        service does not honour `Range` on media downloads, so a retry starts over."""
+        A job may report SUCCEEDED a moment before its output is readable (404 for a while),
+        and a download may meet 429/5xx, a cut or a stalled connection: both are retried with
+        backoff. A retry continues at the first byte not yet handed on (with `Range` where the
+        service honours it, else by dropping what it sends again), so the reader sees one
+        unbroken stream: nothing it already stored is stored twice, not even the image it was
+        in the middle of. Attempts are counted between two that made progress."""
+        download = FileDownloadClient(GoogleGenAIApiAdapter(self.client))
+        progress = DownloadProgress()
         deadline = self.clock() + patience
         delay = self.poll.initial_interval
         failures = 0
         while True:
-            try:
-                self.client.files.download(
-                    file=job.output_file,
-                    destination=str(destination),
-                    # The client's request timeout (sent to Google as X-Server-Timeout too)
-                    # suits API calls, not a multi-gigabyte output file.
-                    config=types.DownloadFileConfig(
-                        http_options=types.HttpOptions(
-                            timeout=int(self.poll.download_timeout * 1000)
-                        )
-                    ),
+            before = progress.delivered
+            try:  # a consumer's own error never lands here: it is not raised inside a generator
+                yield from download.read(
+                    job.output_file,
+                    progress,
+                    server_timeout=self.poll.download_timeout,
+                    stall_seconds=self.poll.download_stall,
                 )
-                return destination
+                return
             except Exception as error:
-                not_yet = isinstance(error, errors.ClientError) and error.code == 404
-                if not_yet and self.clock() < deadline:
-                    self.log(f"{job.job_name}: output {job.output_file} not readable yet; waiting")
-                elif _retryable(error) and failures + 1 < self.poll.download_attempts:
-                    failures += 1
-                    self.log(
-                        f"{job.job_name}: downloading {job.output_file} failed ({error}); "
-                        f"retry {failures} of {self.poll.download_attempts - 1}"
-                    )
-                elif not_yet or (isinstance(error, errors.ClientError) and error.code == 403):
+                if progress.delivered > before:
+                    failures, delay = 0, self.poll.initial_interval
+                verdict = _download_verdict(
+                    error, progress.delivered, self.clock() < deadline, failures, self.poll
+                )
+                if verdict == "gone":
                     raise BatchOutputUnavailable(
                         f"the output {job.output_file} of batch job {job.job_name} no longer "
                         "exists at the service; re-running these characters sends them again",
                         gone=True,
                     ) from None
-                else:
+                if verdict == "fail":
                     raise BatchOutputUnavailable(
                         f"the output {job.output_file} of batch job {job.job_name} could not be "
                         f"downloaded ({type(error).__name__}: {error}). The job's results are "
                         "kept at the service: re-running these characters reads them again "
                         "without paying"
                     ) from None
-                self.sleep(delay)
-                delay = min(delay * 2, self.poll.max_interval)
+                if verdict == "not-yet":
+                    self.log(f"{job.job_name}: output {job.output_file} not readable yet; waiting")
+                else:
+                    failures += 1
+                    self.log(
+                        f"{job.job_name}: downloading {job.output_file} failed at byte "
+                        f"{progress.delivered} ({error}); retry {failures} of "
+                        f"{self.poll.download_attempts - 1}, from that byte"
+                    )
+            self.sleep(delay)
+            delay = min(delay * 2, self.poll.max_interval)
 
     # ---- settling
     def settle(self, stage: str, jobs: Sequence[FinishedJob], problems: Mapping[str, str]) -> None:

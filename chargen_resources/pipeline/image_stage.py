@@ -1,9 +1,10 @@
 """character_image: Gemini image generation for every prompt, streamed into storage.
 
-Batch output files hold one multi-megabyte base64 image per line. They are read with the
-streaming engine: each image goes from the downloaded file to a staging key in storage without
-ever being whole in memory, and is moved to its final key once the line's key is known (the
-service may write `key` after `response`).
+Batch output files hold one multi-megabyte base64 image per line. They are read in one pass with
+the streaming engine: each image goes from the service's download response, as it arrives, to a
+staging key in storage (S3 multipart or a local file) without ever being whole in memory or on
+local disk, and is moved to its final key once the line's key is known (the service may write
+`key` after `response`).
 """
 
 from __future__ import annotations
@@ -288,6 +289,7 @@ def image_stage(
         return Prepared(built, uploaded_files=sorted(set(files)))
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        """`chunks` is the download itself (`BatchJobRunner.output_chunks`): one pass."""
         with staging_area(f"{_job_id(job.job_name)}-{reader}") as namer:
             events = read_batch_output(chunks)
             yield from line_results(upload_image_chunks(events, store.image_sink(), namer))

@@ -1,12 +1,14 @@
 """The one place that touches google-genai's private API.
 
 We bypass the SDK's ``generate_content_stream`` because it serialises the whole request body with
-``json.dumps`` and parses every response chunk into full objects. What we still take from the SDK
+``json.dumps`` and parses every response chunk into full objects, and its ``files.download``
+because it buffers the whole file in memory or writes it to disk. What we still take from the SDK
 is how it builds the URL (base URL, API version, Vertex project path) and the headers (API key,
 user agent, custom headers, or an OAuth bearer token for Vertex AI), plus its HTTP client.
 
 Private members used (google-genai 3.4): ``Client._api_client``, ``BaseApiClient._build_request``,
-``BaseApiClient._access_token``, ``BaseApiClient._httpx_client`` and ``_transformers.t_model``.
+``BaseApiClient._access_token``, ``BaseApiClient._httpx_client``, ``BaseApiClient._httpx_url``,
+``_transformers.t_model`` and ``_transformers.t_file_name``.
 The adapter tests run against a real ``genai.Client``, so an SDK upgrade that moves them fails
 there first.
 """
@@ -33,6 +35,9 @@ class RequestTarget:
 class GeminiApiAdapter(Protocol):
     def request_target(self, model: str, method: str, query: str = "") -> RequestTarget: ...
     def get_resource(self, name: str) -> dict[str, Any]: ...
+    def download_target(
+        self, file_name: str, server_timeout: float | None = None
+    ) -> RequestTarget: ...
 
     def http_client(self) -> HttpClient | None: ...
 
@@ -63,6 +68,22 @@ class GoogleGenAIApiAdapter:
         ):
             headers["Authorization"] = f"Bearer {self._api._access_token()}"
         return RequestTarget(url=str(request.url), headers=headers)
+
+    def download_target(self, file_name: str, server_timeout: float | None = None) -> RequestTarget:
+        """URL and headers of ``GET .../{version}/files/{id}:download?alt=media``, exactly as
+        ``client.files.download`` builds them (the SDK has no way to hand its body on as it
+        arrives). ``server_timeout`` (seconds) goes to Google as ``X-Server-Timeout``, as the
+        SDK's ``HttpOptions.timeout`` would."""
+        from google.genai import _transformers, types
+
+        path = f"files/{_transformers.t_file_name(file_name)}:download?alt=media"
+        options = types.HttpOptions(timeout=int(server_timeout * 1000)) if server_timeout else None
+        request = self._api._build_request("get", path, {}, options)
+        url = str(request.url)
+        to_httpx_url = getattr(self._api, "_httpx_url", None)  # mTLS endpoints, when in use
+        if to_httpx_url is not None:
+            url = to_httpx_url(url, is_async=False)
+        return RequestTarget(url=url, headers=dict(request.headers))
 
     def http_client(self) -> HttpClient | None:
         """The SDK's own httpx2 client (its pool, TLS and proxy settings), when it has one."""

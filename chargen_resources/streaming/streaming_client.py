@@ -231,7 +231,7 @@ def _send(
             "POST", url, content=iter(body), headers=headers, timeout=httpx2.Timeout(timeout)
         ) as response:
             if response.status_code != 200:
-                raise _http_error(response, model)
+                raise http_error(response, model)
             for chunk in response.iter_bytes():
                 if time.monotonic() > deadline:
                     raise _timeout(timeout, model)
@@ -247,7 +247,8 @@ def _timeout(timeout: float, model: str) -> StreamTimeoutError:
     )
 
 
-def _http_error(response: Any, model: str) -> GeminiHttpError:
+def http_error(response: Any, subject: str) -> GeminiHttpError:
+    """Google's ``{"error": ...}`` of a non-2xx streamed response (its first MiB at most)."""
     raw = bytearray()
     for piece in response.iter_bytes():
         raw += piece
@@ -260,7 +261,7 @@ def _http_error(response: Any, model: str) -> GeminiHttpError:
         error = GoogleErrorBody.model_validate(details["error"])
     except (ValueError, KeyError, TypeError, ValidationError):
         return GeminiHttpError(
-            response.status_code, response.reason_phrase, f"{model}: {text[:2000]}", details
+            response.status_code, response.reason_phrase, f"{subject}: {text[:2000]}", details
         )
     return GeminiHttpError(
         response.status_code, error.status or response.reason_phrase, error.message, details

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
+import httpx2
 import pytest
 from google import genai
 from google.genai import errors
 
-from chargen_resources.emulator import RunningEmulator
+from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_resources.emulator.clock import EmulatorClock
+from chargen_resources.emulator.file_store import FileStore
 from chargen_tests.resources.emulator.helpers import error_of, png_bytes, raw, write_png
 
 
@@ -206,3 +210,50 @@ def test_both_api_versions_serve_files(
     assert genai_client.files.get(name=name).name == name
     status, _, body = raw(emulator, "GET", f"/v1/{name}")
     assert status == 200 and json.loads(body)["sizeBytes"] == "2"
+
+
+class TestDownloadSettings:
+    @pytest.fixture
+    def emulator_settings(self) -> EmulatorSettings:
+        return EmulatorSettings(
+            pending_seconds=0,
+            running_seconds=0,
+            download_bytes_per_second=2 * 1024 * 1024,
+            download_ranges=True,
+            cut_downloads=1,
+            cut_download_fraction=0.25,
+        )
+
+    def test_ranges_pace_and_a_cut(self, emulator: RunningEmulator) -> None:
+        files = FileStore(emulator.state_dir, EmulatorClock(emulator.state_dir))
+        data = bytes(range(256)) * 4096  # 1 MiB
+        with files.generated_writer("batch-x") as handle:
+            handle.write(data)
+        files.register_generated("batch-x", "x", "application/jsonl")
+        url = f"{emulator.base_url}/v1beta/files/batch-x:download?alt=media"
+        headers = {"x-goog-api-key": "k"}
+        with httpx2.Client() as http:
+            with pytest.raises(httpx2.RemoteProtocolError):  # the first download is cut
+                http.get(url, headers=headers)
+            began = time.monotonic()
+            whole = http.get(url, headers=headers)
+            elapsed = time.monotonic() - began
+            part = http.get(url, headers={**headers, "Range": "bytes=1000-"})
+            past = http.get(url, headers={**headers, "Range": f"bytes={len(data)}-"})
+        assert whole.status_code == 200 and whole.content == data
+        assert elapsed >= 0.45  # 1 MiB at 2 MiB/s, less the first 64 KiB chunk
+        assert part.status_code == 206 and part.content == data[1000:]
+        assert part.headers["content-range"] == f"bytes 1000-{len(data) - 1}/{len(data)}"
+        assert past.status_code == 416
+
+
+def test_range_is_ignored_by_default(genai_client: genai.Client, emulator: RunningEmulator) -> None:
+    files = FileStore(emulator.state_dir, EmulatorClock(emulator.state_dir))
+    with files.generated_writer("batch-y") as handle:
+        handle.write(b"0123456789")
+    files.register_generated("batch-y", "y", "application/jsonl")
+    answer = httpx2.get(
+        f"{emulator.base_url}/v1beta/files/batch-y:download?alt=media",
+        headers={"x-goog-api-key": "k", "Range": "bytes=4-"},
+    )
+    assert answer.status_code == 200 and answer.content == b"0123456789"

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx2
 import pytest
 from google import genai
 
-from chargen_resources.emulator import EmulatorSettings
+from chargen_resources.emulator import EmulatorSettings, start_emulator
 from chargen_resources.gemini.batch_jobs import (
     BatchJobRunner,
     BatchLine,
@@ -22,11 +23,14 @@ from chargen_resources.gemini.batch_jobs import (
     PollPolicy,
     Prepared,
     ProgressReport,
+    _download_verdict,
     batch_counts,
     split_by_size,
 )
 from chargen_resources.gemini.ledger import Claim, Claimant, JobRecord, Ledger, fingerprint
 from chargen_resources.storage.blob_store import LocalBlobStore, S3BlobStore
+from chargen_resources.streaming import GeminiHttpError, GeminiProtocolError
+from chargen_tests.fixtures.emulator import client_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -432,3 +436,46 @@ def test_a_job_whose_output_is_gone_is_sent_again_by_the_next_run(
     fast.output_lost(job)
     again = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
     assert len(again.owned_jobs) == 1 and not again.attached
+
+
+@pytest.mark.parametrize(
+    ("error", "delivered", "patient", "failures", "verdict"),
+    [
+        (GeminiHttpError(404, "NOT_FOUND", "x"), 0, True, 0, "not-yet"),
+        (GeminiHttpError(404, "NOT_FOUND", "x"), 0, False, 0, "gone"),
+        (GeminiHttpError(404, "NOT_FOUND", "x"), 10, True, 0, "gone"),  # deleted mid-read
+        (GeminiHttpError(403, "PERMISSION_DENIED", "x"), 0, True, 0, "gone"),
+        (GeminiHttpError(503, "UNAVAILABLE", "x"), 10, True, 0, "retry"),
+        (GeminiHttpError(429, "RESOURCE_EXHAUSTED", "x"), 0, True, 5, "fail"),  # out of tries
+        (httpx2.RemoteProtocolError("cut"), 10, True, 0, "retry"),
+        (httpx2.ReadTimeout("stalled"), 10, True, 0, "retry"),
+        (GeminiProtocolError("the file changed"), 10, True, 0, "fail"),
+    ],
+)
+def test_download_verdicts(
+    error: Exception, delivered: int, patient: bool, failures: int, verdict: str
+) -> None:
+    assert _download_verdict(error, delivered, patient, failures, PollPolicy()) == verdict
+
+
+@pytest.mark.parametrize("ranges", [False, True], ids=["restart", "range"])
+def test_a_cut_download_continues_at_the_byte_it_stopped(tmp_path: Path, ranges: bool) -> None:
+    settings = EmulatorSettings(
+        pending_seconds=0, running_seconds=0, cut_downloads=2, download_ranges=ranges
+    )
+    with start_emulator(tmp_path / "emulator", settings) as emulator:
+        client = client_for(emulator)
+        log: list[str] = []
+        runner = _runner(client, tmp_path / "store", log)
+        carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+        (job,) = runner.wait(carriage)
+        streamed = b"".join(runner.output_chunks(job))
+        whole = client.files.download(file=job.output_file)  # a third download: not cut
+    assert streamed == whole
+    retries = [message for message in log if "failed at byte" in message]
+    assert len(retries) == 2, log
+    first, second = (int(m.split("failed at byte ")[1].split()[0]) for m in retries)
+    if ranges:  # the second attempt started where the first stopped: progress resets the count
+        assert 0 < first < second < len(whole) and "retry 1 of 5" in retries[1]
+    else:  # the whole file again, cut at the same place: no progress, a second failure
+        assert 0 < first == second and "retry 2 of 5" in retries[1]

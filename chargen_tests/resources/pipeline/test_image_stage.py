@@ -1,15 +1,46 @@
-import io
-from pathlib import Path
+from __future__ import annotations
 
+import base64
+import io
+import json
+import random
+import tempfile
+import tracemalloc
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+from google import genai
 from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_resources.emulator.clock import EmulatorClock
+from chargen_resources.emulator.file_store import FileStore
+from chargen_resources.gemini.batch_jobs import BatchJobRunner, FinishedJob, PollPolicy
+from chargen_resources.gemini.ledger import Claimant, JobRecord, Ledger
+from chargen_resources.gemini.models import DEFAULT_IMAGE_MODEL as IMAGE_MODEL
 from chargen_resources.pipeline.batch_results import LineResult
-from chargen_resources.pipeline.image_stage import final_image_key, keep_final_image
+from chargen_resources.pipeline.image_stage import final_image_key, image_stage, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_resources.pipeline.paid_stage import carry
+from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
+from chargen_resources.streaming import (
+    GoogleGenAIApiAdapter,
+    ImageSink,
+    ImageWriter,
+    StoredObject,
+    StreamingGenerateClient,
+)
 from chargen_resources.streaming.types import ImageBlock
 from chargen_tests.factories import compiled_prompt
+from chargen_tests.fixtures.emulator import TEST_SETTINGS
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def test_final_images_live_at_the_asset_key() -> None:
@@ -86,3 +117,235 @@ def test_the_sweep_empties_staging_left_by_dead_readers_only(tmp_path: Path) -> 
     stage.sweep()
     assert list(store.list_keys("chargen/_staging/")) == ["chargen/_staging/job1-rlive/000000.png"]
     assert [area.area for area in ledger.staging_areas()] == ["job1-rlive"]
+
+
+# ---- reading a batch job's output in one pass, against the emulator over HTTP
+
+
+class CountingStore:
+    """A blob store that counts the images its sink opens and commits (by staging key)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self.opened: list[str] = []
+        self.committed: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def image_sink(self) -> ImageSink:
+        sink, counter = self._store.image_sink(), self
+
+        class Counting:
+            def open(self, key: str, content_type: str) -> ImageWriter:
+                counter.opened.append(key)
+                writer = sink.open(key, content_type)
+
+                class Writer:
+                    write = writer.write
+                    abort = writer.abort
+
+                    def commit(self) -> StoredObject:
+                        counter.committed.append(key)
+                        return writer.commit()
+
+                return Writer()
+
+        return Counting()
+
+
+@dataclass
+class TempDirWatch:
+    """The temporary directory, pointed at an empty folder, and every temporary file or folder
+    asked of `tempfile` without a folder of its own (what a download to disk would make)."""
+
+    folder: Path
+    default_requests: list[str] = field(default_factory=list)
+
+    def assert_untouched(self) -> None:
+        assert list(self.folder.iterdir()) == [] and self.default_requests == []
+
+
+@pytest.fixture
+def temp_dir_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TempDirWatch:
+    watch = TempDirWatch(tmp_path / "system-tmp")
+    watch.folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(watch.folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(watch.folder))
+    for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile", "TemporaryDirectory"):
+        original = getattr(tempfile, name)
+
+        def spy(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            if kwargs.get("dir") is None:  # LocalBlobStore's own temp files sit beside the key
+                watch.default_requests.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(tempfile, name, spy)
+    return watch
+
+
+@pytest.fixture
+def emulator_settings(request: pytest.FixtureRequest) -> EmulatorSettings:
+    """The module default; a test asks for others with `indirect` parametrisation."""
+    return cast(EmulatorSettings, getattr(request, "param", TEST_SETTINGS))
+
+
+def _carry_images(
+    store: BlobStore,
+    client: genai.Client,
+    characters: list[str],
+    watch: TempDirWatch | None = None,
+    log: list[str] | None = None,
+) -> StageOutcome[GeneratedImage]:
+    """The image stage over a real batch job: claim, send, wait, read (watched), keep."""
+    ledger = Ledger(store, "chargen")
+    stage = image_stage(
+        store=store,
+        prefix="chargen",
+        ledger=ledger,
+        client=StreamingGenerateClient(GoogleGenAIApiAdapter(client)),
+        model=IMAGE_MODEL,
+        safety_settings=[],
+        timeout_seconds=60,
+    )
+
+    def read_watched(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        for line in stage.read_output(job, chunks):
+            if watch is not None:  # checked while the reading is under way, line by line
+                watch.assert_untouched()
+            yield line
+
+    runner = BatchJobRunner(
+        client=client,
+        ledger=ledger,
+        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=60),
+        log=(log if log is not None else []).append,
+    )
+    inputs = {
+        name: compiled_prompt(character=name, text=f"{name}, a knight", image_size="1K")
+        for name in characters
+    }
+    return carry(
+        replace(stage, read_output=read_watched),
+        inputs,
+        runner=runner,
+        interactive=False,
+        regenerate=False,
+    )
+
+
+def _billing(emulator: RunningEmulator) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{emulator.base_url}/emulator/billing") as answer:
+        return cast(dict[str, Any], json.load(answer))
+
+
+CHARACTERS = ["ash", "brook", "cinder"]
+
+
+def test_batch_reading_writes_nothing_to_the_temp_directory_on_local_storage(
+    genai_client: genai.Client, tmp_path: Path, temp_dir_watch: TempDirWatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "storage")
+    outcome = _carry_images(store, genai_client, CHARACTERS, temp_dir_watch)
+    assert sorted(outcome.succeeded) == CHARACTERS and not outcome.failed
+    temp_dir_watch.assert_untouched()
+    for name in CHARACTERS:
+        assert store.get_bytes(final_image_key("chargen", name)).startswith(b"\x89PNG")
+
+
+def test_batch_reading_writes_nothing_to_the_temp_directory_on_s3(
+    genai_client: genai.Client,
+    s3_client: S3Client,
+    s3_bucket: str,
+    temp_dir_watch: TempDirWatch,
+) -> None:
+    store = S3BlobStore(s3_client, s3_bucket)
+    outcome = _carry_images(store, genai_client, CHARACTERS, temp_dir_watch)
+    assert sorted(outcome.succeeded) == CHARACTERS and not outcome.failed
+    temp_dir_watch.assert_untouched()
+    assert all(store.exists(final_image_key("chargen", name)) for name in CHARACTERS)
+
+
+CUT_ONCE = TEST_SETTINGS.model_copy(update={"cut_downloads": 1, "cut_download_fraction": 0.6})
+
+
+@pytest.mark.parametrize(
+    "emulator_settings",
+    [CUT_ONCE, CUT_ONCE.model_copy(update={"download_ranges": True})],
+    ids=["restart", "range"],
+    indirect=True,
+)
+def test_a_download_cut_midway_stores_each_image_once_and_pays_once(
+    genai_client: genai.Client,
+    emulator: RunningEmulator,
+    s3_client: S3Client,
+    s3_bucket: str,
+) -> None:
+    store = CountingStore(S3BlobStore(s3_client, s3_bucket))
+    log: list[str] = []
+    outcome = _carry_images(cast(BlobStore, store), genai_client, CHARACTERS, log=log)
+    assert sorted(outcome.succeeded) == CHARACTERS and not outcome.failed
+    assert [m for m in log if "failed at byte" in m], log  # the cut happened, and was resumed
+    assert len(store.committed) == len(CHARACTERS)  # one write per image, none repeated
+    assert store.opened == store.committed  # not even the image cut midway began again
+    billing = _billing(emulator)
+    assert billing["paid"] == billing["unique"] == len(CHARACTERS) and billing["repeated"] == {}
+
+
+def _write_large_output(emulator: RunningEmulator, lines: int, image_bytes: int) -> str:
+    """A generated file of `lines` image lines, written piecewise into the emulator's state."""
+    files = FileStore(emulator.state_dir, EmulatorClock(emulator.state_dir))
+    image = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(7).randbytes(image_bytes)
+    encoded = base64.b64encode(image)
+    with files.generated_writer("batch-large") as handle:
+        for index in range(lines):
+            handle.write(
+                b'{"response": {"candidates": [{"content": {"parts": [{"inlineData": '
+                b'{"mimeType": "image/png", "data": "'
+            )
+            handle.write(encoded)
+            handle.write(b'"}}]}, "finishReason": "STOP"}]}, "key": "k%d"}\n' % index)
+    files.register_generated("batch-large", "large output", "application/jsonl")
+    return "files/batch-large"
+
+
+def test_reading_a_large_output_keeps_memory_bounded(
+    genai_client: genai.Client, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """Six 11 MB lines (66 MB): the peak traced memory of the reading (download, parse,
+    decode, store; the in-process emulator included) stays far below one line."""
+    output = _write_large_output(emulator, lines=6, image_bytes=8 * 1024 * 1024)
+    store = LocalBlobStore(tmp_path / "storage")
+    ledger = Ledger(store, "chargen")
+    stage = image_stage(
+        store=store,
+        prefix="chargen",
+        ledger=ledger,
+        client=StreamingGenerateClient(GoogleGenAIApiAdapter(genai_client)),
+        model=IMAGE_MODEL,
+        safety_settings=[],
+        timeout_seconds=60,
+    )
+    record = JobRecord(
+        display_name="large",
+        stage="character_image",
+        model=IMAGE_MODEL,
+        claimant=Claimant.this_process(),
+        job_name="batches/large",
+        output_file=output,
+    )
+    runner = BatchJobRunner(client=genai_client, ledger=ledger, log=lambda _: None)
+    tracemalloc.start()
+    try:
+        sizes = [
+            line.images[0].content_length
+            for line in stage.read_output(
+                FinishedJob(record, {}, owned=False),
+                runner.output_chunks(FinishedJob(record, {}, owned=False)),
+            )
+        ]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sizes == [8 * 1024 * 1024 + 16] * 6
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"

@@ -59,3 +59,24 @@ def test_get_resource_returns_fields_the_sdk_drops(genai_client: genai.Client) -
     raw = GoogleGenAIApiAdapter(genai_client).get_resource(job.name)
     assert raw["name"] == job.name
     assert "batchStats" in raw["metadata"]
+
+
+def test_download_target_is_the_sdk_download_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL and auth `client.files.download` sends (wire reference, section 2.2)."""
+    for name in ("GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_API_VERSION", "GOOGLE_GENAI_USE_VERTEXAI"):
+        monkeypatch.delenv(name, raising=False)
+    adapter = GoogleGenAIApiAdapter(genai.Client(api_key="secret-key"))
+    for name in ("files/batch-abc", "batch-abc"):
+        target = adapter.download_target(name, server_timeout=3600)
+        assert target.url == (
+            "https://generativelanguage.googleapis.com/v1/files/batch-abc:download?alt=media"
+        )
+        assert target.headers["x-goog-api-key"] == "secret-key"
+        assert target.headers["X-Server-Timeout"] == "3600"
+    custom = genai.Client(
+        api_key="k",
+        http_options=types.HttpOptions(base_url="http://127.0.0.1:9/gem/", api_version="v1beta"),
+    )
+    assert GoogleGenAIApiAdapter(custom).download_target("files/xyz").url == (
+        "http://127.0.0.1:9/gem/v1beta/files/xyz:download?alt=media"
+    )
