@@ -42,6 +42,7 @@ def _child(mode: str, base_url: str, store_root: Path) -> None:
 
     from chargen_resources.gemini.batch_jobs import BatchJobRunner, FinishedJob
     from chargen_resources.gemini.ledger import Claimant, JobRecord, Ledger
+    from chargen_resources.gemini.uploads import UploadCache
     from chargen_resources.pipeline.image_stage import image_stage
     from chargen_resources.storage.blob_store import LocalBlobStore
     from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
@@ -76,6 +77,8 @@ def _child(mode: str, base_url: str, store_root: Path) -> None:
             model="gemini-3-pro-image-preview",
             safety_settings=[],
             timeout_seconds=60,
+            uploads=UploadCache(client, ledger),
+            prompts={},  # reads an output only: sends nothing
         )
         for line in stage.read_output(job, runner.output_chunks(job)):
             images += len(line.images)

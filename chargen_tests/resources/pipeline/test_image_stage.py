@@ -23,6 +23,7 @@ from chargen_resources.emulator.file_store import FileStore
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, FinishedJob, PollPolicy
 from chargen_resources.gemini.ledger import Claimant, JobRecord, Ledger
 from chargen_resources.gemini.models import DEFAULT_IMAGE_MODEL as IMAGE_MODEL
+from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult
 from chargen_resources.pipeline.image_stage import final_image_key, image_stage, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -199,6 +200,10 @@ def _carry_images(
 ) -> StageOutcome[GeneratedImage]:
     """The image stage over a real batch job: claim, send, wait, read (watched), keep."""
     ledger = Ledger(store, "chargen")
+    inputs = {
+        name: compiled_prompt(character=name, text=f"{name}, a knight", image_size="1K")
+        for name in characters
+    }
     stage = image_stage(
         store=store,
         prefix="chargen",
@@ -207,6 +212,8 @@ def _carry_images(
         model=IMAGE_MODEL,
         safety_settings=[],
         timeout_seconds=60,
+        uploads=UploadCache(client, ledger),
+        prompts=inputs,
     )
 
     def read_watched(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
@@ -221,10 +228,6 @@ def _carry_images(
         poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=60),
         log=(log if log is not None else []).append,
     )
-    inputs = {
-        name: compiled_prompt(character=name, text=f"{name}, a knight", image_size="1K")
-        for name in characters
-    }
     return carry(
         replace(stage, read_output=read_watched),
         inputs,
@@ -325,6 +328,8 @@ def test_reading_a_large_output_keeps_memory_bounded(
         model=IMAGE_MODEL,
         safety_settings=[],
         timeout_seconds=60,
+        uploads=UploadCache(genai_client, ledger),
+        prompts={},  # reads an output only: sends nothing
     )
     record = JobRecord(
         display_name="large",
