@@ -63,6 +63,10 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "output_tokens": image.usage.output_tokens,
         "thoughts_tokens": image.usage.thoughts_tokens,
         "estimated_cost_usd": round(image.estimated_cost_usd or 0.0, 4),
+        # The sketches sent with the request for the model to follow (lineage of the look).
+        "reference_count": len(image.references),
+        "references": ", ".join(image.references) or "none (text only)",
+        "take": image.take or 1,
         "image": dg.MetadataValue.path(image.image_uri),
     }
     if image.thumbnail:

@@ -39,6 +39,8 @@ def metadata(prompt: CompiledPrompt, uri: str) -> dict[str, Any]:
         "prompt_hash": prompt.prompt_hash,
         "template": prompt.template_version,
         "style": prompt.style,
+        "references": ", ".join(r.name for r in prompt.references) or "none (text only)",
+        "locked": prompt.locked,
         "style_overridden": prompt.style_overridden,
         "aspect_ratio": prompt.aspect_ratio,
         "image_size": prompt.image_size,

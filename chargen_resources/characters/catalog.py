@@ -32,6 +32,9 @@ SCHEMA = {
     "batch_job": pl.String,
     "qa_failed": pl.String,
     "backend": pl.String,
+    "locked": pl.Boolean,
+    "takes": pl.Int64,
+    "sent_references": pl.String,
 }
 COST_BY_DAY_SCHEMA = {"day": pl.String, "requests": pl.Int64, "estimated_cost_usd": pl.Float64}
 
@@ -46,13 +49,16 @@ class CharacterState:
     dead_letter: DeadLetter | None = None
 
 
-def _status(state: CharacterState) -> str:
+def status_of(state: CharacterState) -> str:
     """failed: its latest attempt at some stage failed (dead letters go when a stage succeeds),
-    even if an older image exists; stale: the image predates the current prompt."""
+    even if an older image exists; locked: an approved take (character.yaml); stale: the
+    image predates the current prompt."""
     if state.dead_letter is not None:
         return "failed"
     if state.image is None:
         return "pending"
+    if state.prompt is not None and state.prompt.locked:
+        return "locked"  # an approved take: kept whatever changed
     if state.prompt is not None and state.image.prompt_hash != state.prompt.prompt_hash:
         return "stale"
     return "done"
@@ -64,7 +70,7 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
     costs = [
         r.estimated_cost_usd for r in (analysis, image) if r is not None and r.estimated_cost_usd
     ]
-    status = _status(state)
+    status = status_of(state)
     failed = state.dead_letter
     return {
         "character": state.character,
@@ -90,6 +96,9 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
         "qa_failed": ", ".join(r.check for r in image.qa if not r.passed) or None
         if image
         else None,
+        "locked": state.prompt.locked if state.prompt else False,
+        "takes": image.take if image else None,
+        "sent_references": ", ".join(image.references) if image else None,
     }
 
 

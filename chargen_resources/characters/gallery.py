@@ -9,9 +9,10 @@ script marks any picture that fails to load, so a broken link shows as broken, n
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Sequence
 
-from chargen_resources.characters.catalog import CharacterState
+from chargen_resources.characters.catalog import CharacterState, status_of
 
 GALLERY_PAGE = "gallery/index.html"
 # From the page up to the prefix, where every stage's folder starts.
@@ -38,19 +39,13 @@ for (const img of document.images) {
 """
 
 
-def _status(state: CharacterState) -> str:
-    if state.dead_letter is not None:
-        return "failed"
-    return "done" if state.image is not None else "pending"
-
-
 def _link(key: str, prefix: str) -> str:
     """A stored object's address relative to the page."""
     return html.escape(TO_PREFIX + key.removeprefix(prefix.strip("/") + "/"))
 
 
 def _card(state: CharacterState, prefix: str) -> str:
-    status = _status(state)
+    status = status_of(state)
     name = html.escape(state.character)
     parts = [f'<section class="card {status}" id="{name}" data-status="{status}">']
     if state.image is not None:
@@ -77,6 +72,12 @@ def _card(state: CharacterState, prefix: str) -> str:
         )
     if state.prompt is not None:
         parts.append(f'<p class="prompt">{html.escape(state.prompt.text)}</p>')
+    if state.image is not None:
+        sent = ", ".join(state.image.references) or "none (text only)"
+        parts.append(
+            f'<p class="take">take {state.image.take or 1}; references sent: '
+            f"{html.escape(sent)}</p>"
+        )
     cost = sum(
         record.estimated_cost_usd or 0.0
         for record in (state.analysis, state.image)
@@ -92,14 +93,17 @@ def _card(state: CharacterState, prefix: str) -> str:
 
 def render_gallery(states: Sequence[CharacterState], prefix: str, prefix_uri: str) -> str:
     """The page; failed characters first, then the rest by name."""
-    ordered = sorted(states, key=lambda s: (_status(s) != "failed", s.character))
-    failed = sum(1 for s in states if _status(s) == "failed")
-    done = sum(1 for s in states if _status(s) == "done")
+    ordered = sorted(states, key=lambda s: (status_of(s) != "failed", s.character))
+    counts = Counter(status_of(state) for state in states)
+    shown = ", ".join(
+        f"{counts[status]} {status}"
+        for status in ("done", "locked", "stale", "failed", "pending")
+        if counts[status] or status in ("done", "failed")
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>chargen cast</title>"
         f"<style>{_STYLE}</style></head><body><h1>The cast</h1>"
-        f'<p class="summary">{done} done, {failed} failed, {len(states) - done - failed} '
-        f"pending; results in {html.escape(prefix_uri)}</p>"
+        f'<p class="summary">{shown}; results in {html.escape(prefix_uri)}</p>'
         + "".join(_card(state, prefix) for state in ordered)
         + f"<script>{_SCRIPT}</script></body></html>"
     )

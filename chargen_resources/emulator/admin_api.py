@@ -34,6 +34,11 @@ def billing(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
     return JsonResponse(200, ctx.billing.summary().model_dump())
 
 
+def uploads(ctx: EmulatorContext, request: HttpRequest) -> JsonResponse:
+    """Every upload ever published (name, content sha256, size), deleted ones included."""
+    return JsonResponse(200, {"uploads": ctx.files.uploads_ever()})
+
+
 def _number(body: dict[str, object], key: str) -> float:
     value = body[key]
     if not isinstance(value, int | float) or isinstance(value, bool):

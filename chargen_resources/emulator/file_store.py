@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,8 @@ class FileStore:
     def __init__(self, state_dir: Path, clock: EmulatorClock) -> None:
         self.files_dir = state_dir / "files"
         self.uploads_dir = state_dir / "uploads"
+        # Every upload ever published (deleted files included): tests count uploads with it.
+        self.upload_log = state_dir / "uploads.jsonl"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
@@ -163,6 +166,12 @@ class FileStore:
                 alive.append(record)
         alive.sort(key=lambda r: (-r.create_time, r.id))
         return alive
+
+    def uploads_ever(self) -> list[dict[str, Any]]:
+        """Every upload published since the state folder was made, oldest first."""
+        if not self.upload_log.exists():
+            return []
+        return [json.loads(line) for line in self.upload_log.read_text().splitlines() if line]
 
     def uploaded_bytes(self) -> int:
         return sum(r.size_bytes for r in self.list_alive() if r.source == "UPLOADED")
@@ -291,6 +300,13 @@ class FileStore:
         )
         part.replace(self.data_path(record.id))
         atomic_write_json(self._record_path(record.id), record.model_dump())
+        entry = {
+            "name": f"files/{record.id}",
+            "sha256": record.sha256,
+            "sizeBytes": record.size_bytes,
+        }
+        with self.upload_log.open("a") as log:
+            log.write(json.dumps({**entry, "displayName": record.display_name}) + "\n")
         with contextlib.suppress(FileNotFoundError):
             (self.uploads_dir / f"{session.upload_id}.json").unlink()
         return record

@@ -63,6 +63,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = [
     ("POST", re.compile(rf"/{_V}/batches/{_ID}:delete"), batches_api.delete, "api"),
     ("GET", re.compile(r"/emulator/status"), admin_api.status, "admin"),
     ("GET", re.compile(r"/emulator/billing"), admin_api.billing, "admin"),
+    ("GET", re.compile(r"/emulator/uploads"), admin_api.uploads, "admin"),
     ("POST", re.compile(r"/emulator/clock"), admin_api.clock, "admin"),
     ("POST", re.compile(r"/emulator/faults"), admin_api.faults, "admin"),
 ]

@@ -354,3 +354,54 @@ def test_reading_a_large_output_keeps_memory_bounded(
         tracemalloc.stop()
     assert sizes == [8 * 1024 * 1024 + 16] * 6
     assert peak < 12 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Path) -> None:
+    """An interactive request with 14 references of 4 MB each (75 MB of base64 in the body):
+    the sketches are read from the store and encoded slice by slice as the body is sent."""
+    import os
+    import tracemalloc
+
+    from chargen_resources.characters.prompt_compiler import Reference
+    from chargen_resources.pipeline.image_stage import reference_parts
+    from chargen_resources.streaming import RequestContent, TextPart, build_request_body
+
+    store = LocalBlobStore(tmp_path)
+    references = []
+    for number in range(14):
+        key = f"chargen/source_image/ash/{number:02d}.png"
+        store.put_bytes(key, os.urandom(4 * 1024 * 1024), "image/png")
+        references.append(
+            Reference(name=f"{number:02d}.png", sha256=f"{number}", key=key, size_bytes=4 << 20)
+        )
+    prompt = compiled_prompt(references=tuple(references))
+    tracemalloc.start()
+    try:
+        parts = [TextPart(prompt.text), *reference_parts(store, prompt)]
+        body = build_request_body([RequestContent("user", parts)])
+        sent = sum(len(piece) for piece in body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sent == len(body) > 14 * 4 * 1024 * 1024 * 4 // 3
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while sending {sent / 1e6:.0f} MB"
+
+
+def test_more_references_than_the_model_takes_are_refused_per_character() -> None:
+    from chargen_resources.characters.prompt_compiler import CompiledPrompt, Reference
+    from chargen_resources.gemini.models import max_reference_images
+    from chargen_resources.pipeline.image_stage import refusals
+
+    def prompt(count: int) -> CompiledPrompt:
+        return compiled_prompt(
+            references=tuple(
+                Reference(name=f"{n}.png", sha256=f"{n}", key=f"k{n}") for n in range(count)
+            )
+        )
+
+    limit = max_reference_images(IMAGE_MODEL)
+    refused = refusals({"ok": prompt(limit), "many": prompt(limit + 1)}, IMAGE_MODEL)
+    assert list(refused) == ["many"]
+    assert f"{limit + 1} reference sketches" in refused["many"]
+    assert f"takes at most {limit} images per request" in refused["many"]
+    assert "reference_images" in refused["many"]
