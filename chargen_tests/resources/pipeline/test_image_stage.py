@@ -364,7 +364,12 @@ def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Pat
 
     from chargen_resources.characters.prompt_compiler import Reference
     from chargen_resources.pipeline.image_stage import reference_parts
-    from chargen_resources.streaming import RequestContent, TextPart, build_request_body
+    from chargen_resources.streaming import (
+        InlineDataPart,
+        RequestContent,
+        TextPart,
+        build_request_body,
+    )
 
     store = LocalBlobStore(tmp_path)
     references = []
@@ -377,7 +382,8 @@ def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Pat
     prompt = compiled_prompt(references=tuple(references))
     tracemalloc.start()
     try:
-        parts = [TextPart(prompt.text), *reference_parts(store, prompt)]
+        parts: list[TextPart | InlineDataPart] = [TextPart(prompt.text)]
+        parts.extend(reference_parts(store, prompt))
         body = build_request_body([RequestContent("user", parts)])
         sent = sum(len(piece) for piece in body)
         _, peak = tracemalloc.get_traced_memory()
