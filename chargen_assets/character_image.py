@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets import character_prompt
+from chargen_assets import cast_style, character_prompt
 from chargen_assets.partitions import character_asset_spec, characters
 from chargen_assets.stage import CheckVerdict, Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
@@ -36,7 +36,8 @@ spec = character_asset_spec(
     "character_image",
     code_version=CODE_VERSION,
     kinds={"gemini", "png"},
-    upstream=[character_prompt.spec.key],
+    # The request carries the cast's style images beside the prompt: it reads the style too.
+    upstream=[character_prompt.spec.key, cast_style.KEY],
     description=(
         "The finished character as PNG, from a Gemini batch image job (or one interactive "
         "streamGenerateContent call for a one-character run). Metadata: size, tokens, "

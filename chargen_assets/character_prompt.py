@@ -6,13 +6,14 @@ from typing import Any
 
 import dagster as dg
 
-from chargen_assets import character_analysis, source_image
+from chargen_assets import cast_style, character_analysis, source_image
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import compile_prompts
+from chargen_resources.pipeline.style_stage import stored_style
 
 # Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
 # is this asset's code version: editing the file makes every character's prompt stale, and
@@ -25,7 +26,8 @@ spec = character_asset_spec(
     code_version=CODE_VERSION,
     kinds={"python"},
     # The analysis, and character.yaml (display name, notes, style, size) from source_image.
-    upstream=[character_analysis.spec.key, source_image.spec.key],
+    # ... and the cast's style guide, the same for every character.
+    upstream=[character_analysis.spec.key, source_image.spec.key, cast_style.KEY],
     description=(
         f"The image prompt compiled from the analysis and character.yaml with the prompt "
         f"template {TEMPLATE.source} ({TEMPLATE.fingerprint}). No API call."
@@ -53,6 +55,7 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
         run.results(character_analysis.spec.key),
         run.results(source_image.spec.key),
         template=TEMPLATE,
+        style=stored_style(run.storage.store(), run.storage.prefix, run.inbox.source()),
         style_override=run.config.style_override,
         default_aspect_ratio=run.config.aspect_ratio,
         default_image_size=run.config.image_size,

@@ -18,6 +18,7 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from chargen_assets.cast_style import cast_style
 from chargen_assets.catalog import character_catalog
 from chargen_assets.checks import images_have_dimensions, no_failed_characters
 from chargen_assets.contact_sheet import cast_contact_sheet
@@ -101,7 +102,7 @@ def _dollars(variable: str, value: str) -> float:
 def build_defs() -> dg.Definitions:
     storage = storage_from_env()
     return dg.Definitions(
-        assets=[character_pipeline, character_catalog, cast_contact_sheet],
+        assets=[cast_style, character_pipeline, character_catalog, cast_contact_sheet],
         asset_checks=[no_failed_characters, images_have_dimensions],
         sensors=[
             inbox_sensor,

@@ -48,9 +48,10 @@ def version_tags(
 
 
 def latest_data_version(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str | None
 ) -> str | None:
-    """The data version of the newest materialization of one partition, if any."""
+    """The data version of the newest materialization of one partition (or of an
+    unpartitioned asset), if any."""
     record = instance.get_latest_data_version_record(asset_key, partition_key=partition)
     event = record.asset_event if record is not None else None
     if event is None or not event.tags:

@@ -6,14 +6,17 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
-from chargen_assets import character_prompt
+from chargen_assets import cast_style, character_prompt
 from chargen_assets.partitions import CHARACTERS, characters
+from chargen_assets.pipeline import NEVER_MADE
+from chargen_assets.provenance import latest_data_version
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import DeadLetter
+from chargen_resources.characters.artifacts import NO_STYLE, DeadLetter
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
+from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.storage.layout import dead_letters_folder
 
@@ -78,8 +81,10 @@ def range_run_requests(
 def inbox_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
 ) -> dg.SensorResult:
-    listed = inbox.source().list_characters()
+    scan = inbox.source().scan()
+    listed = list(scan.characters)
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
+    style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
     plan = plan_tick(listed, context.cursor, known)
     fingerprints_now = {character.key: character.fingerprint for character in listed}
     held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
@@ -90,6 +95,20 @@ def inbox_sensor(
             "materialize it by hand to try anyway"
         )
     requests = [r for r in plan.requests if r.partition_key not in held]
+    if style_changed and not requests:
+        # Read the new style guide; the characters it makes stale are rebuilt by
+        # rebuild_stale_characters (it pays for every image), not behind the user's back.
+        style_run = dg.RunRequest(
+            run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY]
+        )
+        context.log.info(f"{STYLE_FOLDER}/ changed: reading the cast's style guide")
+        return dg.SensorResult(
+            run_requests=[style_run],
+            dynamic_partitions_requests=(
+                [characters.build_add_request(plan.new_partitions)] if plan.new_partitions else []
+            ),
+            cursor=plan.cursor,
+        )
     if not requests and not plan.new_partitions:
         return dg.SensorResult(
             skip_reason=f"{plan.unchanged} characters, none new or changed"
@@ -99,12 +118,14 @@ def inbox_sensor(
     # New partitions are appended after the known ones, in this order, before runs resolve.
     ordered = [*context.instance.get_dynamic_partitions(CHARACTERS), *plan.new_partitions]
     fingerprints = "\n".join(request.run_key for request in requests)
+    # A changed style guide is read first, in the same runs, before their prompts are made.
+    assets = [cast_style.KEY, *PIPELINE_KEYS] if style_changed else PIPELINE_KEYS
     runs = range_run_requests(
         ordered,
         {request.partition_key for request in requests},
-        PIPELINE_KEYS,
+        assets,
         "inbox",
-        fingerprints,
+        fingerprints + (style_changed or ""),
     )
     context.log.info(
         f"{len(plan.new_partitions)} new, {len(requests)} to run in {len(runs)} run(s), "
@@ -117,6 +138,18 @@ def inbox_sensor(
         ),
         cursor=plan.cursor,
     )
+
+
+def _style_changed(instance: dg.DagsterInstance, fingerprint: str | None) -> str | None:
+    """The `_style/` folder's fingerprint when cast_style was not made from it (None when it
+    was, or when there is no folder and never was a style)."""
+    event = instance.get_latest_materialization_event(cast_style.KEY)
+    made = event.asset_materialization if event is not None else None
+    made_from = (made.tags or {}).get(cast_style.INBOX_FINGERPRINT_TAG) if made else None
+    now = fingerprint or "none"
+    if made_from == now or (made_from is None and fingerprint is None):
+        return None
+    return now
 
 
 def refused_unchanged(
@@ -145,8 +178,11 @@ def refused_unchanged(
 
 
 def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:
-    """Characters whose stored result was made by older code, with the first asset affected."""
+    """Characters whose stored result was made by older code, or whose prompt by an older cast
+    style guide, with the first asset affected."""
     stale: dict[str, dg.AssetKey] = {}
+    style_now = latest_data_version(instance, cast_style.KEY, None) or NO_STYLE
+    style_tag = f"dagster/input_data_version/{cast_style.KEY.to_user_string()}"
     for asset in PIPELINE_KEYS:
         current = CODE_VERSIONS[asset]
         for key in keys:
@@ -154,10 +190,18 @@ def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[
                 continue
             record = instance.get_latest_data_version_record(asset, partition_key=key)
             event = record.asset_event if record is not None else None
-            tags = (event.tags or {}) if event is not None else {}
+            if event is None:
+                continue
+            tags = event.tags or {}
             version = tags.get("dagster/code_version")
             if version is not None and version != current:
                 stale[key] = asset
+            elif asset == character_prompt.spec.key:
+                made_with = tags.get(style_tag, NO_STYLE)
+                if made_with in (NEVER_MADE, "unknown"):  # made before cast_style was
+                    made_with = NO_STYLE
+                if made_with != style_now:
+                    stale[key] = asset
     return stale
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.image_qa import QaResult
 from chargen_resources.inbox.character_spec import CharacterSpec
+from chargen_resources.inbox.style_spec import StyleSpec
 
 
 def _legacy_mode(value: object) -> object:
@@ -64,6 +65,25 @@ class SourceImages(BaseModel):
     skipped_files: list[str] = Field(
         default_factory=list, description="Files in the folder that were left out, and why."
     )
+
+
+NO_STYLE = "no-style"  # the data version of cast_style without a _style/ folder
+
+
+class CastStyle(BaseModel):
+    """The cast's style guide as stored (`cast_style`): empty when the inbox has no _style/."""
+
+    spec: StyleSpec = Field(default_factory=StyleSpec)
+    images: list[StoredImage] = Field(default_factory=list)
+    present: bool = False
+
+    @property
+    def content_hash(self) -> str:
+        """What every character's prompt depends on: the style.yaml and the style images."""
+        if not self.present:
+            return NO_STYLE
+        parts = [self.spec.model_dump_json(), *(image.sha256 for image in self.images)]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 class AnalysisRecord(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.prompt_template import PromptTemplate
 
+ReferenceRole = Literal["sketch", "style"]
 AspectRatio = Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
 ImageSize = Literal["1K", "2K", "4K"]
 
@@ -34,6 +35,8 @@ class Reference(BaseModel):
     key: str = Field(description="the normalised sketch in storage")
     mime_type: str = "image/png"
     size_bytes: int | None = None
+    # A character's own sketch (its design), or one of the cast's style images (its look).
+    role: ReferenceRole = "sketch"
 
 
 class PromptInputs(BaseModel):
@@ -50,6 +53,9 @@ class PromptInputs(BaseModel):
     image_size: ImageSize = "1K"
     references: tuple[Reference, ...] = ()
     locked: bool = False
+    # The cast's style guide (inbox `_style/style.yaml`), for every character alike.
+    art_direction: str | None = None
+    palette_constraints: tuple[str, ...] = ()
 
 
 class CompiledPrompt(BaseModel):
@@ -95,6 +101,15 @@ def _palette(analysis: CharacterAnalysis) -> str:
     return ", ".join(_unique(colours))
 
 
+def _cast_style_clause(inputs: PromptInputs) -> str:
+    clause = ""
+    if inputs.art_direction:
+        clause += f"Cast art direction: {_clean(inputs.art_direction)}. "
+    if palette := _unique(list(inputs.palette_constraints)):
+        clause += f"Keep to the cast palette: {', '.join(palette)}. "
+    return clause
+
+
 def _with_article(noun: str) -> str:
     """ "an oracle", "a knight": the article English asks for (by the first letter)."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
@@ -127,6 +142,7 @@ def compile_prompt(
         feedback_clause=f"Feedback on the previous take, to follow now: {feedback}. "
         if feedback
         else "",
+        cast_style_clause=_cast_style_clause(inputs),
     )
     text = " ".join(text.split())
     shown = "\n".join(r.sha256 for r in inputs.references)

@@ -33,10 +33,12 @@ PLACEHOLDERS: dict[str, str] = {
     "style": "the render style: character.yaml or run style override, else the analysis's",
     "notes_clause": "'Art director's notes: <notes>.' from character.yaml, else nothing",
     "feedback_clause": "'Feedback on the previous take ...' from character.yaml, else nothing",
+    "cast_style_clause": "the art direction and palette of the inbox's _style/style.yaml, "
+    "else nothing",
 }
 # Without these, what a user writes in character.yaml or the run config would silently not
 # reach the prompt.
-REQUIRED = ("name", "style", "notes_clause", "feedback_clause")
+REQUIRED = ("name", "style", "notes_clause", "feedback_clause", "cast_style_clause")
 
 
 class TemplateError(ValueError):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chargen_resources.characters.analysis import CharacterAnalysis, gemini_schema
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.prompt_compiler import CompiledPrompt, ReferenceRole
 
 ANALYSIS_INSTRUCTION = (
     "You are an art director cataloguing reference sketches for a game's character pipeline. "
@@ -26,6 +26,7 @@ class ImageReference(BaseModel):
 
     uri: str
     mime_type: str
+    role: ReferenceRole = "sketch"
 
 
 class SafetySetting(BaseModel):
@@ -70,19 +71,27 @@ def analysis_request(images: Sequence[ImageReference], character: str) -> dict[s
     }
 
 
-# Sent after the prompt when sketches go with it: what the references are for.
-REFERENCE_NOTE = (
-    "The attached images are the artist's reference sketches of this very character. Follow "
-    "their design: pose, silhouette, proportions, costume and props. Render it as one finished "
-    "illustration as described above, not a collage or a copy of the sketch lines."
-)
+# Sent before each kind of reference: what the images that follow are for.
+REFERENCE_NOTES: dict[ReferenceRole, str] = {
+    "sketch": (
+        "The images that follow are the artist's reference sketches of this very character. "
+        "Follow their design: pose, silhouette, proportions, costume and props. Render it as "
+        "one finished illustration as described above, not a collage or a copy of the sketch "
+        "lines."
+    ),
+    "style": (
+        "The images that follow are the cast's style references, shared by every character: "
+        "match their rendering, palette, lighting and finish, not their subjects."
+    ),
+}
 
 
 def content_references(prompt: CompiledPrompt) -> list[ImageReference]:
     """The prompt's sketches named by content hash: the same in every run, whatever name the
     Files API gave their uploads (what a request's fingerprint is computed from)."""
     return [
-        ImageReference(uri=f"sha256:{r.sha256}", mime_type=r.mime_type) for r in prompt.references
+        ImageReference(uri=f"sha256:{r.sha256}", mime_type=r.mime_type, role=r.role)
+        for r in prompt.references
     ]
 
 
@@ -92,9 +101,11 @@ def image_request(
     references: Sequence[ImageReference] = (),
 ) -> dict[str, Any]:
     parts: list[dict[str, Any]] = [{"text": prompt.text}]
-    if references:
-        parts.append({"text": REFERENCE_NOTE})
-        parts.extend({"fileData": {"fileUri": r.uri, "mimeType": r.mime_type}} for r in references)
+    for role, note in REFERENCE_NOTES.items():
+        these = [r for r in references if r.role == role]
+        if these:
+            parts.append({"text": note})
+            parts.extend({"fileData": {"fileUri": r.uri, "mimeType": r.mime_type}} for r in these)
     return {
         "contents": [{"role": "user", "parts": parts}],
         "safetySettings": [s.model_dump() for s in safety_settings],

@@ -70,7 +70,7 @@ class CharacterSpecError(ValueError):
         super().__init__(f"character '{character}': character.yaml {where}: {problem}. {fix}")
 
 
-class _NoSexagesimalLoader(yaml.SafeLoader):
+class NoSexagesimalLoader(yaml.SafeLoader):
     """SafeLoader that reads ``16:9`` as text.
 
     YAML 1.1 (PyYAML) reads unquoted ``16:9`` as the base-60 integer 969, which would turn the
@@ -93,7 +93,7 @@ _FLOAT_RESOLVER = re.compile(
     re.X,
 )
 
-_NoSexagesimalLoader.yaml_implicit_resolvers = {
+NoSexagesimalLoader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
@@ -101,10 +101,10 @@ _NoSexagesimalLoader.yaml_implicit_resolvers = {
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_NoSexagesimalLoader.add_implicit_resolver(
+NoSexagesimalLoader.add_implicit_resolver(
     "tag:yaml.org,2002:int", _INT_RESOLVER, list("-+0123456789")
 )
-_NoSexagesimalLoader.add_implicit_resolver(
+NoSexagesimalLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", _FLOAT_RESOLVER, list("-+0123456789.")
 )
 
@@ -157,7 +157,7 @@ def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
             "Save it as UTF-8 text",
         ) from error
     try:
-        loaded = yaml.load(text, Loader=_NoSexagesimalLoader)  # a SafeLoader subclass
+        loaded = yaml.load(text, Loader=NoSexagesimalLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

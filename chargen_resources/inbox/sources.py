@@ -8,6 +8,8 @@ Layout (the same for both sources)::
         side.JPG
         character.yaml
       hermit.webp            a loose image at the root: a one-image character
+      _style/                the cast's style guide (not a character): style images and
+        style.yaml           style.yaml, read by the `cast_style` asset
       .DS_Store              hidden: ignored, reported as skipped
 
 Policy for files that are not reference images:
@@ -43,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chargen_resources.inbox.character_spec import SPEC_FILE_NAMES
 from chargen_resources.inbox.slugs import assign_partition_keys
+from chargen_resources.inbox.style_spec import STYLE_FOLDER, STYLE_SPEC_NAMES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -154,6 +157,8 @@ class InboxScan(BaseModel):
 
     characters: tuple[InboxCharacter, ...]
     skipped: tuple[SkippedEntry, ...] = ()
+    # The cast's style guide (`_style/`: style images and style.yaml), when there is one.
+    style: InboxCharacter | None = None
 
 
 @runtime_checkable
@@ -268,7 +273,8 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
                 )
             continue
         folder = folders.setdefault(top, _Folder([], [], {}))
-        _add_to_folder(folder, top, rest, entry.file)
+        specs = STYLE_SPEC_NAMES if top == STYLE_FOLDER else SPEC_FILE_NAMES
+        _add_to_folder(folder, top, rest, entry.file, specs)
 
     for name in list(loose):
         if name in folders:  # S3 allows "x.png" and "x.png/..." side by side
@@ -287,6 +293,12 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
                 reason="empty folder: not a character until it holds an image",
             )
 
+    style_folder = folders.pop(STYLE_FOLDER, None)
+    style = (
+        _folder_character(STYLE_FOLDER, STYLE_FOLDER, style_folder, STYLE_SPEC_NAMES)
+        if style_folder is not None
+        else None
+    )
     keys = assign_partition_keys(
         [*folders, *loose],
         base_name=lambda name: _loose_base_name(name) if name in loose else None,
@@ -299,11 +311,16 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
     return InboxScan(
         characters=tuple(sorted(characters, key=lambda character: character.key)),
         skipped=tuple(sorted(root_skips.values(), key=lambda skip: skip.path)),
+        style=style,
     )
 
 
 def _add_to_folder(
-    folder: _Folder, top: str, rest: tuple[str, ...], file: InboxFile | None
+    folder: _Folder,
+    top: str,
+    rest: tuple[str, ...],
+    file: InboxFile | None,
+    spec_names: tuple[str, ...] = SPEC_FILE_NAMES,
 ) -> None:
     name = rest[0]
     path = f"{top}/{name}"
@@ -325,18 +342,20 @@ def _add_to_folder(
         )
     elif _is_image_name(name):
         folder.images.append(file)
-    elif name.lower() in SPEC_FILE_NAMES:
+    elif name.lower() in spec_names:
         folder.specs.append(file)
     else:
         kind, reason = _not_image_reason(name)
         folder.skipped[path] = SkippedEntry(path=path, kind=kind, reason=reason)
 
 
-def _folder_character(key: str, name: str, folder: _Folder) -> InboxCharacter:
+def _folder_character(
+    key: str, name: str, folder: _Folder, spec_names: tuple[str, ...] = SPEC_FILE_NAMES
+) -> InboxCharacter:
     # Prefer character.yaml over character.yml, then the exact lowercase spelling.
     specs = sorted(
         folder.specs,
-        key=lambda f: (SPEC_FILE_NAMES.index(f.name.lower()), f.name != f.name.lower()),
+        key=lambda f: (spec_names.index(f.name.lower()), f.name != f.name.lower()),
     )
     skipped = dict(folder.skipped)
     for extra in specs[1:]:

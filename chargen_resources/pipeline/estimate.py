@@ -35,6 +35,7 @@ from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
+from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 from chargen_resources.storage.documents import get_model
 from chargen_resources.storage.layout import artifact_key
@@ -220,6 +221,7 @@ def estimate(
             known,
             sources,
             template=template,
+            style=stored_style(store, prefix, inbox),
             style_override=style_override,
             default_aspect_ratio=aspect_ratio,
             default_image_size=image_size,

@@ -24,7 +24,7 @@ from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.image_qa import inspect_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import (
-    REFERENCE_NOTE,
+    REFERENCE_NOTES,
     ImageReference,
     SafetySetting,
     content_references,
@@ -213,17 +213,21 @@ def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int
     return taken + 1
 
 
-def reference_parts(store: BlobStore, prompt: CompiledPrompt) -> list[InlineDataPart]:
-    """The prompt's sketches as inline parts, read from the store chunk by chunk as the
-    request body is sent (never whole in memory, nor their base64)."""
-    parts = []
-    for reference in prompt.references:
-        size = reference.size_bytes
-        if size is None:  # recorded before sizes were: small normalised sketches
-            parts.append(InlineDataPart(reference.mime_type, store.get_bytes(reference.key)))
-            continue
-        chunks = partial(store.iter_bytes, reference.key)
-        parts.append(InlineDataPart(reference.mime_type, SizedChunks(size, chunks)))
+def reference_parts(store: BlobStore, prompt: CompiledPrompt) -> list[TextPart | InlineDataPart]:
+    """The prompt's references as inline parts, each kind after its note (as in batch), read
+    from the store chunk by chunk as the request body is sent (never whole in memory, nor
+    their base64)."""
+    parts: list[TextPart | InlineDataPart] = []
+    for role, note in REFERENCE_NOTES.items():
+        these = [r for r in prompt.references if r.role == role]
+        if these:
+            parts.append(TextPart(note))
+        for reference in these:
+            if reference.size_bytes is None:  # recorded before sizes were: small sketches
+                data: bytes | SizedChunks = store.get_bytes(reference.key)
+            else:
+                data = SizedChunks(reference.size_bytes, partial(store.iter_bytes, reference.key))
+            parts.append(InlineDataPart(reference.mime_type, data))
     return parts
 
 
@@ -281,7 +285,9 @@ def image_stage(
                     reference.mime_type,
                     f"{line.key}-{reference.name}",
                 )
-                references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
+                references.append(
+                    ImageReference(uri=file.uri, mime_type=file.mime_type, role=reference.role)
+                )
                 files.append(file.name)
             built.append(
                 BatchLine(key=line.key, request=image_request(prompt, safety_settings, references))
@@ -297,8 +303,7 @@ def image_stage(
     def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
         request = image_request(prompt, safety_settings)
         with staging_area(f"interactive-{character}-{reader}") as namer:
-            notes = [TextPart(REFERENCE_NOTE)] if prompt.references else []
-            parts: list[TextPart | InlineDataPart] = [TextPart(prompt.text), *notes]
+            parts: list[TextPart | InlineDataPart] = [TextPart(prompt.text)]
             parts.extend(reference_parts(store, prompt))
             body = client.stream(
                 model=model,

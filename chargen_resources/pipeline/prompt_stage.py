@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    CastStyle,
+    SourceImages,
+    StoredImage,
+)
 from chargen_resources.characters.prompt_compiler import (
     AspectRatio,
     CompiledPrompt,
     ImageSize,
     PromptInputs,
     Reference,
+    ReferenceRole,
     compile_prompt,
 )
 from chargen_resources.characters.prompt_template import PromptTemplate
+from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.outcomes import StageOutcome
 
 STAGE = "character_prompt"
@@ -24,10 +31,18 @@ def compile_prompts(
     sources: Mapping[str, SourceImages],
     *,
     template: PromptTemplate,
+    style: CastStyle | None = None,
     style_override: str | None = None,
     default_aspect_ratio: AspectRatio = "9:16",
     default_image_size: ImageSize = "1K",
 ) -> StageOutcome[CompiledPrompt]:
+    """Each character's prompt. The cast's style (inbox `_style/`) adds its art direction and
+    palette to every prompt, its images after each character's sketches, and its aspect ratio
+    and size as defaults below character.yaml's."""
+    style = style or CastStyle()
+    style_references = tuple(_reference(image, "style") for image in style.images)
+    default_aspect_ratio = style.spec.aspect_ratio or default_aspect_ratio
+    default_image_size = style.spec.image_size or default_image_size
     outcome: StageOutcome[CompiledPrompt] = StageOutcome(STAGE)
     for key, record in sorted(analyses.items()):
         source = sources.get(key)
@@ -47,8 +62,10 @@ def compile_prompts(
                 spec.aspect_ratio if spec and spec.aspect_ratio else default_aspect_ratio
             ),
             image_size=(spec.image_size if spec and spec.image_size else default_image_size),
-            references=references,
+            references=references + style_references,
             locked=spec.locked if spec else False,
+            art_direction=style.spec.art_direction,
+            palette_constraints=tuple(style.spec.palette),
         )
         outcome.succeeded[key] = compile_prompt(record.analysis, inputs, template, style_override)
     return outcome
@@ -71,9 +88,11 @@ def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
                 "or none"
             )
         images = [image for image in images if image.source_name in set(choice)]
-    return tuple(
-        Reference(
-            name=image.source_name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes
-        )
-        for image in images
+    return tuple(_reference(image, "sketch") for image in images)
+
+
+def _reference(image: StoredImage, role: ReferenceRole) -> Reference:
+    name = image.source_name if role == "sketch" else f"{STYLE_FOLDER}/{image.source_name}"
+    return Reference(
+        name=name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes, role=role
     )

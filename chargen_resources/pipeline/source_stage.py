@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from chargen_resources.characters.artifacts import SourceImages, StoredImage
 from chargen_resources.inbox.character_spec import CharacterSpecError, parse_character_spec
 from chargen_resources.inbox.images import SourceImageError, normalise_image
-from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxSource
+from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxFile, InboxSource
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_stem
@@ -25,16 +25,43 @@ def prepare_character(
     spec = None
     if character.spec_file is not None:
         spec = parse_character_spec(inbox.read_bytes(character.spec_file), character.key)
-    stem = artifact_stem(prefix, STAGE, character.key)
-    stored: list[StoredImage] = []
+    stored = store_normalised(
+        character.images,
+        inbox,
+        store,
+        artifact_stem(prefix, STAGE, character.key),
+        max_side,
+        character.key,
+    )
     digest = hashlib.sha256(spec.model_dump_json().encode() if spec else b"no-spec")
-    for index, file in enumerate(sorted(character.images, key=lambda f: f.name)):
-        image = normalise_image(
-            inbox.read_bytes(file), name=file.name, max_side=max_side, character=character.key
-        )
-        key = f"{stem}/{index:02d}-{image.sha256[:12]}.png"
-        store.put_bytes(key, image.png, "image/png")
+    for image in stored:
         digest.update(image.sha256.encode())
+    return SourceImages(
+        character=character.key,
+        source_name=character.source_name,
+        spec=spec,
+        images=stored,
+        content_hash=digest.hexdigest(),
+        skipped_files=list(character.warnings),
+    )
+
+
+def store_normalised(
+    files: Sequence[InboxFile],
+    inbox: InboxSource,
+    store: BlobStore,
+    folder: str,
+    max_side: int,
+    owner: str,
+) -> list[StoredImage]:
+    """Normalise each image (by name order) into `folder`; raise naming the file and cause."""
+    stored: list[StoredImage] = []
+    for index, file in enumerate(sorted(files, key=lambda f: f.name)):
+        image = normalise_image(
+            inbox.read_bytes(file), name=file.name, max_side=max_side, character=owner
+        )
+        key = f"{folder}/{index:02d}-{image.sha256[:12]}.png"
+        store.put_bytes(key, image.png, "image/png")
         stored.append(
             StoredImage(
                 key=key,
@@ -46,14 +73,7 @@ def prepare_character(
                 size_bytes=len(image.png),
             )
         )
-    return SourceImages(
-        character=character.key,
-        source_name=character.source_name,
-        spec=spec,
-        images=stored,
-        content_hash=digest.hexdigest(),
-        skipped_files=list(character.warnings),
-    )
+    return stored
 
 
 def prepare_sources(

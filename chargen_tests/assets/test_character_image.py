@@ -9,7 +9,7 @@ from PIL import Image
 from chargen_assets.character_image import metadata
 from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage, TokenUsage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
-from chargen_resources.characters.requests import REFERENCE_NOTE
+from chargen_resources.characters.requests import REFERENCE_NOTES
 from chargen_resources.emulator import RunningEmulator
 from chargen_tests.factories import generated_image
 from chargen_tests.fixtures.platform import COLOURS, Platform
@@ -73,7 +73,7 @@ def test_a_batch_image_job_sends_the_sketches_as_files_uploaded_once(
     uploaded = {u["name"] for u in sketch_uploads}
     for line in lines:
         parts = line["request"]["contents"][0]["parts"]
-        assert parts[1]["text"] == REFERENCE_NOTE
+        assert parts[1]["text"] == REFERENCE_NOTES["sketch"]
         (reference,) = [p["fileData"] for p in parts if "fileData" in p]
         assert reference["fileUri"].rsplit("/", 2)[-2:][0] == "files"
         assert "files/" + reference["fileUri"].rsplit("/files/", 1)[1] in uploaded

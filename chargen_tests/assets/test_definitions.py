@@ -19,12 +19,18 @@ def test_the_asset_graph_is_the_four_stages_and_what_reads_them() -> None:
         "character_image",
         "character_catalog",
         "cast_contact_sheet",
+        "cast_style",
     }
     image = graph.get(dg.AssetKey("character_image"))
-    assert image.parent_keys == {dg.AssetKey("character_prompt")}
-    # The prompt reads character.yaml from source_image: the graph says so.
+    assert image.parent_keys == {dg.AssetKey("character_prompt"), dg.AssetKey("cast_style")}
+    # The prompt reads character.yaml from source_image and the cast's style: the graph says so.
     prompt = graph.get(dg.AssetKey("character_prompt"))
-    assert prompt.parent_keys == {dg.AssetKey("character_analysis"), dg.AssetKey("source_image")}
+    assert prompt.parent_keys == {
+        dg.AssetKey("character_analysis"),
+        dg.AssetKey("source_image"),
+        dg.AssetKey("cast_style"),
+    }
+    assert graph.get(dg.AssetKey("cast_style")).partitions_def is None  # one for the cast
     sheet = graph.get(dg.AssetKey("cast_contact_sheet"))
     assert sheet.parent_keys == {dg.AssetKey("character_image")}
     assert graph.get(dg.AssetKey("character_prompt")).code_version is not None

@@ -11,6 +11,7 @@ from dagster._core.definitions.data_version import StaleStatus
 from dagster._utils.test.data_versions import get_stale_status_resolver
 from PIL import Image
 
+from chargen_assets.cast_style import cast_style
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource
@@ -409,8 +410,8 @@ def test_dagster_itself_sees_every_prompt_and_image_stale_after_a_template_chang
             else spec
         )
     )
-    before = get_stale_status_resolver(platform.instance, [character_pipeline])
-    after = get_stale_status_resolver(platform.instance, [edited])
+    before = get_stale_status_resolver(platform.instance, [cast_style, character_pipeline])
+    after = get_stale_status_resolver(platform.instance, [cast_style, edited])
     for asset in (prompt, image):
         assert {before.get_status(asset, key) for key in keys} == {StaleStatus.FRESH}
         assert {after.get_status(asset, key) for key in keys} == {StaleStatus.STALE}

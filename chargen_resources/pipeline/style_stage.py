@@ -1,0 +1,58 @@
+"""cast_style: the inbox's `_style/` folder read into the cast's style guide (no API call)."""
+
+from __future__ import annotations
+
+from chargen_resources.characters.artifacts import CastStyle
+from chargen_resources.inbox.sources import InboxSource, SkipKind
+from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpec, parse_style_spec
+from chargen_resources.pipeline.source_stage import store_normalised
+from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+from chargen_resources.storage.documents import get_model
+from chargen_resources.storage.layout import artifact_key, artifact_stem
+
+STAGE = "cast_style"
+
+
+def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle:
+    """The stored style guide; an empty one when there is no `_style/` (or none stored yet).
+    A `_style/` folder that was never read is the user's to materialize first, said plainly."""
+    try:
+        return get_model(store, artifact_key(prefix, STAGE, None, "json"), CastStyle)
+    except BlobNotFoundError:
+        pass
+    if inbox.scan().style is not None:
+        raise StyleError(
+            f"the inbox has a {STYLE_FOLDER}/ folder but cast_style has not been materialized "
+            "yet; materialize cast_style (the inbox sensor does when the folder changes)"
+        )
+    return CastStyle()
+
+
+class StyleError(ValueError):
+    """The style guide cannot be used; the message names the file and the cause."""
+
+
+def prepare_style(inbox: InboxSource, store: BlobStore, prefix: str, max_side: int) -> CastStyle:
+    """Read `_style/` (style.yaml and style images) and normalise its images into the store;
+    without the folder, an empty style that changes nothing."""
+    folder = inbox.scan().style
+    if folder is None:
+        return CastStyle()
+    for skipped in folder.skipped:
+        if skipped.kind is SkipKind.LINK_OUTSIDE:
+            raise StyleError(
+                f"{skipped.path} {skipped.reason}; put the file itself in {STYLE_FOLDER}/"
+            )
+    spec = StyleSpec()
+    if folder.spec_file is not None:
+        where = f"{STYLE_FOLDER}/{folder.spec_file.name}"
+        spec = parse_style_spec(inbox.read_bytes(folder.spec_file), where)
+    images = store_normalised(
+        folder.images,
+        inbox,
+        store,
+        artifact_stem(prefix, STAGE, "images"),
+        max_side,
+        STYLE_FOLDER,
+    )
+    return CastStyle(spec=spec, images=images, present=True)

@@ -1,0 +1,145 @@
+"""cast_style: the inbox's `_style/` folder, upstream of every character's prompt and image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.data_version import StaleStatus
+from dagster._utils.test.data_versions import get_stale_status_resolver
+from PIL import Image
+
+from chargen_assets.cast_style import cast_style
+from chargen_assets.pipeline import character_pipeline
+from chargen_assets.sensors import inbox_sensor, stale_partitions
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.requests import REFERENCE_NOTES
+from chargen_resources.emulator import RunningEmulator
+from chargen_tests.fixtures.platform import COLOURS, Platform
+
+STYLE_YAML = "art_direction: painterly, warm rim light\npalette: [deep teal, bone white]\n"
+
+
+def _add_style(inbox: Path, text: str = STYLE_YAML) -> None:
+    folder = inbox / "_style"
+    folder.mkdir(exist_ok=True)
+    (folder / "style.yaml").write_text(text)
+    Image.new("RGB", (64, 96), (20, 110, 120)).save(folder / "mood.png")
+
+
+def _read_style(platform: Platform) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [cast_style],
+        instance=platform.instance,
+        resources={"storage": platform.storage(), "inbox": platform.resources_inbox()},
+        raise_on_error=False,
+    )
+
+
+def _stale(platform: Platform, keys: list[str]) -> dict[str, set[StaleStatus]]:
+    resolver = get_stale_status_resolver(platform.instance, [cast_style, character_pipeline])
+    return {
+        asset: {resolver.get_status(dg.AssetKey(asset), key) for key in keys}
+        for asset in ("character_analysis", "character_prompt", "character_image")
+    }
+
+
+def test_a_style_guide_makes_every_character_stale_and_only_then(platform: Platform) -> None:
+    keys = sorted(COLOURS)
+    assert _read_style(platform).success  # no _style/: an empty style
+    assert platform.run(keys).success
+    prompt = platform.storage().read_artifact("character_prompt", "ash", CompiledPrompt)
+    assert "Cast art direction" not in prompt.text and len(prompt.references) == 1
+    assert _read_style(platform).success  # unchanged: nothing becomes stale
+    assert _stale(platform, keys)["character_prompt"] == {StaleStatus.FRESH}
+    assert stale_partitions(platform.instance, keys) == {}
+
+    _add_style(platform.inbox)
+    assert _read_style(platform).success
+    stale = _stale(platform, keys)
+    assert stale["character_prompt"] == stale["character_image"] == {StaleStatus.STALE}
+    assert stale["character_analysis"] == {StaleStatus.FRESH}  # the sketches did not change
+    assert stale_partitions(platform.instance, keys) == dict.fromkeys(
+        keys, dg.AssetKey("character_prompt")
+    )
+
+
+def test_the_style_reaches_every_prompt_and_image_request(
+    platform: Platform, emulator: RunningEmulator
+) -> None:
+    _add_style(platform.inbox, STYLE_YAML + 'aspect_ratio: "1:1"\n')
+    assert _read_style(platform).success
+    assert platform.run(["ash", "brook"]).success
+    prompt = platform.storage().read_artifact("character_prompt", "ash", CompiledPrompt)
+    assert "Cast art direction: painterly, warm rim light." in prompt.text
+    assert "Keep to the cast palette: deep teal, bone white." in prompt.text
+    assert prompt.aspect_ratio == "1:1"  # the style's default (character.yaml says nothing)
+    assert [(r.name, r.role) for r in prompt.references] == [
+        ("front.png", "sketch"),
+        ("_style/mood.png", "style"),
+    ]
+    for snapshot in (emulator.state_dir / "batches").glob("*.input.jsonl"):
+        for text in snapshot.read_text().splitlines():
+            line = json.loads(text)
+            parts = line["request"]["contents"][0]["parts"]
+            if line["request"]["generationConfig"].get("responseModalities") != ["IMAGE"]:
+                continue
+            notes = [p["text"] for p in parts if "text" in p]
+            assert notes[1:] == [REFERENCE_NOTES["sketch"], REFERENCE_NOTES["style"]]
+            assert sum("fileData" in p for p in parts) == 2
+
+
+def test_a_bad_style_yaml_names_the_file_and_the_field(platform: Platform) -> None:
+    _add_style(platform.inbox, "art_direction: fine\npalette: {teal: 1}\n")
+    result = _read_style(platform)
+    assert not result.success
+    failure = result.failure_data_for_node("cast_style")
+    assert failure is not None and failure.user_failure_data is not None
+    text = failure.user_failure_data.description or ""
+    assert "_style/style.yaml: field 'palette'" in text and "Nothing changed" in text
+
+
+def test_the_style_folder_is_not_a_character(platform: Platform) -> None:
+    _add_style(platform.inbox)
+    listed = [c.key for c in platform.resources_inbox().source().list_characters()]
+    assert listed == sorted(COLOURS)
+
+
+def test_the_inbox_sensor_reads_a_new_or_changed_style_guide(platform: Platform) -> None:
+    instance = platform.instance
+    resources = {"inbox": platform.resources_inbox(), "storage": platform.storage()}
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        first = inbox_sensor(context)
+    assert isinstance(first, dg.SensorResult) and first.run_requests
+    assert all(
+        dg.AssetKey("cast_style") not in (r.asset_selection or []) for r in first.run_requests
+    )
+    platform.add(sorted(COLOURS))  # what the daemon does with the tick's partition requests
+    _add_style(platform.inbox)
+    with dg.build_sensor_context(
+        instance=instance, resources=resources, cursor=first.cursor
+    ) as context:
+        second = inbox_sensor(context)
+    assert isinstance(second, dg.SensorResult)
+    (run,) = second.run_requests or []
+    assert run.asset_selection == [dg.AssetKey("cast_style")]
+    assert _read_style(platform).success
+    with dg.build_sensor_context(
+        instance=instance, resources=resources, cursor=second.cursor
+    ) as context:
+        third = inbox_sensor(context)
+    assert isinstance(third, dg.SensorResult) and not third.run_requests
+
+
+@pytest.mark.parametrize("content", ["art_direction: x\n"])
+def test_a_style_folder_never_read_stops_the_prompt_stage_saying_so(
+    platform: Platform, content: str
+) -> None:
+    _add_style(platform.inbox, content)
+    result = platform.run(["ash"])
+    assert not result.success
+    failure = result.failure_data_for_node("character_pipeline")
+    assert failure is not None and failure.user_failure_data is not None
+    assert "cast_style has not been materialized" in (failure.user_failure_data.description or "")

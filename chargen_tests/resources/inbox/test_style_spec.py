@@ -1,0 +1,29 @@
+import pytest
+
+from chargen_resources.inbox.style_spec import StyleSpec, StyleSpecError, parse_style_spec
+
+
+def test_every_field_is_read_and_ratios_stay_text() -> None:
+    spec = parse_style_spec(
+        b"art_direction: painterly\npalette: teal\naspect_ratio: 2:3\nimage_size: 2k\n"
+    )
+    assert spec == StyleSpec(
+        art_direction="painterly", palette=["teal"], aspect_ratio="2:3", image_size="2K"
+    )
+    assert parse_style_spec(b"") == StyleSpec()
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (b"colour: red\n", "field 'colour' is not a known field"),
+        (b"palette: {teal: 1}\n", "field 'palette'"),
+        (b"aspect_ratio: 7:3\n", "field 'aspect_ratio'"),
+        (b"- a\n", "must be a mapping"),
+        (b"art_direction: [unclosed\n", "is not valid YAML"),
+    ],
+)
+def test_errors_name_the_file_and_the_field(text: bytes, named: str) -> None:
+    with pytest.raises(StyleSpecError) as error:
+        parse_style_spec(text)
+    assert str(error.value).startswith("_style/style.yaml: ") and named in str(error.value)

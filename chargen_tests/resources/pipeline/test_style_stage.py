@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from chargen_resources.characters.artifacts import NO_STYLE, CastStyle
+from chargen_resources.inbox.sources import LocalInbox
+from chargen_resources.pipeline.style_stage import StyleError, prepare_style, stored_style
+from chargen_resources.storage.blob_store import LocalBlobStore
+
+
+def _inbox(root: Path, style: bool) -> LocalInbox:
+    (root / "ash").mkdir(parents=True)
+    Image.new("RGB", (32, 48), (200, 30, 30)).save(root / "ash" / "front.png")
+    if style:
+        (root / "_style").mkdir()
+        (root / "_style" / "style.yaml").write_text("art_direction: ink and wash\n")
+        Image.new("RGB", (32, 48), (10, 10, 10)).save(root / "_style" / "mood.png")
+    return LocalInbox(root)
+
+
+def test_without_a_style_folder_the_style_is_empty(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path / "inbox", style=False)
+    store = LocalBlobStore(tmp_path / "store")
+    style = prepare_style(inbox, store, "chargen", 2048)
+    assert style == CastStyle() and style.content_hash == NO_STYLE
+    assert stored_style(store, "chargen", inbox) == CastStyle()
+
+
+def test_the_style_folder_is_read_and_its_images_normalised(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path / "inbox", style=True)
+    store = LocalBlobStore(tmp_path / "store")
+    style = prepare_style(inbox, store, "chargen", 2048)
+    assert style.present and style.spec.art_direction == "ink and wash"
+    (image,) = style.images
+    assert image.source_name == "mood.png" and store.exists(image.key)
+    assert image.key.startswith("chargen/cast_style/images/")
+    assert style.content_hash != NO_STYLE
+    # Never materialized while the folder exists: said plainly, not silently ignored.
+    with pytest.raises(StyleError, match="cast_style has not been materialized"):
+        stored_style(store, "chargen", inbox)
