@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_environment(args.inbox, args.dagster_home)
 
     # Imported after the environment is set: definitions read it.
+    from chargen_assets.cast_style import cast_style
     from chargen_assets.catalog import character_catalog
     from chargen_assets.checks import images_have_dimensions, no_failed_characters
     from chargen_assets.definitions import build_defs
@@ -142,6 +143,24 @@ def main(argv: list[str] | None = None) -> int:
                 run_config=QUIET,
                 raise_on_error=False,
             )
+
+        # The cast's style guide first (an empty one without an inbox _style/ folder).
+        with contextlib.redirect_stderr(_WithoutStackTraces(sys.stderr)):
+            style = dg.materialize(
+                [cast_style],
+                instance=instance,
+                resources=resources,
+                run_config=QUIET,
+                raise_on_error=False,
+            )
+        if not style.success:
+            failure = style.failure_data_for_node("cast_style")
+            told = failure.user_failure_data if failure else None
+            print(
+                f"chargen demo: {told.description if told else 'cast_style failed'}",
+                file=sys.stderr,
+            )
+            return 1
 
         broke = None
         for start, end, _ in ranges:

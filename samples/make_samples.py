@@ -22,6 +22,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 SAMPLES_DIR = Path(__file__).resolve().parent
 INBOX_DIR = SAMPLES_DIR / "inbox"
+STYLE_DIR = SAMPLES_DIR / "style"
 SUPERSAMPLE = 2  # draw at 2x and downscale: smooth edges without antialiasing support in Draw
 MAX_FILE_BYTES = 200_000
 
@@ -640,12 +641,43 @@ def write_inbox(cast: Sequence[Character], inbox: Path) -> list[Path]:
     return written
 
 
+STYLE_YAML = """\
+# The cast's style guide: copy this folder into your inbox as _style/ (see the README).
+art_direction: painterly fantasy, warm rim light, soft painted edges, muted backgrounds
+palette: [deep teal, burnt orange, bone white, charcoal]
+"""
+
+
+def write_style(folder: Path) -> list[Path]:
+    """A style guide to add to an inbox as `_style/`: style.yaml and one mood board."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    board = Image.new("RGB", (384, 256), (236, 228, 212))
+    pen = ImageDraw.Draw(board)
+    swatches = [(22, 78, 86), (196, 98, 45), (236, 228, 212), (44, 44, 48)]
+    for index, colour in enumerate(swatches):
+        pen.rectangle((16 + index * 92, 176, 96 + index * 92, 240), fill=colour)
+    for step in range(12):  # soft painted strokes behind a warm-lit figure
+        shade = _mix((22, 78, 86), (196, 98, 45), step / 11)
+        pen.ellipse(
+            (40 + step * 24, 30 + (step % 3) * 8, 120 + step * 24, 150), outline=shade, width=6
+        )
+    pen.ellipse((168, 36, 216, 84), fill=(196, 98, 45))
+    pen.rectangle((160, 88, 224, 168), fill=(22, 78, 86))
+    board_path = folder / "mood-board.png"
+    board.save(board_path, format="PNG", optimize=True)
+    spec = folder / "style.yaml"
+    spec.write_text(STYLE_YAML, encoding="utf-8")
+    return [board_path, spec]
+
+
 def main() -> None:
-    written = write_inbox(CAST, INBOX_DIR)
+    written = write_inbox(CAST, INBOX_DIR) + write_style(STYLE_DIR)
     total = sum(path.stat().st_size for path in written)
     for path in written:
         print(f"{path.stat().st_size:>8}  {path.relative_to(SAMPLES_DIR)}")
-    print(f"{total:>8}  total, {len(CAST)} characters")
+    print(f"{total:>8}  total, {len(CAST)} characters and a style guide")
 
 
 if __name__ == "__main__":
