@@ -59,6 +59,8 @@ def test_a_crash_anywhere_then_a_rerun_pays_each_request_once(
     assert project.materialize(CAST[0], CAST[-1]) == 0, project.log()
     assert project.materialized_images() == set(CAST)
     assert project.images() == set(CAST)
+    # One take each: a result read again after the crash is the same take, not a second one.
+    assert project.takes() == [f"{name}/01" for name in sorted(CAST)]
     billing = project.billing()
     assert billing["repeated"] == {}, billing
     assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
@@ -87,7 +89,10 @@ def test_on_s3_a_crash_then_a_rerun_pays_each_request_once(
     assert project.materialized_images() == set(CAST)
     listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="chargen/character_image/")
     pngs = {item["Key"] for item in listed.get("Contents", []) if item["Key"].endswith(".png")}
-    assert pngs == {f"chargen/character_image/{name}.png" for name in CAST}
+    # Each final image, and one take of it: a result read again after a crash is the same take.
+    assert pngs == {f"chargen/character_image/{name}.png" for name in CAST} | {
+        f"chargen/character_image/{name}/takes/01.png" for name in CAST
+    }
     staging = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="chargen/_staging/")
     assert staging.get("KeyCount", 0) == 0
     billing = project.billing()

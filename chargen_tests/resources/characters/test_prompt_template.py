@@ -13,7 +13,7 @@ from chargen_resources.characters.prompt_template import (
     placeholders_in,
 )
 
-GOOD = "A portrait of {name} in {style}. {notes_clause} {feedback_clause}"
+GOOD = "A portrait of {name} in {style}. {cast_style_clause} {notes_clause} {feedback_clause}"
 
 
 def test_the_project_template_is_a_file_in_prompts() -> None:
@@ -44,7 +44,10 @@ def test_the_environment_names_another_file(
     ("text", "named"),
     [
         (GOOD + " {colour}", "unknown placeholder {colour}"),
-        ("{name} {notes_clause} {feedback_clause}", "missing placeholder {style}"),
+        (
+            "{name} {notes_clause} {feedback_clause} {cast_style_clause}",
+            "missing placeholder {style}",
+        ),
         (GOOD + " {", "write a literal brace twice"),
         (GOOD + " {0}", "{0} is not a placeholder"),
         (GOOD + " {name!r}", "{name!r} is not a placeholder"),
@@ -64,6 +67,7 @@ def test_literal_braces_are_written_twice() -> None:
         "style",
         "notes_clause",
         "feedback_clause",
+        "cast_style_clause",
     }
 
 
