@@ -27,14 +27,18 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from chargen_resources.storage.blob_store import BlobNotFoundError
 from chargen_resources.storage.layout import ledger_folder, ledger_key
 
 GENERATION_WIDTH = 6
 INTERACTIVE_CARRIER_PREFIX = "interactive-"
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DocumentStore(Protocol):
@@ -249,19 +253,16 @@ class Ledger:
         return record
 
     def find_job(self, display_name: str) -> JobRecord | None:
+        # Live first: a job that ends meanwhile is written to ended before it leaves live.
         for ended in (False, True):
-            key = self._job_key(display_name, ended)
-            if self._store.exists(key):
-                return JobRecord.model_validate_json(self._store.get_bytes(key))
+            record = self._read(self._job_key(display_name, ended), JobRecord)
+            if record is not None:
+                return record
         return None
 
     def live_jobs(self, stage: str | None = None) -> list[JobRecord]:
         """Jobs not yet consumed or failed (of one stage, or all)."""
-        folder = ledger_folder(self._prefix, "jobs")
-        records = [
-            JobRecord.model_validate_json(self._store.get_bytes(key))
-            for key in self._store.list_keys(folder)
-        ]
+        records = self._read_all(ledger_folder(self._prefix, "jobs"), JobRecord)
         return [record for record in records if stage is None or record.stage == stage]
 
     def forget_job(self, display_name: str) -> None:
@@ -284,27 +285,33 @@ class Ledger:
         self._store.delete(ledger_key(self._prefix, "staging", area))
 
     def staging_areas(self) -> list[StagingArea]:
-        folder = ledger_folder(self._prefix, "staging")
-        return [
-            StagingArea.model_validate_json(self._store.get_bytes(key))
-            for key in self._store.list_keys(folder)
-        ]
+        return self._read_all(ledger_folder(self._prefix, "staging"), StagingArea)
 
     # ---- uploads
     def _upload_key(self, sha256: str) -> str:
         return ledger_key(self._prefix, "uploads", sha256)
 
     def find_upload(self, sha256: str) -> UploadRecord | None:
-        key = self._upload_key(sha256)
-        if not self._store.exists(key):
-            return None
-        return UploadRecord.model_validate_json(self._store.get_bytes(key))
+        return self._read(self._upload_key(sha256), UploadRecord)
 
     def save_upload(self, record: UploadRecord) -> None:
         self._put(self._upload_key(record.sha256), record)
 
     def forget_upload(self, sha256: str) -> None:
         self._store.delete(self._upload_key(sha256))
+
+    def _read(self, key: str, model: type[M]) -> M | None:
+        """The record at `key`, or None: another run may remove it at any moment (a job that
+        ends leaves the live folder, a closed staging area its record)."""
+        try:
+            return model.model_validate_json(self._store.get_bytes(key))
+        except BlobNotFoundError:
+            return None
+
+    def _read_all(self, folder: str, model: type[M]) -> list[M]:
+        """Every record listed in `folder` that is still there when read."""
+        records = (self._read(key, model) for key in self._store.list_keys(folder))
+        return [record for record in records if record is not None]
 
     def _put(self, key: str, model: BaseModel) -> None:
         self._store.put_bytes(key, model.model_dump_json(indent=2).encode(), "application/json")

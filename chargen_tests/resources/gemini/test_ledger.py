@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from chargen_resources.gemini.ledger import (
     JobRecord,
     Ledger,
     LineDone,
+    StagingArea,
     UploadRecord,
     fingerprint,
 )
@@ -118,3 +120,32 @@ def test_the_store_is_checked_to_refuse_a_second_create(store: BlobStore) -> Non
             return True  # as a store that ignores If-None-Match would
 
     assert not Ledger(Forgetful(Path("/tmp") / "forgetful-store"), "chargen").atomic_create_holds()
+
+
+class _EndsJobsWhileListing(LocalBlobStore):
+    """Another run ends a job (and closes a staging area) between our listing and our read."""
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        keys = list(super().list_keys(prefix))
+        for key in keys:
+            if key.endswith(("chargen-image-gone.json", "gone-area.json")):
+                self.delete(key)
+        return iter(keys)
+
+
+def test_a_record_removed_between_listing_and_reading_is_skipped(tmp_path: Path) -> None:
+    store = _EndsJobsWhileListing(tmp_path)
+    ledger = Ledger(store, "chargen")
+    for name in ("chargen-image-gone", "chargen-image-live"):
+        ledger.save_job(
+            JobRecord(
+                display_name=name,
+                stage="character_image",
+                model="m",
+                claimant=Claimant.this_process(),
+            )
+        )
+    for area in ("gone-area", "live-area"):
+        ledger.open_staging(StagingArea(area=area, claimant=Claimant.this_process()))
+    assert [job.display_name for job in ledger.live_jobs()] == ["chargen-image-live"]
+    assert [area.area for area in ledger.staging_areas()] == ["live-area"]
