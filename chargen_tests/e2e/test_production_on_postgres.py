@@ -195,7 +195,8 @@ class Production:
     def images(self) -> set[str]:
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="results/character_image/")
         keys = [item["Key"] for item in listed.get("Contents", [])]
-        return {key.rsplit("/", 1)[1][: -len(".png")] for key in keys if key.endswith(".png")}
+        final = [k.removeprefix("results/character_image/") for k in keys if k.endswith(".png")]
+        return {name.removesuffix(".png") for name in final if "/" not in name}  # not the takes
 
     def wait_for(self, condition: Callable[[], T | None], what: str, timeout: float = 120) -> T:
         """Poll `condition()` (each call reads real state) until it gives something truthy."""
