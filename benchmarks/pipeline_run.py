@@ -13,8 +13,11 @@ worker's does (`make dev`: SQLite files; production: Postgres). `--in-memory-ins
 in this process's memory instead (`DagsterInstance.ephemeral()`), as this benchmark did before:
 that in-memory event log holds every materialization with its tags and indexes, about 85 KB per
 character, which is Dagster's storage in RAM and not the run's own memory.
-The run is executed as a run worker executes it (`execute_run_iterator`: each event goes to
-the instance and is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
+The run is created in a child process, as Dagster's daemon or webserver creates a run before a
+run worker starts (timed apart: for a ranged run Dagster logs a planned materialization per
+partition and asset, which takes minutes and 100+ MB at thousands of characters), and executed
+here as a run worker executes it (`execute_run_iterator`: each event goes to the instance and
+is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
 every event of the run in a list for its result (some 30 KB per character: four
 materializations and four check evaluations each).
 `--catalog` also materializes `character_catalog` over the cast and times it.
@@ -23,9 +26,12 @@ materializations and four check evaluations each).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -58,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-memory-instance", action="store_true")
     parser.add_argument("--catalog", action="store_true")
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--create-run", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.create_run:
+        return _create_run_command(args.create_run)
+    created: float | None = None
 
     with tempfile.TemporaryDirectory(prefix="chargen-bench-") as folder:
         root = Path(folder)
@@ -116,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 success = result.success
             else:
-                success = _execute_like_a_run_worker(
-                    character_pipeline, resources, instance, run_config, tags
-                )
+                job = _benchmark_job(character_pipeline, resources)
+                if args.in_memory_instance:
+                    run_id = _create_run(job, instance, run_config, tags)
+                else:
+                    run_id = _create_run_in_child(root / "dagster_home", run_config, tags)
+                created = time.perf_counter() - started
+                started = time.perf_counter()
+                cpu_started = time.process_time()
+                success = _execute_like_a_run_worker(job, instance, run_id)
             total = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -166,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| characters materialized (of {args.characters}) | {done} |")
         print(f"| batch jobs | {jobs} |")
         print(f"| whole run | {total:.1f} s ({total / max(done, 1) * 1000:.0f} ms per character) |")
+        if created is not None:
+            print(f"| creating the run (Dagster, before the run starts) | {created:.1f} s |")
         print(f"| CPU time of the run (user + system, all threads) | {cpu:.1f} s |")
         print(f"| peak RSS of the run process | {peak:.0f} MB |")
         print(f"| Dagster instance | {'in memory' if args.in_memory_instance else 'on disk'} |")
@@ -179,26 +197,62 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if success else 1
 
 
-def _execute_like_a_run_worker(
-    assets: Any,
-    resources: Mapping[str, Any],
-    instance: Any,
-    run_config: Mapping[str, Any],
-    tags: Mapping[str, str],
-) -> bool:
+def _benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
     import dagster as dg
-    from dagster._core.definitions.job_base import InMemoryJob
-    from dagster._core.execution.api import execute_run_iterator
 
-    job = dg.Definitions(
+    return dg.Definitions(
         jobs=[dg.define_asset_job("pipeline_run_benchmark", executor_def=dg.in_process_executor)],
         assets=[assets],
         resources=resources,
     ).resolve_job_def("pipeline_run_benchmark")
+
+
+def _create_run(
+    job: Any, instance: Any, run_config: Mapping[str, Any], tags: Mapping[str, str]
+) -> str:
     run = instance.create_run_for_job(job_def=job, run_config=run_config, tags=dict(tags))
+    return str(run.run_id)
+
+
+def _create_run_in_child(home: Path, run_config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+    """Create the run in another process, as Dagster's daemon or webserver does before a run
+    worker starts (creating a ranged run logs a planned event per partition and asset)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline_run", "--create-run", str(home)],
+        input=json.dumps({"run_config": run_config, "tags": tags}),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": package_root},
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _create_run_command(home: str) -> int:
+    import dagster as dg
+
+    from chargen_assets.definitions import build_defs
+    from chargen_assets.pipeline import character_pipeline
+
+    asked = json.loads(sys.stdin.read())
+    job = _benchmark_job(character_pipeline, build_defs().resources or {})
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
+        print(_create_run(job, instance, asked["run_config"], asked["tags"]))
+    return 0
+
+
+def _execute_like_a_run_worker(job: Any, instance: Any, run_id: str) -> bool:
+    """Execute the run as a run worker does: each event goes to the instance, none is kept."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.api import execute_run_iterator
+
+    run = instance.get_run_by_id(run_id)
     for _event in execute_run_iterator(InMemoryJob(job), run, instance):
         pass
-    finished = instance.get_run_by_id(run.run_id)
+    finished = instance.get_run_by_id(run_id)
     return finished is not None and finished.is_success
 
 
