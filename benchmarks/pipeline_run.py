@@ -7,14 +7,31 @@ analysis job, one image job) with local storage, and reports wall time, peak RSS
 the process and the number of batch jobs. Then the inbox sensor's planning over the same folders,
 first tick and an unchanged tick. The emulator's batch clock is set to zero, so the figures are
 chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
+
+The Dagster instance keeps its event log on disk in the temporary folder (SQLite), as a run
+worker's does (`make dev`: SQLite files; production: Postgres). `--in-memory-instance` keeps it
+in this process's memory instead (`DagsterInstance.ephemeral()`), as this benchmark did before:
+that in-memory event log holds every materialization with its tags and indexes, about 85 KB per
+character, which is Dagster's storage in RAM and not the run's own memory.
+The run is created in a child process, as Dagster's daemon or webserver creates a run before a
+run worker starts (timed apart: for a ranged run Dagster logs a planned materialization per
+partition and asset, which takes minutes and 100+ MB at thousands of characters), and executed
+here as a run worker executes it (`execute_run_iterator`: each event goes to the instance and
+is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
+every event of the run in a list for its result (some 30 KB per character: four
+materializations and four check evaluations each).
+`--catalog` also materializes `character_catalog` over the cast and times it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -44,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--characters", type=int, default=100)
     parser.add_argument("--size", choices=["1K", "2K", "4K"], default="1K")
+    parser.add_argument("--in-memory-instance", action="store_true")
+    parser.add_argument("--catalog", action="store_true")
+    parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--create-run", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.create_run:
+        return _create_run_command(args.create_run)
+    created: float | None = None
 
     with tempfile.TemporaryDirectory(prefix="chargen-bench-") as folder:
         root = Path(folder)
@@ -73,42 +97,82 @@ def main(argv: list[str] | None = None) -> int:
 
         defs = build_defs()
         resources = defs.resources or {}
-        with dg.DagsterInstance.ephemeral() as instance:
+        (root / "dagster_home").mkdir()
+        instance_cm = (
+            dg.DagsterInstance.ephemeral()
+            if args.in_memory_instance
+            else dg.DagsterInstance.local_temp(str(root / "dagster_home"))
+        )
+        with instance_cm as instance:
             instance.add_dynamic_partitions(CHARACTERS, names)
             started = time.perf_counter()
-            result = dg.materialize(
-                [character_pipeline],
-                instance=instance,
-                resources=resources,
-                tags={
-                    "dagster/asset_partition_range_start": names[0],
-                    "dagster/asset_partition_range_end": names[-1],
-                },
-                run_config={
-                    "ops": {"character_pipeline": {"config": {"image_size": args.size}}},
-                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
-                },
-                raise_on_error=False,
-            )
+            cpu_started = time.process_time()
+            tags = {
+                "dagster/asset_partition_range_start": names[0],
+                "dagster/asset_partition_range_end": names[-1],
+            }
+            run_config = {
+                "ops": {"character_pipeline": {"config": {"image_size": args.size}}},
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            }
+            if args.in_process:
+                result = dg.materialize(
+                    [character_pipeline],
+                    instance=instance,
+                    resources=resources,
+                    tags=tags,
+                    run_config=run_config,
+                    raise_on_error=False,
+                )
+                success = result.success
+            else:
+                job = _benchmark_job(character_pipeline, resources)
+                if args.in_memory_instance:
+                    run_id = _create_run(job, instance, run_config, tags)
+                else:
+                    run_id = _create_run_in_child(root / "dagster_home", run_config, tags)
+                created = time.perf_counter() - started
+                started = time.perf_counter()
+                cpu_started = time.process_time()
+                success = _execute_like_a_run_worker(job, instance, run_id)
             total = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             done = len(instance.get_materialized_partitions(dg.AssetKey("character_image")))
             jobs = _count_jobs(resources)
 
             with dg.build_sensor_context(
-                instance=instance, resources={"inbox": resources["inbox"]}
+                instance=instance,
+                resources={"inbox": resources["inbox"], "storage": resources["storage"]},
             ) as context:
                 started = time.perf_counter()
                 first = inbox_sensor(context)
                 first_tick = time.perf_counter() - started
                 cursor = first.cursor if isinstance(first, dg.SensorResult) else None
             with dg.build_sensor_context(
-                instance=instance, cursor=cursor, resources={"inbox": resources["inbox"]}
+                instance=instance,
+                cursor=cursor,
+                resources={"inbox": resources["inbox"], "storage": resources["storage"]},
             ) as context:
                 started = time.perf_counter()
                 inbox_sensor(context)
                 quiet_tick = time.perf_counter() - started
 
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            catalog = None
+            if args.catalog:
+                from chargen_assets.catalog import character_catalog
+                from chargen_assets.stages import PIPELINE
+
+                started = time.perf_counter()
+                dg.materialize(
+                    [character_catalog, *(stage.spec for stage in PIPELINE)],
+                    selection=[character_catalog],
+                    instance=instance,
+                    resources=resources,
+                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                )
+                catalog = time.perf_counter() - started
+
         print(
             f"`python -m benchmarks.pipeline_run --characters {args.characters} --size {args.size}`"
         )
@@ -118,11 +182,78 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| characters materialized (of {args.characters}) | {done} |")
         print(f"| batch jobs | {jobs} |")
         print(f"| whole run | {total:.1f} s ({total / max(done, 1) * 1000:.0f} ms per character) |")
+        if created is not None:
+            print(f"| creating the run (Dagster, before the run starts) | {created:.1f} s |")
+        print(f"| CPU time of the run (user + system, all threads) | {cpu:.1f} s |")
         print(f"| peak RSS of the run process | {peak:.0f} MB |")
+        print(f"| Dagster instance | {'in memory' if args.in_memory_instance else 'on disk'} |")
         print(f"| drawing the inbox (not chargen) | {drawn:.1f} s |")
         print(f"| inbox sensor, first tick | {first_tick * 1000:.0f} ms |")
         print(f"| inbox sensor, unchanged tick | {quiet_tick * 1000:.0f} ms |")
-        return 0 if result.success else 1
+        if catalog is not None:
+            print(f"| character_catalog over the cast | {catalog:.1f} s |")
+            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"| peak RSS with the sensor ticks and the catalog | {after:.0f} MB |")
+        return 0 if success else 1
+
+
+def _benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
+    import dagster as dg
+
+    return dg.Definitions(
+        jobs=[dg.define_asset_job("pipeline_run_benchmark", executor_def=dg.in_process_executor)],
+        assets=[assets],
+        resources=resources,
+    ).resolve_job_def("pipeline_run_benchmark")
+
+
+def _create_run(
+    job: Any, instance: Any, run_config: Mapping[str, Any], tags: Mapping[str, str]
+) -> str:
+    run = instance.create_run_for_job(job_def=job, run_config=run_config, tags=dict(tags))
+    return str(run.run_id)
+
+
+def _create_run_in_child(home: Path, run_config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+    """Create the run in another process, as Dagster's daemon or webserver does before a run
+    worker starts (creating a ranged run logs a planned event per partition and asset)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline_run", "--create-run", str(home)],
+        input=json.dumps({"run_config": run_config, "tags": tags}),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": package_root},
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _create_run_command(home: str) -> int:
+    import dagster as dg
+
+    from chargen_assets.definitions import build_defs
+    from chargen_assets.pipeline import character_pipeline
+
+    asked = json.loads(sys.stdin.read())
+    job = _benchmark_job(character_pipeline, build_defs().resources or {})
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
+        print(_create_run(job, instance, asked["run_config"], asked["tags"]))
+    return 0
+
+
+def _execute_like_a_run_worker(job: Any, instance: Any, run_id: str) -> bool:
+    """Execute the run as a run worker does: each event goes to the instance, none is kept."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.api import execute_run_iterator
+
+    run = instance.get_run_by_id(run_id)
+    for _event in execute_run_iterator(InMemoryJob(job), run, instance):
+        pass
+    finished = instance.get_run_by_id(run_id)
+    return finished is not None and finished.is_success
 
 
 def _count_jobs(resources: Mapping[str, Any]) -> int:

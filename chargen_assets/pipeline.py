@@ -422,6 +422,20 @@ def _run_stages(
             else:
                 continue
         results[stage.key] = outcome
+        _release_unread(run, results, stage)
+
+
+def _release_unread(
+    run: _Run, results: dict[dg.AssetKey, StageOutcome[Any]], done: Stage[Any]
+) -> None:
+    """Drop the results (and data versions) no later stage reads: they are stored and recorded
+    already, and holding every character's result of every stage made a run's memory grow
+    with its cast."""
+    later = stages.PIPELINE[stages.PIPELINE.index(done) + 1 :]
+    unread = {key for key in results if not any(key in stage.upstream for stage in later)}
+    for key in unread:
+        del results[key]
+    run.versions = {k: v for k, v in run.versions.items() if k[0] not in unread}
 
 
 def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> None:

@@ -2,19 +2,26 @@
 
 A character without an image gets a tile that says why: "failed" on red (the reason is in the
 catalog and the gallery) or "pending" on grey, so the sheet never hides a missing character.
+
+The sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
+Pillow, and a zlib stream): memory stays one row of tiles whatever the size of the cast, where
+a whole 10,000-character sheet would be 1.2 GB of pixels.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
+import struct
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
 MAX_COLUMNS = 8
+COMPRESS_LEVEL = 6  # Pillow's default for PNG
 BACKGROUND = (32, 32, 36)
 TEXT = (235, 235, 235)
 FAILED = (150, 40, 40)
@@ -30,24 +37,61 @@ def render_contact_sheet(
     status = status or {}
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(names)))))
     rows = max(1, math.ceil(len(names) / columns))
-    sheet = Image.new("RGB", (columns * TILE, rows * (TILE + CAPTION)), BACKGROUND)
-    pen = ImageDraw.Draw(sheet)
-    for index, name in enumerate(names):
-        left, top = (index % columns) * TILE, (index // columns) * (TILE + CAPTION)
-        picture = images[name]
-        if picture is not None:
-            with Image.open(io.BytesIO(picture)) as image:
-                tile = image.convert("RGB")
-                tile.thumbnail((TILE - 8, TILE - 8))
-                sheet.paste(
-                    tile, (left + (TILE - tile.width) // 2, top + (TILE - tile.height) // 2)
-                )
-        else:
-            state = status.get(name, "pending")
-            colour = FAILED if state == "failed" else PENDING
-            pen.rectangle((left + 8, top + 8, left + TILE - 8, top + TILE - 8), fill=colour)
-            pen.text((left + 20, top + TILE // 2 - 6), state.upper(), fill=TEXT)
-        pen.text((left + 6, top + TILE + 4), name[:28], fill=TEXT)
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG")
-    return buffer.getvalue()
+
+    def strips() -> Iterator[Image.Image]:
+        for row in range(rows):
+            strip = Image.new("RGB", (columns * TILE, TILE + CAPTION), BACKGROUND)
+            pen = ImageDraw.Draw(strip)
+            for column, name in enumerate(names[row * columns : (row + 1) * columns]):
+                _draw_tile(strip, pen, column * TILE, name, images[name], status)
+            yield strip
+
+    return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips())
+
+
+def _draw_tile(
+    strip: Image.Image,
+    pen: ImageDraw.ImageDraw,
+    left: int,
+    name: str,
+    picture: bytes | None,
+    status: Mapping[str, str],
+) -> None:
+    if picture is not None:
+        with Image.open(io.BytesIO(picture)) as image:
+            tile = image.convert("RGB")
+            tile.thumbnail((TILE - 8, TILE - 8))
+            strip.paste(tile, (left + (TILE - tile.width) // 2, (TILE - tile.height) // 2))
+    else:
+        state = status.get(name, "pending")
+        colour = FAILED if state == "failed" else PENDING
+        pen.rectangle((left + 8, 8, left + TILE - 8, TILE - 8), fill=colour)
+        pen.text((left + 20, TILE // 2 - 6), state.upper(), fill=TEXT)
+    pen.text((left + 6, TILE + 4), name[:28], fill=TEXT)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _encode_png(width: int, height: int, strips: Iterable[Image.Image]) -> bytes:
+    """An 8-bit RGB PNG from horizontal strips (top to bottom), one strip in memory at a time."""
+    out = [
+        b"\x89PNG\r\n\x1a\n",
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+    ]
+    stream = zlib.compressobj(COMPRESS_LEVEL)
+    stride = width * 3
+    for strip in strips:
+        # PNG filter 1 (Sub): each byte minus the same channel of the pixel to its left.
+        left = Image.new("RGB", strip.size, (0, 0, 0))
+        left.paste(strip.crop((0, 0, strip.width - 1, strip.height)), (1, 0))
+        filtered = ImageChops.subtract_modulo(strip, left).tobytes()
+        lines = b"".join(
+            b"\x01" + filtered[start : start + stride] for start in range(0, len(filtered), stride)
+        )
+        if packed := stream.compress(lines):
+            out.append(_chunk(b"IDAT", packed))
+    out.append(_chunk(b"IDAT", stream.flush()))
+    out.append(_chunk(b"IEND", b""))
+    return b"".join(out)

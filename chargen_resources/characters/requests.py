@@ -49,9 +49,19 @@ def _version(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
+# Built once and shared by every request (read-only): made per request, it was most of each
+# request's memory and time (a JSON schema generated anew each time).
+ANALYSIS_SCHEMA = gemini_schema(CharacterAnalysis)
+_ANALYSIS_SYSTEM_INSTRUCTION = {"parts": [{"text": ANALYSIS_INSTRUCTION}]}
+_ANALYSIS_GENERATION_CONFIG = {
+    "temperature": ANALYSIS_TEMPERATURE,
+    "responseMimeType": "application/json",
+    "responseSchema": ANALYSIS_SCHEMA,
+}
+
 # What shapes an analysis answer besides the images: change any of it and old answers are stale.
 ANALYSIS_REQUEST_VERSION = "analysis-" + _version(
-    ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, gemini_schema(CharacterAnalysis)
+    ANALYSIS_INSTRUCTION, ANALYSIS_TEMPERATURE, ANALYSIS_SCHEMA
 )
 
 
@@ -62,12 +72,8 @@ def analysis_request(images: Sequence[ImageReference], character: str) -> dict[s
     parts.extend({"fileData": {"fileUri": i.uri, "mimeType": i.mime_type}} for i in images)
     return {
         "contents": [{"role": "user", "parts": parts}],
-        "systemInstruction": {"parts": [{"text": ANALYSIS_INSTRUCTION}]},
-        "generationConfig": {
-            "temperature": ANALYSIS_TEMPERATURE,
-            "responseMimeType": "application/json",
-            "responseSchema": gemini_schema(CharacterAnalysis),
-        },
+        "systemInstruction": _ANALYSIS_SYSTEM_INSTRUCTION,
+        "generationConfig": _ANALYSIS_GENERATION_CONFIG,
     }
 
 

@@ -17,7 +17,6 @@ A crash anywhere leaves a ledger from which the next run reattaches and pays not
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import secrets
@@ -527,15 +526,18 @@ class BatchJobRunner:
             )
         )
         crash_point("uploaded")
-        payload = b"".join(line.to_jsonl() for line in prepared.lines)
-        input_file = self.client.files.upload(
-            file=io.BytesIO(payload),
-            config=types.UploadFileConfig(
-                # "jsonl" is what Google's batch guide passes; the service accepts any string.
-                mime_type="jsonl",
-                display_name=f"{carrier}.jsonl",
-            ),
-        )
+        with tempfile.TemporaryFile() as payload:  # written line by line, never whole in memory
+            for line in prepared.lines:
+                payload.write(line.to_jsonl())
+            payload.seek(0)
+            input_file = self.client.files.upload(
+                file=payload,
+                config=types.UploadFileConfig(
+                    # "jsonl" is what Google's batch guide passes; the service accepts any string.
+                    mime_type="jsonl",
+                    display_name=f"{carrier}.jsonl",
+                ),
+            )
         assert input_file.name is not None
         record = self.ledger.save_job(record.model_copy(update={"input_file": input_file.name}))
         crash_point("input-uploaded")

@@ -118,10 +118,15 @@ def plan_tick(
             continue
         requests.append(CharacterRunRequest(partition_key=key, run_key=run_key_for(character)))
 
+    removed = sorted(key for key in previous if key not in current)
+    # Nothing requested and nothing gone: the cursor already holds exactly these fingerprints
+    # (compressing thousands of them again is most of an unchanged tick's work).
+    unchanged_cursor = cursor if previous and not requests and not removed else None
     return TickPlan(
         new_partitions=sorted(key for key in current if key not in known_partitions),
         requests=requests,
-        cursor=encode_cursor({key: c.fingerprint for key, c in current.items()}),
+        cursor=unchanged_cursor
+        or encode_cursor({key: c.fingerprint for key, c in current.items()}),
         unchanged=len(current) - len(requests),
-        removed=sorted(key for key in previous if key not in current),
+        removed=removed,
     )

@@ -32,12 +32,15 @@ Whether an image's *content* is usable (corrupt, animated, too large...) is deci
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -108,12 +111,13 @@ class InboxCharacter(BaseModel):
     spec_file: InboxFile | None = None
     skipped: tuple[SkippedEntry, ...] = ()
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Cheap content version from names, sizes and versions: no file is read.
 
         Used for sensor run keys: it changes when any image or the spec changes, is added or is
-        removed, and not for skipped files (they do not affect the result).
+        removed, and not for skipped files (they do not affect the result). Computed once per
+        listed character (a sensor tick asks for it several times; the model is frozen).
         """
         listed = [("image", f.name, f.size, f.version) for f in self.images]
         if self.spec_file is not None:
@@ -397,6 +401,20 @@ def _too_large(file: InboxFile, where: str) -> InboxError:
     )
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """A listing allocates a few objects per file and no reference cycles; left on, the cycle
+    collector rescans the whole process heap many times over while it runs (most of a sensor
+    tick over thousands of characters, and growing faster than the cast). Paused here only."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # --- local folder ------------------------------------------------------------------------------
 
 
@@ -410,11 +428,15 @@ class LocalInbox:
     def description(self) -> str:
         return f"local folder {self.root}"
 
-    def _escapes(self, path: str) -> str | None:
-        """Where a link at `path` leads when that is outside the inbox; None otherwise."""
-        if not os.path.islink(path):
+    def _escapes(self, entry: os.DirEntry[str]) -> str | None:
+        """Where a link at `entry` leads when that is outside the inbox; None otherwise.
+        (`is_symlink` comes from the directory listing itself: no system call per entry.)"""
+        try:
+            if not entry.is_symlink():
+                return None
+        except OSError:
             return None
-        target = os.path.realpath(path)
+        target = os.path.realpath(entry.path)
         inside = os.path.commonpath([target, os.path.realpath(self.root)])
         return None if inside == os.path.realpath(self.root) else target
 
@@ -426,7 +448,7 @@ class LocalInbox:
             )
         with os.scandir(self.root) as top_entries:
             for top in top_entries:
-                escapes_to = self._escapes(top.path)
+                escapes_to = self._escapes(top)
                 if escapes_to is not None:
                     yield ListedEntry((top.name,), None, escapes_to=escapes_to)
                 elif top.is_dir():
@@ -440,7 +462,7 @@ class LocalInbox:
                     yield self._entry((top.name,), top)
 
     def _entry(self, parts: tuple[str, ...], entry: os.DirEntry[str]) -> ListedEntry:
-        escapes_to = self._escapes(entry.path)
+        escapes_to = self._escapes(entry)
         if escapes_to is not None:
             return ListedEntry(parts, None, escapes_to=escapes_to)
         try:
@@ -461,7 +483,8 @@ class LocalInbox:
         return ListedEntry(parts, file)
 
     def scan(self) -> InboxScan:
-        return build_scan(self._listing())
+        with _no_cycle_collection():
+            return build_scan(self._listing())
 
     def list_characters(self) -> list[InboxCharacter]:
         return list(self.scan().characters)
@@ -530,7 +553,8 @@ class S3Inbox:
                 yield ListedEntry(parts, file)
 
     def scan(self) -> InboxScan:
-        return build_scan(self._listing())
+        with _no_cycle_collection():
+            return build_scan(self._listing())
 
     def list_characters(self) -> list[InboxCharacter]:
         return list(self.scan().characters)
