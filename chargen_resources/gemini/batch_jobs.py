@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
