@@ -104,9 +104,7 @@ def inbox_sensor(
         context.log.info(f"{STYLE_FOLDER}/ changed: reading the cast's style guide")
         return dg.SensorResult(
             run_requests=[style_run],
-            dynamic_partitions_requests=(
-                [characters.build_add_request(plan.new_partitions)] if plan.new_partitions else []
-            ),
+            dynamic_partitions_requests=add_requests(plan.new_partitions),
             cursor=plan.cursor,
         )
     if not requests and not plan.new_partitions:
@@ -133,11 +131,21 @@ def inbox_sensor(
     )
     return dg.SensorResult(
         run_requests=runs,
-        dynamic_partitions_requests=(
-            [characters.build_add_request(plan.new_partitions)] if plan.new_partitions else []
-        ),
+        dynamic_partitions_requests=add_requests(plan.new_partitions),
         cursor=plan.cursor,
     )
+
+
+# Dagster looks new keys up with one SQL variable each: SQLite refuses more than 32,766 in one
+# statement (benchmarks/scale.py), so a first tick over a huge inbox adds them in batches.
+PARTITIONS_PER_ADD = 10_000
+
+
+def add_requests(new: list[str]) -> list[dg.AddDynamicPartitionsRequest]:
+    return [
+        characters.build_add_request(new[start : start + PARTITIONS_PER_ADD])
+        for start in range(0, len(new), PARTITIONS_PER_ADD)
+    ]
 
 
 def _style_changed(instance: dg.DagsterInstance, fingerprint: str | None) -> str | None:

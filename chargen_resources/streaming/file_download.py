@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from chargen_resources.streaming.api_adapter import GeminiApiAdapter
 from chargen_resources.streaming.errors import GeminiProtocolError
-from chargen_resources.streaming.streaming_client import http_error
+from chargen_resources.streaming.streaming_client import http_client_for, http_error
 
 if TYPE_CHECKING:
     from httpx2 import Client as HttpClient
@@ -111,7 +111,7 @@ class FileDownloadClient:
 
         target = self._adapter.download_target(file_name, server_timeout)
         headers = {**target.headers, **resume_headers(progress.delivered)}
-        client, owned = self._client()
+        client, owned = http_client_for(self._adapter, self._http_client)
         try:
             with client.stream(
                 "GET", target.url, headers=headers, timeout=httpx2.Timeout(stall_seconds)
@@ -127,11 +127,3 @@ class FileDownloadClient:
         finally:
             if owned:
                 client.close()
-
-    def _client(self) -> tuple[HttpClient, bool]:
-        client = self._http_client or self._adapter.http_client()
-        if client is not None:
-            return client, False
-        import httpx2
-
-        return httpx2.Client(follow_redirects=True), True

@@ -187,21 +187,13 @@ class StreamingGenerateClient:
             "Content-Length": str(len(body)),
             "Accept": "text/event-stream",
         }
-        client, owned = self._client()
+        client, owned = http_client_for(self._adapter, self._http_client)
         deadline = time.monotonic() + timeout
         try:
             yield from _send(client, target.url, headers, body, timeout, deadline, model)
         finally:
             if owned:
                 client.close()
-
-    def _client(self) -> tuple[HttpClient, bool]:
-        client = self._http_client or self._adapter.http_client()
-        if client is not None:
-            return client, False
-        import httpx2
-
-        return httpx2.Client(follow_redirects=True), True
 
 
 def _as_contents(
@@ -266,3 +258,14 @@ def http_error(response: Any, subject: str) -> GeminiHttpError:
     return GeminiHttpError(
         response.status_code, error.status or response.reason_phrase, error.message, details
     )
+
+
+def http_client_for(adapter: GeminiApiAdapter, given: HttpClient | None) -> tuple[HttpClient, bool]:
+    """The HTTP client to send with (the one given, else the SDK's own), and whether we made
+    it (and so must close it)."""
+    client = given or adapter.http_client()
+    if client is not None:
+        return client, False
+    import httpx2
+
+    return httpx2.Client(follow_redirects=True), True

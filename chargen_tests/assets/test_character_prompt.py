@@ -4,56 +4,35 @@ every prompt and every image made from it stale, as Dagster's UI and GraphQL sho
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget
-from dagster_graphql.test.utils import execute_dagster_graphql
 
 from chargen_assets import character_prompt
-from chargen_assets.partitions import CHARACTERS
-from chargen_assets.pipeline import character_pipeline
 from chargen_resources.characters.prompt_template import DEFAULT_TEMPLATE_PATH, TEMPLATE_ENV
+from chargen_tests.fixtures.dagster_ui import ui_graphql
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
 STALE_BY_PARTITION = """
-query Stale($path: [String!]!, $partitions: [String!]) {
-  assetNodeOrError(assetKey: {path: $path}) {
+query Stale($partitions: [String!]) {
+  prompt: assetNodeOrError(assetKey: {path: ["character_prompt"]}) {
+    ... on AssetNode { staleStatusByPartition(partitions: $partitions) }
+  }
+  image: assetNodeOrError(assetKey: {path: ["character_image"]}) {
+    ... on AssetNode { staleStatusByPartition(partitions: $partitions) }
+  }
+  analysis: assetNodeOrError(assetKey: {path: ["character_analysis"]}) {
     ... on AssetNode { staleStatusByPartition(partitions: $partitions) }
   }
 }
 """
-PROJECT = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def _ui_over(instance: dg.DagsterInstance) -> Iterator[WorkspaceProcessContext]:
-    """The webserver's view: the definitions loaded afresh in a code server process."""
-    target = ModuleTarget(
-        module_name="chargen_assets.definitions",
-        attribute=None,
-        working_directory=str(PROJECT),
-        location_name="chargen",
-    )
-    with WorkspaceProcessContext(instance, target) as workspace:
-        yield workspace
-
-
-def _stale_statuses(
-    workspace: WorkspaceProcessContext, asset: str, keys: list[str]
-) -> dict[str, str]:
-    answer = execute_dagster_graphql(
-        workspace.create_request_context(),
-        STALE_BY_PARTITION,
-        {"path": [asset], "partitions": keys},
-    )
-    assert not answer.errors, answer.errors
-    statuses = answer.data["assetNodeOrError"]["staleStatusByPartition"]
-    return dict(zip(keys, statuses, strict=True))
+def _stale(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, set[str]]:
+    """Each asset's set of per-character stale statuses, as the UI reads them."""
+    data = ui_graphql(instance, STALE_BY_PARTITION, {"partitions": keys})
+    return {asset: set(node["staleStatusByPartition"]) for asset, node in data.items()}
 
 
 def test_editing_the_template_file_makes_every_prompt_and_image_stale_over_graphql(
@@ -68,25 +47,12 @@ def test_editing_the_template_file_makes_every_prompt_and_image_stale_over_graph
     monkeypatch.setenv("CHARGEN_STORAGE", str(platform.storage_root))
     (tmp_path / "dagster_home").mkdir()
     with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
-        instance.add_dynamic_partitions(CHARACTERS, keys)
-        result = dg.materialize(
-            [character_pipeline],
-            instance=instance,
-            resources=platform.resources,
-            tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            },
-        )
-        assert result.success
-        with _ui_over(instance) as workspace:
-            for asset in ("character_prompt", "character_image"):
-                assert set(_stale_statuses(workspace, asset, keys).values()) == {"FRESH"}
+        assert platform.run(keys, instance=instance).success
+        fresh = {"FRESH"}
+        assert _stale(instance, keys) == {"prompt": fresh, "image": fresh, "analysis": fresh}
 
         template.write_text(template.read_text() + "\nRim light from the left.\n")
-        with _ui_over(instance) as workspace:
-            for asset in ("character_prompt", "character_image"):
-                assert _stale_statuses(workspace, asset, keys) == dict.fromkeys(keys, "STALE")
-            # Upstream of the template nothing changed.
-            assert set(_stale_statuses(workspace, "character_analysis", keys).values()) == {"FRESH"}
+        # Every prompt and image, and only them: upstream of the template nothing changed.
+        stale = {"STALE"}
+        assert _stale(instance, keys) == {"prompt": stale, "image": stale, "analysis": fresh}
     assert character_prompt.CODE_VERSION.startswith("tpl-")

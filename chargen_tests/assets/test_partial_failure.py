@@ -5,20 +5,13 @@ the others are materialized with their checks passed; the run's tags say "made 4
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.partitions.context import partition_loading_context
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget
-from dagster_graphql.test.utils import execute_dagster_graphql
 
-from chargen_assets.partitions import CHARACTERS
-from chargen_assets.pipeline import character_pipeline
+from chargen_tests.fixtures.dagster_ui import ui_graphql
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
-PROJECT = Path(__file__).resolve().parents[2]
 PARTITIONS_AND_CHECKS = """
 query Partitions($path: [String!]!) {
   assetNodeOrError(assetKey: {path: $path}) {
@@ -44,24 +37,6 @@ query Partitions($path: [String!]!) {
 """
 
 
-def _ui(instance: dg.DagsterInstance, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    target = ModuleTarget(
-        module_name="chargen_assets.definitions",
-        attribute=None,
-        working_directory=str(PROJECT),
-        location_name="chargen",
-    )
-    # The webserver loads dynamic partitions through the instance for each request.
-    with (
-        WorkspaceProcessContext(instance, target) as workspace,
-        partition_loading_context(dynamic_partitions_store=instance),
-    ):
-        answer = execute_dagster_graphql(workspace.create_request_context(), query, variables)
-    assert not answer.errors, answer.errors
-    data: dict[str, Any] = dict(answer.data)
-    return data
-
-
 def test_one_blocked_character_of_five_reads_as_one_failure_not_five(
     platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,17 +46,7 @@ def test_one_blocked_character_of_five_reads_as_one_failure_not_five(
     monkeypatch.setenv("CHARGEN_STORAGE", str(platform.storage_root))
     (tmp_path / "home").mkdir()
     with dg.DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
-        instance.add_dynamic_partitions(CHARACTERS, keys)
-        result = dg.materialize(
-            [character_pipeline],
-            instance=instance,
-            resources=platform.resources,
-            tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            },
-            raise_on_error=False,
-        )
+        result = platform.run(keys, instance=instance)
         assert not result.success  # so that Dagster marks the failed partition, and only it
         run = instance.get_run_by_id(result.run_id)
         assert run is not None
@@ -91,7 +56,7 @@ def test_one_blocked_character_of_five_reads_as_one_failure_not_five(
         description = failure.user_failure_data.description or ""
         assert description.startswith("4 of 5 characters were materialized; 1 failed (cinder)")
 
-        node = _ui(instance, PARTITIONS_AND_CHECKS, {"path": ["character_image"]})
+        node = ui_graphql(instance, PARTITIONS_AND_CHECKS, {"path": ["character_image"]})
         asset = node["assetNodeOrError"]
         statuses = asset["assetPartitionStatuses"]
         assert statuses["failedPartitions"] == ["cinder"]

@@ -9,3 +9,14 @@ def test_contiguous_ranges_follow_partition_order() -> None:
     ]
     assert contiguous_ranges(ordered, set()) == []
     assert contiguous_ranges(ordered, set(ordered)) == [("a", "e", ordered)]
+
+
+def test_new_partitions_are_added_in_batches_sqlite_accepts() -> None:
+    from chargen_assets.sensors import PARTITIONS_PER_ADD, add_requests
+
+    keys = [f"hero-{n:05d}" for n in range(2 * PARTITIONS_PER_ADD + 1)]
+    requests = add_requests(keys)
+    assert [len(r.partition_keys) for r in requests] == [PARTITIONS_PER_ADD] * 2 + [1]
+    assert [k for r in requests for k in r.partition_keys] == keys  # order kept
+    assert PARTITIONS_PER_ADD < 32_766  # SQLite's default limit of variables per statement
+    assert add_requests([]) == []
