@@ -28,28 +28,12 @@ def test_line_density_and_orientation_show() -> None:
 
 
 def test_the_bundled_samples_read_as_distinct_characters_without_placeholders() -> None:
-    import base64
     import json
-    import mimetypes
     import re
-    from pathlib import Path
 
-    from chargen_resources.characters.analysis import CharacterAnalysis
-    from chargen_resources.characters.requests import analysis_request
-    from chargen_resources.emulator.inference import answer
-    from chargen_resources.inbox.sources import LocalInbox
+    from chargen_tests.resources.emulator.bundled_samples import sample_readings
 
-    samples = Path(__file__).resolve().parents[3] / "samples" / "inbox"
-    readings: dict[str, CharacterAnalysis] = {}
-    for character in LocalInbox(samples).list_characters():
-        request = analysis_request([], character.key)
-        for image in character.images:
-            data = base64.b64encode(Path(image.ref).read_bytes()).decode()
-            mime = mimetypes.guess_type(image.name)[0] or "image/png"
-            request["contents"][0]["parts"].append({"inlineData": {"mimeType": mime, "data": data}})
-        result = answer("gemini-2.5-flash", request, lambda file_id: (Path(), ""))
-        text = "".join(part.text or "" for part in result.parts if not part.thought)
-        readings[character.key] = CharacterAnalysis.model_validate_json(text)
+    readings = {key: reading for key, (_, reading) in sample_readings().items()}
     assert len(readings) == 10
     for key, reading in readings.items():
         values = json.dumps(reading.model_dump()).lower()

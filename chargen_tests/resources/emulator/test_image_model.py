@@ -49,42 +49,27 @@ def _distance(a: Image.Image, b: Image.Image) -> float:
 
 def _sample_prompts() -> dict[str, str]:
     """The ten bundled characters' prompts, built as the pipeline builds them."""
-    import base64
-    import mimetypes
     from pathlib import Path
 
-    from chargen_resources.characters.analysis import CharacterAnalysis
     from chargen_resources.characters.prompt_compiler import PromptInputs, compile_prompt
     from chargen_resources.characters.prompt_template import load_template
-    from chargen_resources.characters.requests import analysis_request
-    from chargen_resources.emulator.inference import answer
     from chargen_resources.inbox.character_spec import parse_character_spec
-    from chargen_resources.inbox.sources import LocalInbox
+    from chargen_tests.resources.emulator.bundled_samples import sample_readings
 
-    samples = Path(__file__).resolve().parents[3] / "samples" / "inbox"
     prompts: dict[str, str] = {}
-    for character in LocalInbox(samples).list_characters():
-        request = analysis_request([], character.key)
-        for image in character.images:
-            data = base64.b64encode(Path(image.ref).read_bytes()).decode()
-            mime = mimetypes.guess_type(image.name)[0] or "image/png"
-            request["contents"][0]["parts"].append({"inlineData": {"mimeType": mime, "data": data}})
-        result = answer("gemini-2.5-flash", request, lambda file_id: (Path(), ""))
-        text = "".join(part.text or "" for part in result.parts if not part.thought)
+    for key, (character, analysis) in sample_readings().items():
         sheet = (
-            parse_character_spec(Path(character.spec_file.ref).read_bytes(), character.key)
+            parse_character_spec(Path(character.spec_file.ref).read_bytes(), key)
             if character.spec_file
             else None
         )
         inputs = PromptInputs(
-            character=character.key,
+            character=key,
             display_name=sheet.display_name if sheet else None,
             notes=sheet.notes if sheet else None,
             style_override=sheet.style_override if sheet else None,
         )
-        prompts[character.key] = compile_prompt(
-            CharacterAnalysis.model_validate_json(text), inputs, load_template()
-        ).text
+        prompts[key] = compile_prompt(analysis, inputs, load_template()).text
     return prompts
 
 
