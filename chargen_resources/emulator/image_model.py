@@ -59,8 +59,9 @@ class ReferenceFigure(BaseModel):
 
 def reference_figure(image: Image.Image) -> ReferenceFigure | None:
     """The figure in a reference image, reduced to its own dominant colours; None if blank."""
-    cut = sketch_regions.figure_cutout(image)
-    colours = sketch_regions.figure_colours(image)
+    regions = sketch_regions.figure_regions(image)  # measured once for both
+    cut = sketch_regions.figure_cutout(image, regions=regions)
+    colours = sketch_regions.figure_colours(image, regions=regions)
     if cut is None or not colours:
         return None
     pixels, mask = cut

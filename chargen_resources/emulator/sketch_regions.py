@@ -14,7 +14,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from chargen_resources.emulator.colours import RGB
 
 PAPER_DISTANCE = 26  # how far (max channel) from the paper a pixel stops the paper's flood
-_MASK_HEIGHT = 256  # the mask is measured on a copy this tall: quick, enough detail
+# The mask is measured on a copy this tall: enough detail for a figure's outline, and quick
+# (Pillow's flood fill runs in Python: its time grows with the pixels).
+_MASK_HEIGHT = 160
 
 
 def paper(image: Image.Image) -> Image.Image:
@@ -52,10 +54,17 @@ def _small(image: Image.Image) -> Image.Image:
     return image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
 
 
-def figure_colours(image: Image.Image, count: int = 4) -> list[RGB]:
-    """The figure's dominant colours (paper excluded), most covered first."""
+def figure_regions(image: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """A small copy of the image and its figure mask, measured once for what follows."""
     small = _small(image)
-    mask = figure_mask(small)
+    return small, figure_mask(small)
+
+
+def figure_colours(
+    image: Image.Image, count: int = 4, regions: tuple[Image.Image, Image.Image] | None = None
+) -> list[RGB]:
+    """The figure's dominant colours (paper excluded), most covered first."""
+    small, mask = regions or figure_regions(image)
     if mask.getbbox() is None:
         return []
     quantised = small.quantize(colors=12, method=Image.Quantize.MEDIANCUT)
@@ -72,10 +81,11 @@ def figure_colours(image: Image.Image, count: int = 4) -> list[RGB]:
     ]
 
 
-def figure_cutout(image: Image.Image) -> tuple[Image.Image, Image.Image] | None:
+def figure_cutout(
+    image: Image.Image, regions: tuple[Image.Image, Image.Image] | None = None
+) -> tuple[Image.Image, Image.Image] | None:
     """The figure cropped to its outline (RGB) and its mask (L); None on a blank page."""
-    small = _small(image)
-    mask = figure_mask(small)
+    small, mask = regions or figure_regions(image)
     box = mask.getbbox()
     if box is None:
         return None
