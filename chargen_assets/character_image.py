@@ -70,8 +70,6 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "take": image.take or 1,
         "image": dg.MetadataValue.path(image.image_uri),
     }
-    if image.thumbnail:
-        values["larger_preview"] = dg.MetadataValue.md(image.thumbnail)
     problems = qa_failed(image.qa)
     values["qa"] = "; ".join(f"{p.check}: {p.detail}" for p in problems) if problems else "passed"
     values["record"] = dg.MetadataValue.path(uri)
