@@ -75,7 +75,8 @@ def range_run_requests(
     name="inbox_sensor",
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=PIPELINE_KEYS,
+    # The characters, and the cast's style guide when `_style/` is new or changed.
+    asset_selection=[cast_style.KEY, *PIPELINE_KEYS],
     description="Adds a partition per new inbox character and runs new or changed ones.",
 )
 def inbox_sensor(

@@ -108,29 +108,50 @@ def test_the_style_folder_is_not_a_character(platform: Platform) -> None:
 
 
 def test_the_inbox_sensor_reads_a_new_or_changed_style_guide(platform: Platform) -> None:
+    """Through Dagster's own tick evaluation, which checks every run request against the
+    sensor's asset selection (a request for cast_style outside it failed every tick)."""
     instance = platform.instance
     resources = {"inbox": platform.resources_inbox(), "storage": platform.storage()}
-    with dg.build_sensor_context(instance=instance, resources=resources) as context:
-        first = inbox_sensor(context)
-    assert isinstance(first, dg.SensorResult) and first.run_requests
-    assert all(
-        dg.AssetKey("cast_style") not in (r.asset_selection or []) for r in first.run_requests
+    defs = dg.Definitions(
+        assets=[cast_style, character_pipeline],
+        sensors=[inbox_sensor],
+        resources=platform.resources,
     )
+
+    def tick(cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
+        with dg.build_sensor_context(
+            instance=instance, definitions=defs, cursor=cursor, resources=resources
+        ) as context:
+            data = inbox_sensor.evaluate_tick(context)
+        assert data.run_requests is not None
+        return list(data.run_requests), data.cursor
+
+    first, cursor = tick(None)
+    assert first and all(dg.AssetKey("cast_style") not in (r.asset_selection or []) for r in first)
     platform.add(sorted(COLOURS))  # what the daemon does with the tick's partition requests
     _add_style(platform.inbox)
-    with dg.build_sensor_context(
-        instance=instance, resources=resources, cursor=first.cursor
-    ) as context:
-        second = inbox_sensor(context)
-    assert isinstance(second, dg.SensorResult)
-    (run,) = second.run_requests or []
+    (run,), cursor = tick(cursor)
     assert run.asset_selection == [dg.AssetKey("cast_style")]
     assert _read_style(platform).success
+    third, _ = tick(cursor)
+    assert third == []
+
+
+def test_a_changed_character_and_a_changed_style_go_in_one_run(platform: Platform) -> None:
+    resources = {"inbox": platform.resources_inbox(), "storage": platform.storage()}
+    defs = dg.Definitions(
+        assets=[cast_style, character_pipeline],
+        sensors=[inbox_sensor],
+        resources=platform.resources,
+    )
+    _add_style(platform.inbox)
     with dg.build_sensor_context(
-        instance=instance, resources=resources, cursor=second.cursor
+        instance=platform.instance, definitions=defs, resources=resources
     ) as context:
-        third = inbox_sensor(context)
-    assert isinstance(third, dg.SensorResult) and not third.run_requests
+        data = inbox_sensor.evaluate_tick(context)
+    (run,) = data.run_requests or []
+    assert run.asset_selection is not None and run.asset_selection[0] == dg.AssetKey("cast_style")
+    assert dg.AssetKey("character_image") in run.asset_selection
 
 
 @pytest.mark.parametrize("content", ["art_direction: x\n"])
