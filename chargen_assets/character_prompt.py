@@ -9,11 +9,14 @@ import dagster as dg
 from chargen_assets import cast_style, character_analysis, source_image
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
+from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.prompt_stage import compile_prompts
+from chargen_resources.pipeline.prompt_stage import approved_prompts, compile_prompts
 from chargen_resources.pipeline.style_stage import stored_style
+
+IMAGE = "character_image"  # read here for locked characters (it is downstream of this asset)
 
 # Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
 # is this asset's code version: editing the file makes every character's prompt stale, and
@@ -51,7 +54,7 @@ def metadata(prompt: CompiledPrompt, uri: str) -> dict[str, Any]:
 
 
 def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
-    return compile_prompts(
+    outcome = compile_prompts(
         run.results(character_analysis.spec.key),
         run.results(source_image.spec.key),
         template=TEMPLATE,
@@ -60,6 +63,14 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
         default_aspect_ratio=run.config.aspect_ratio,
         default_image_size=run.config.image_size,
     )
+    # A locked character keeps the prompt its approved image was made from: the record then
+    # says truly what the image shows, whatever the template, style or feedback say now.
+    locked = [key for key, prompt in outcome.succeeded.items() if prompt.locked]
+    if locked:
+        stored = run.storage.read_artifacts(spec.key, locked, CompiledPrompt, missing_ok=True)
+        images = run.storage.read_artifacts(IMAGE, locked, GeneratedImage, missing_ok=True)
+        outcome.succeeded |= approved_prompts(stored, images)
+    return outcome
 
 
 stage = Stage(spec=spec, artifact=CompiledPrompt, metadata=metadata, compute=compute)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from chargen_resources.characters.artifacts import (
     AnalysisRecord,
     CastStyle,
+    GeneratedImage,
     SourceImages,
     StoredImage,
 )
@@ -96,3 +97,16 @@ def _reference(image: StoredImage, role: ReferenceRole) -> Reference:
     return Reference(
         name=name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes, role=role
     )
+
+
+def approved_prompts(
+    stored: Mapping[str, CompiledPrompt], images: Mapping[str, GeneratedImage]
+) -> dict[str, CompiledPrompt]:
+    """For locked characters: the stored prompt their kept image was made from (same hash),
+    still marked locked; a character whose stored prompt no longer matches its image is left
+    out (its new prompt is used, and its image is still kept by the image stage)."""
+    return {
+        key: prompt.model_copy(update={"locked": True})
+        for key, prompt in stored.items()
+        if key in images and images[key].prompt_hash == prompt.prompt_hash
+    }

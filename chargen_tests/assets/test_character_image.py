@@ -159,6 +159,10 @@ def test_feedback_sends_one_character_again_and_a_locked_one_never(
         platform.storage_root / "chargen" / "character_image" / "ash.png"
     ).read_bytes() == approved
     assert image.take == 2
+    # Its record keeps the prompt the approved take was made from, not the new feedback.
+    kept_prompt = platform.storage().read_artifact("character_prompt", "ash", CompiledPrompt)
+    assert kept_prompt.locked and kept_prompt.prompt_hash == image.prompt_hash
+    assert "make the cloak torn" in kept_prompt.text and "green" not in kept_prompt.text
     sent_images = [line["key"] for line in _image_job_lines(emulator)]
     assert sent_images.count("ash") == 2 and sent_images.count("brook") == 2
     assert billing["paid"] > paid_before

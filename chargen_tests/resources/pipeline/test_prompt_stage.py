@@ -45,3 +45,20 @@ def test_the_character_sheet_overrides_run_defaults() -> None:
     )
     assert "of Wren" in outcome.succeeded["wren"].text
     assert outcome.succeeded["other"].aspect_ratio == "16:9" and not outcome.failed
+
+
+def test_a_locked_character_keeps_the_prompt_its_image_was_made_from() -> None:
+    from chargen_resources.pipeline.prompt_stage import approved_prompts
+    from chargen_tests.factories import compiled_prompt, generated_image
+
+    stored = {
+        "kept": compiled_prompt(character="kept", prompt_hash="made-with", text="old words"),
+        "moved-on": compiled_prompt(character="moved-on", prompt_hash="other"),
+    }
+    images = {
+        "kept": generated_image(character="kept", prompt_hash="made-with"),
+        "moved-on": generated_image(character="moved-on", prompt_hash="not-that"),
+    }
+    approved = approved_prompts(stored, images)
+    assert list(approved) == ["kept"]
+    assert approved["kept"].text == "old words" and approved["kept"].locked
