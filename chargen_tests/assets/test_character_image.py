@@ -55,7 +55,8 @@ def _image_job_lines(emulator: RunningEmulator) -> list[dict[str, Any]]:
 
 def _share_near(png: Path, colour: tuple[int, int, int]) -> float:
     with Image.open(png) as image:
-        pixels = list(image.convert("RGB").resize((96, 172)).getdata())
+        data = image.convert("RGB").resize((96, 172)).tobytes()
+    pixels = [tuple(data[i : i + 3]) for i in range(0, len(data), 3)]
     near = [p for p in pixels if sum(abs(a - b) for a, b in zip(p, colour, strict=True)) < 90]
     return len(near) / len(pixels)
 
