@@ -68,9 +68,11 @@ class _WithoutStackTraces(io.TextIOBase):
         self._target.flush()
 
 
-def _summary(table: pl.DataFrame, images_at: str) -> str:
-    done = table.filter(pl.col("status") == "done")
-    others = table.filter(pl.col("status") != "done")
+def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
+    # done, locked (an approved take) and stale (made from an older prompt) all have an image.
+    made = pl.col("image_key").is_not_null() & (pl.col("status") != "failed")
+    done = table.filter(made)
+    others = table.filter(~made)
     name_width = max((len(name) for name in table["character"].to_list()), default=10) + 2
     lines = [
         "",
@@ -79,7 +81,7 @@ def _summary(table: pl.DataFrame, images_at: str) -> str:
     for row in done.iter_rows(named=True):
         size = f"{row['width']}x{row['height']}"
         lines.append(
-            f"  done    {row['character']:<{name_width}}{row['archetype'] or '':<12} "
+            f"  {row['status']:<7} {row['character']:<{name_width}}{row['archetype'] or '':<12} "
             f"{size:<10} {row['image_key']}"
         )
     for row in others.iter_rows(named=True):
@@ -88,7 +90,7 @@ def _summary(table: pl.DataFrame, images_at: str) -> str:
     tokens = int(table["tokens"].sum() or 0)
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
-        f"Images are under {images_at}/",
+        f"Images are under {images_at}/; the gallery is {gallery_at}",
         f"All these characters together: {tokens:,} tokens, ${cost:.3f} estimated at batch "
         "prices (a re-run pays only for what it sent again).",
         "Open the UI with `make dev` to see lineage, metadata and thumbnails per character.",
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     from chargen_assets.partitions import CHARACTERS
     from chargen_assets.pipeline import character_pipeline
     from chargen_assets.sensors import contiguous_ranges
+    from chargen_resources.characters.gallery import GALLERY_PAGE
+    from chargen_resources.storage.layout import beside_results
 
     defs = build_defs()
     resources = defs.resources or {}
@@ -185,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         table = table.filter(pl.col("character").is_in(keys))
         storage = resources["storage"]
         images_at = storage.store().uri(f"{storage.prefix}/character_image")
-        print(_summary(table, images_at))
+        gallery_at = storage.store().uri(beside_results(storage.prefix, GALLERY_PAGE))
+        print(_summary(table, images_at, gallery_at))
     if broke:
         print(f"chargen demo: the platform failed: {broke}", file=sys.stderr)
         return 1

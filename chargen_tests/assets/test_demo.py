@@ -30,6 +30,13 @@ def test_demo_materializes_everything_and_reports_the_blocked_character(
     assert "1 of 2 characters done, 1 not." in out
     assert "brook" in out and "IMAGE_SAFETY" in out
     assert (tmp_path / "storage" / "chargen" / "character_image" / "ash.png").is_file()
+    assert "the gallery is file://" in out and "chargen/gallery/index.html" in out
+    # An approved take reads as such (it has its image), not as "no image yet".
+    (inbox / "ash" / "character.yaml").write_text("locked: true\n")
+    assert demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")]) == 0
+    again = capsys.readouterr().out
+    assert "1 of 2 characters done, 1 not." in again
+    assert any(line.split()[:2] == ["locked", "ash"] for line in again.splitlines())
 
 
 def test_demo_refuses_a_missing_inbox(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
