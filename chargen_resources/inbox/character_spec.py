@@ -146,6 +146,13 @@ def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
     return CharacterSpecError(character, problem, _fix_for(field or "", error_type), field)
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, as ' at line 3, column 9: found ...' (a user edits the file by it)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{where}: {getattr(error, 'problem', None) or 'could not be read'}"
+
+
 def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
     """Validate the bytes of a ``character.yaml``; an empty file means "no extra information"."""
     try:
@@ -159,12 +166,9 @@ def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
     try:
         loaded = yaml.load(text, Loader=NoSexagesimalLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(error, "problem", None) or "could not be read"
         raise CharacterSpecError(
             character,
-            f"is not valid YAML{where}: {reason}",
+            f"is not valid YAML{yaml_problem(error)}",
             'Check the indentation and quote values containing ":" or "#"',
         ) from error
     if loaded is None:

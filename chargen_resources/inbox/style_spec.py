@@ -16,7 +16,12 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chargen_resources.inbox.character_spec import AspectRatio, ImageSize, NoSexagesimalLoader
+from chargen_resources.inbox.character_spec import (
+    AspectRatio,
+    ImageSize,
+    NoSexagesimalLoader,
+    yaml_problem,
+)
 
 STYLE_FOLDER = "_style"
 STYLE_SPEC_NAMES = ("style.yaml", "style.yml")
@@ -58,9 +63,13 @@ _FIXES: dict[str, str] = {
 def parse_style_spec(data: bytes, where: str = f"{STYLE_FOLDER}/style.yaml") -> StyleSpec:
     try:
         loaded = yaml.load(data.decode("utf-8-sig"), Loader=NoSexagesimalLoader)  # a SafeLoader
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
-        reason = str(error).splitlines()[0]
-        raise StyleSpecError(f"{where}: is not valid YAML ({reason}); fix the file") from None
+    except UnicodeDecodeError as error:
+        raise StyleSpecError(f"{where}: is not UTF-8 text (byte {error.start})") from None
+    except yaml.YAMLError as error:
+        raise StyleSpecError(
+            f"{where}: is not valid YAML{yaml_problem(error)}; check the indentation and quote "
+            'values containing ":" or "#"'
+        ) from None
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):

@@ -20,7 +20,7 @@ def test_every_field_is_read_and_ratios_stay_text() -> None:
         (b"palette: {teal: 1}\n", "field 'palette'"),
         (b"aspect_ratio: 7:3\n", "field 'aspect_ratio'"),
         (b"- a\n", "must be a mapping"),
-        (b"art_direction: [unclosed\n", "is not valid YAML"),
+        (b"art_direction: [unclosed\n", "is not valid YAML at line 2, column 1"),
     ],
 )
 def test_errors_name_the_file_and_the_field(text: bytes, named: str) -> None:
