@@ -17,6 +17,7 @@ from google import genai
 from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.emulator import EmulatorSettings, RunningEmulator
 from chargen_resources.emulator.clock import EmulatorClock
 from chargen_resources.emulator.file_store import FileStore
@@ -27,7 +28,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult
 from chargen_resources.pipeline.image_stage import final_image_key, image_stage, keep_final_image
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import carry
+from chargen_resources.pipeline.paid_stage import PaidStage, carry
 from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
 from chargen_resources.streaming import (
     GoogleGenAIApiAdapter,
@@ -204,17 +205,7 @@ def _carry_images(
         name: compiled_prompt(character=name, text=f"{name}, a knight", image_size="1K")
         for name in characters
     }
-    stage = image_stage(
-        store=store,
-        prefix="chargen",
-        ledger=ledger,
-        client=StreamingGenerateClient(GoogleGenAIApiAdapter(client)),
-        model=IMAGE_MODEL,
-        safety_settings=[],
-        timeout_seconds=60,
-        uploads=UploadCache(client, ledger),
-        prompts=inputs,
-    )
+    stage = _stage_over(store, ledger, client, inputs)
 
     def read_watched(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         for line in stage.read_output(job, chunks):
@@ -320,17 +311,7 @@ def test_reading_a_large_output_keeps_memory_bounded(
     output = _write_large_output(emulator, lines=6, image_bytes=8 * 1024 * 1024)
     store = LocalBlobStore(tmp_path / "storage")
     ledger = Ledger(store, "chargen")
-    stage = image_stage(
-        store=store,
-        prefix="chargen",
-        ledger=ledger,
-        client=StreamingGenerateClient(GoogleGenAIApiAdapter(genai_client)),
-        model=IMAGE_MODEL,
-        safety_settings=[],
-        timeout_seconds=60,
-        uploads=UploadCache(genai_client, ledger),
-        prompts={},  # reads an output only: sends nothing
-    )
+    stage = _stage_over(store, ledger, genai_client, {})  # reads an output only: sends nothing
     record = JobRecord(
         display_name="large",
         stage="character_image",
@@ -394,7 +375,7 @@ def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Pat
 
 
 def test_more_references_than_the_model_takes_are_refused_per_character() -> None:
-    from chargen_resources.characters.prompt_compiler import CompiledPrompt, Reference
+    from chargen_resources.characters.prompt_compiler import Reference
     from chargen_resources.gemini.models import max_reference_images
     from chargen_resources.pipeline.image_stage import refusals
 
@@ -411,3 +392,20 @@ def test_more_references_than_the_model_takes_are_refused_per_character() -> Non
     assert f"{limit + 1} reference sketches" in refused["many"]
     assert f"takes at most {limit} images per request" in refused["many"]
     assert "reference_images" in refused["many"]
+
+
+def _stage_over(
+    store: BlobStore, ledger: Ledger, client: genai.Client, prompts: dict[str, CompiledPrompt]
+) -> PaidStage[CompiledPrompt, GeneratedImage]:
+    """The image stage as a run builds it, against the emulator behind `client`."""
+    return image_stage(
+        store=store,
+        prefix="chargen",
+        ledger=ledger,
+        client=StreamingGenerateClient(GoogleGenAIApiAdapter(client)),
+        model=IMAGE_MODEL,
+        safety_settings=[],
+        timeout_seconds=60,
+        uploads=UploadCache(client, ledger),
+        prompts=prompts,
+    )
