@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -92,6 +92,22 @@ REFERENCE_NOTES: dict[ReferenceRole, str] = {
 }
 
 
+class _HasRole(Protocol):
+    @property
+    def role(self) -> ReferenceRole: ...
+
+
+R = TypeVar("R", bound=_HasRole)
+
+
+def noted_groups(references: Sequence[R]) -> Iterator[tuple[str, list[R]]]:
+    """The references in request order, each kind (sketches, then style images) with the note
+    that goes before it: one order for batch lines and interactive calls alike."""
+    for role, note in REFERENCE_NOTES.items():
+        if these := [r for r in references if r.role == role]:
+            yield note, these
+
+
 def content_references(prompt: CompiledPrompt) -> list[ImageReference]:
     """The prompt's sketches named by content hash: the same in every run, whatever name the
     Files API gave their uploads (what a request's fingerprint is computed from)."""
@@ -107,11 +123,9 @@ def image_request(
     references: Sequence[ImageReference] = (),
 ) -> dict[str, Any]:
     parts: list[dict[str, Any]] = [{"text": prompt.text}]
-    for role, note in REFERENCE_NOTES.items():
-        these = [r for r in references if r.role == role]
-        if these:
-            parts.append({"text": note})
-            parts.extend({"fileData": {"fileUri": r.uri, "mimeType": r.mime_type}} for r in these)
+    for note, these in noted_groups(references):
+        parts.append({"text": note})
+        parts.extend({"fileData": {"fileUri": r.uri, "mimeType": r.mime_type}} for r in these)
     return {
         "contents": [{"role": "user", "parts": parts}],
         "safetySettings": [s.model_dump() for s in safety_settings],

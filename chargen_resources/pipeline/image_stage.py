@@ -24,11 +24,11 @@ from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.image_qa import inspect_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import (
-    REFERENCE_NOTES,
     ImageReference,
     SafetySetting,
     content_references,
     image_request,
+    noted_groups,
 )
 from chargen_resources.characters.thumbnails import thumbnail_markdown
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
@@ -218,10 +218,8 @@ def reference_parts(store: BlobStore, prompt: CompiledPrompt) -> list[TextPart |
     from the store chunk by chunk as the request body is sent (never whole in memory, nor
     their base64)."""
     parts: list[TextPart | InlineDataPart] = []
-    for role, note in REFERENCE_NOTES.items():
-        these = [r for r in prompt.references if r.role == role]
-        if these:
-            parts.append(TextPart(note))
+    for note, these in noted_groups(prompt.references):
+        parts.append(TextPart(note))
         for reference in these:
             if reference.size_bytes is None:  # recorded before sizes were: small sketches
                 data: bytes | SizedChunks = store.get_bytes(reference.key)
