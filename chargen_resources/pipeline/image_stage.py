@@ -41,7 +41,13 @@ from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.streamed import as_single_line
 from chargen_resources.storage.blob_store import BlobStore
-from chargen_resources.storage.layout import artifact_key, staging_folder, staging_key, take_key
+from chargen_resources.storage.layout import (
+    artifact_key,
+    staging_folder,
+    staging_key,
+    take_key,
+    takes_folder,
+)
 from chargen_resources.streaming import (
     InlineDataPart,
     SizedChunks,
@@ -204,9 +210,8 @@ def keep_final_image(
 def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:
     """Every generated image is kept as a numbered take beside the current one. The same image
     read again (a run resumed after a crash) is the same take, not a new one."""
-    taken = 0
-    while store.exists(take_key(prefix, STAGE, character, taken + 1, "png")):
-        taken += 1
+    folder = takes_folder(prefix, STAGE, character)
+    taken = sum(1 for key in store.list_keys(folder) if key.endswith(".png"))  # one listing
     if taken and store.get_bytes(take_key(prefix, STAGE, character, taken, "png")) == png:
         return taken
     store.put_bytes(take_key(prefix, STAGE, character, taken + 1, "png"), png, "image/png")

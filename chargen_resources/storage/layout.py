@@ -30,10 +30,17 @@ def _extension(ext: str) -> str:
     return validate_segment(ext.removeprefix("."), "file extension")
 
 
-def take_key(prefix: str, asset_name: str, partition: str, take: int, ext: str) -> str:
-    """`<prefix>/<asset>/<partition>/takes/NN.<ext>`: every generated take, kept."""
+def takes_folder(prefix: str, asset_name: str, partition: str) -> str:
+    """`<prefix>/<asset>/<partition>/takes/`: every generated take of one partition, kept."""
     stem = validate_segment(partition, "partition key")
-    return _join(prefix, asset_name, stem, "takes", f"{take:02d}.{_extension(ext)}")
+    return _join(prefix, asset_name, stem, "takes") + "/"
+
+
+def take_key(prefix: str, asset_name: str, partition: str, take: int, ext: str) -> str:
+    """`<prefix>/<asset>/<partition>/takes/NN.<ext>`."""
+    return validate_key(
+        f"{takes_folder(prefix, asset_name, partition)}{take:02d}.{_extension(ext)}"
+    )
 
 
 def artifact_key(prefix: str, asset_name: str, partition: str | None, ext: str) -> str:

@@ -71,3 +71,12 @@ def test_folders_and_files_beside_the_results_follow_the_prefix_even_when_empty(
     assert (
         beside_results("team/chargen/", "gallery/index.html") == "team/chargen/gallery/index.html"
     )
+
+
+def test_takes_sit_beside_the_current_result_numbered_from_one() -> None:
+    from chargen_resources.storage.layout import take_key, takes_folder
+
+    assert takes_folder("chargen", "character_image", "ash") == "chargen/character_image/ash/takes/"
+    assert take_key("chargen", "character_image", "ash", 3, "png") == (
+        "chargen/character_image/ash/takes/03.png"
+    )
