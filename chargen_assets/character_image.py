@@ -49,7 +49,8 @@ spec = character_asset_spec(
 def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     # First, so the picture is the first thing on the materialization (inline, no dialog).
-    if glance := glance_markdown(image.thumbnail, image.character):
+    # Made once with the record; records stored before it existed derive it here.
+    if glance := image.glance or glance_markdown(image.thumbnail, image.character):
         values["image_preview"] = dg.MetadataValue.md(glance)
     values |= {
         "width": image.width,

@@ -12,11 +12,10 @@ from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.prompt_template import load_template
+from chargen_resources.pipeline.image_stage import STAGE as IMAGE_STAGE
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import approved_prompts, compile_prompts
 from chargen_resources.pipeline.style_stage import stored_style
-
-IMAGE = "character_image"  # read here for locked characters (it is downstream of this asset)
 
 # Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
 # is this asset's code version: editing the file makes every character's prompt stale, and
@@ -68,7 +67,8 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
     locked = [key for key, prompt in outcome.succeeded.items() if prompt.locked]
     if locked:
         stored = run.storage.read_artifacts(spec.key, locked, CompiledPrompt, missing_ok=True)
-        images = run.storage.read_artifacts(IMAGE, locked, GeneratedImage, missing_ok=True)
+        # The image stage is downstream (its asset module imports this one): its stage name.
+        images = run.storage.read_artifacts(IMAGE_STAGE, locked, GeneratedImage, missing_ok=True)
         outcome.succeeded |= approved_prompts(stored, images)
     return outcome
 

@@ -123,6 +123,9 @@ class GeneratedImage(BaseModel):
     )
     take: int | None = Field(default=None, description="this take's number among the kept takes")
     thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
+    glance: str | None = Field(
+        default=None, description="Markdown with a tiny WebP, short enough to show inline"
+    )
     qa: list[QaResult] = Field(default_factory=list, description="image QA, checked when kept")
     made_at: datetime | None = Field(default=None, description="when the result arrived (UTC)")
     backend: Backend | None = Field(default=None, description="who answered the request")

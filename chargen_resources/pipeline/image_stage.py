@@ -30,7 +30,7 @@ from chargen_resources.characters.requests import (
     image_request,
     noted_groups,
 )
-from chargen_resources.characters.thumbnails import thumbnail_markdown
+from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_markdown
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.models import max_reference_images
@@ -168,6 +168,7 @@ def keep_final_image(
     # Made once here, kept with the record: a later run that keeps this image needs no download.
     png = store.get_bytes(key)
     thumbnail = thumbnail_markdown(png, character)
+    glance = glance_markdown(thumbnail, character)
     qa = inspect_image(
         png, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
     )
@@ -193,6 +194,7 @@ def keep_final_image(
             batch=batch_job is not None,
         ),
         thumbnail=thumbnail,
+        glance=glance,
         qa=qa,
         made_at=datetime.now(UTC),
         backend=backend,

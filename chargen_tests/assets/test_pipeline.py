@@ -47,6 +47,7 @@ def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platfo
     glance = str(metadata["image_preview"].value)
     assert next(iter(metadata)) == "image_preview"
     assert glance.startswith("![ash](data:image/webp;base64,") and len(glance) < 1000
+    assert image.glance == glance  # made once, kept with the record: a kept image costs nothing
     assert metadata["width"].value == image.width and metadata["height"].value == image.height
 
 
