@@ -17,13 +17,8 @@ KEY = dg.AssetKey("cast_style")
 CODE_VERSION = "style-v1"
 # The inbox fingerprint of `_style/` it was made from: the inbox sensor compares it.
 INBOX_FINGERPRINT_TAG = "chargen/style_fingerprint"
+NO_FOLDER = "none"  # the tag's value when the inbox has no _style/ folder
 MAX_STYLE_IMAGE_SIDE = 2048
-
-
-def style_fingerprint(inbox: InboxResource) -> str:
-    """The `_style/` folder's cheap listing fingerprint (no file read), or "none"."""
-    folder = inbox.source().scan().style
-    return folder.fingerprint if folder is not None else "none"
 
 
 @dg.asset(
@@ -40,9 +35,10 @@ def style_fingerprint(inbox: InboxResource) -> str:
 def cast_style(
     context: dg.AssetExecutionContext, storage: ChargenStorage, inbox: InboxResource
 ) -> dg.MaterializeResult:
-    fingerprint = style_fingerprint(inbox)
+    source = inbox.source()
+    folder = source.scan().style  # listed once: what is read is what the fingerprint names
     try:
-        style = prepare_style(inbox.source(), storage.store(), storage.prefix, MAX_STYLE_IMAGE_SIDE)
+        style = prepare_style(folder, source, storage.store(), storage.prefix, MAX_STYLE_IMAGE_SIDE)
     except (StyleSpecError, StyleError, SourceImageError) as error:
         raise dg.Failure(
             description=f"cast_style: {error}. Nothing changed for the characters.",
@@ -65,5 +61,6 @@ def cast_style(
             "stored_at": dg.MetadataValue.path(stored.uri),
         },
         data_version=dg.DataVersion(style.content_hash),
-        tags={INBOX_FINGERPRINT_TAG: fingerprint},
+        # The inbox sensor compares it with the folder's listing.
+        tags={INBOX_FINGERPRINT_TAG: folder.fingerprint if folder is not None else NO_FOLDER},
     )

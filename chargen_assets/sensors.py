@@ -155,7 +155,7 @@ def _style_changed(instance: dg.DagsterInstance, fingerprint: str | None) -> str
     event = instance.get_latest_materialization_event(cast_style.KEY)
     made = event.asset_materialization if event is not None else None
     made_from = (made.tags or {}).get(cast_style.INBOX_FINGERPRINT_TAG) if made else None
-    now = fingerprint or "none"
+    now = fingerprint or cast_style.NO_FOLDER
     if made_from == now or (made_from is None and fingerprint is None):
         return None
     return now

@@ -20,6 +20,7 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
 from chargen_resources.pipeline.estimate import estimate
+from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.storage.locations import Location, s3_client, storage_from_env
 
 STAGES = ("source_image", "character_analysis", "character_prompt", "character_image")
@@ -66,21 +67,25 @@ def _command(arguments: argparse.Namespace) -> int:
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     store, prefix = storage_from_env()
-    priced = estimate(
-        wanted,
-        inbox=inbox,
-        store=store,
-        prefix=prefix,
-        ledger=Ledger(store, prefix),
-        analysis_model=arguments.analysis_model,
-        image_model=arguments.image_model,
-        template=template,
-        stages=selected,
-        style_override=arguments.style_override,
-        aspect_ratio=arguments.aspect_ratio,
-        image_size=arguments.image_size,
-        regenerate=arguments.regenerate,
-    )
+    try:
+        priced = estimate(
+            wanted,
+            inbox=inbox,
+            store=store,
+            prefix=prefix,
+            ledger=Ledger(store, prefix),
+            analysis_model=arguments.analysis_model,
+            image_model=arguments.image_model,
+            template=template,
+            stages=selected,
+            style_override=arguments.style_override,
+            aspect_ratio=arguments.aspect_ratio,
+            image_size=arguments.image_size,
+            regenerate=arguments.regenerate,
+        )
+    except StyleError as error:  # a _style/ folder the cast_style asset has not read yet
+        print(f"chargen estimate: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(f"{len(wanted)} characters in {inbox.description}; results in {store.uri(prefix)}")
     print(priced.table())
     return EXIT_OK

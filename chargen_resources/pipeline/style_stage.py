@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chargen_resources.characters.artifacts import CastStyle
-from chargen_resources.inbox.sources import InboxSource, SkipKind
+from chargen_resources.inbox.sources import InboxCharacter, InboxSource, SkipKind
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpec, parse_style_spec
 from chargen_resources.pipeline.source_stage import store_normalised
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
@@ -32,10 +32,12 @@ class StyleError(ValueError):
     """The style guide cannot be used; the message names the file and the cause."""
 
 
-def prepare_style(inbox: InboxSource, store: BlobStore, prefix: str, max_side: int) -> CastStyle:
-    """Read `_style/` (style.yaml and style images) and normalise its images into the store;
-    without the folder, an empty style that changes nothing."""
-    folder = inbox.scan().style
+def prepare_style(
+    folder: InboxCharacter | None, inbox: InboxSource, store: BlobStore, prefix: str, max_side: int
+) -> CastStyle:
+    """Read `_style/` as the inbox listed it (`InboxScan.style`: style.yaml and style images)
+    and normalise its images into the store; without the folder, an empty style that changes
+    nothing."""
     if folder is None:
         return CastStyle()
     for skipped in folder.skipped:

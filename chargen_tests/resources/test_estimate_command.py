@@ -62,3 +62,19 @@ def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
             timeout=120,
         )
         assert done.returncode == 2 and expected in done.stderr, done.stderr
+
+
+def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "ink-ronin")
+    shutil.copytree(REPO / "samples" / "style", inbox / "_style")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
+        env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("chargen estimate: the inbox has a _style/ folder but")
+    assert "Traceback" not in done.stderr

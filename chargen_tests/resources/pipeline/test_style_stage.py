@@ -22,7 +22,7 @@ def _inbox(root: Path, style: bool) -> LocalInbox:
 def test_without_a_style_folder_the_style_is_empty(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path / "inbox", style=False)
     store = LocalBlobStore(tmp_path / "store")
-    style = prepare_style(inbox, store, "chargen", 2048)
+    style = prepare_style(inbox.scan().style, inbox, store, "chargen", 2048)
     assert style == CastStyle() and style.content_hash == NO_STYLE
     assert stored_style(store, "chargen", inbox) == CastStyle()
 
@@ -30,7 +30,7 @@ def test_without_a_style_folder_the_style_is_empty(tmp_path: Path) -> None:
 def test_the_style_folder_is_read_and_its_images_normalised(tmp_path: Path) -> None:
     inbox = _inbox(tmp_path / "inbox", style=True)
     store = LocalBlobStore(tmp_path / "store")
-    style = prepare_style(inbox, store, "chargen", 2048)
+    style = prepare_style(inbox.scan().style, inbox, store, "chargen", 2048)
     assert style.present and style.spec.art_direction == "ink and wash"
     (image,) = style.images
     assert image.source_name == "mood.png" and store.exists(image.key)
