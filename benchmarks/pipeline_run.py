@@ -200,8 +200,14 @@ def main(argv: list[str] | None = None) -> int:
 def _benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
     import dagster as dg
 
+    from chargen_assets.executor import streaming_in_process_executor
+
     return dg.Definitions(
-        jobs=[dg.define_asset_job("pipeline_run_benchmark", executor_def=dg.in_process_executor)],
+        jobs=[
+            dg.define_asset_job(
+                "pipeline_run_benchmark", executor_def=streaming_in_process_executor
+            )
+        ],
         assets=[assets],
         resources=resources,
     ).resolve_job_def("pipeline_run_benchmark")

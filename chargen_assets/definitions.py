@@ -22,6 +22,7 @@ from chargen_assets.cast_style import cast_style
 from chargen_assets.catalog import character_catalog
 from chargen_assets.checks import images_have_dimensions, no_failed_characters
 from chargen_assets.contact_sheet import cast_contact_sheet
+from chargen_assets.executor import streaming_in_process_executor
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
@@ -115,7 +116,8 @@ def build_defs() -> dg.Definitions:
         ],
         # One process per run: a run killed with kill -9 takes its step with it (no orphaned
         # step process goes on holding claims), and its retry finds the claims' owner dead.
-        executor=dg.in_process_executor,
+        # In-process, without Dagster's copy of every event of the step (see executor.py).
+        executor=streaming_in_process_executor,
         resources={
             "gemini": gemini_from_env(),
             "storage": storage,

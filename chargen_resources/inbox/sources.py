@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,6 +61,18 @@ KNOWN_UNSUPPORTED_IMAGE_SUFFIXES = (
 # Largest file we read into memory. Reference sketches are a few MB; anything bigger is a
 # mistake (a video, a raw scan) and would only be rejected after an expensive read.
 MAX_READ_BYTES = 64 * 1024 * 1024
+
+
+def _read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """The file's bytes, at most `limit` + 1 (one more tells a file over the limit).
+
+    Sized from the file, not the limit: `read(limit + 1)` would reserve the whole limit (64 MiB)
+    for every small sketch. A file that grew since it was measured is read on to the limit."""
+    size = os.fstat(handle.fileno()).st_size
+    data = handle.read(min(size, limit) + 1)
+    if size < len(data) <= limit:
+        data += handle.read(limit + 1 - len(data))
+    return data
 
 
 class InboxError(RuntimeError):
@@ -500,7 +512,7 @@ class LocalInbox:
         where = str(path.relative_to(self.root))
         try:
             with open(path, "rb") as handle:  # read-only: the inbox is never modified
-                data = handle.read(MAX_READ_BYTES + 1)
+                data = _read_at_most(handle, MAX_READ_BYTES)
         except OSError as error:
             raise InboxError(
                 f"{where}: could not be read ({error.strerror or error}); check that it still "

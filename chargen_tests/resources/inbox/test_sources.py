@@ -13,6 +13,7 @@ from PIL import Image
 from chargen_resources.inbox.character_spec import parse_character_spec
 from chargen_resources.inbox.images import SourceImageError, normalise_image
 from chargen_resources.inbox.slugs import SLUG_PATTERN, name_hash
+from chargen_resources.inbox import sources
 from chargen_resources.inbox.sources import (
     MAX_READ_BYTES,
     InboxCharacter,
@@ -374,6 +375,29 @@ def test_a_file_that_links_out_is_refused_even_when_asked_for_directly(tmp_path:
     file = InboxFile(name="b.png", ref=str(inbox / "hero" / "b.png"), size=6, version="1")
     with pytest.raises(InboxError, match="links out of it"):
         LocalInbox(inbox).read_bytes(file)
+
+
+@pytest.mark.parametrize("size", [0, 1, 999, 1000])
+def test_a_local_file_is_read_whole_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(sources, "MAX_READ_BYTES", 1000)
+    write_tree(tmp_path, {"hero/a.png": bytes(range(256)) * 4})
+    path = tmp_path / "hero" / "a.png"
+    path.write_bytes(b"x" * size)
+    file = InboxFile(name="a.png", ref=str(path), size=size, version="1")
+    assert LocalInbox(tmp_path).read_bytes(file) == b"x" * size
+
+
+def test_a_local_file_over_the_limit_is_refused_even_if_it_grew_after_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_READ_BYTES", 1000)
+    write_tree(tmp_path, {"hero/a.png": b"x" * 10})
+    file = LocalInbox(tmp_path).list_characters()[0].images[0]
+    (tmp_path / "hero" / "a.png").write_bytes(b"x" * 1001)
+    with pytest.raises(InboxError, match=r"hero/a\.png: 1001 bytes is more than"):
+        LocalInbox(tmp_path).read_bytes(file)
 
 
 def test_reads_outside_the_inbox_are_refused(local_inbox: LocalInbox, tmp_path: Path) -> None:
