@@ -20,6 +20,7 @@ from dagster._core.events import DagsterEventType
 CODE_VERSION_TAG = "dagster/code_version"
 DATA_VERSION_TAG = "dagster/data_version"
 USER_PROVIDED_TAG = "dagster/data_version_is_user_provided"
+RECORDS_PAGE = 500
 
 
 def derived_version(code_version: str, input_version: str) -> str:
@@ -68,22 +69,25 @@ def latest_materializations(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Collection[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
     """Each partition's newest materialization, as the target a check evaluation names: Dagster
-    shows a partition's check result only while it targets that partition's latest one."""
+    shows a partition's check result only while it targets that partition's latest one.
+
+    Read a page of records at a time: a record carries its whole event (metadata, tags), and
+    only three fields of it are kept."""
     if not partitions:
         return {}
     latest = instance.event_log_storage.get_latest_storage_id_by_partition(
         asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(partitions)
     )
-    if not latest:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(latest.values())),
-        limit=len(latest),
-    ).records
-    return {
-        record.partition_key: AssetCheckEvaluationTargetMaterializationData(
-            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-        )
-        for record in records
-        if record.partition_key is not None
-    }
+    storage_ids = sorted(latest.values())
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    for start in range(0, len(storage_ids), RECORDS_PAGE):
+        page = storage_ids[start : start + RECORDS_PAGE]
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=page), limit=len(page)
+        ).records
+        for record in records:
+            if record.partition_key is not None:
+                targets[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
+    return targets

@@ -1,6 +1,13 @@
 import dagster as dg
+import pytest
 
-from chargen_assets.provenance import derived_version, latest_data_version, version_tags
+from chargen_assets import provenance
+from chargen_assets.provenance import (
+    derived_version,
+    latest_data_version,
+    latest_materializations,
+    version_tags,
+)
 
 
 def test_derived_versions_change_with_code_or_input() -> None:
@@ -27,3 +34,24 @@ def test_latest_data_version_reads_a_partition_s_own_materialization() -> None:
         )
         assert latest_data_version(instance, dg.AssetKey("a"), "p") == "d-p"
         assert latest_data_version(instance, dg.AssetKey("a"), "q") is None
+
+
+def test_latest_materializations_names_each_partitions_newest_across_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(provenance, "RECORDS_PAGE", 2)
+    partitions = [f"p{index}" for index in range(5)]
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert latest_materializations(instance, dg.AssetKey("a"), partitions) == {}
+        for _round in range(2):
+            for partition in partitions:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(asset_key="a", partition=partition)
+                )
+        newest = {
+            record.partition_key: record.storage_id
+            for record in instance.fetch_materializations(dg.AssetKey("a"), limit=5).records
+        }
+        targets = latest_materializations(instance, dg.AssetKey("a"), [*partitions, "never"])
+    assert {key: target.storage_id for key, target in targets.items()} == newest
+    assert len(newest) == 5
