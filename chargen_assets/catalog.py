@@ -19,7 +19,7 @@ from chargen_resources.characters.catalog import CharacterState, build_catalog, 
 from chargen_resources.characters.contact_sheet import render_contact_sheet
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
-from chargen_resources.characters.thumbnails import thumbnail_bytes
+from chargen_resources.pipeline.image_stage import stored_thumbnail
 from chargen_resources.storage.layout import beside_results
 
 T = TypeVar("T", bound=BaseModel)
@@ -82,7 +82,9 @@ def character_catalog(
     statuses = dict(table.select("character", "status").iter_rows())
     sheet = render_contact_sheet(
         {
-            state.character: thumbnail_bytes(state.image.thumbnail if state.image else None)
+            state.character: stored_thumbnail(storage.store(), storage.prefix, state.image)
+            if state.image
+            else None
             for state in states
         },
         {name: value for name, value in statuses.items() if value != "done"},

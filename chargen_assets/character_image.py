@@ -14,7 +14,7 @@ from chargen_assets.stage import CheckVerdict, Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
-from chargen_resources.characters.thumbnails import glance_markdown
+from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_bytes
 from chargen_resources.pipeline.image_stage import image_stage, refusals
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -50,7 +50,7 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     # First, so the picture is the first thing on the materialization (inline, no dialog).
     # Made once with the record; records stored before it existed derive it here.
-    if glance := image.glance or glance_markdown(image.thumbnail, image.character):
+    if glance := image.glance or glance_markdown(thumbnail_bytes(image.thumbnail), image.character):
         values["image_preview"] = dg.MetadataValue.md(glance)
     values |= {
         "width": image.width,

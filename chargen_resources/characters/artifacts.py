@@ -122,7 +122,13 @@ class GeneratedImage(BaseModel):
         default_factory=list, description="the sketches sent with the request (file names)"
     )
     take: int | None = Field(default=None, description="this take's number among the kept takes")
-    thumbnail: str | None = Field(default=None, description="Markdown with a small inline JPEG")
+    thumbnail: str | None = Field(
+        default=None,
+        description=(
+            "Markdown with a small inline JPEG, in records made before the JPEG was stored "
+            "beside its take (`takes/NN.jpg`)"
+        ),
+    )
     glance: str | None = Field(
         default=None, description="Markdown with a tiny WebP, short enough to show inline"
     )

@@ -10,19 +10,19 @@ from PIL import Image
 THUMBNAIL_SIDE = 160
 
 
-def thumbnail_markdown(png: bytes, alt: str) -> str:
-    """Markdown for a small inline JPEG of `png` (a few KB: light enough for every character)."""
+def thumbnail_jpeg(png: bytes) -> bytes:
+    """A small JPEG of `png` (a few KB: light enough for every character)."""
     with Image.open(io.BytesIO(png)) as opened:
         small = opened.convert("RGB")
     small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
     buffer = io.BytesIO()
     small.save(buffer, format="JPEG", quality=80)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"![{alt}](data:image/jpeg;base64,{encoded})"
+    return buffer.getvalue()
 
 
 def thumbnail_bytes(markdown: str | None) -> bytes | None:
-    """The JPEG inside a `thumbnail_markdown` string (None when there is none)."""
+    """The JPEG inside an inline-image markdown string, as records made before thumbnails were
+    stored beside their takes carry it (None when there is none)."""
     if not markdown or "base64," not in markdown:
         return None
     return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))
@@ -35,9 +35,8 @@ INLINE_MARKDOWN_LIMIT = 1000
 _GLANCE_STEPS = ((96, 60), (80, 50), (64, 45), (48, 35), (40, 25))
 
 
-def glance_markdown(thumbnail: str | None, alt: str) -> str | None:
+def glance_markdown(jpeg: bytes | None, alt: str) -> str | None:
     """A tiny WebP of a thumbnail, small enough to show inline on the materialization."""
-    jpeg = thumbnail_bytes(thumbnail)
     if jpeg is None:
         return None
     try:

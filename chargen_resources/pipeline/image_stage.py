@@ -30,7 +30,11 @@ from chargen_resources.characters.requests import (
     image_request,
     noted_groups,
 )
-from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_markdown
+from chargen_resources.characters.thumbnails import (
+    glance_markdown,
+    thumbnail_bytes,
+    thumbnail_jpeg,
+)
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.models import max_reference_images
@@ -40,7 +44,7 @@ from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.streamed import as_single_line
-from chargen_resources.storage.blob_store import BlobStore
+from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 from chargen_resources.storage.layout import (
     artifact_key,
     staging_folder,
@@ -165,14 +169,16 @@ def keep_final_image(
         store.put_bytes(key, png, "image/png")
         store.delete(final.key)
         size = len(png)
-    # Made once here, kept with the record: a later run that keeps this image needs no download.
+    # Made once here: a later run that keeps this image needs no download. The thumbnail is
+    # stored beside the take rather than in the record, which a run holds for every character.
     png = store.get_bytes(key)
-    thumbnail = thumbnail_markdown(png, character)
+    thumbnail = thumbnail_jpeg(png)
     glance = glance_markdown(thumbnail, character)
     qa = inspect_image(
         png, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
     )
     take = _keep_take(store, prefix, character, png)
+    store.put_bytes(take_key(prefix, STAGE, character, take, "jpg"), thumbnail, "image/jpeg")
     record = GeneratedImage(
         character=character,
         image_key=key,
@@ -193,7 +199,6 @@ def keep_final_image(
             thoughts_tokens=line.usage.thoughts_tokens,
             batch=batch_job is not None,
         ),
-        thumbnail=thumbnail,
         glance=glance,
         qa=qa,
         made_at=datetime.now(UTC),
@@ -207,6 +212,16 @@ def keep_final_image(
         "application/json",
     )
     outcome.succeeded[character] = record
+
+
+def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> bytes | None:
+    """The image's small JPEG: beside its take, or inside an older record."""
+    if image.thumbnail is not None or image.take is None:
+        return thumbnail_bytes(image.thumbnail)
+    try:
+        return store.get_bytes(take_key(prefix, STAGE, image.character, image.take, "jpg"))
+    except BlobNotFoundError:
+        return None
 
 
 def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:

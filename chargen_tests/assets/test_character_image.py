@@ -106,7 +106,10 @@ def test_an_image_made_with_its_sketch_follows_it_and_every_take_is_kept(
     text_only = _share_near(storage / "ash.png", ash_red)
     assert with_sketch > 2 * text_only + 0.02, (with_sketch, text_only)
     takes = storage / "ash" / "takes"
-    assert sorted(p.name for p in takes.iterdir()) == ["01.json", "01.png", "02.json", "02.png"]
+    assert sorted(p.name for p in takes.iterdir()) == [
+        *("01.jpg", "01.json", "01.png"),
+        *("02.jpg", "02.json", "02.png"),
+    ]
     assert (takes / "02.png").read_bytes() == (storage / "ash.png").read_bytes()
     second = GeneratedImage.model_validate_json((takes / "02.json").read_text())
     assert second.take == 2 and second.references == [] and second.prompt_hash

@@ -26,7 +26,12 @@ from chargen_resources.gemini.ledger import Claimant, JobRecord, Ledger
 from chargen_resources.gemini.models import DEFAULT_IMAGE_MODEL as IMAGE_MODEL
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult
-from chargen_resources.pipeline.image_stage import final_image_key, image_stage, keep_final_image
+from chargen_resources.pipeline.image_stage import (
+    final_image_key,
+    image_stage,
+    keep_final_image,
+    stored_thumbnail,
+)
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
 from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
@@ -38,7 +43,7 @@ from chargen_resources.streaming import (
     StreamingGenerateClient,
 )
 from chargen_resources.streaming.types import ImageBlock
-from chargen_tests.factories import compiled_prompt
+from chargen_tests.factories import compiled_prompt, generated_image
 from chargen_tests.fixtures.emulator import TEST_SETTINGS
 
 if TYPE_CHECKING:
@@ -87,6 +92,23 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
     assert stored.startswith(b"\x89PNG") and outcome.succeeded["ash"].bytes == len(stored)
     assert "could not be read" in outcome.failed["brook"]
     assert list(store.list_keys("chargen/_staging")) == []
+    # The thumbnail is stored beside the take, not carried in the record a run holds.
+    kept = outcome.succeeded["ash"]
+    assert kept.thumbnail is None and kept.take == 1 and kept.glance is not None
+    thumbnail = stored_thumbnail(store, "chargen", kept)
+    assert thumbnail == store.get_bytes("chargen/character_image/ash/takes/01.jpg")
+    with Image.open(io.BytesIO(thumbnail)) as opened:
+        assert opened.format == "JPEG"
+
+
+def test_an_older_record_s_inline_thumbnail_is_still_read(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    older = generated_image(
+        character="ash", take=None, thumbnail="![a](data:image/jpeg;base64,QUJD)"
+    )
+    assert stored_thumbnail(store, "chargen", older) == b"ABC"
+    unstored = generated_image(character="ash", take=3)
+    assert stored_thumbnail(store, "chargen", unstored) is None
 
 
 def test_the_sweep_empties_staging_left_by_dead_readers_only(tmp_path: Path) -> None:
