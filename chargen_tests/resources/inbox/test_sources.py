@@ -4,16 +4,17 @@ import contextlib
 import hashlib
 import io
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 
+from chargen_resources.inbox import sources
 from chargen_resources.inbox.character_spec import parse_character_spec
 from chargen_resources.inbox.images import SourceImageError, normalise_image
 from chargen_resources.inbox.slugs import SLUG_PATTERN, name_hash
-from chargen_resources.inbox import sources
 from chargen_resources.inbox.sources import (
     MAX_READ_BYTES,
     InboxCharacter,
@@ -398,6 +399,57 @@ def test_a_local_file_over_the_limit_is_refused_even_if_it_grew_after_listing(
     (tmp_path / "hero" / "a.png").write_bytes(b"x" * 1001)
     with pytest.raises(InboxError, match=r"hero/a\.png: 1001 bytes is more than"):
         LocalInbox(tmp_path).read_bytes(file)
+
+
+def _age(root: Path, seconds: int = 60) -> None:
+    """Set every time under `root` well in the past, as an inbox untouched for a while."""
+    then = time.time_ns() - seconds * 1_000_000_000
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(then, then), follow_symlinks=False)
+
+
+def test_an_unchanged_local_inbox_is_known_without_listing_it_again(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"ash/front.png": image_bytes("red"), "brook/a.png": image_bytes("blue")})
+    _age(tmp_path)
+    first = LocalInbox(tmp_path).scan()
+    assert LocalInbox(tmp_path).scan() is first  # a new source over the same folder, as per tick
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["rewrite in place", "same size, new time", "add a file", "remove a file", "add a folder"],
+)
+def test_every_kind_of_change_makes_a_new_scan(tmp_path: Path, change: str) -> None:
+    write_tree(tmp_path, {"ash/front.png": image_bytes("red"), "brook/a.png": image_bytes("blue")})
+    _age(tmp_path)
+    first = LocalInbox(tmp_path).scan()
+    front = tmp_path / "ash" / "front.png"
+    if change == "rewrite in place":
+        front.write_bytes(image_bytes("green", size=(30, 40)))
+    elif change == "same size, new time":
+        os.utime(front, ns=(time.time_ns() - 10**9, time.time_ns() - 10**9))
+    elif change == "add a file":
+        (tmp_path / "ash" / "side.png").write_bytes(image_bytes("red"))
+    elif change == "remove a file":
+        (tmp_path / "brook" / "a.png").unlink()
+        (tmp_path / "brook" / "b.png").write_bytes(image_bytes("blue"))
+    else:
+        write_tree(tmp_path, {"cole/a.png": image_bytes("red")})
+    second = LocalInbox(tmp_path).scan()
+    assert second is not first
+    assert {c.key: c.fingerprint for c in second.characters} != {
+        c.key: c.fingerprint for c in first.characters
+    }
+
+
+def test_a_recently_touched_or_linked_inbox_is_listed_again_each_time(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"ash/front.png": image_bytes("red")})
+    first = LocalInbox(tmp_path).scan()  # just written: a change could hide in the same tick
+    assert LocalInbox(tmp_path).scan() is not first
+    (tmp_path / "ash" / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    _age(tmp_path)
+    first = LocalInbox(tmp_path).scan()
+    assert LocalInbox(tmp_path).scan() is not first  # the link may be mended in place
 
 
 def test_reads_outside_the_inbox_are_refused(local_inbox: LocalInbox, tmp_path: Path) -> None:
