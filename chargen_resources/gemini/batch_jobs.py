@@ -117,7 +117,7 @@ class Carriage:
     stage: str
     model: str
     characters_of: dict[str, list[str]]  # fingerprint -> the characters that need it
-    requests: dict[str, dict[str, Any]]  # fingerprint -> content-addressed request
+    requests: dict[str, dict[str, Any]]  # fingerprint -> content-addressed request, until sent
     owned_jobs: list[str] = field(default_factory=list)  # display names of jobs we created
     interactive: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> our claim
     attached: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> another's claim
@@ -342,6 +342,9 @@ class BatchJobRunner:
                 f"{', '.join(jobs)}; attaching to {'it' if len(jobs) == 1 else 'them'} "
                 "instead of paying again"
             )
+        # Each request is in a submitted job (or sent by the caller) now: not held while the
+        # jobs run and their output is read.
+        carriage.requests.clear()
         return carriage
 
     def _carriers(
