@@ -120,8 +120,8 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     for key, reason in refused.items():
         outcome.fail(key, reason, content=True)
     if strict:
-        for character, image in list(outcome.succeeded.items()):
-            if problems := qa_failed(image.qa):
+        for character in list(outcome.succeeded):
+            if problems := qa_failed(outcome.succeeded[character].qa):
                 outcome.reject(
                     character,
                     "the image failed QA ("

@@ -69,7 +69,7 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
         stored = run.storage.read_artifacts(spec.key, locked, CompiledPrompt, missing_ok=True)
         # The image stage is downstream (its asset module imports this one): its stage name.
         images = run.storage.read_artifacts(IMAGE_STAGE, locked, GeneratedImage, missing_ok=True)
-        outcome.succeeded |= approved_prompts(stored, images)
+        outcome.succeeded.update(approved_prompts(stored, images))
     return outcome
 
 

@@ -213,7 +213,9 @@ class _Run:
         if not any(self.check_selected(stage.key, spec.name) for spec in stage.check_specs):
             return
         targets = latest_materializations(self.context.instance, stage.key, outcome.succeeded)
-        for key, value in sorted({**outcome.rejected, **outcome.succeeded}.items()):
+        for key in sorted(outcome.rejected.keys() | outcome.succeeded.keys()):
+            # One result at a time: the succeeded ones may be held packed.
+            value = outcome.rejected[key] if key in outcome.rejected else outcome.succeeded[key]
             self.checked.add((stage.key, key))
             yield from self.verdicts(stage, key, stage.checks(value), targets.get(key))
 

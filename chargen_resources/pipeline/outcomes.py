@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -12,7 +12,8 @@ T = TypeVar("T")
 @dataclass
 class StageOutcome(Generic[T]):
     stage: str
-    succeeded: dict[str, T] = field(default_factory=dict)
+    # A plain dict, or results held packed (`packed.PackedModels`) by stages with many.
+    succeeded: MutableMapping[str, T] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     # Results received but not kept (an image that failed QA): their checks still report why.
     rejected: dict[str, T] = field(default_factory=dict)

@@ -26,6 +26,7 @@ from chargen_resources.gemini.batch_jobs import (
 from chargen_resources.gemini.ledger import Claim
 from chargen_resources.pipeline.batch_results import LineResult
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import PackedModels
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -68,7 +69,8 @@ def carry(
 
     `kept_from` names the batch job behind each stored result the caller keeps unpaid, so a
     job a crash left unconsumed is finished now (`BatchJobRunner.sweep`)."""
-    outcome: StageOutcome[Out] = StageOutcome(stage.name)
+    # Every character's result is held until the run has recorded them all: packed.
+    outcome: StageOutcome[Out] = StageOutcome(stage.name, succeeded=PackedModels())
     runner.sweep(stage.name, kept_from or {})
     stage.sweep()
     if not inputs:
