@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -51,7 +52,7 @@ def metadata(record: AnalysisRecord, uri: str) -> dict[str, Any]:
 
 
 def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
-    sources: dict[str, SourceImages] = run.results(source_image.spec.key)
+    sources: Mapping[str, SourceImages] = run.results(source_image.spec.key)
     model = run.gemini.analysis_model
 
     paid = analysis_stage(

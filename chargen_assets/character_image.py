@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_b
 from chargen_resources.pipeline.image_stage import image_stage, refusals
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import only
 
 IMAGE_CODE = "image-v1"
 
@@ -78,7 +80,7 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
 
 
 def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
-    prompts: dict[str, CompiledPrompt] = run.results(character_prompt.spec.key)
+    prompts: Mapping[str, CompiledPrompt] = run.results(character_prompt.spec.key)
     store = run.storage.store()
     model = run.gemini.image_model
 
@@ -109,7 +111,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
             )
     if approved:
         run.log.info(f"locked, their approved take kept: {', '.join(sorted(approved))}")
-    asked = {k: p for k, p in prompts.items() if k not in refused and k not in approved}
+    asked = only(prompts, [k for k in prompts if k not in refused and k not in approved])
     # Dead-lettered QA failures are generated anew, not read back from their old job.
     failing = set()
     if strict:

@@ -23,6 +23,7 @@ from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import only
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
 
 T = TypeVar("T", bound=BaseModel)
@@ -101,8 +102,10 @@ class StageRun:
     # regenerated again by a retry.
     regenerate_since: datetime | None = None
 
-    def results(self, key: dg.AssetKey) -> dict[str, Any]:
-        return {k: v for k, v in self.upstream[key].succeeded.items() if k in self.keys}
+    def results(self, key: dg.AssetKey) -> Mapping[str, Any]:
+        """This run's results of an upstream stage for the characters asked of this one
+        (packed ones stay packed)."""
+        return only(self.upstream[key].succeeded, self.keys)
 
     def reusable(
         self,

@@ -6,7 +6,7 @@ one job; interactively, they go inline in one streamed `streamGenerateContent` c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -57,7 +57,7 @@ def content_request(character: str, source: SourceImages) -> dict[str, object]:
 
 
 def analysis_stage(
-    sources: dict[str, SourceImages],
+    sources: Mapping[str, SourceImages],
     *,
     store: BlobStore,
     uploads: UploadCache,

@@ -9,7 +9,7 @@ same round trip every stored result already makes through storage.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -42,6 +42,22 @@ class PackedModels(MutableMapping[str, M]):
     def __contains__(self, key: object) -> bool:
         return key in self._packed  # without unpacking
 
+    def only(self, keys: Iterable[str]) -> PackedModels[M]:
+        """These keys' results, still packed (the packed bytes are shared, not copied)."""
+        subset: PackedModels[M] = PackedModels()
+        subset._packed = {key: self._packed[key] for key in keys if key in self._packed}
+        return subset
+
     def packed_bytes(self) -> int:
         """What the packed results take, for tests and benchmarks."""
         return sum(len(packed) for _model, packed in self._packed.values())
+
+
+V = TypeVar("V")
+
+
+def only(results: Mapping[str, V], keys: Iterable[str]) -> Mapping[str, V]:
+    """`results` for these keys alone, without unpacking packed ones."""
+    if isinstance(results, PackedModels):
+        return results.only(keys)
+    return {key: results[key] for key in keys if key in results}

@@ -23,6 +23,7 @@ from chargen_resources.characters.prompt_compiler import (
 from chargen_resources.characters.prompt_template import PromptTemplate
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import PackedModels
 
 STAGE = "character_prompt"
 
@@ -44,8 +45,10 @@ def compile_prompts(
     style_references = tuple(_reference(image, "style") for image in style.images)
     default_aspect_ratio = style.spec.aspect_ratio or default_aspect_ratio
     default_image_size = style.spec.image_size or default_image_size
-    outcome: StageOutcome[CompiledPrompt] = StageOutcome(STAGE)
-    for key, record in sorted(analyses.items()):
+    # Held until the image stage has read them all: packed.
+    outcome: StageOutcome[CompiledPrompt] = StageOutcome(STAGE, succeeded=PackedModels())
+    for key in sorted(analyses):  # one record at a time: they may be held packed
+        record = analyses[key]
         source = sources.get(key)
         spec = source.spec if source else None
         try:

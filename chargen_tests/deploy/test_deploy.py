@@ -49,3 +49,4 @@ def test_compose_helm_and_image_run_the_production_profile() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert '".[deploy]"' in dockerfile and "chargen_assets.definitions" in dockerfile
     assert "ENV CHARGEN_PROFILE=production" in dockerfile
+    assert "ENV MALLOC_ARENA_MAX=2" in dockerfile  # README "Scale"

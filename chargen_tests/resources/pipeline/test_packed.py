@@ -5,7 +5,7 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import QaResult
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.packed import PackedModels
+from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_tests.factories import compiled_prompt, generated_image
 
 
@@ -46,6 +46,18 @@ def test_it_behaves_as_a_mapping() -> None:
     assert packed.pop("c").character == "c" and packed.pop("c", None) is None
     assert packed == {"a": _image("a")}
     assert "z" not in packed and packed.get("z") is None
+
+
+def test_a_subset_stays_packed_and_shares_the_bytes() -> None:
+    packed: PackedModels[GeneratedImage] = PackedModels()
+    packed.update({key: _image(key) for key in ("a", "b", "c")})
+    subset = only(packed, ["c", "a", "missing"])
+    assert isinstance(subset, PackedModels) and list(subset) == ["c", "a"]
+    assert subset.packed_bytes() < packed.packed_bytes() and subset["a"] == _image("a")
+    del subset["a"]
+    assert "a" in packed  # the subset is its own mapping
+    plain = {"a": 1, "b": 2}
+    assert only(plain, ["b", "z"]) == {"b": 2}
 
 
 def test_a_stage_outcome_fails_and_rejects_packed_results() -> None:
