@@ -1,14 +1,20 @@
 """The inbox sensor through build_sensor_context, against a real folder."""
 
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import pytest
 from PIL import Image
 
+from chargen_assets import sensors
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.resources import InboxResource
 from chargen_assets.sensors import PIPELINE_KEYS, inbox_sensor
 from chargen_assets.storage import ChargenStorage
+from chargen_resources.inbox.sensor_plan import TickPlan, plan_tick
 
 
 def _sketch(path: Path, colour: tuple[int, int, int]) -> None:
@@ -72,3 +78,43 @@ def test_the_inbox_is_never_modified(tmp_path: Path) -> None:
         p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"") for p in inbox.rglob("*")
     }
     assert after == before
+
+
+def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    for name in ("alpha", "beta"):
+        _sketch(inbox / name / "a.png", (10, 20, 30))
+    then = time.time_ns() - 60 * 1_000_000_000  # untouched for a minute: its scan is remembered
+    for path in [inbox, *inbox.rglob("*")]:
+        os.utime(path, ns=(then, then))
+    planned: list[int] = []
+
+    def counted(*args: Any) -> TickPlan:
+        planned.append(1)
+        return plan_tick(*args)
+
+    monkeypatch.setattr(sensors, "plan_tick", counted)
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, inbox, None)
+        instance.add_dynamic_partitions(CHARACTERS, ["alpha", "beta"])
+        quiet = _tick(instance, inbox, first.cursor)
+        again = _tick(instance, inbox, quiet.cursor)
+        assert len(planned) == 2  # the third tick saw the same scan and cursor: no planning
+        assert not again.run_requests and again.cursor == quiet.cursor
+        assert again.skip_reason is not None
+        assert again.skip_reason.skip_message == "2 characters, none new or changed"
+
+        instance.delete_dynamic_partition(CHARACTERS, "beta")  # removed by hand: added again
+        readded = _tick(instance, inbox, again.cursor)
+        (added,) = readded.dynamic_partitions_requests or []
+        assert isinstance(added, dg.AddDynamicPartitionsRequest)
+        assert list(added.partition_keys) == ["beta"]
+        instance.add_dynamic_partitions(CHARACTERS, ["beta"])
+
+        _sketch(inbox / "alpha" / "a.png", (200, 0, 0))  # rewritten in place
+        changed = _tick(instance, inbox, readded.cursor)
+        assert [r.partition_key_range for r in changed.run_requests or []] == [
+            dg.PartitionKeyRange("alpha", "alpha")
+        ]
