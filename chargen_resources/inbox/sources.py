@@ -537,8 +537,7 @@ class LocalInbox:
             watched.unsure()
             return ListedEntry(parts, None, escapes_to=escapes_to)
         try:
-            if entry.is_dir():
-                watched.note_folder(Path(entry.path))
+            if entry.is_dir():  # never read into: its parent's time covers it
                 return ListedEntry(parts, None)
             if not entry.is_file():
                 # Opening a pipe would block the sensor; list it so the skip is reported.

@@ -48,10 +48,6 @@ class PackedModels(MutableMapping[str, M]):
         subset._packed = {key: self._packed[key] for key in keys if key in self._packed}
         return subset
 
-    def packed_bytes(self) -> int:
-        """What the packed results take, for tests and benchmarks."""
-        return sum(len(packed) for _model, packed in self._packed.values())
-
 
 V = TypeVar("V")
 

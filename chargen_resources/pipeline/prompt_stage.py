@@ -91,7 +91,8 @@ def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
                 f"folder's images ({', '.join(by_name) or 'none'}); fix the names, or use all "
                 "or none"
             )
-        images = [image for image in images if image.source_name in set(choice)]
+        chosen = set(choice)
+        images = [image for image in images if image.source_name in chosen]
     return tuple(_reference(image, "sketch") for image in images)
 
 

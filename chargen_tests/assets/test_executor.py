@@ -47,13 +47,9 @@ def report() -> None:
 
 @dg.success_hook
 def count_events(context: dg.HookContext) -> None:
-    # Dagster hands hooks the step's events; the count shows they reached it.
+    # A success hook fires only when the events handed to it hold the step's success: its
+    # firing shows the executor handed them over.
     SEEN_BY_HOOK.append(1)
-
-
-@dg.failure_hook
-def never(context: dg.HookContext) -> None:
-    raise AssertionError("no step fails here")
 
 
 @dg.op
