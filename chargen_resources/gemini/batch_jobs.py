@@ -22,7 +22,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -84,9 +84,12 @@ class PollPolicy:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The requests to send for a group, and the files on the Files API they reference."""
+    """The requests to send for a group, and the files on the Files API they reference.
 
-    lines: Sequence[BatchLine]
+    `lines` is read once, as the input file is written: a generator keeps a job of thousands
+    of requests from being held whole in memory (the uploads are done by then)."""
+
+    lines: Iterable[BatchLine]
     uploaded_files: Sequence[str] = ()  # deleted when the job ends
     shared_files: Sequence[str] = ()  # left for a later stage's job (see JobRecord)
 
@@ -117,7 +120,9 @@ class Carriage:
     stage: str
     model: str
     characters_of: dict[str, list[str]]  # fingerprint -> the characters that need it
-    requests: dict[str, dict[str, Any]]  # fingerprint -> content-addressed request, until sent
+    # character -> its content-addressed request, until sent (may build each when looked up)
+    requests: Mapping[str, dict[str, Any]]
+    sizes: dict[str, int] = field(default_factory=dict)  # fingerprint -> bytes as a batch line
     owned_jobs: list[str] = field(default_factory=list)  # display names of jobs we created
     interactive: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> our claim
     attached: dict[str, Claim] = field(default_factory=dict)  # fingerprint -> another's claim
@@ -187,21 +192,21 @@ def batch_counts(raw_operation: dict[str, Any]) -> tuple[int | None, int | None]
     return count("successfulRequestCount"), count("failedRequestCount")
 
 
-def split_by_size(lines: Sequence[BatchLine], max_bytes: int) -> list[list[BatchLine]]:
-    """Group lines into input files of at most `max_bytes`, keeping their order."""
-    groups: list[list[BatchLine]] = [[]]
+def split_by_size(sizes: Iterable[tuple[str, int]], max_bytes: int) -> list[list[str]]:
+    """Group lines, given as (key, bytes), into input files of at most `max_bytes`, keeping
+    their order."""
+    groups: list[list[str]] = [[]]
     size = 0
-    for line in lines:
-        line_bytes = len(line.to_jsonl())
+    for key, line_bytes in sizes:
         if line_bytes > max_bytes:
             raise ValueError(
-                f"the request for {line.key!r} alone is {line_bytes} bytes, over the batch "
+                f"the request for {key!r} alone is {line_bytes} bytes, over the batch "
                 f"input limit of {max_bytes}; reference images through the Files API instead"
             )
         if groups[-1] and size + line_bytes > max_bytes:
             groups.append([])
             size = 0
-        groups[-1].append(line)
+        groups[-1].append(key)
         size += line_bytes
     return [group for group in groups if group]
 
@@ -256,7 +261,7 @@ class BatchJobRunner:
         model: str,
         requests: Mapping[str, dict[str, Any]],
         display_name: str,
-        prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None,
+        prepare: Callable[[Sequence[str]], Prepared] | None = None,
         interactive: bool = False,
         regenerate: bool = False,
         resend: Collection[str] = (),
@@ -265,21 +270,23 @@ class BatchJobRunner:
     ) -> Carriage:
         """Claim every character's request; submit one batch job for those nobody carries.
 
-        `requests` are content-addressed (their fingerprint's source). `prepare` turns a group
-        of them into the requests really sent (uploading images) and is called only for a
-        job this run creates. With `interactive`, owned requests are not submitted: the caller
+        `requests` are content-addressed (their fingerprint's source), by character; a lazy
+        mapping that builds each when looked up keeps thousands from being held at once.
+        `prepare` turns a group of characters into the requests really sent (uploading
+        images) and is called only for a job this run creates. With `interactive`, owned requests are not submitted: the caller
         sends them itself (`Carriage.interactive`) and reports each with `settle_interactive`.
         `regenerate` (every character) or `resend` (these characters) asks again even for a
         request whose result was stored, instead of reading that result back; only for results
         older than `regenerate_since` (the start of the logical run), so a retry of a
         regenerating run does not pay again for what its first attempt already got.
         """
-        carriage = Carriage(stage=stage, model=model, characters_of={}, requests={})
-        for character, request in sorted(requests.items()):
+        carriage = Carriage(stage=stage, model=model, characters_of={}, requests=requests)
+        for character in sorted(requests):
+            line = BatchLine(character, requests[character])
             # The line's key is sent with the request, so it is part of what is paid for.
-            fp = fingerprint(model, {"key": character, "request": request})
+            fp = fingerprint(model, {"key": line.key, "request": line.request})
             carriage.characters_of.setdefault(fp, []).append(character)
-            carriage.requests[fp] = request
+            carriage.sizes[fp] = len(line.to_jsonl())
         claimant = Claimant.this_process(self.run_id)
         token = new_token()
         pending = list(carriage.characters_of)
@@ -344,7 +351,8 @@ class BatchJobRunner:
             )
         # Each request is in a submitted job (or sent by the caller) now: not held while the
         # jobs run and their output is read.
-        carriage.requests.clear()
+        carriage.requests = {}
+        carriage.sizes.clear()
         return carriage
 
     def _carriers(
@@ -364,8 +372,7 @@ class BatchJobRunner:
         round_tag = f"-r{attempt}" if attempt else ""
         if interactive:
             return dict.fromkeys(fps, f"{INTERACTIVE_CARRIER_PREFIX}{token}{round_tag}")
-        lines = [BatchLine(fp, carriage.requests[fp]) for fp in fps]
-        groups = split_by_size(lines, self.max_input_bytes)
+        groups = split_by_size(((fp, carriage.sizes[fp]) for fp in fps), self.max_input_bytes)
         carriers: dict[str, str] = {}
         for number, group in enumerate(groups, start=1):
             part = f"-p{number}" if len(groups) > 1 else ""
@@ -378,7 +385,7 @@ class BatchJobRunner:
                     claimant=Claimant.this_process(self.run_id),
                 )
             )
-            carriers.update(dict.fromkeys((line.key for line in group), name))
+            carriers.update(dict.fromkeys(group, name))
         return carriers
 
     def _resolve(
@@ -480,7 +487,7 @@ class BatchJobRunner:
         carriage: Carriage,
         carrier: str,
         claims: list[Claim],
-        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
+        prepare: Callable[[Sequence[str]], Prepared] | None,
     ) -> bool:
         """Create the job for our claims; False when a recoverer took them over meanwhile."""
         record = self.ledger.find_job(carrier) or JobRecord(
@@ -516,11 +523,16 @@ class BatchJobRunner:
         carriage: Carriage,
         carrier: str,
         claims: list[Claim],
-        prepare: Callable[[Sequence[BatchLine]], Prepared] | None,
+        prepare: Callable[[Sequence[str]], Prepared] | None,
         record: JobRecord,
     ) -> bool:
-        lines = [BatchLine(c.line_key, carriage.requests[c.fingerprint]) for c in claims]
-        prepared = prepare(lines) if prepare is not None else Prepared(lines)
+        keys = [claim.line_key for claim in claims]
+        requests = carriage.requests
+        prepared = (
+            prepare(keys)
+            if prepare is not None
+            else Prepared(BatchLine(key, requests[key]) for key in keys)
+        )
         record = self.ledger.save_job(
             record.model_copy(
                 update={

@@ -66,22 +66,26 @@ def analysis_stage(
     timeout_seconds: float,
     backend: Backend | None = None,
 ) -> PaidStage[SourceImages, AnalysisRecord]:
-    def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
+    def upload_and_build(group: Sequence[str]) -> Prepared:
         """Only for a new job: the sketches are uploaded (or reused while still on the
         service). They are left on the service when the job ends: the image job sends the
-        same sketches as references and reuses these uploads (then deletes them)."""
-        built = []
-        files: list[str] = []
-        for line in group:
-            references = []
-            for image in sources[line.key].images:
+        same sketches as references and reuses these uploads (then deletes them). The
+        requests are built as the input file is written."""
+        sent: dict[str, list[ImageReference]] = {}
+        files: set[str] = set()
+        for character in group:
+            sent[character] = []
+            for image in sources[character].images:
                 file = uploads.ensure_uploaded(
-                    store.get_bytes(image.key), "image/png", f"{line.key}-{image.source_name}"
+                    store.get_bytes(image.key), "image/png", f"{character}-{image.source_name}"
                 )
-                references.append(ImageReference(uri=file.uri, mime_type=file.mime_type))
-                files.append(file.name)
-            built.append(BatchLine(key=line.key, request=analysis_request(references, line.key)))
-        return Prepared(built, shared_files=sorted(set(files)))
+                sent[character].append(ImageReference(uri=file.uri, mime_type=file.mime_type))
+                files.add(file.name)
+        lines = (
+            BatchLine(key=character, request=analysis_request(references, character))
+            for character, references in sent.items()
+        )
+        return Prepared(lines, shared_files=sorted(files))
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         return line_results(read_batch_output(chunks))

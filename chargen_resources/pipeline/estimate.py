@@ -33,6 +33,7 @@ from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage
+from chargen_resources.pipeline.packed import PackedModels
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
 from chargen_resources.pipeline.style_stage import stored_style
@@ -189,7 +190,7 @@ def estimate(
             k: v for k in keys if (v := _stored(store, prefix, "source_image", k, SourceImages))
         }
     analysis = StageEstimate(stage="character_analysis", model=analysis_model)
-    known: dict[str, AnalysisRecord] = {}
+    known: PackedModels[AnalysisRecord] = PackedModels()  # one per character: packed
     for key, source in sources.items():
         old = (
             None

@@ -291,28 +291,33 @@ def image_stage(
     def content_request(character: str, prompt: CompiledPrompt) -> dict[str, Any]:
         return image_request(prompt, safety_settings, content_references(prompt))
 
-    def upload_and_build(group: Sequence[BatchLine]) -> Prepared:
+    def upload_and_build(group: Sequence[str]) -> Prepared:
         """Only for a new job: each sketch goes as a `fileData` reference to its upload,
         reused by content hash (the analysis job's, while still on the service), so the job's
-        input file stays small; the job deletes them when it ends."""
-        built, files = [], []
-        for line in group:
-            prompt = prompts[line.key]
-            references = []
-            for reference in prompt.references:
+        input file stays small; the job deletes them when it ends. The requests are built as
+        the input file is written."""
+        sent: dict[str, list[ImageReference]] = {}
+        files: set[str] = set()
+        for character in group:
+            sent[character] = []
+            for reference in prompts[character].references:
                 file = uploads.ensure_uploaded(
                     store.get_bytes(reference.key),
                     reference.mime_type,
-                    f"{line.key}-{reference.name}",
+                    f"{character}-{reference.name}",
                 )
-                references.append(
+                sent[character].append(
                     ImageReference(uri=file.uri, mime_type=file.mime_type, role=reference.role)
                 )
-                files.append(file.name)
-            built.append(
-                BatchLine(key=line.key, request=image_request(prompt, safety_settings, references))
+                files.add(file.name)
+        lines = (
+            BatchLine(
+                key=character,
+                request=image_request(prompts[character], safety_settings, references),
             )
-        return Prepared(built, uploaded_files=sorted(set(files)))
+            for character, references in sent.items()
+        )
+        return Prepared(lines, uploaded_files=sorted(files))
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         """`chunks` is the download itself (`BatchJobRunner.output_chunks`): one pass."""

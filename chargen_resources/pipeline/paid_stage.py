@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 
 from chargen_resources.gemini.batch_jobs import (
     BatchJobRunner,
-    BatchLine,
     BatchOutputUnavailable,
     FinishedJob,
     Prepared,
@@ -47,8 +46,9 @@ class PaidStage(Generic[In, Out]):
     keep: Callable[[StageOutcome[Out], LineResult, str, In, str | None], None]
     # Drop what a line staged when no character of this run wants it.
     discard: Callable[[LineResult], None] = lambda line: None
-    # The requests really sent in a new job (uploads images); None sends `content_request`s.
-    prepare: Callable[[Sequence[BatchLine]], Prepared] | None = None
+    # The requests really sent in a new job for these characters (uploads images); None sends
+    # their `content_request`s.
+    prepare: Callable[[Sequence[str]], Prepared] | None = None
     # Remove what readers that died left behind (staged images), before this run reads.
     sweep: Callable[[], None] = lambda: None
 
@@ -78,7 +78,7 @@ def carry(
     carriage = runner.claim(
         stage=stage.name,
         model=stage.model,
-        requests={key: stage.content_request(key, value) for key, value in inputs.items()},
+        requests=_Requests(stage.content_request, inputs),
         display_name=stage.job_display_name,
         prepare=stage.prepare,
         interactive=interactive,
@@ -131,6 +131,26 @@ def carry(
         outcome.fail(character, reason)
     outcome.settlements.append(lambda: runner.settle(stage.name, read, outcome.failed))
     return outcome
+
+
+class _Requests(Mapping[str, dict[str, Any]], Generic[In]):
+    """Each character's content-addressed request, built when looked up: a stage over
+    thousands of characters never holds all of its requests at once."""
+
+    def __init__(
+        self, build: Callable[[str, In], dict[str, Any]], inputs: Mapping[str, In]
+    ) -> None:
+        self._build = build
+        self._inputs = inputs
+
+    def __getitem__(self, character: str) -> dict[str, Any]:
+        return self._build(character, self._inputs[character])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._inputs)
+
+    def __len__(self) -> int:
+        return len(self._inputs)
 
 
 def _settle_interactive(

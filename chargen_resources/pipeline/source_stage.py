@@ -10,6 +10,7 @@ from chargen_resources.inbox.character_spec import CharacterSpecError, parse_cha
 from chargen_resources.inbox.images import SourceImageError, normalise_image
 from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxFile, InboxSource
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import PackedModels
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_stem
 
@@ -79,7 +80,8 @@ def store_normalised(
 def prepare_sources(
     keys: Sequence[str], inbox: InboxSource, store: BlobStore, prefix: str, max_side: int = 2048
 ) -> StageOutcome[SourceImages]:
-    outcome: StageOutcome[SourceImages] = StageOutcome(STAGE)
+    # Held until the prompts are compiled: packed, like the paid stages' results.
+    outcome: StageOutcome[SourceImages] = StageOutcome(STAGE, succeeded=PackedModels())
     listed = {character.key: character for character in inbox.list_characters()}
     for key in keys:
         character = listed.get(key)

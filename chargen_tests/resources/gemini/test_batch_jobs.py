@@ -39,25 +39,20 @@ FAST = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30)
 MODEL = "gemini-2.5-flash"
 
 
-def _line(key: str, size: int) -> BatchLine:
-    return BatchLine(key=key, request={"pad": "x" * size})
-
-
 def test_lines_are_grouped_under_the_input_limit_in_order() -> None:
-    lines = [_line(str(i), 100) for i in range(10)]
-    one = len(lines[0].to_jsonl())
-    groups = split_by_size(lines, one * 4)
+    sizes = [(str(i), 100) for i in range(10)]
+    groups = split_by_size(sizes, 400)
     assert [len(g) for g in groups] == [4, 4, 2]
-    assert [line.key for group in groups for line in group] == [str(i) for i in range(10)]
+    assert [key for group in groups for key in group] == [str(i) for i in range(10)]
 
 
 def test_everything_fits_in_one_job_normally() -> None:
-    assert len(split_by_size([_line(str(i), 10) for i in range(100)], 2 * 1024**3)) == 1
+    assert len(split_by_size([(str(i), 10) for i in range(100)], 2 * 1024**3)) == 1
 
 
 def test_a_line_over_the_limit_is_named() -> None:
     with pytest.raises(ValueError, match="'big'"):
-        split_by_size([_line("big", 1000)], 100)
+        split_by_size([("big", 1000)], 100)
 
 
 def test_batch_counts_read_int64_strings_and_tolerate_absence() -> None:
@@ -353,14 +348,14 @@ def test_an_owner_past_its_lease_yields_to_the_run_that_took_its_claims_over(
     runners: list[BatchJobRunner] = []
     taken: list[Carriage] = []
 
-    def slow_prepare(lines: Sequence[BatchLine]) -> Prepared:
+    def slow_prepare(keys: Sequence[str]) -> Prepared:
         """While pod A still prepares (its lease already over), pod B takes its claims over."""
         with monkeypatch.context() as patch:
             patch.setattr(Claimant, "this_process", real)
             taken.append(
                 runners[1].claim(stage="image", model=MODEL, requests=_requests(), display_name="b")
             )
-        return Prepared(lines)
+        return Prepared([BatchLine(key, _requests()[key]) for key in keys])
 
     lapsed = PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_lease=0)
     runners.append(
