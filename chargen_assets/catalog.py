@@ -1,9 +1,8 @@
 """character_catalog: every character in one Parquet table, previewed in the UI."""
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
-import polars as pl
 from pydantic import BaseModel
 
 from chargen_assets import stages
@@ -15,12 +14,14 @@ from chargen_resources.characters.artifacts import (
     GeneratedImage,
     SourceImages,
 )
-from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
 from chargen_resources.characters.contact_sheet import render_contact_sheet
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import stored_thumbnail
 from chargen_resources.storage.layout import beside_results
+
+if TYPE_CHECKING:
+    import polars as pl
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -63,7 +64,13 @@ def character_catalog(
     character_analysis: dict[str, AnalysisRecord],
     character_prompt: dict[str, CompiledPrompt],
     character_image: dict[str, GeneratedImage],
-) -> pl.DataFrame:
+) -> dg.MaterializeResult:
+    # The table is polars (some 25 MB resident once imported): loaded here, not by every run
+    # worker that loads these definitions to make characters.
+    import polars as pl
+
+    from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
+
     keys = context.instance.get_dynamic_partitions(CHARACTERS)
     states = [
         CharacterState(
@@ -96,9 +103,11 @@ def character_catalog(
     page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
     storage.store().put_bytes(gallery_key, page.encode(), "text/html")
     counts = table.group_by("status").len().to_dicts()
-    context.add_output_metadata(
-        {
+    stored = storage.store_artifact(context.asset_key, None, table)
+    return dg.MaterializeResult(
+        metadata={
             "characters": table.height,
+            "dagster/row_count": table.height,
             **{f"status_{row['status']}": row["len"] for row in counts},
             "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 3),
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
@@ -106,9 +115,10 @@ def character_catalog(
             "gallery": dg.MetadataValue.path(storage.store().uri(gallery_key)),
             "contact_sheet": dg.MetadataValue.path(storage.store().uri(sheet_key)),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
+            "storage_uri": dg.MetadataValue.path(stored.uri),
+            "stored_bytes": stored.size_bytes,
         }
     )
-    return table
 
 
 PREVIEW_COLUMNS = (
@@ -125,7 +135,7 @@ PREVIEW_COLUMNS = (
 )
 
 
-def _markdown(table: pl.DataFrame, columns: tuple[str, ...] | None = None) -> str:
+def _markdown(table: "pl.DataFrame", columns: tuple[str, ...] | None = None) -> str:
     shown = table.select(list(columns or table.columns))
     header = "| " + " | ".join(shown.columns) + " |\n|" + "---|" * len(shown.columns) + "\n"
     body = "\n".join(

@@ -1,7 +1,6 @@
 """Asset checks on the catalog: failures surface in the UI, not only in run logs."""
 
 import dagster as dg
-import polars as pl
 
 from chargen_assets.catalog import character_catalog
 from chargen_assets.storage import ChargenStorage
@@ -11,6 +10,8 @@ ASPECT_TOLERANCE = 0.03  # the service's sizes are close to, not exactly, the na
 
 @dg.asset_check(asset=character_catalog, description="Every character has a finished image.")
 def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
+    import polars as pl  # only where a table is read (see catalog.py)
+
     table = storage.read_artifact("character_catalog", None, pl.DataFrame)
     failed = table.filter(pl.col("status") == "failed")
     return dg.AssetCheckResult(
@@ -30,6 +31,8 @@ def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=character_catalog, description="Images are portrait or landscape as asked.")
 def images_have_dimensions(storage: ChargenStorage) -> dg.AssetCheckResult:
+    import polars as pl
+
     table = storage.read_artifact("character_catalog", None, pl.DataFrame)
     done = table.filter(pl.col("status") == "done")
     broken = done.filter((pl.col("width") <= 0) | (pl.col("height") <= 0))

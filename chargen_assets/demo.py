@@ -185,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                 "chargen demo: building the catalog failed; see the run log above", file=sys.stderr
             )
             return 1
-        table = catalog.output_for_node("character_catalog")
-        table = table.filter(pl.col("character").is_in(keys))
         storage = resources["storage"]
+        table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+        table = table.filter(pl.col("character").is_in(keys))
         images_at = storage.store().uri(f"{storage.prefix}/character_image")
         gallery_at = storage.store().uri(beside_results(storage.prefix, GALLERY_PAGE))
         print(_summary(table, images_at, gallery_at))

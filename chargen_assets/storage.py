@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import dagster as dg
-import polars as pl
 from dagster_aws.s3 import S3Resource
 from pydantic import BaseModel, PrivateAttr
 
@@ -29,7 +28,14 @@ from chargen_resources.storage.blob_store import (
     LocalBlobStore,
     S3BlobStore,
 )
-from chargen_resources.storage.codecs import PngImage, decode, encode, extensions_for
+from chargen_resources.storage.codecs import (
+    PngImage,
+    decode,
+    encode,
+    extensions_for,
+    is_table,
+    is_table_type,
+)
 from chargen_resources.storage.documents import get_model, put_model
 from chargen_resources.storage.layout import (
     artifact_key,
@@ -43,8 +49,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # Concurrent object reads/writes for many partitions; boto3 clients are thread-safe.
 IO_THREADS = 8
 # Value types the IO manager stores one file per partition for; `dict[str, T]` of these is
-# unambiguously "one T per partition" rather than a JSON object.
-ARTIFACT_TYPES: tuple[type, ...] = (BaseModel, PngImage, pl.DataFrame)
+# unambiguously "one T per partition" rather than a JSON object; polars tables too
+# (`is_table_type`, so that polars is not imported for the check).
+ARTIFACT_TYPES: tuple[type, ...] = (BaseModel, PngImage)
 
 
 class ArtifactNotFoundError(LookupError):
@@ -231,7 +238,9 @@ def _mapping_value_type(annotation: object) -> tuple[bool, object]:
 
 
 def _is_artifact_type(value_type: object) -> bool:
-    return isinstance(value_type, type) and issubclass(value_type, ARTIFACT_TYPES)
+    return isinstance(value_type, type) and (
+        issubclass(value_type, ARTIFACT_TYPES) or is_table_type(value_type)
+    )
 
 
 def _per_partition_values(
@@ -320,7 +329,7 @@ def _metadata(only: StoredArtifact, value: object) -> dict[str, Any]:
         "storage_uri": dg.MetadataValue.path(only.uri),
         "stored_bytes": only.size_bytes,
     }
-    if isinstance(value, pl.DataFrame):
+    if is_table(value):
         metadata["dagster/row_count"] = value.height
     return metadata
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from chargen_resources.characters.artifacts import (
     AnalysisRecord,
@@ -14,29 +13,34 @@ from chargen_resources.characters.artifacts import (
 )
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 
-SCHEMA = {
-    "character": pl.String,
-    "status": pl.String,
-    "failed_stage": pl.String,
-    "reason": pl.String,
-    "reference_images": pl.Int64,
-    "archetype": pl.String,
-    "palette": pl.String,
-    "prompt_hash": pl.String,
-    "template": pl.String,
-    "image_key": pl.String,
-    "width": pl.Int64,
-    "height": pl.Int64,
-    "tokens": pl.Int64,
-    "estimated_cost_usd": pl.Float64,
-    "batch_job": pl.String,
-    "qa_failed": pl.String,
-    "backend": pl.String,
-    "locked": pl.Boolean,
-    "takes": pl.Int64,
-    "sent_references": pl.String,
+if TYPE_CHECKING:
+    import polars as pl
+
+# Column types as Python types (polars reads them as String, Int64, Float64, Boolean), so
+# that importing this module does not import polars.
+SCHEMA: dict[str, type] = {
+    "character": str,
+    "status": str,
+    "failed_stage": str,
+    "reason": str,
+    "reference_images": int,
+    "archetype": str,
+    "palette": str,
+    "prompt_hash": str,
+    "template": str,
+    "image_key": str,
+    "width": int,
+    "height": int,
+    "tokens": int,
+    "estimated_cost_usd": float,
+    "batch_job": str,
+    "qa_failed": str,
+    "backend": str,
+    "locked": bool,
+    "takes": int,
+    "sent_references": str,
 }
-COST_BY_DAY_SCHEMA = {"day": pl.String, "requests": pl.Int64, "estimated_cost_usd": pl.Float64}
+COST_BY_DAY_SCHEMA: dict[str, type] = {"day": str, "requests": int, "estimated_cost_usd": float}
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,16 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
 
 
 def build_catalog(states: list[CharacterState]) -> pl.DataFrame:
+    import polars as pl  # some 25 MB resident: only where a table is built
+
     rows = [catalog_row(state) for state in sorted(states, key=lambda s: s.character)]
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
 def cost_by_day(states: list[CharacterState]) -> pl.DataFrame:
     """What the stored results cost, per day they arrived (UTC): analyses and images together."""
+    import polars as pl
+
     rows = [
         {"day": f"{record.made_at:%Y-%m-%d}", "cost": record.estimated_cost_usd or 0.0}
         for state in states

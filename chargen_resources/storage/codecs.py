@@ -14,11 +14,14 @@ from __future__ import annotations
 import io
 import json
 import struct
+import sys
 from dataclasses import dataclass
-from typing import Any, Final, cast, get_origin
+from typing import TYPE_CHECKING, Any, Final, TypeGuard, cast, get_origin
 
-import polars as pl
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 # The IHDR chunk must come first: signature, length (4), type b"IHDR" (4), width, height.
@@ -34,6 +37,25 @@ CONTENT_TYPES: Final = {
     PNG_EXT: "image/png",
     PARQUET_EXT: "application/vnd.apache.parquet",
 }
+
+
+def _polars() -> Any:
+    """polars, imported when a table is first stored or read: it is some 25 MB resident, and a
+    run that only makes characters never needs it."""
+    import polars
+
+    return polars
+
+
+def is_table(value: object) -> TypeGuard[pl.DataFrame]:
+    """A polars DataFrame (without importing polars: no table exists before it is loaded)."""
+    polars = sys.modules.get("polars")
+    return polars is not None and isinstance(value, polars.DataFrame)
+
+
+def is_table_type(cls: type) -> bool:
+    polars = sys.modules.get("polars")
+    return polars is not None and issubclass(cls, polars.DataFrame)
 
 
 class CodecError(ValueError):
@@ -93,7 +115,7 @@ def encode(value: object) -> Encoded:
         return _encoded(value.data, PNG_EXT)
     if isinstance(value, BaseModel):
         return _encoded(_json_bytes(value.model_dump(mode="json")), JSON_EXT)
-    if isinstance(value, pl.DataFrame):
+    if is_table(value):
         buffer = io.BytesIO()
         value.write_parquet(buffer)
         return _encoded(buffer.getvalue(), PARQUET_EXT)
@@ -130,7 +152,7 @@ def extensions_for(target_type: object) -> tuple[str, ...]:
         return (JSON_EXT,) if origin in (dict, list) else KNOWN_EXTENSIONS
     if issubclass(cls, PngImage):
         return (PNG_EXT,)
-    if issubclass(cls, pl.DataFrame):
+    if is_table_type(cls):
         return (PARQUET_EXT,)
     if issubclass(cls, BaseModel | dict | list):
         return (JSON_EXT,)
@@ -174,9 +196,11 @@ def decode(data: bytes, ext: str, target_type: object = None) -> Any:
         _check_target(ext, PngImage, target_type)
         return PngImage(data)
     if ext == PARQUET_EXT:
-        _check_target(ext, pl.DataFrame, target_type)
+        polars = _polars()
+        _check_target(ext, polars.DataFrame, target_type)
         try:
-            return pl.read_parquet(io.BytesIO(data))
+            table: pl.DataFrame = polars.read_parquet(io.BytesIO(data))
+            return table
         except Exception as error:  # polars raises several unrelated types for bad files
             raise CodecError(f"Stored Parquet could not be read: {error}") from error
     raise CodecError(

@@ -1,4 +1,4 @@
-"""The catalog asset reads what the pipeline stored and writes Parquet through the IO manager."""
+"""The catalog asset reads what the pipeline stored and writes Parquet beside the results."""
 
 from pathlib import Path
 
@@ -29,7 +29,8 @@ def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
             instance=instance,
             resources=catalog_resources(storage),
         )
-    table = result.output_for_node("character_catalog")
+    assert result.success
+    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
     rows = {row["character"]: row for row in table.iter_rows(named=True)}
     assert rows["bad"]["status"] == "failed" and rows["bad"]["reason"] == "blocked"
     assert rows["new"]["status"] == "pending"

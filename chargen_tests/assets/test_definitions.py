@@ -91,3 +91,15 @@ def test_a_bad_template_placeholder_stops_the_definitions_load_naming_it(tmp_pat
     last = loaded.stderr.strip().splitlines()[-1]
     assert last.startswith("chargen_resources.characters.prompt_template.TemplateError: ")
     assert f"{template}: unknown placeholder {{colour}}" in last
+
+
+def test_loading_the_definitions_does_not_import_polars() -> None:
+    """A run worker loads the whole code location to make characters; polars (some 25 MB
+    resident) is imported only where a table is built or read (the catalog and its checks)."""
+    probe = (
+        "import sys\n"
+        "from chargen_assets.definitions import build_defs\n"
+        "build_defs()\n"
+        "assert 'polars' not in sys.modules, 'polars was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
