@@ -37,11 +37,14 @@ PREVIEW_ROWS = 50
 CONTACT_SHEET = "character_catalog_contact_sheet.png"
 
 
-def _dead_letter(storage: ChargenStorage, key: str) -> DeadLetter | None:
-    for stage in reversed(stages.PIPELINE):  # the latest stage a character reached first
-        record = storage.read_dead_letter(stage.name, key, DeadLetter)
-        if record is not None:
-            return record
+def _dead_letter(storage: ChargenStorage, key: str, kept: set[str]) -> DeadLetter | None:
+    """The failure record of the latest stage this character reached that keeps one
+    (`kept`: those stages, from one listing of the dead letters)."""
+    for stage in reversed(stages.PIPELINE):
+        if stage.name in kept:
+            record = storage.read_dead_letter(stage.name, key, DeadLetter)
+            if record is not None:
+                return record
     return None
 
 
@@ -72,6 +75,7 @@ def character_catalog(
     from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
 
     keys = context.instance.get_dynamic_partitions(CHARACTERS)
+    dead_lettered = storage.dead_lettered()
     states = [
         CharacterState(
             character=key,
@@ -79,7 +83,7 @@ def character_catalog(
             analysis=character_analysis.get(key),
             prompt=character_prompt.get(key),
             image=character_image.get(key),
-            dead_letter=_dead_letter(storage, key),
+            dead_letter=_dead_letter(storage, key, dead_lettered.get(key, set())),
         )
         for key in keys
     ]

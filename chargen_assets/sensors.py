@@ -19,7 +19,6 @@ from chargen_resources.inbox.sensor_plan import plan_tick
 from chargen_resources.inbox.sources import InboxScan
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.estimate import estimate
-from chargen_resources.storage.layout import dead_letters_folder
 
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
@@ -72,9 +71,10 @@ def range_run_requests(
     return requests
 
 
-# The last quiet tick's scan and the cursor it left: the next tick over that same scan (a local
-# inbox returns the very object while nothing in it changed) and that cursor has nothing to plan,
-# so a tick over 10,000 unchanged characters does not decode and compare them all again.
+# The last tick's scan and the cursor it left: the next tick over that same scan (a local inbox
+# returns the very object while nothing in it changed), once Dagster stored that cursor (so the
+# runs it asked for were launched) and added its partitions, has nothing to plan; a tick over
+# 10,000 unchanged characters does not decode and compare them all again.
 _QUIET: list[tuple[InboxScan, str]] = []
 
 
@@ -105,6 +105,7 @@ def inbox_sensor(
             skip_reason=f"{len(listed)} characters, none new or changed", cursor=context.cursor
         )
     plan = plan_tick(listed, context.cursor, known)
+    _QUIET[:] = [(scan, plan.cursor)]
     fingerprints_now = {character.key: character.fingerprint for character in listed}
     held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
     for character, reason in sorted(held.items()):
@@ -127,8 +128,6 @@ def inbox_sensor(
             cursor=plan.cursor,
         )
     if not requests and not plan.new_partitions:
-        if not held:
-            _QUIET[:] = [(scan, plan.cursor)]
         return dg.SensorResult(
             skip_reason=f"{plan.unchanged} characters, none new or changed"
             + (f" ({len(held)} held back after a content failure)" if held else ""),
@@ -188,21 +187,20 @@ def refused_unchanged(
     them again would pay to fail again. One listing of the dead letters, then only theirs."""
     if not candidates:
         return {}
-    folder = dead_letters_folder(storage.prefix)
     held: dict[str, str] = {}
-    for key in storage.store().list_keys(folder):
-        stage, _, name = key.removeprefix(folder).rpartition("/")
-        character = name.removesuffix(".json")
-        if character not in candidates or character in held:
+    for character, assets in storage.dead_lettered().items():
+        if character not in candidates:
             continue
-        dead = storage.read_dead_letter(stage, character, DeadLetter)
-        if (
-            dead is not None
-            and dead.content
-            and dead.inputs == fingerprints.get(character)
-            and dead.code == CODE_FINGERPRINT
-        ):
-            held[character] = dead.reason
+        for stage in sorted(assets):
+            dead = storage.read_dead_letter(stage, character, DeadLetter)
+            if (
+                dead is not None
+                and dead.content
+                and dead.inputs == fingerprints.get(character)
+                and dead.code == CODE_FINGERPRINT
+            ):
+                held[character] = dead.reason
+                break
     return held
 
 

@@ -41,6 +41,7 @@ from chargen_resources.storage.layout import (
     artifact_key,
     artifact_stem,
     dead_letter_key,
+    dead_letters_folder,
 )
 
 AssetName = str | dg.AssetKey
@@ -216,6 +217,15 @@ class ChargenStorage(dg.ConfigurableResource):
             return get_model(self.store(), self.dead_letter_key(asset, partition), cls)
         except BlobNotFoundError:
             return None
+
+    def dead_lettered(self) -> dict[str, set[str]]:
+        """Partition -> the assets that keep a failure record for it, from one listing."""
+        folder = dead_letters_folder(self.prefix)
+        found: dict[str, set[str]] = {}
+        for key in self.store().list_keys(folder):
+            asset, _, name = key.removeprefix(folder).rpartition("/")
+            found.setdefault(name.removesuffix(".json"), set()).add(asset)
+        return found
 
     def clear_dead_letter(self, asset: AssetName, partition: str) -> None:
         """Forget an earlier failure (call once the partition succeeds)."""

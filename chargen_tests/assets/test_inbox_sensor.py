@@ -101,10 +101,15 @@ def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
         instance.add_dynamic_partitions(CHARACTERS, ["alpha", "beta"])
         quiet = _tick(instance, inbox, first.cursor)
         again = _tick(instance, inbox, quiet.cursor)
-        assert len(planned) == 2  # the third tick saw the same scan and cursor: no planning
+        # The first tick's scan and the cursor it left (stored, its partitions added): nothing
+        # to plan on the ticks after it.
+        assert len(planned) == 1
+        assert not quiet.run_requests and quiet.cursor == first.cursor
         assert not again.run_requests and again.cursor == quiet.cursor
         assert again.skip_reason is not None
         assert again.skip_reason.skip_message == "2 characters, none new or changed"
+        lost = _tick(instance, inbox, None)  # a cursor Dagster did not store: planned again
+        assert len(planned) == 2 and len(lost.run_requests or []) == 1
 
         instance.delete_dynamic_partition(CHARACTERS, "beta")  # removed by hand: added again
         readded = _tick(instance, inbox, again.cursor)

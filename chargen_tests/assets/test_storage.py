@@ -340,11 +340,14 @@ def test_partial_failure_keeps_good_partitions_and_dead_letters(
     ]
     record = backend.storage.read_dead_letter("toy_partial", "dune", ToyPrompt)
     assert record == ToyPrompt(character="dune", text="blocked by safety")
+    backend.storage.write_dead_letter("toy_other", "dune", record)
+    assert backend.storage.dead_lettered() == {"dune": {"toy_partial", "toy_other"}}
     # The successes are readable like any IO-manager output.
     image = backend.storage.read_artifact("toy_partial", "ash", PngImage)
     assert image.data.startswith(PNG_SIGNATURE)
     backend.storage.clear_dead_letter("toy_partial", "dune")
     assert backend.storage.read_dead_letter("toy_partial", "dune", ToyPrompt) is None
+    assert backend.storage.dead_lettered() == {"dune": {"toy_other"}}
 
 
 def step_failure_message(result: dg.ExecuteInProcessResult) -> str:
