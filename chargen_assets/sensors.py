@@ -89,7 +89,7 @@ _QUIET: list[tuple[InboxScan, str]] = []
 def inbox_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
 ) -> dg.SensorResult:
-    scan = inbox.source().scan()
+    scan = inbox.source().scan(remember=True)
     listed = list(scan.characters)
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
     style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)

@@ -146,7 +146,7 @@ class StageRun:
 
         outcome = carry(
             stage,
-            {k: v for k, v in wanted.items() if k not in kept},
+            only(wanted, [k for k in wanted if k not in kept]),  # packed ones stay packed
             runner=self.runner,
             interactive=self.interactive,
             regenerate=self.config.regenerate,

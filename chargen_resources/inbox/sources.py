@@ -187,7 +187,10 @@ class InboxSource(Protocol):
         """Human-readable location for messages, e.g. ``s3://bucket/prefix/``."""
         ...
 
-    def scan(self) -> InboxScan: ...
+    def scan(self, remember: bool = False) -> InboxScan:
+        """The inbox now. `remember`: keep this scan for the next call in this process, where
+        that makes the next one cheaper (the inbox sensor, tick after tick)."""
+        ...
 
     def list_characters(self) -> list[InboxCharacter]: ...
 
@@ -556,17 +559,19 @@ class LocalInbox:
         )
         return ListedEntry(parts, file)
 
-    def scan(self) -> InboxScan:
-        """The inbox now. When nothing in it changed since the last scan of this folder in
+    def scan(self, remember: bool = False) -> InboxScan:
+        """The inbox now. When nothing in it changed since a remembered scan of this folder in
         this process, that scan again, known from one `stat` per folder and file instead of
-        a listing (an unchanged sensor tick over 10,000 characters is then tens of ms)."""
+        a listing (an unchanged sensor tick over 10,000 characters is then tens of ms). Only
+        a caller that asks remembers: a run lists the inbox a few times and should not hold
+        every character's entries for its whole life."""
         remembered = _REMEMBERED.get(self.root)
         if remembered is not None and remembered[0].unchanged():
             return remembered[1]
         watched = _Watched()
         with _no_cycle_collection():
             scan = build_scan(self._listing(watched))
-        if watched.sure:
+        if remember and watched.sure:
             _REMEMBERED[self.root] = (watched, scan)
         else:
             _REMEMBERED.pop(self.root, None)
@@ -638,7 +643,8 @@ class S3Inbox:
                 )
                 yield ListedEntry(parts, file)
 
-    def scan(self) -> InboxScan:
+    def scan(self, remember: bool = False) -> InboxScan:
+        # Nothing is remembered: a bucket's listing is itself the cheapest check for changes.
         with _no_cycle_collection():
             return build_scan(self._listing())
 

@@ -411,8 +411,16 @@ def _age(root: Path, seconds: int = 60) -> None:
 def test_an_unchanged_local_inbox_is_known_without_listing_it_again(tmp_path: Path) -> None:
     write_tree(tmp_path, {"ash/front.png": image_bytes("red"), "brook/a.png": image_bytes("blue")})
     _age(tmp_path)
-    first = LocalInbox(tmp_path).scan()
+    first = LocalInbox(tmp_path).scan(remember=True)
     assert LocalInbox(tmp_path).scan() is first  # a new source over the same folder, as per tick
+
+
+def test_a_scan_is_remembered_only_when_asked(tmp_path: Path) -> None:
+    """A run lists the inbox without keeping every character's entries for its whole life."""
+    write_tree(tmp_path, {"ash/front.png": image_bytes("red")})
+    _age(tmp_path)
+    first = LocalInbox(tmp_path).scan()
+    assert LocalInbox(tmp_path).scan() is not first
 
 
 @pytest.mark.parametrize(
@@ -422,7 +430,7 @@ def test_an_unchanged_local_inbox_is_known_without_listing_it_again(tmp_path: Pa
 def test_every_kind_of_change_makes_a_new_scan(tmp_path: Path, change: str) -> None:
     write_tree(tmp_path, {"ash/front.png": image_bytes("red"), "brook/a.png": image_bytes("blue")})
     _age(tmp_path)
-    first = LocalInbox(tmp_path).scan()
+    first = LocalInbox(tmp_path).scan(remember=True)
     front = tmp_path / "ash" / "front.png"
     if change == "rewrite in place":
         front.write_bytes(image_bytes("green", size=(30, 40)))
@@ -444,11 +452,11 @@ def test_every_kind_of_change_makes_a_new_scan(tmp_path: Path, change: str) -> N
 
 def test_a_recently_touched_or_linked_inbox_is_listed_again_each_time(tmp_path: Path) -> None:
     write_tree(tmp_path, {"ash/front.png": image_bytes("red")})
-    first = LocalInbox(tmp_path).scan()  # just written: a change could hide in the same tick
+    first = LocalInbox(tmp_path).scan(remember=True)  # just written: a change could hide
     assert LocalInbox(tmp_path).scan() is not first
     (tmp_path / "ash" / "broken.png").symlink_to(tmp_path / "nowhere.png")
     _age(tmp_path)
-    first = LocalInbox(tmp_path).scan()
+    first = LocalInbox(tmp_path).scan(remember=True)
     assert LocalInbox(tmp_path).scan() is not first  # the link may be mended in place
 
 

@@ -1,0 +1,34 @@
+"""What a stage holds while it pays: its inputs stay packed, whatever the size of the cast."""
+
+import gc
+from typing import Any
+
+import pytest
+
+from chargen_assets import stage
+from chargen_resources.characters.artifacts import SourceImages
+from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_tests.fixtures.platform import COLOURS, Platform
+
+
+def test_a_paid_stage_carries_its_inputs_packed(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alive: dict[str, int] = {}
+    real_carry = stage.carry
+
+    def counting(paid: Any, inputs: Any, **options: Any) -> Any:
+        gc.collect()
+        kinds = (SourceImages, CompiledPrompt)
+        for kind in kinds:
+            alive[f"{paid.name}/{kind.__name__}"] = sum(
+                isinstance(o, kind) for o in gc.get_objects()
+            )
+        return real_carry(paid, inputs, **options)
+
+    monkeypatch.setattr(stage, "carry", counting)
+    assert platform.run(list(COLOURS)).success
+    # Unpacked for all five characters at once, these would be 5 each (as they were when a
+    # stage handed `carry` a dict of its inputs).
+    assert alive["character_analysis/SourceImages"] <= 1, alive
+    assert alive["character_image/CompiledPrompt"] <= 1, alive
