@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from chargen_resources.emulator.batch_store import BatchRecord, BatchResult, BatchStore
-from chargen_resources.emulator.billing import Billing, PaidRequest
+from chargen_resources.emulator.billing import Billing
 from chargen_resources.emulator.file_store import FileStore
 from chargen_resources.emulator.inference import answer, faults_of
 from chargen_resources.emulator.settings import EmulatorSettings
@@ -64,7 +64,7 @@ def count_input_lines(path: Path) -> int:
 
 
 def _line_output(
-    line: str, model: str, store: FileStore, settings: EmulatorSettings, paid: list[PaidRequest]
+    line: str, model: str, store: FileStore, settings: EmulatorSettings, paid: list[bytes]
 ) -> dict[str, Any]:
     try:
         parsed = json.loads(line)
@@ -84,7 +84,7 @@ def _line_output(
     outcome = run_one(model, request, texts, store, settings)
     if "response" in outcome:
         paid.append(
-            Billing.paid_request(
+            Billing.paid_line(
                 "batch", model, request, store.content_hash, str(key) if key is not None else None
             )
         )
@@ -97,7 +97,7 @@ def _write_file_output(
     files: FileStore,
     settings: EmulatorSettings,
     handle: IO[bytes],
-    paid: list[PaidRequest],
+    paid: list[bytes],
 ) -> tuple[int, int]:
     """Stream one output line per input line to ``handle``; returns (successful, failed)."""
     assert record.input_file is not None
@@ -157,7 +157,7 @@ class BatchRunner:
                 return
             if not record.is_due(self.batches.clock.now()):
                 return
-            paid: list[PaidRequest] = []
+            paid: list[bytes] = []
             try:
                 result, paid = self._run(record)
             except Exception as exc:  # a bug must end the job, not hang it RUNNING forever
@@ -178,7 +178,7 @@ class BatchRunner:
                     # died halfway through left no result and charged nothing.
                     self.billing.charge(paid)
 
-    def _run(self, record: BatchRecord) -> tuple[BatchResult, list[PaidRequest]]:
+    def _run(self, record: BatchRecord) -> tuple[BatchResult, list[bytes]]:
         clock = self.batches.clock
         if record.outcome == "failed":
             return BatchResult(
@@ -191,7 +191,7 @@ class BatchRunner:
         if record.input_file is None:
             return self._run_inline(record)
         output_id = f"batch-{record.id}"
-        paid: list[PaidRequest] = []
+        paid: list[bytes] = []
         with self.files.generated_writer(output_id) as handle:
             successful, failed = _write_file_output(
                 record,
@@ -217,11 +217,11 @@ class BatchRunner:
             output_file=f"files/{output_id}",
         ), paid
 
-    def _run_inline(self, record: BatchRecord) -> tuple[BatchResult, list[PaidRequest]]:
+    def _run_inline(self, record: BatchRecord) -> tuple[BatchResult, list[bytes]]:
         items = read_json(self.batches.inline_requests_path(record.id)) or []
         results: list[dict[str, Any]] = []
         successful = failed = 0
-        paid: list[PaidRequest] = []
+        paid: list[bytes] = []
         for item in items:
             metadata = item.get("metadata") if isinstance(item, dict) else None
             texts = tuple(str(v) for v in metadata.values()) if isinstance(metadata, dict) else ()
@@ -232,9 +232,7 @@ class BatchRunner:
             else:
                 successful += 1
                 paid.append(
-                    Billing.paid_request(
-                        "batch", record.model, request, self.files.content_hash, None
-                    )
+                    Billing.paid_line("batch", record.model, request, self.files.content_hash, None)
                 )
             if metadata is not None:
                 outcome["metadata"] = metadata

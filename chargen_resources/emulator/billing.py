@@ -69,8 +69,9 @@ class Billing:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "billing.jsonl"
 
-    def charge(self, records: Iterable[PaidRequest]) -> None:
-        data = b"".join(r.model_dump_json().encode() + b"\n" for r in records)
+    def charge(self, lines: Iterable[bytes]) -> None:
+        """Append paid requests (`paid_line`s) at once, so a job is billed whole or not at all."""
+        data = b"".join(lines)
         if not data:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,16 +82,19 @@ class Billing:
             os.fsync(handle.fileno())
 
     @staticmethod
-    def paid_request(
+    def paid_line(
         kind: BillingKind, model: str, request: Any, file_hash: FileHasher, key: str | None
-    ) -> PaidRequest:
-        return PaidRequest(
+    ) -> bytes:
+        """One paid request as its line of `billing.jsonl`: a job of 10,000 requests holds its
+        charges as these until its results become the job's (a fifth of the model's memory)."""
+        record = PaidRequest(
             kind=kind,
             model=model,
             fingerprint=fingerprint(model, request, file_hash),
             key=key,
             at=time.time(),
         )
+        return record.model_dump_json().encode() + b"\n"
 
     def records(self) -> list[PaidRequest]:
         if not self.path.exists():

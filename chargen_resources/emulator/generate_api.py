@@ -50,7 +50,7 @@ def _prepare(
 
 def _charge(ctx: EmulatorContext, model: str, body: dict[str, Any]) -> None:
     ctx.billing.charge(
-        [ctx.billing.paid_request("interactive", model, body, ctx.files.content_hash, None)]
+        [ctx.billing.paid_line("interactive", model, body, ctx.files.content_hash, None)]
     )
 
 
