@@ -21,7 +21,9 @@ from PIL import Image, ImageChops, ImageDraw
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
 MAX_COLUMNS = 8
-COMPRESS_LEVEL = 6  # Pillow's default for PNG
+# zlib's fastest level: a 10,000-character sheet is over a gigabyte of pixels to compress, and
+# at level 6 (Pillow's default) that alone took longer than the rest of the catalog.
+COMPRESS_LEVEL = 1
 BACKGROUND = (32, 32, 36)
 TEXT = (235, 235, 235)
 FAILED = (150, 40, 40)
@@ -60,7 +62,9 @@ def _draw_tile(
     if picture is not None:
         with Image.open(io.BytesIO(picture)) as image:
             tile = image.convert("RGB")
-            tile.thumbnail((TILE - 8, TILE - 8))
+            # Bilinear, shrinking by whole factors first: a third faster per tile than the
+            # default, and a tile is a glance, not the picture.
+            tile.thumbnail((TILE - 8, TILE - 8), Image.Resampling.BILINEAR, reducing_gap=2.0)
             strip.paste(tile, (left + (TILE - tile.width) // 2, (TILE - tile.height) // 2))
     else:
         state = status.get(name, "pending")
