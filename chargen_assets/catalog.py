@@ -91,14 +91,14 @@ def character_catalog(
     # The cast on one PNG from the thumbnails kept with each image (no image is read again),
     # with failed and pending characters marked, not left out.
     statuses = dict(table.select("character", "status").iter_rows())
+    images = {state.character: state.image for state in states}
+
+    def thumbnail(character: str) -> bytes | None:  # read as its tile is drawn
+        image = images[character]
+        return stored_thumbnail(storage.store(), storage.prefix, image) if image else None
+
     sheet = render_contact_sheet(
-        {
-            state.character: stored_thumbnail(storage.store(), storage.prefix, state.image)
-            if state.image
-            else None
-            for state in states
-        },
-        {name: value for name, value in statuses.items() if value != "done"},
+        images, thumbnail, {name: value for name, value in statuses.items() if value != "done"}
     )
     sheet_key = beside_results(storage.prefix, CONTACT_SHEET)
     storage.store().put_bytes(sheet_key, sheet, "image/png")

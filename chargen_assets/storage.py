@@ -171,6 +171,19 @@ class ChargenStorage(dg.ConfigurableResource):
                 pool.map(lambda key: self.store_artifact(asset, key, values[key]), partitions)
             )
 
+    def stored_partitions(self, asset: AssetName, target_type: object = None) -> set[str]:
+        """The partitions of `asset` with an artifact `target_type` can be read from (one
+        listing, not one lookup per partition)."""
+        folder = artifact_stem(self.prefix, asset_path(asset), None) + "/"
+        extensions = extensions_for(target_type)
+        found: set[str] = set()
+        for key in self.store().list_keys(folder):
+            name = key.removeprefix(folder)
+            stem, dot, ext = name.rpartition(".")
+            if dot and "/" not in name and ext in extensions:
+                found.add(stem)
+        return found
+
     def read_artifacts(
         self,
         asset: AssetName,

@@ -14,7 +14,7 @@ import io
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from PIL import Image, ImageChops, ImageDraw
 
@@ -31,11 +31,14 @@ PENDING = (80, 80, 86)
 
 
 def render_contact_sheet(
-    images: Mapping[str, bytes | None], status: Mapping[str, str] | None = None
+    characters: Iterable[str],
+    picture: Callable[[str], bytes | None],
+    status: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The cast in name order. `images` maps each character to its picture (PNG or JPEG bytes;
-    None when it has none), `status` to "failed" or "pending" where that is the case."""
-    names = sorted(images)
+    """The cast in name order. `picture` gives a character's picture (PNG or JPEG bytes; None
+    when it has none), asked for one character at a time as its tile is drawn; `status` says
+    "failed" or "pending" where that is the case."""
+    names = sorted(characters)
     status = status or {}
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(names)))))
     rows = max(1, math.ceil(len(names) / columns))
@@ -45,7 +48,7 @@ def render_contact_sheet(
             strip = Image.new("RGB", (columns * TILE, TILE + CAPTION), BACKGROUND)
             pen = ImageDraw.Draw(strip)
             for column, name in enumerate(names[row * columns : (row + 1) * columns]):
-                _draw_tile(strip, pen, column * TILE, name, images[name], status)
+                _draw_tile(strip, pen, column * TILE, name, picture(name), status)
             yield strip
 
     return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips())

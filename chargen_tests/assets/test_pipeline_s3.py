@@ -57,7 +57,7 @@ def test_inbox_and_results_in_s3(
     assert inbox_keys == 3  # the inbox is only read
 
 
-def test_downstream_assets_load_characters_through_the_io_manager_on_s3(
+def test_downstream_assets_read_the_characters_from_s3(
     emulator: RunningEmulator, moto_server: str, s3_client: S3Client, s3_bucket: str, tmp_path: Path
 ) -> None:
     from chargen_assets.catalog import character_catalog

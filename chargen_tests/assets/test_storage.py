@@ -302,6 +302,20 @@ def test_unpartitioned_catalog_is_parquet_over_all_partitions(
     assert metadata["dagster/row_count"].value == 4
 
 
+def test_stored_partitions_come_from_one_listing(
+    backend: Backend, instance: dg.DagsterInstance
+) -> None:
+    dg.materialize(
+        [toy_analysis, toy_image],
+        instance=instance,
+        resources=backend.resources(),
+        tags=backfill_tags("ash", "cleo"),
+    )
+    assert backend.storage.stored_partitions("toy_image", PngImage) == {"ash", "bram", "cleo"}
+    assert backend.storage.stored_partitions("toy_analysis", ToyAnalysis) == {"ash", "bram", "cleo"}
+    assert backend.storage.stored_partitions("toy_image", ToyAnalysis) == set()  # no JSON there
+
+
 def test_multi_component_asset_key_and_plain_json(
     backend: Backend, instance: dg.DagsterInstance
 ) -> None:

@@ -22,10 +22,8 @@ def _png(colour: tuple[int, int, int]) -> bytes:
 
 
 def test_failed_and_pending_characters_get_marked_tiles() -> None:
-    sheet = render_contact_sheet(
-        {"ash": _png((0, 0, 250)), "blocked": None, "new": None},
-        {"blocked": "failed", "new": "pending"},
-    )
+    pictures = {"ash": _png((0, 0, 250)), "blocked": None, "new": None}
+    sheet = render_contact_sheet(pictures, pictures.get, {"blocked": "failed", "new": "pending"})
     with Image.open(io.BytesIO(sheet)) as image:
         assert image.size == (2 * TILE, 2 * (TILE + CAPTION))
         assert image.getpixel((TILE // 2, TILE // 2)) == (0, 0, 250)  # ash's picture
