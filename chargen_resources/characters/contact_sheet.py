@@ -4,8 +4,9 @@ A character without an image gets a tile that says why: "failed" on red (the rea
 catalog and the gallery) or "pending" on grey, so the sheet never hides a missing character.
 
 The sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
-Pillow, and a zlib stream): memory stays one row of tiles whatever the size of the cast, where
-a whole 10,000-character sheet would be 1.2 GB of pixels.
+Pillow, and a zlib stream): memory stays a few rows of tiles whatever the size of the cast, where
+a whole 10,000-character sheet would be 1.2 GB of pixels. Rows are drawn by two threads while
+the caller's thread encodes the ones before them (Pillow and zlib release the GIL).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import io
 import math
 import struct
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from PIL import Image, ImageChops, ImageDraw
 
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
 MAX_COLUMNS = 8
+DRAWING_THREADS = 2
+ROWS_AHEAD = 4  # rows drawn ahead of the encoder: memory is a handful of rows
 # zlib's fastest level: a 10,000-character sheet is over a gigabyte of pixels to compress, and
 # at level 6 (Pillow's default) that alone took longer than the rest of the catalog.
 COMPRESS_LEVEL = 1
@@ -36,20 +41,30 @@ def render_contact_sheet(
     status: Mapping[str, str] | None = None,
 ) -> bytes:
     """The cast in name order. `picture` gives a character's picture (PNG or JPEG bytes; None
-    when it has none), asked for one character at a time as its tile is drawn; `status` says
+    when it has none), asked for one character at a time as its tile is drawn (from two
+    threads at once: it must be safe to call so); `status` says
     "failed" or "pending" where that is the case."""
     names = sorted(characters)
     status = status or {}
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(names)))))
     rows = max(1, math.ceil(len(names) / columns))
 
+    def draw(row: int) -> Image.Image:
+        strip = Image.new("RGB", (columns * TILE, TILE + CAPTION), BACKGROUND)
+        pen = ImageDraw.Draw(strip)
+        for column, name in enumerate(names[row * columns : (row + 1) * columns]):
+            _draw_tile(strip, pen, column * TILE, name, picture(name), status)
+        return strip
+
     def strips() -> Iterator[Image.Image]:
-        for row in range(rows):
-            strip = Image.new("RGB", (columns * TILE, TILE + CAPTION), BACKGROUND)
-            pen = ImageDraw.Draw(strip)
-            for column, name in enumerate(names[row * columns : (row + 1) * columns]):
-                _draw_tile(strip, pen, column * TILE, name, picture(name), status)
-            yield strip
+        with ThreadPoolExecutor(DRAWING_THREADS, thread_name_prefix="contact-sheet") as pool:
+            drawing: deque[Future[Image.Image]] = deque()
+            for row in range(rows):
+                drawing.append(pool.submit(draw, row))
+                if len(drawing) > ROWS_AHEAD:
+                    yield drawing.popleft().result()
+            while drawing:
+                yield drawing.popleft().result()
 
     return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips())
 
