@@ -8,7 +8,7 @@ else knows a stage's identity (see `stages.py` for the table).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
@@ -23,7 +23,7 @@ from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.packed import only
+from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
 
 T = TypeVar("T", bound=BaseModel)
@@ -113,12 +113,15 @@ class StageRun:
         wanted: Mapping[str, U],
         model: type[T],
         still_valid: Callable[[T, U], bool],
-    ) -> dict[str, T]:
-        """Stored results still valid for what is asked now: kept, not paid for again."""
+    ) -> MutableMapping[str, T]:
+        """Stored results still valid for what is asked now: kept, not paid for again (held
+        packed: a re-run over thousands of unchanged characters keeps them all)."""
+        kept: PackedModels[T] = PackedModels()
         if self.config.regenerate:
-            return {}
-        stored = self.storage.read_artifacts(key, wanted, model, missing_ok=True)
-        kept = {k: old for k, old in stored.items() if still_valid(old, wanted[k])}
+            return kept
+        for k, old in self.storage.iter_artifacts(key, wanted, model, missing_ok=True):
+            if still_valid(old, wanted[k]):
+                kept[k] = old
         if kept:
             self.log.info(
                 f"{key.to_user_string()}: {len(kept)} characters unchanged since their last "
@@ -151,7 +154,7 @@ class StageRun:
             interactive=self.interactive,
             regenerate=self.config.regenerate,
             resend=resend,
-            kept_from={k: v.batch_job for k, v in kept.items()},
+            kept_from={k: kept[k].batch_job for k in kept},
             regenerate_since=self.regenerate_since,
             ours_stored=stored_meanwhile,
         )

@@ -12,7 +12,7 @@ partitions, returned as such a dict.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ _MISSING = object()
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # Concurrent object reads/writes for many partitions; boto3 clients are thread-safe.
 IO_THREADS = 8
+READ_CHUNK = 256  # artifacts read ahead of their consumer by `iter_artifacts`
 # Value types the IO manager stores one file per partition for; `dict[str, T]` of these is
 # unambiguously "one T per partition" rather than a JSON object; polars tables too
 # (`is_table_type`, so that polars is not imported for the check).
@@ -195,6 +196,17 @@ class ChargenStorage(dg.ConfigurableResource):
 
         With `missing_ok`, partitions without an artifact are left out instead of raising.
         """
+        return dict(self.iter_artifacts(asset, partitions, target_type, missing_ok))
+
+    def iter_artifacts(
+        self,
+        asset: AssetName,
+        partitions: Iterable[str],
+        target_type: object = None,
+        missing_ok: bool = False,
+    ) -> Iterator[tuple[str, Any]]:
+        """(partition, artifact) in sorted partition order, read concurrently a few hundred
+        at a time: a caller that keeps only some (or keeps them packed) never holds them all."""
         ordered = sorted(partitions)
         self.store()  # build the client once, before the threads share it
 
@@ -207,12 +219,11 @@ class ChargenStorage(dg.ConfigurableResource):
                 raise
 
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            values = pool.map(read, ordered)
-            return {
-                key: value
-                for key, value in zip(ordered, values, strict=True)
-                if value is not _MISSING
-            }
+            for start in range(0, len(ordered), READ_CHUNK):
+                chunk = ordered[start : start + READ_CHUNK]
+                for key, value in zip(chunk, pool.map(read, chunk), strict=True):
+                    if value is not _MISSING:
+                        yield key, value
 
     # --- dead letters -----------------------------------------------------------------------
 

@@ -273,8 +273,9 @@ class BatchJobRunner:
         `requests` are content-addressed (their fingerprint's source), by character; a lazy
         mapping that builds each when looked up keeps thousands from being held at once.
         `prepare` turns a group of characters into the requests really sent (uploading
-        images) and is called only for a job this run creates. With `interactive`, owned requests are not submitted: the caller
-        sends them itself (`Carriage.interactive`) and reports each with `settle_interactive`.
+        images) and is called only for a job this run creates. With `interactive`, owned
+        requests are not submitted: the caller sends them itself (`Carriage.interactive`) and
+        reports each with `settle_interactive`.
         `regenerate` (every character) or `resend` (these characters) asks again even for a
         request whose result was stored, instead of reading that result back; only for results
         older than `regenerate_since` (the start of the logical run), so a retry of a

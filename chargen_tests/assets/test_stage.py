@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from chargen_assets import stage
-from chargen_resources.characters.artifacts import SourceImages
+from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage, SourceImages
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
@@ -32,3 +32,25 @@ def test_a_paid_stage_carries_its_inputs_packed(
     # stage handed `carry` a dict of its inputs).
     assert alive["character_analysis/SourceImages"] <= 1, alive
     assert alive["character_image/CompiledPrompt"] <= 1, alive
+
+
+def test_results_kept_from_storage_are_held_packed(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert platform.run(list(COLOURS)).success
+    alive: dict[str, int] = {}
+    real_carry = stage.carry
+
+    def counting(paid: Any, inputs: Any, **options: Any) -> Any:
+        gc.collect()
+        for kind in (AnalysisRecord, GeneratedImage):
+            alive[f"{paid.name}/{kind.__name__}"] = sum(
+                isinstance(o, kind) for o in gc.get_objects()
+            )
+        return real_carry(paid, inputs, **options)
+
+    monkeypatch.setattr(stage, "carry", counting)
+    assert platform.run(list(COLOURS)).success  # nothing changed: every result is kept
+    # Read back from storage for all five characters, they wait packed (5 each as models).
+    assert alive["character_analysis/AnalysisRecord"] <= 1, alive
+    assert alive["character_image/GeneratedImage"] <= 1, alive

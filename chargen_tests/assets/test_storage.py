@@ -20,6 +20,7 @@ from dagster_aws.s3 import S3Resource
 from PIL import Image
 from pydantic import BaseModel
 
+import chargen_assets.storage as storage_module
 from chargen_assets.storage import (
     ArtifactNotFoundError,
     ChargenIOManager,
@@ -513,6 +514,22 @@ def test_read_artifacts_names_the_missing_partition(tmp_path: Path) -> None:
     assert loaded["b"] == ToyPrompt(character="b", text="")
     with pytest.raises(ArtifactNotFoundError, match="partition 'c'"):
         storage.read_artifacts("toy", ["a", "c"], ToyPrompt)
+
+
+def test_artifacts_are_read_in_order_a_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    for key in ("e", "a", "c", "d"):
+        storage.store_artifact("toy_prompt", key, ToyPrompt(character=key, text=key))
+    monkeypatch.setattr(storage_module, "READ_CHUNK", 2)
+    read = storage.iter_artifacts("toy_prompt", ["d", "b", "a", "e", "c"], ToyPrompt, True)
+    assert [(key, prompt.text) for key, prompt in read] == [
+        ("a", "a"),
+        ("c", "c"),
+        ("d", "d"),
+        ("e", "e"),
+    ]
 
 
 def test_read_artifacts_can_leave_out_missing_partitions(tmp_path: Path) -> None:
