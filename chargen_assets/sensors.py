@@ -75,7 +75,7 @@ def range_run_requests(
 # returns the very object while nothing in it changed), once Dagster stored that cursor (so the
 # runs it asked for were launched) and added its partitions, has nothing to plan; a tick over
 # 10,000 unchanged characters does not decode and compare them all again.
-_QUIET: list[tuple[InboxScan, str]] = []
+_QUIET: list[tuple[InboxScan, str, frozenset[str]]] = []
 
 
 @dg.sensor(
@@ -90,7 +90,6 @@ def inbox_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
 ) -> dg.SensorResult:
     scan = inbox.source().scan(remember=True)
-    listed = list(scan.characters)
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
     style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
     quiet = _QUIET[0] if _QUIET else None
@@ -99,13 +98,14 @@ def inbox_sensor(
         and quiet[0] is scan  # the remembered scan itself: nothing in the inbox changed
         and quiet[1] == context.cursor  # and the cursor is the one that tick left
         and not style_changed
-        and known.issuperset(character.key for character in listed)
+        and known.issuperset(quiet[2])  # and no partition was deleted by hand since
     ):
         return dg.SensorResult(
-            skip_reason=f"{len(listed)} characters, none new or changed", cursor=context.cursor
+            skip_reason=f"{len(quiet[2])} characters, none new or changed", cursor=context.cursor
         )
+    listed = list(scan.characters)
     plan = plan_tick(listed, context.cursor, known)
-    _QUIET[:] = [(scan, plan.cursor)]
+    _QUIET[:] = [(scan, plan.cursor, frozenset(character.key for character in listed))]
     fingerprints_now = {character.key: character.fingerprint for character in listed}
     held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
     for character, reason in sorted(held.items()):
