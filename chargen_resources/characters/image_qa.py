@@ -26,15 +26,26 @@ class QaResult(BaseModel):
     detail: str
 
 
+def open_image(png: bytes) -> Image.Image | str:
+    """The image decoded in full (read once, for the checks and the thumbnail alike), or why
+    it does not decode."""
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()
+            return image
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        return f"the image does not decode ({error})"
+
+
 def inspect_image(
-    png: bytes,
+    decoded: Image.Image | str,
     *,
     model: str,
     aspect_ratio: str,
     image_size: str,
     from_thought: bool = False,
 ) -> list[QaResult]:
-    """Every check's verdict on one image, in `CHECKS` order."""
+    """Every check's verdict on one image (`open_image`'s answer), in `CHECKS` order."""
     results = [
         QaResult(
             check="final_not_thought",
@@ -42,20 +53,15 @@ def inspect_image(
             detail="a draft (thought) image was the final part" if from_thought else "final image",
         )
     ]
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            image.load()
-            size, grey = image.size, ImageStat.Stat(image.convert("L"))
-            fmt = image.format
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        broken = f"the image does not decode ({error})"
-        return [QaResult(check=name, passed=False, detail=broken) for name in CHECKS[:3]] + results
+    if isinstance(decoded, str):
+        return [QaResult(check=name, passed=False, detail=decoded) for name in CHECKS[:3]] + results
+    size, fmt = decoded.size, decoded.format
     results.insert(
         0,
         QaResult(check="png_decodes", passed=fmt == "PNG", detail=f"{fmt} {size[0]}x{size[1]}"),
     )
     results.insert(1, _size_check(size, model, aspect_ratio, image_size))
-    spread = grey.stddev[0]
+    spread = ImageStat.Stat(decoded.convert("L")).stddev[0]
     results.insert(
         2,
         QaResult(

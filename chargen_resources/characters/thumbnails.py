@@ -10,10 +10,9 @@ from PIL import Image
 THUMBNAIL_SIDE = 160
 
 
-def thumbnail_jpeg(png: bytes) -> bytes:
-    """A small JPEG of `png` (a few KB: light enough for every character)."""
-    with Image.open(io.BytesIO(png)) as opened:
-        small = opened.convert("RGB")
+def thumbnail_jpeg(image: Image.Image) -> bytes:
+    """A small JPEG of a decoded image (a few KB: light enough for every character)."""
+    small = image.convert("RGB")
     small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
     buffer = io.BytesIO()
     small.save(buffer, format="JPEG", quality=80)

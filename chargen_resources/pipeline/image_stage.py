@@ -21,7 +21,7 @@ from PIL import Image
 
 from chargen_resources.characters.artifacts import Backend, GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
-from chargen_resources.characters.image_qa import inspect_image
+from chargen_resources.characters.image_qa import inspect_image, open_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import (
     ImageReference,
@@ -172,13 +172,16 @@ def keep_final_image(
     # Made once here: a later run that keeps this image needs no download. The thumbnail is
     # stored beside the take rather than in the record, which a run holds for every character.
     png = store.get_bytes(key)
-    thumbnail = thumbnail_jpeg(png)
+    decoded = open_image(png)  # once, for the thumbnail and the checks
+    thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
     glance = glance_markdown(thumbnail, character)
     qa = inspect_image(
-        png, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
+        decoded, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
     )
+    del decoded
     take = _keep_take(store, prefix, character, png)
-    store.put_bytes(take_key(prefix, STAGE, character, take, "jpg"), thumbnail, "image/jpeg")
+    if thumbnail is not None:
+        store.put_bytes(take_key(prefix, STAGE, character, take, "jpg"), thumbnail, "image/jpeg")
     record = GeneratedImage(
         character=character,
         image_key=key,

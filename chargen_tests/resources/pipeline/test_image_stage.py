@@ -101,6 +101,44 @@ def test_non_png_answers_are_stored_as_png_and_unreadable_ones_fail(tmp_path: Pa
         assert opened.format == "JPEG"
 
 
+def test_a_png_cut_short_after_its_header_is_kept_with_a_failed_check(tmp_path: Path) -> None:
+    """Its size reads (the header is whole) but its pixels do not: the image is kept for a
+    person to look at, its decode check fails, and there is no thumbnail to make."""
+    store = LocalBlobStore(tmp_path)
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 60).convert("RGB").save(buffer, format="PNG")
+    cut = buffer.getvalue()[:200]
+    store.put_bytes("chargen/_staging/j/0.png", cut, "image/png")
+    image = ImageBlock(
+        url="chargen/_staging/j/0.png",
+        key="chargen/_staging/j/0.png",
+        bucket=None,
+        width=64,
+        height=64,
+        format="png",
+        content_type="image/png",
+        content_length=len(cut),
+    )
+    outcome: StageOutcome[GeneratedImage] = StageOutcome("character_image")
+    line = LineResult(index=0, key="ash", images=[image])
+    keep_final_image(
+        outcome,
+        line,
+        "ash",
+        compiled_prompt(template_version="v"),
+        store=store,
+        prefix="chargen",
+        model="m",
+        batch_job="batches/j",
+    )
+    kept = outcome.succeeded["ash"]
+    verdicts = {result.check: result for result in kept.qa}
+    assert not verdicts["png_decodes"].passed
+    assert "does not decode" in verdicts["png_decodes"].detail
+    assert kept.glance is None and stored_thumbnail(store, "chargen", kept) is None
+    assert store.get_bytes("chargen/character_image/ash.png") == cut
+
+
 def test_an_older_record_s_inline_thumbnail_is_still_read(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     older = generated_image(
