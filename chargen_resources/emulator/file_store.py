@@ -13,6 +13,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,8 @@ class FileStore:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
+        # Records read for the quota, by file id, with the inode they were read from.
+        self._quota_records: dict[str, tuple[int, FileRecord]] = {}
 
     # ---- paths
     def _record_path(self, file_id: str) -> Path:
@@ -174,7 +177,36 @@ class FileStore:
         return [json.loads(line) for line in self.upload_log.read_text().splitlines() if line]
 
     def uploaded_bytes(self) -> int:
-        return sum(r.size_bytes for r in self.list_alive() if r.source == "UPLOADED")
+        """Bytes of the uploads alive now (the project quota counts them). A record is written
+        once (a name deleted and used again is a new record, on a new inode), so each is read
+        once per process and one listing per check tells which are new or gone: checking is
+        not reading every record again, which made 10,000 uploads take quadratic time."""
+        now = self.clock.now()
+        with os.scandir(self.files_dir) as entries:
+            listed = {
+                entry.name.removesuffix(".json"): entry.inode()
+                for entry in entries
+                if entry.name.endswith(".json")
+            }
+        cached = self._quota_records
+        for gone in cached.keys() - listed.keys():
+            cached.pop(gone, None)  # pop: the server's threads may check at once
+        used = 0
+        for file_id, inode in listed.items():
+            known = cached.get(file_id)
+            if known is None or known[0] != inode:
+                try:
+                    record = FileRecord.model_validate(read_json(self._record_path(file_id)))
+                except (ValueError, TypeError):  # removed meanwhile, or not a record
+                    continue
+                known = cached[file_id] = (inode, record)
+            record = known[1]
+            if now >= record.expiration_time:
+                self._remove(file_id)  # the service deletes expired files; so do we, lazily
+                cached.pop(file_id, None)
+            elif record.source == "UPLOADED" and self._alive(record, now):
+                used += record.size_bytes
+        return used
 
     # ---- deleting
     def _remove(self, file_id: str) -> None:
