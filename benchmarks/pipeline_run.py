@@ -2,7 +2,8 @@
 
     python -m benchmarks.pipeline_run --characters 100 --size 1K
 
-Draws N sketch folders, then materializes all four assets over them in one Dagster run (one
+Draws N sketch folders (every sketch different, as in a studio's inbox: each is uploaded to the
+Files API once, none is shared), then materializes all four assets over them in one Dagster run (one
 analysis job, one image job) with local storage, and reports wall time, peak RSS of
 the process and the number of batch jobs. Then the inbox sensor's planning over the same folders,
 first tick and unchanged ticks (the first, and the median of five more). The emulator's batch clock is set to zero, so the figures are
@@ -52,7 +53,8 @@ def draw_inbox(root: Path, count: int) -> list[str]:
         folder.mkdir(parents=True)
         image = Image.new("RGB", (256, 384), (240, 240, 240))
         pen = ImageDraw.Draw(image)
-        colour = ((index * 53) % 256, (index * 97) % 256, (index * 151) % 256)
+        # A colour of its own for each of 40,000 characters: no two sketches share an upload.
+        colour = (40 + index % 200, 40 + (index // 200) % 200, (index * 151) % 256)
         pen.ellipse((100, 20, 156, 76), fill=colour)
         pen.rectangle((90, 80, 166, 260), fill=colour)
         image.save(folder / "front.png")
