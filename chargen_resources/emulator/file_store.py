@@ -102,8 +102,9 @@ class FileStore:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
-        # Records read for the quota, by file id, with the inode they were read from.
-        self._quota_records: dict[str, tuple[int, FileRecord]] = {}
+        # What the quota needs of each record read, by file id, with the inode it was read
+        # from: (inode, uploaded bytes or 0, visible after, expires at); not the whole record.
+        self._quota_records: dict[str, tuple[int, int, float, float]] = {}
 
     # ---- paths
     def _record_path(self, file_id: str) -> Path:
@@ -199,13 +200,15 @@ class FileStore:
                     record = FileRecord.model_validate(read_json(self._record_path(file_id)))
                 except (ValueError, TypeError):  # removed meanwhile, or not a record
                     continue
-                known = cached[file_id] = (inode, record)
-            record = known[1]
-            if now >= record.expiration_time:
+                uploaded = record.size_bytes if record.source == "UPLOADED" else 0
+                known = (inode, uploaded, record.visible_after, record.expiration_time)
+                cached[file_id] = known
+            _, uploaded, visible_after, expires = known
+            if now >= expires:
                 self._remove(file_id)  # the service deletes expired files; so do we, lazily
                 cached.pop(file_id, None)
-            elif record.source == "UPLOADED" and self._alive(record, now):
-                used += record.size_bytes
+            elif now >= visible_after:
+                used += uploaded
         return used
 
     # ---- deleting
