@@ -3,6 +3,7 @@
 import hashlib
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -71,11 +72,23 @@ def range_run_requests(
     return requests
 
 
-# The last tick's scan and the cursor it left: the next tick over that same scan (a local inbox
-# returns the very object while nothing in it changed), once Dagster stored that cursor (so the
-# runs it asked for were launched) and added its partitions, has nothing to plan; a tick over
-# 10,000 unchanged characters does not decode and compare them all again.
-_QUIET: list[tuple[InboxScan, str, frozenset[str]]] = []
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """What the last full tick saw: the next tick over that same scan (a local inbox returns the
+    very object while nothing in it changed), once Dagster stored the cursor it left (so the
+    runs it asked for were launched) and added its partitions, has nothing to plan; a tick over
+    10,000 unchanged characters does not decode and compare them all again."""
+
+    scan: InboxScan
+    cursor: str
+    characters: frozenset[str]
+    # cast_style was made from this scan's `_style/` folder. It stays so while the inbox does
+    # not change: cast_style can only be made again from that same folder (only wiping its
+    # materializations by hand goes unseen until the inbox next changes).
+    style_settled: bool
+
+
+_QUIET: list[_Planned] = []
 
 
 @dg.sensor(
@@ -91,21 +104,29 @@ def inbox_sensor(
 ) -> dg.SensorResult:
     scan = inbox.source().scan(remember=True)
     known = set(context.instance.get_dynamic_partitions(CHARACTERS))
-    style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
     quiet = _QUIET[0] if _QUIET else None
     if (
         quiet is not None
-        and quiet[0] is scan  # the remembered scan itself: nothing in the inbox changed
-        and quiet[1] == context.cursor  # and the cursor is the one that tick left
-        and not style_changed
-        and known.issuperset(quiet[2])  # and no partition was deleted by hand since
+        and quiet.scan is scan  # the remembered scan itself: nothing in the inbox changed
+        and quiet.cursor == context.cursor  # and the cursor is the one that tick left
+        and quiet.style_settled
+        and known.issuperset(quiet.characters)  # and no partition was deleted by hand since
     ):
         return dg.SensorResult(
-            skip_reason=f"{len(quiet[2])} characters, none new or changed", cursor=context.cursor
+            skip_reason=f"{len(quiet.characters)} characters, none new or changed",
+            cursor=context.cursor,
         )
+    style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
     listed = list(scan.characters)
     plan = plan_tick(listed, context.cursor, known)
-    _QUIET[:] = [(scan, plan.cursor, frozenset(character.key for character in listed))]
+    _QUIET[:] = [
+        _Planned(
+            scan,
+            plan.cursor,
+            frozenset(character.key for character in listed),
+            style_settled=style_changed is None,
+        )
+    ]
     fingerprints_now = {character.key: character.fingerprint for character in listed}
     held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
     for character, reason in sorted(held.items()):

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from PIL import Image
 
-from chargen_assets import sensors
+from chargen_assets import cast_style, sensors
 from chargen_assets.partitions import CHARACTERS
 from chargen_assets.resources import InboxResource
 from chargen_assets.sensors import PIPELINE_KEYS, inbox_sensor
@@ -123,3 +123,47 @@ def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
         assert [r.partition_key_range for r in changed.run_requests or []] == [
             dg.PartitionKeyRange("alpha", "alpha")
         ]
+
+
+def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    _sketch(inbox / "alpha" / "a.png", (10, 20, 30))
+    (inbox / "_style").mkdir()
+    (inbox / "_style" / "style.yaml").write_text("art_direction: ink and wash\n")
+    then = time.time_ns() - 60 * 1_000_000_000  # untouched for a minute: its scan is remembered
+    for path in [inbox, *inbox.rglob("*")]:
+        os.utime(path, ns=(then, then))
+    asked: list[int] = []
+    real_style_changed = sensors._style_changed
+
+    def counted(*args: Any) -> str | None:
+        asked.append(1)
+        return real_style_changed(*args)
+
+    monkeypatch.setattr(sensors, "_style_changed", counted)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, ["alpha"])
+        first = _tick(instance, inbox, None)  # alpha, with the style read first in its run
+        (run,) = first.run_requests or []
+        assert run.asset_selection == [cast_style.KEY, *PIPELINE_KEYS]
+        # The style not read yet (its run may be queued or have failed): the next tick asks.
+        again = _tick(instance, inbox, first.cursor)
+        (read_style,) = again.run_requests or []
+        assert read_style.asset_selection == [cast_style.KEY]
+        assert len(asked) == 2
+
+        style = InboxResource(local_root=str(inbox)).source().scan().style
+        assert style is not None
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                cast_style.KEY, tags={cast_style.INBOX_FINGERPRINT_TAG: style.fingerprint}
+            )
+        )
+        read = _tick(instance, inbox, again.cursor)
+        assert not read.run_requests and len(asked) == 3
+        quiet = _tick(instance, inbox, read.cursor)  # read from this very inbox: settled
+        assert not quiet.run_requests and len(asked) == 3
+        assert quiet.skip_reason is not None
+        assert quiet.skip_reason.skip_message == "1 characters, none new or changed"
