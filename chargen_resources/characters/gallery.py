@@ -30,6 +30,9 @@ h1 { font-weight: 600; } .summary { color: #b8b8c0; }
 .reason { color: #ff9a9a; } .prompt { color: #c8c8d0; font-size: 0.9rem; }
 img.broken { outline: 3px dashed #e05252; }
 """
+# A cast of thousands is one long page: the browser fetches the pictures near the screen, not
+# every image of the cast at once.
+_LAZY = 'loading="lazy" decoding="async"'
 _SCRIPT = """
 for (const img of document.images) {
   const mark = (state) => { img.dataset.load = state; if (state === "error") img.classList.add("broken"); };
@@ -50,7 +53,7 @@ def _card(state: CharacterState, prefix: str) -> str:
     parts = [f'<section class="card {status}" id="{name}" data-status="{status}">']
     if state.image is not None:
         src = _link(state.image.image_key, prefix)
-        parts.append(f'<div><img class="final" src="{src}" alt="{name}"></div>')
+        parts.append(f'<div><img class="final" {_LAZY} src="{src}" alt="{name}"></div>')
     else:
         parts.append('<div class="final">no image</div>')
     parts.append(f"<div><h2>{name} <small>({status})</small></h2>")
@@ -59,7 +62,8 @@ def _card(state: CharacterState, prefix: str) -> str:
         parts.append(f'<p class="reason">{html.escape(state.dead_letter.stage)}: {reason}</p>')
     if state.source is not None:
         sketches = "".join(
-            f'<img src="{_link(image.key, prefix)}" alt="sketch {html.escape(image.source_name)}">'
+            f'<img {_LAZY} src="{_link(image.key, prefix)}" '
+            f'alt="sketch {html.escape(image.source_name)}">'
             for image in state.source.images
         )
         parts.append(f'<p class="sketches">{sketches}</p>')

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from PIL import Image
 
 from chargen_assets.catalog import character_catalog
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.storage import ChargenIOManager
+from chargen_resources.characters.catalog import CharacterState
+from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
+from chargen_tests.factories import generated_image
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
 pytestmark = pytest.mark.e2e
@@ -29,14 +33,24 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--allow-file-access-from-files",
     "--virtual-time-budget=10000",
+    # Headless Chromium loads lazy images at once; a desktop browser does not.
+    "--blink-settings=lazyLoadEnabled=true",
 ]
+SCREEN = "1280,900"
 
 
-def _rendered_dom(page: Path, profile: Path) -> str:
+def _rendered_dom(page: Path, profile: Path, window: str) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Chromium is missing: `apt-get install chromium` (.ci/run does it)"
     done = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--window-size={window}",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -59,7 +73,8 @@ def test_the_gallery_shows_every_picture_and_the_failed_character_first(
     )
     assert built.success
     page = platform.storage_root / "chargen" / "gallery" / "index.html"
-    dom = _rendered_dom(page, tmp_path / "chromium-profile")
+    # A window taller than the page: every picture is near the screen.
+    dom = _rendered_dom(page, tmp_path / "chromium-profile", window="1280,20000")
     states = re.findall(r'<img[^>]*data-load="(\w+)"', dom)
     finals = re.findall(r'<img class="final"', dom)
     assert len(finals) == len(COLOURS) - 1  # ember has no image
@@ -68,3 +83,25 @@ def test_the_gallery_shows_every_picture_and_the_failed_character_first(
     sections = re.findall(r'<section class="card (\w+)" id="([\w-]+)"', dom)
     assert sections[0] == ("failed", "ember")
     assert "IMAGE_SAFETY" in dom
+
+
+def test_a_long_gallery_fetches_only_the_pictures_near_the_screen(tmp_path: Path) -> None:
+    """A cast of thousands is one page: opening it must not fetch every image at once."""
+    cast = 300
+    folder = tmp_path / "chargen" / "character_image"
+    folder.mkdir(parents=True)
+    states = []
+    for index in range(cast):
+        name = f"hero-{index:03d}"
+        Image.new("RGB", (96, 160), (index % 256, 90, 140)).save(folder / f"{name}.png")
+        image = generated_image(character=name, image_key=f"chargen/character_image/{name}.png")
+        states.append(CharacterState(character=name, image=image))
+    page = tmp_path / "chargen" / GALLERY_PAGE
+    page.parent.mkdir()
+    page.write_text(render_gallery(states, "chargen", tmp_path.as_uri()))
+    dom = _rendered_dom(page, tmp_path / "chromium-profile", window=SCREEN)
+    finals = re.findall(r'<img class="final"[^>]*>', dom)
+    loaded = [tag for tag in finals if 'data-load="ok"' in tag]
+    assert len(finals) == cast
+    assert 'data-load="error"' not in dom
+    assert 0 < len(loaded) < cast // 5, len(loaded)  # the first screens, not the whole cast
