@@ -1,5 +1,6 @@
 """character_catalog: every character in one Parquet table, previewed in the UI."""
 
+import itertools
 from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
@@ -14,7 +15,11 @@ from chargen_resources.characters.artifacts import (
     GeneratedImage,
     SourceImages,
 )
-from chargen_resources.characters.contact_sheet import render_contact_sheet
+from chargen_resources.characters.contact_sheet import (
+    render_contact_sheet,
+    sheet_name,
+    sheet_pages,
+)
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import stored_thumbnail
@@ -88,8 +93,8 @@ def character_catalog(
         for key in keys
     ]
     table = build_catalog(states)
-    # The cast on one PNG from the thumbnails kept with each image (no image is read again),
-    # with failed and pending characters marked, not left out.
+    # The cast on PNG sheets of 400 from the thumbnails kept with each image (no image is read
+    # again), with failed and pending characters marked, not left out.
     statuses = dict(table.select("character", "status").iter_rows())
     images = {state.character: state.image for state in states}
 
@@ -97,11 +102,12 @@ def character_catalog(
         image = images[character]
         return stored_thumbnail(storage.store(), storage.prefix, image) if image else None
 
-    sheet = render_contact_sheet(
-        images, thumbnail, {name: value for name, value in statuses.items() if value != "done"}
-    )
-    sheet_key = beside_results(storage.prefix, CONTACT_SHEET)
-    storage.store().put_bytes(sheet_key, sheet, "image/png")
+    marked = {name: value for name, value in statuses.items() if value != "done"}
+    sheet_keys = [
+        _store_sheet(storage, page, render_contact_sheet(names, thumbnail, marked))
+        for page, names in enumerate(sheet_pages(images), start=1)
+    ]
+    _forget_sheets_after(storage, len(sheet_keys))
     # The cast as a page anyone can open, beside the results (README "The gallery").
     gallery_key = beside_results(storage.prefix, GALLERY_PAGE)
     page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
@@ -117,12 +123,29 @@ def character_catalog(
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
             "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
             "gallery": dg.MetadataValue.path(storage.store().uri(gallery_key)),
-            "contact_sheet": dg.MetadataValue.path(storage.store().uri(sheet_key)),
+            "contact_sheet": dg.MetadataValue.path(storage.store().uri(sheet_keys[0])),
+            "contact_sheets": len(sheet_keys),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
             "storage_uri": dg.MetadataValue.path(stored.uri),
             "stored_bytes": stored.size_bytes,
         }
     )
+
+
+def _store_sheet(storage: ChargenStorage, page: int, sheet: bytes) -> str:
+    key = beside_results(storage.prefix, sheet_name(CONTACT_SHEET, page))
+    storage.store().put_bytes(key, sheet, "image/png")
+    return key
+
+
+def _forget_sheets_after(storage: ChargenStorage, count: int) -> None:
+    """Delete the sheets an earlier, larger cast had beyond `count` (partitions deleted by
+    hand), so every sheet there is of this catalog."""
+    for page in itertools.count(count + 1):
+        key = beside_results(storage.prefix, sheet_name(CONTACT_SHEET, page))
+        if not storage.store().exists(key):
+            return
+        storage.store().delete(key)
 
 
 PREVIEW_COLUMNS = (

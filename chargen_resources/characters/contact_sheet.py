@@ -1,12 +1,12 @@
-"""One PNG of the whole cast: each character as a captioned tile, in a grid.
+"""The cast on PNG sheets: each character as a captioned tile, in a grid, 400 to a sheet.
 
 A character without an image gets a tile that says why: "failed" on red (the reason is in the
 catalog and the gallery) or "pending" on grey, so the sheet never hides a missing character.
 
-The sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
-Pillow, and a zlib stream): memory stays a few rows of tiles whatever the size of the cast, where
-a whole 10,000-character sheet would be 1.2 GB of pixels. Rows are drawn by two threads while
-the caller's thread encodes the ones before them (Pillow and zlib release the GIL).
+A sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
+Pillow, and a zlib stream): memory stays a few rows of tiles, not the 49 MB of a full sheet's
+pixels. Rows are drawn by two threads while the caller's thread encodes the ones before them
+(Pillow and zlib release the GIL).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from PIL import Image, ImageChops, ImageDraw
 
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
-MAX_COLUMNS = 8
+MAX_COLUMNS = 20
+# Characters per sheet: 20 x 20 tiles (3,840 x 4,240 pixels) is a picture any viewer opens; a
+# 10,000-character cast on one sheet would be a PNG hundreds of thousands of pixels tall.
+SHEET_CHARACTERS = MAX_COLUMNS * MAX_COLUMNS
 DRAWING_THREADS = 2
 ROWS_AHEAD = 4  # rows drawn ahead of the encoder: memory is a handful of rows
 # zlib's fastest level: a 10,000-character sheet is over a gigabyte of pixels to compress, and
@@ -33,6 +36,23 @@ BACKGROUND = (32, 32, 36)
 TEXT = (235, 235, 235)
 FAILED = (150, 40, 40)
 PENDING = (80, 80, 86)
+
+
+def sheet_pages(characters: Iterable[str]) -> list[list[str]]:
+    """The cast in name order, one sheet's worth at a time (always at least one sheet)."""
+    names = sorted(characters)
+    return [
+        names[start : start + SHEET_CHARACTERS] for start in range(0, len(names), SHEET_CHARACTERS)
+    ] or [[]]
+
+
+def sheet_name(first: str, page: int) -> str:
+    """The file name of sheet `page` (from 1): the first keeps `first`, the next are numbered
+    after it ("cast.png", "cast-002.png", ...)."""
+    if page == 1:
+        return first
+    stem, dot, ext = first.rpartition(".")
+    return f"{stem}-{page:03d}{dot}{ext}" if dot else f"{first}-{page:03d}"
 
 
 def render_contact_sheet(

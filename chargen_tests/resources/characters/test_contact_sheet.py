@@ -10,8 +10,11 @@ from chargen_resources.characters.contact_sheet import (
     CAPTION,
     FAILED,
     PENDING,
+    SHEET_CHARACTERS,
     TILE,
     render_contact_sheet,
+    sheet_name,
+    sheet_pages,
 )
 
 
@@ -29,3 +32,17 @@ def test_failed_and_pending_characters_get_marked_tiles() -> None:
         assert image.getpixel((TILE // 2, TILE // 2)) == (0, 0, 250)  # ash's picture
         assert image.getpixel((TILE + 12, 12)) == FAILED  # "blocked", second tile
         assert image.getpixel((12, TILE + CAPTION + 12)) == PENDING  # "new", third tile
+
+
+def test_the_cast_goes_on_sheets_of_400_in_name_order() -> None:
+    cast = [f"c{index:04d}" for index in reversed(range(2 * SHEET_CHARACTERS + 1))]
+    pages = sheet_pages(cast)
+    assert [len(page) for page in pages] == [SHEET_CHARACTERS, SHEET_CHARACTERS, 1]
+    assert [name for page in pages for name in page] == sorted(cast)
+    assert sheet_pages([]) == [[]]  # an empty cast still gets its (empty) sheet
+
+
+def test_the_first_sheet_keeps_its_name_and_the_next_are_numbered() -> None:
+    assert sheet_name("cast.png", 1) == "cast.png"
+    assert sheet_name("cast.png", 2) == "cast-002.png"
+    assert sheet_name("sheets/cast", 12) == "sheets/cast-012"
