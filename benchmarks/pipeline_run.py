@@ -6,7 +6,8 @@ Draws N sketch folders (every sketch different, as in a studio's inbox: each is 
 Files API once, none is shared), then materializes all four assets over them in one Dagster run (one
 analysis job, one image job) with local storage, and reports wall time, peak RSS of
 the process and the number of batch jobs. Then the inbox sensor's planning over the same folders,
-first tick and unchanged ticks (the first, and the median of five more). The emulator's batch clock is set to zero, so the figures are
+first tick and unchanged ticks (the first, and the median of five more), in a process of their own
+as the daemon has the code server evaluate them (in this process with `--in-memory-instance`). The emulator's batch clock is set to zero, so the figures are
 chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
 
 The Dagster instance keeps its event log on disk in the temporary folder (SQLite), as a run
@@ -70,9 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", action="store_true")
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--create-run", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-ticks", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.create_run:
         return _create_run_command(args.create_run)
+    if args.measure_ticks:
+        return _measure_ticks_command(args.measure_ticks)
     created: float | None = None
 
     with tempfile.TemporaryDirectory(prefix="chargen-bench-") as folder:
@@ -98,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         from chargen_assets.definitions import build_defs
         from chargen_assets.partitions import CHARACTERS
         from chargen_assets.pipeline import character_pipeline
-        from chargen_assets.sensors import inbox_sensor
 
         defs = build_defs()
         resources = defs.resources or {}
@@ -146,25 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             done = len(instance.get_materialized_partitions(dg.AssetKey("character_image")))
             jobs = _count_jobs(resources)
 
-            with dg.build_sensor_context(
-                instance=instance,
-                resources={"inbox": resources["inbox"], "storage": resources["storage"]},
-            ) as context:
-                started = time.perf_counter()
-                first = inbox_sensor(context)
-                first_tick = time.perf_counter() - started
-                cursor = first.cursor if isinstance(first, dg.SensorResult) else None
-            # The daemon ticks every 30 s: the first unchanged tick, and the median of the next.
-            quiet_ticks = []
-            for _ in range(QUIET_TICKS):
-                with dg.build_sensor_context(
-                    instance=instance,
-                    cursor=cursor,
-                    resources={"inbox": resources["inbox"], "storage": resources["storage"]},
-                ) as context:
-                    started = time.perf_counter()
-                    inbox_sensor(context)
-                    quiet_ticks.append(time.perf_counter() - started)
+            if args.in_memory_instance:  # no other process can open this instance
+                first_tick, quiet_ticks = _measure_ticks(instance, resources)
+            else:
+                first_tick, quiet_ticks = _measure_ticks_in_child(root / "dagster_home")
 
             catalog = None
             if args.catalog:
@@ -259,6 +247,59 @@ def _create_run_command(home: str) -> int:
 
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
         print(_create_run(job, instance, asked["run_config"], asked["tags"]))
+    return 0
+
+
+def _measure_ticks(instance: Any, resources: Mapping[str, Any]) -> tuple[float, list[float]]:
+    """The inbox sensor's first tick over the cast, then QUIET_TICKS unchanged ones (seconds)."""
+    import dagster as dg
+
+    from chargen_assets.sensors import inbox_sensor
+
+    sensor_resources = {"inbox": resources["inbox"], "storage": resources["storage"]}
+    with dg.build_sensor_context(instance=instance, resources=sensor_resources) as context:
+        started = time.perf_counter()
+        first = inbox_sensor(context)
+        first_tick = time.perf_counter() - started
+        cursor = first.cursor if isinstance(first, dg.SensorResult) else None
+    # The daemon ticks every 30 s: the first unchanged tick, and the median of the next.
+    quiet_ticks = []
+    for _ in range(QUIET_TICKS):
+        with dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources=sensor_resources
+        ) as context:
+            started = time.perf_counter()
+            inbox_sensor(context)
+            quiet_ticks.append(time.perf_counter() - started)
+    return first_tick, quiet_ticks
+
+
+def _measure_ticks_in_child(home: Path) -> tuple[float, list[float]]:
+    """The ticks in a process of their own, as the daemon has the code server evaluate them:
+    a process holding the definitions (and the scan its last tick remembered), not a run
+    worker's heap after a run."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline_run", "--measure-ticks", str(home)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": package_root},
+    )
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured["first"], measured["quiet"]
+
+
+def _measure_ticks_command(home: str) -> int:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from chargen_assets.definitions import build_defs
+
+    resources = build_defs().resources or {}
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
+        first, quiet = _measure_ticks(instance, resources)
+    print(json.dumps({"first": first, "quiet": quiet}))
     return 0
 
 
