@@ -29,7 +29,7 @@ MAX_COLUMNS = 20
 SHEET_CHARACTERS = MAX_COLUMNS * MAX_COLUMNS
 DRAWING_THREADS = 2
 ROWS_AHEAD = 4  # rows drawn ahead of the encoder: memory is a handful of rows
-# zlib's fastest level: a 10,000-character sheet is over a gigabyte of pixels to compress, and
+# zlib's fastest level: a 10,000-character cast's sheets are over a gigabyte of pixels, and
 # at level 6 (Pillow's default) that alone took longer than the rest of the catalog.
 COMPRESS_LEVEL = 1
 BACKGROUND = (32, 32, 36)
