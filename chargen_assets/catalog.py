@@ -1,6 +1,5 @@
 """character_catalog: every character in one Parquet table, previewed in the UI."""
 
-import itertools
 from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
@@ -17,8 +16,8 @@ from chargen_resources.characters.artifacts import (
 )
 from chargen_resources.characters.contact_sheet import (
     render_contact_sheet,
-    sheet_name,
     sheet_pages,
+    store_sheets,
 )
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
@@ -103,11 +102,11 @@ def character_catalog(
         return stored_thumbnail(storage.store(), storage.prefix, image) if image else None
 
     marked = {name: value for name, value in statuses.items() if value != "done"}
-    sheet_keys = [
-        _store_sheet(storage, page, render_contact_sheet(names, thumbnail, marked))
-        for page, names in enumerate(sheet_pages(images), start=1)
-    ]
-    _forget_sheets_after(storage, len(sheet_keys))
+    sheet_keys = store_sheets(
+        storage.store(),
+        beside_results(storage.prefix, CONTACT_SHEET),
+        (render_contact_sheet(names, thumbnail, marked) for names in sheet_pages(images)),
+    )
     # The cast as a page anyone can open, beside the results (README "The gallery").
     gallery_key = beside_results(storage.prefix, GALLERY_PAGE)
     page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
@@ -130,22 +129,6 @@ def character_catalog(
             "stored_bytes": stored.size_bytes,
         }
     )
-
-
-def _store_sheet(storage: ChargenStorage, page: int, sheet: bytes) -> str:
-    key = beside_results(storage.prefix, sheet_name(CONTACT_SHEET, page))
-    storage.store().put_bytes(key, sheet, "image/png")
-    return key
-
-
-def _forget_sheets_after(storage: ChargenStorage, count: int) -> None:
-    """Delete the sheets an earlier, larger cast had beyond `count` (partitions deleted by
-    hand), so every sheet there is of this catalog."""
-    for page in itertools.count(count + 1):
-        key = beside_results(storage.prefix, sheet_name(CONTACT_SHEET, page))
-        if not storage.store().exists(key):
-            return
-        storage.store().delete(key)
 
 
 PREVIEW_COLUMNS = (

@@ -1,4 +1,4 @@
-"""cast_contact_sheet: the whole cast on one PNG, built on top of character_image.
+"""cast_contact_sheet: the whole cast on PNG sheets of 400, built on top of character_image.
 
 Also the example of what a studio adds downstream (a sprite sheet, an engine import): an
 asset over the whole cast that depends on `character_image` and reads each character's PNG
@@ -12,7 +12,11 @@ import dagster as dg
 from chargen_assets.catalog import CATALOG_CONDITION
 from chargen_assets.stages import IMAGE
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.contact_sheet import render_contact_sheet
+from chargen_resources.characters.contact_sheet import (
+    render_contact_sheet,
+    sheet_pages,
+    store_sheets,
+)
 from chargen_resources.storage.codecs import PngImage
 
 
@@ -21,16 +25,26 @@ from chargen_resources.storage.codecs import PngImage
     group_name="characters",
     kinds={"pillow", "png"},
     automation_condition=CATALOG_CONDITION,
-    description="Every character's finished image as a captioned tile, one PNG for the cast.",
+    description="Every character's finished image as a captioned tile, 400 to a PNG sheet.",
 )
 def cast_contact_sheet(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:
     made = storage.stored_partitions(IMAGE, PngImage)  # characters without an image are left out
-    sheet = render_contact_sheet(
-        made, lambda character: storage.read_artifact(IMAGE, character, PngImage).data
+    keys = store_sheets(
+        storage.store(),
+        storage.artifact_key(context.asset_key, None, "png"),
+        (
+            render_contact_sheet(
+                names, lambda character: storage.read_artifact(IMAGE, character, PngImage).data
+            )
+            for names in sheet_pages(made)  # 400 to a sheet, the next ones numbered
+        ),
     )
-    stored = storage.store_artifact(context.asset_key, None, PngImage(sheet))
     return dg.MaterializeResult(
-        metadata={"characters": len(made), "sheet": dg.MetadataValue.path(stored.uri)}
+        metadata={
+            "characters": len(made),
+            "sheet": dg.MetadataValue.path(storage.store().uri(keys[0])),
+            "sheets": len(keys),
+        }
     )

@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from PIL import Image, ImageChops, ImageDraw
 
+from chargen_resources.storage.blob_store import BlobStore
+
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
 MAX_COLUMNS = 20
@@ -53,6 +55,20 @@ def sheet_name(first: str, page: int) -> str:
         return first
     stem, dot, ext = first.rpartition(".")
     return f"{stem}-{page:03d}{dot}{ext}" if dot else f"{first}-{page:03d}"
+
+
+def store_sheets(store: BlobStore, first_key: str, sheets: Iterable[bytes]) -> list[str]:
+    """Write the cast's sheets as `first_key` and the numbered keys after it, and delete the
+    ones an earlier, larger cast left beyond them; returns the keys written, in order."""
+    keys = []
+    for page, sheet in enumerate(sheets, start=1):
+        keys.append(sheet_name(first_key, page))
+        store.put_bytes(keys[-1], sheet, "image/png")
+    page = len(keys) + 1
+    while store.exists(stale := sheet_name(first_key, page)):
+        store.delete(stale)
+        page += 1
+    return keys
 
 
 def render_contact_sheet(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from PIL import Image
 
@@ -15,7 +16,9 @@ from chargen_resources.characters.contact_sheet import (
     render_contact_sheet,
     sheet_name,
     sheet_pages,
+    store_sheets,
 )
+from chargen_resources.storage.blob_store import LocalBlobStore
 
 
 def _png(colour: tuple[int, int, int]) -> bytes:
@@ -46,3 +49,13 @@ def test_the_first_sheet_keeps_its_name_and_the_next_are_numbered() -> None:
     assert sheet_name("cast.png", 1) == "cast.png"
     assert sheet_name("cast.png", 2) == "cast-002.png"
     assert sheet_name("sheets/cast", 12) == "sheets/cast-012"
+
+
+def test_sheets_are_stored_in_order_and_an_earlier_casts_extra_sheets_go(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    written = store_sheets(store, "out/cast.png", [b"one", b"two", b"three"])
+    assert written == ["out/cast.png", "out/cast-002.png", "out/cast-003.png"]
+    assert store.get_bytes("out/cast-003.png") == b"three"
+    assert store_sheets(store, "out/cast.png", [b"smaller"]) == ["out/cast.png"]
+    assert sorted(store.list_keys("out/")) == ["out/cast.png"]
+    assert store.get_bytes("out/cast.png") == b"smaller"
