@@ -220,19 +220,25 @@ def _create_run(
     return str(run.run_id)
 
 
-def _create_run_in_child(home: Path, run_config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
-    """Create the run in another process, as Dagster's daemon or webserver does before a run
-    worker starts (creating a ranged run logs a planned event per partition and asset)."""
+def _in_child(option: str, home: Path, given: str = "") -> str:
+    """Run this benchmark with `option` on the instance at `home` in a fresh interpreter,
+    `given` on its stdin; returns the last line it prints."""
     package_root = str(Path(__file__).resolve().parent.parent)
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pipeline_run", "--create-run", str(home)],
-        input=json.dumps({"run_config": run_config, "tags": tags}),
+        [sys.executable, "-m", "benchmarks.pipeline_run", option, str(home)],
+        input=given,
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "PYTHONPATH": package_root},
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+def _create_run_in_child(home: Path, run_config: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+    """Create the run in another process, as Dagster's daemon or webserver does before a run
+    worker starts (creating a ranged run logs a planned event per partition and asset)."""
+    return _in_child("--create-run", home, json.dumps({"run_config": run_config, "tags": tags}))
 
 
 def _create_run_command(home: str) -> int:
@@ -278,15 +284,7 @@ def _measure_ticks_in_child(home: Path) -> tuple[float, list[float]]:
     """The ticks in a process of their own, as the daemon has the code server evaluate them:
     a process holding the definitions (and the scan its last tick remembered), not a run
     worker's heap after a run."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.pipeline_run", "--measure-ticks", str(home)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": package_root},
-    )
-    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    measured = json.loads(_in_child("--measure-ticks", home))
     return measured["first"], measured["quiet"]
 
 
