@@ -1,33 +1,48 @@
-"""character_catalog: every character in one Parquet table, previewed in the UI."""
+"""character_catalog: every character in one Parquet table, previewed in the UI.
 
-from typing import TYPE_CHECKING, TypeVar
+It reads the stages' results through chargen's storage rather than IO-manager inputs: one listing
+of each stage's folder says which characters changed since the last catalog, and only theirs are
+read again (`chargen_resources/characters/catalog_index.py`).
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from pydantic import BaseModel
 
-from chargen_assets import stages
+from chargen_assets import (
+    character_analysis,
+    character_image,
+    character_prompt,
+    source_image,
+    stages,
+)
 from chargen_assets.partitions import CHARACTERS
-from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import (
-    AnalysisRecord,
-    DeadLetter,
-    GeneratedImage,
-    SourceImages,
+from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
+from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
+from chargen_resources.characters.catalog import CharacterState
+from chargen_resources.characters.catalog_index import (
+    CatalogEntry,
+    CatalogIndex,
+    catalog_entry,
+    decode_index,
+    encode_index,
+    made_from,
+    sheet_made_from,
 )
 from chargen_resources.characters.contact_sheet import (
     render_contact_sheet,
+    sheet_name,
     sheet_pages,
     store_sheets,
 )
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.pipeline.image_stage import stored_thumbnail
-from chargen_resources.storage.layout import beside_results
+from chargen_resources.storage.blob_store import BlobNotFoundError
+from chargen_resources.storage.layout import beside_results, catalog_index_key
 
 if TYPE_CHECKING:
     import polars as pl
-
-T = TypeVar("T", bound=BaseModel)
 
 # Rebuild after any character changes. Not `eager()`: that waits for every upstream partition to
 # exist, and a character that failed never gets an image, which would freeze the catalog exactly
@@ -39,80 +54,150 @@ CATALOG_CONDITION = (
 )
 PREVIEW_ROWS = 50
 CONTACT_SHEET = "character_catalog_contact_sheet.png"
+READ_BATCH = 500  # characters whose records are in memory at once while their entries are made
+DEAD_LETTERS = " dead letters"  # a stage's failure records, as a listed folder
 
 
-def _dead_letter(storage: ChargenStorage, key: str, kept: set[str]) -> DeadLetter | None:
-    """The failure record of the latest stage this character reached that keeps one
-    (`kept`: those stages, from one listing of the dead letters)."""
+def _listed(storage: ChargenStorage) -> dict[str, dict[str, str]]:
+    """Per folder the catalog reads (each stage's results, each stage's failure records):
+    character -> the version of its object there."""
+    listed = {
+        stage.name: storage.stored_versions(stage.name, stage.artifact) for stage in stages.PIPELINE
+    }
+    for stage in stages.PIPELINE:
+        listed[stage.name + DEAD_LETTERS] = storage.dead_letter_versions(stage.name)
+    return listed
+
+
+def _dead_letter(
+    storage: ChargenStorage, key: str, listed: Mapping[str, dict[str, str]]
+) -> DeadLetter | None:
+    """The failure record of the latest stage this character reached that keeps one."""
     for stage in reversed(stages.PIPELINE):
-        if stage.name in kept:
+        if key in listed[stage.name + DEAD_LETTERS]:
             record = storage.read_dead_letter(stage.name, key, DeadLetter)
             if record is not None:
                 return record
     return None
 
 
+def _read_states(
+    storage: ChargenStorage, characters: list[str], listed: Mapping[str, dict[str, str]]
+) -> Iterator[CharacterState]:
+    """Everything stored about each character, a batch of characters at a time."""
+    for start in range(0, len(characters), READ_BATCH):
+        batch = characters[start : start + READ_BATCH]
+        read = {
+            stage.name: storage.read_artifacts(
+                stage.name,
+                [key for key in batch if key in listed[stage.name]],
+                stage.artifact,
+                missing_ok=True,  # deleted since the listing: read as absent
+            )
+            for stage in stages.PIPELINE
+        }
+        for key in batch:
+            yield CharacterState(
+                character=key,
+                source=read[source_image.stage.name].get(key),
+                analysis=read[character_analysis.stage.name].get(key),
+                prompt=read[character_prompt.stage.name].get(key),
+                image=read[character_image.stage.name].get(key),
+                dead_letter=_dead_letter(storage, key, listed),
+            )
+
+
+def _previous(storage: ChargenStorage) -> CatalogIndex | None:
+    try:
+        data = storage.store().get_bytes(catalog_index_key(storage.prefix))
+    except BlobNotFoundError:
+        return None
+    return decode_index(data, storage.prefix)
+
+
 @dg.asset(
-    # Every stage's results for every character, loaded by chargen's IO manager; characters a
-    # stage has not finished are simply absent from that stage's dict.
-    ins={
-        stage.name: dg.AssetIn(stage.key, metadata={"allow_missing_partitions": True})
-        for stage in stages.PIPELINE
-    },
+    # What it reads, for the graph and for automation; read through `storage`, see above.
+    deps=[stage.key for stage in stages.PIPELINE],
     group_name="characters",
     kinds={"polars", "parquet"},
     automation_condition=CATALOG_CONDITION,
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
 def character_catalog(
-    context: dg.AssetExecutionContext,
-    storage: ChargenStorage,
-    source_image: dict[str, SourceImages],
-    character_analysis: dict[str, AnalysisRecord],
-    character_prompt: dict[str, CompiledPrompt],
-    character_image: dict[str, GeneratedImage],
+    context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:
     # The table is polars (some 25 MB resident once imported): loaded here, not by every run
     # worker that loads these definitions to make characters.
     import polars as pl
 
-    from chargen_resources.characters.catalog import CharacterState, build_catalog, cost_by_day
+    from chargen_resources.characters.catalog import catalog_table, cost_by_day
 
-    keys = context.instance.get_dynamic_partitions(CHARACTERS)
-    dead_lettered = storage.dead_lettered()
-    states = [
-        CharacterState(
-            character=key,
-            source=source_image.get(key),
-            analysis=character_analysis.get(key),
-            prompt=character_prompt.get(key),
-            image=character_image.get(key),
-            dead_letter=_dead_letter(storage, key, dead_lettered.get(key, set())),
-        )
-        for key in keys
-    ]
-    table = build_catalog(states)
+    store, prefix = storage.store(), storage.prefix
+    listed = _listed(storage)
+    previous = _previous(storage)
+    known = previous.entries if previous is not None else {}
+    entries: dict[str, CatalogEntry] = {}
+    now: dict[str, str] = {}
+    for key in context.instance.get_dynamic_partitions(CHARACTERS):
+        now[key] = made_from(key, listed)
+        if key in known and known[key].made_from == now[key]:
+            entries[key] = known[key]
+    changed = [key for key in now if key not in entries]
+    for state in _read_states(storage, changed, listed):
+        entries[state.character] = catalog_entry(state, now[state.character], prefix)
+    entries = {key: entries[key] for key in now}  # the partitions' order
+
     # The cast on PNG sheets of 400 from the thumbnails kept with each image (no image is read
-    # again), with failed and pending characters marked, not left out.
-    statuses = dict(table.select("character", "status").iter_rows())
-    images = {state.character: state.image for state in states}
+    # again), failed and pending characters marked, not left out. A sheet whose characters are
+    # all as they were when it was drawn is kept.
+    pages = sheet_pages(entries)
+    drawn_from = [sheet_made_from(names, entries) for names in pages]
+    first_sheet = beside_results(prefix, CONTACT_SHEET)
+    kept = previous.sheets if previous is not None else []
+    redraw = {
+        page
+        for page, source in enumerate(drawn_from)
+        if page >= len(kept)
+        or kept[page] != source
+        or not store.exists(sheet_name(first_sheet, page + 1))
+    }
+    index = CatalogIndex(
+        prefix=prefix,
+        entries=entries,
+        sheets=["" if page in redraw else source for page, source in enumerate(drawn_from)],
+    )
+    if redraw:  # first, so that a sheet half-written by a crash is drawn again next time
+        store.put_bytes(catalog_index_key(prefix), encode_index(index), "application/gzip")
+    images = listed[character_image.stage.name]
 
     def thumbnail(character: str) -> bytes | None:  # read as its tile is drawn
-        image = images[character]
-        return stored_thumbnail(storage.store(), storage.prefix, image) if image else None
+        if character not in images:
+            return None
+        try:
+            image = storage.read_artifact(character_image.stage.name, character, GeneratedImage)
+        except ArtifactNotFoundError:
+            return None
+        return stored_thumbnail(store, prefix, image)
 
-    marked = {name: value for name, value in statuses.items() if value != "done"}
+    marked = {key: entry.status for key, entry in entries.items() if entry.status != "done"}
     sheet_keys = store_sheets(
-        storage.store(),
-        beside_results(storage.prefix, CONTACT_SHEET),
-        (render_contact_sheet(names, thumbnail, marked) for names in sheet_pages(images)),
+        store,
+        first_sheet,
+        (
+            render_contact_sheet(names, thumbnail, marked) if page in redraw else None
+            for page, names in enumerate(pages)
+        ),
     )
     # The cast as a page anyone can open, beside the results (README "The gallery").
-    gallery_key = beside_results(storage.prefix, GALLERY_PAGE)
-    page = render_gallery(states, storage.prefix, storage.store().uri(storage.prefix))
-    storage.store().put_bytes(gallery_key, page.encode(), "text/html")
+    gallery_key = beside_results(prefix, GALLERY_PAGE)
+    page = render_gallery((entry.gallery for entry in entries.values()), store.uri(prefix))
+    store.put_bytes(gallery_key, page.encode(), "text/html")
+    table = catalog_table(entry.row for entry in entries.values())
     counts = table.group_by("status").len().to_dicts()
     stored = storage.store_artifact(context.asset_key, None, table)
+    index.sheets = drawn_from
+    store.put_bytes(catalog_index_key(prefix), encode_index(index), "application/gzip")
+    costs = cost_by_day(line for entry in entries.values() for line in entry.costs)
     return dg.MaterializeResult(
         metadata={
             "characters": table.height,
@@ -120,10 +205,13 @@ def character_catalog(
             **{f"status_{row['status']}": row["len"] for row in counts},
             "estimated_cost_usd": round(float(table["estimated_cost_usd"].sum() or 0.0), 3),
             "qa_failed": table.filter(pl.col("qa_failed").is_not_null()).height,
-            "cost_by_day": dg.MetadataValue.md(_markdown(cost_by_day(states))),
-            "gallery": dg.MetadataValue.path(storage.store().uri(gallery_key)),
-            "contact_sheet": dg.MetadataValue.path(storage.store().uri(sheet_keys[0])),
+            "cost_by_day": dg.MetadataValue.md(_markdown(costs)),
+            "gallery": dg.MetadataValue.path(store.uri(gallery_key)),
+            "contact_sheet": dg.MetadataValue.path(store.uri(sheet_keys[0])),
             "contact_sheets": len(sheet_keys),
+            # What this catalog had to read again: the rest was as the last one left it.
+            "characters_read": len(changed),
+            "contact_sheets_drawn": len(redraw),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
             "storage_uri": dg.MetadataValue.path(stored.uri),
             "stored_bytes": stored.size_bytes,

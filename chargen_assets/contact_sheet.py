@@ -30,7 +30,7 @@ from chargen_resources.storage.codecs import PngImage
 def cast_contact_sheet(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:
-    made = storage.stored_partitions(IMAGE, PngImage)  # characters without an image are left out
+    made = storage.stored_versions(IMAGE, PngImage)  # characters without an image are left out
     keys = store_sheets(
         storage.store(),
         storage.artifact_key(context.asset_key, None, "png"),

@@ -173,17 +173,17 @@ class ChargenStorage(dg.ConfigurableResource):
                 pool.map(lambda key: self.store_artifact(asset, key, values[key]), partitions)
             )
 
-    def stored_partitions(self, asset: AssetName, target_type: object = None) -> set[str]:
-        """The partitions of `asset` with an artifact `target_type` can be read from (one
-        listing, not one lookup per partition)."""
+    def stored_versions(self, asset: AssetName, target_type: object = None) -> dict[str, str]:
+        """The partitions of `asset` with an artifact `target_type` can be read from, each with
+        its stored version (a token that changes whenever it is written again): one listing of
+        the asset's folder, not one lookup per partition."""
         folder = artifact_stem(self.prefix, asset_path(asset), None) + "/"
         extensions = extensions_for(target_type)
-        found: set[str] = set()
-        for key in self.store().list_keys(folder):
-            name = key.removeprefix(folder)
+        found: dict[str, str] = {}
+        for name, version in self.store().list_versions(folder).items():
             stem, dot, ext = name.rpartition(".")
-            if dot and "/" not in name and ext in extensions:
-                found.add(stem)
+            if dot and ext in extensions:
+                found[stem] = version
         return found
 
     def read_artifacts(
@@ -251,6 +251,15 @@ class ChargenStorage(dg.ConfigurableResource):
             asset, _, name = key.removeprefix(folder).rpartition("/")
             found.setdefault(name.removesuffix(".json"), set()).add(asset)
         return found
+
+    def dead_letter_versions(self, asset: AssetName) -> dict[str, str]:
+        """Partition -> the version of its failure record for `asset` (one listing)."""
+        folder = f"{dead_letters_folder(self.prefix)}{asset_path(asset)}/"
+        return {
+            name.removesuffix(".json"): version
+            for name, version in self.store().list_versions(folder).items()
+            if name.endswith(".json")
+        }
 
     def clear_dead_letter(self, asset: AssetName, partition: str) -> None:
         """Forget an earlier failure (call once the partition succeeds)."""

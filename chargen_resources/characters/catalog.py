@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -106,23 +107,28 @@ def catalog_row(state: CharacterState) -> dict[str, object]:
     }
 
 
-def build_catalog(states: list[CharacterState]) -> pl.DataFrame:
+def catalog_table(rows: Iterable[dict[str, object]]) -> pl.DataFrame:
+    """The catalog: `catalog_row`s in character order."""
     import polars as pl  # some 25 MB resident: only where a table is built
 
-    rows = [catalog_row(state) for state in sorted(states, key=lambda s: s.character)]
-    return pl.DataFrame(rows, schema=SCHEMA)
+    ordered = sorted(rows, key=lambda row: str(row["character"]))
+    return pl.DataFrame(ordered, schema=SCHEMA)
 
 
-def cost_by_day(states: list[CharacterState]) -> pl.DataFrame:
-    """What the stored results cost, per day they arrived (UTC): analyses and images together."""
-    import polars as pl
-
-    rows = [
-        {"day": f"{record.made_at:%Y-%m-%d}", "cost": record.estimated_cost_usd or 0.0}
-        for state in states
+def cost_lines(state: CharacterState) -> list[tuple[str, float]]:
+    """(day it arrived, UTC; estimated cost) of each paid result stored for the character."""
+    return [
+        (f"{record.made_at:%Y-%m-%d}", record.estimated_cost_usd or 0.0)
         for record in (state.analysis, state.image)
         if record is not None and record.made_at is not None
     ]
+
+
+def cost_by_day(lines: Iterable[tuple[str, float]]) -> pl.DataFrame:
+    """What the stored results cost, per day they arrived: analyses and images together."""
+    import polars as pl
+
+    rows = [{"day": day, "cost": cost} for day, cost in lines]
     if not rows:
         return pl.DataFrame(schema=COST_BY_DAY_SCHEMA)
     return (

@@ -57,13 +57,15 @@ def sheet_name(first: str, page: int) -> str:
     return f"{stem}-{page:03d}{dot}{ext}" if dot else f"{first}-{page:03d}"
 
 
-def store_sheets(store: BlobStore, first_key: str, sheets: Iterable[bytes]) -> list[str]:
-    """Write the cast's sheets as `first_key` and the numbered keys after it, and delete the
-    ones an earlier, larger cast left beyond them; returns the keys written, in order."""
+def store_sheets(store: BlobStore, first_key: str, sheets: Iterable[bytes | None]) -> list[str]:
+    """Write the cast's sheets as `first_key` and the numbered keys after it (None: that sheet
+    is already stored as it should be), and delete the ones an earlier, larger cast left
+    beyond them; returns the sheets' keys, in order."""
     keys = []
     for page, sheet in enumerate(sheets, start=1):
         keys.append(sheet_name(first_key, page))
-        store.put_bytes(keys[-1], sheet, "image/png")
+        if sheet is not None:
+            store.put_bytes(keys[-1], sheet, "image/png")
     page = len(keys) + 1
     while store.exists(stale := sheet_name(first_key, page)):
         store.delete(stale)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from chargen_resources.characters.catalog import CharacterState, status_of
 
@@ -47,7 +48,15 @@ def _link(key: str, prefix: str) -> str:
     return html.escape(TO_PREFIX + key.removeprefix(prefix.strip("/") + "/"))
 
 
-def _card(state: CharacterState, prefix: str) -> str:
+class GalleryCard(NamedTuple):
+    """One character's part of the page."""
+
+    character: str
+    status: str
+    html: str
+
+
+def gallery_card(state: CharacterState, prefix: str) -> GalleryCard:
     status = status_of(state)
     name = html.escape(state.character)
     parts = [f'<section class="card {status}" id="{name}" data-status="{status}">']
@@ -92,13 +101,13 @@ def _card(state: CharacterState, prefix: str) -> str:
     )
     badge = f"; backend: {html.escape(made_by)}" if made_by else ""
     parts.append(f"<p>cost about ${cost:.3f}{badge}</p></div></section>")
-    return "".join(parts)
+    return GalleryCard(state.character, status, "".join(parts))
 
 
-def render_gallery(states: Sequence[CharacterState], prefix: str, prefix_uri: str) -> str:
+def render_gallery(cards: Iterable[GalleryCard], prefix_uri: str) -> str:
     """The page; failed characters first, then the rest by name."""
-    ordered = sorted(states, key=lambda s: (status_of(s) != "failed", s.character))
-    counts = Counter(status_of(state) for state in states)
+    ordered = sorted(cards, key=lambda card: (card.status != "failed", card.character))
+    counts = Counter(card.status for card in ordered)
     shown = ", ".join(
         f"{counts[status]} {status}"
         for status in ("done", "locked", "stale", "failed", "pending")
@@ -108,6 +117,6 @@ def render_gallery(states: Sequence[CharacterState], prefix: str, prefix_uri: st
         "<!doctype html><html><head><meta charset='utf-8'><title>chargen cast</title>"
         f"<style>{_STYLE}</style></head><body><h1>The cast</h1>"
         f'<p class="summary">{shown}; results in {html.escape(prefix_uri)}</p>'
-        + "".join(_card(state, prefix) for state in ordered)
+        + "".join(card.html for card in ordered)
         + f"<script>{_SCRIPT}</script></body></html>"
     )

@@ -62,6 +62,11 @@ class BlobStore(Protocol):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]: ...
 
+    def list_versions(self, folder: str) -> dict[str, str]:
+        """The objects directly in `folder` (a prefix ending in '/'; not those in folders below
+        it): name within the folder -> a token that changes whenever the object is written."""
+        ...
+
     def move(self, src: str, dst: str) -> None: ...
 
     def uri(self, key: str) -> str: ...
@@ -158,6 +163,22 @@ class LocalBlobStore:
                     keys.append(key)
         # Sorted like S3 listings (by UTF-8 bytes) so both backends enumerate alike.
         return iter(sorted(keys, key=lambda key: key.encode("utf-8")))
+
+    def list_versions(self, folder: str) -> dict[str, str]:
+        start = self.root.joinpath(*validate_prefix(folder).strip("/").split("/"))
+        versions: dict[str, str] = {}
+        try:
+            entries = os.scandir(start)
+        except (FileNotFoundError, NotADirectoryError):
+            return versions
+        with entries:
+            for entry in entries:
+                if _is_in_flight(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                # Every write is a new file moved into place: a new inode and time.
+                versions[entry.name] = f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
+        return versions
 
     def move(self, src: str, dst: str) -> None:
         source, target = self.path(src), self.path(dst)
@@ -263,6 +284,21 @@ class S3BlobStore:
             PaginationConfig={"PageSize": self.list_page_size},
         )
         return (item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def list_versions(self, folder: str) -> dict[str, str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket,
+            Prefix=validate_prefix(folder),
+            Delimiter="/",  # this folder's objects, not those of the folders below it
+            PaginationConfig={"PageSize": self.list_page_size},
+        )
+        # The ETag is the content's digest: the same bytes written again are the same version.
+        return {
+            item["Key"].removeprefix(folder): item["ETag"]
+            for page in pages
+            for item in page.get("Contents", [])
+        }
 
     def move(self, src: str, dst: str) -> None:
         # S3 has no rename: copy, then delete the source once the copy exists.

@@ -5,6 +5,7 @@
     <prefix>/_dead_letters/<asset>/<partition>.json    why a partition failed
     <prefix>/_ledger/<name>/.../<name>.json            durable bookkeeping (claims, jobs, uploads)
     <prefix>/_staging/<job>/<index>.<ext>              inputs staged for a batch job
+    <prefix>/_catalog/index.json.gz                    what the last catalog read, and when
 
 `asset_name` may have several '/'-separated components (a multi-part asset key); `prefix` may be
 '' for the store root. Every result is a validated key.
@@ -17,6 +18,7 @@ from chargen_resources.storage.keys import validate_key, validate_segment
 DEAD_LETTERS_DIR = "_dead_letters"
 LEDGER_DIR = "_ledger"
 STAGING_DIR = "_staging"
+CATALOG_INDEX = "_catalog/index.json.gz"
 # Zero padding keeps staged files in submission order when keys are listed lexicographically.
 STAGING_INDEX_WIDTH = 6
 
@@ -71,6 +73,11 @@ def dead_letters_folder(prefix: str) -> str:
 def beside_results(prefix: str, relative: str) -> str:
     """`<prefix>/<relative>`: a file chargen writes for people next to the results."""
     return _join(prefix, relative)
+
+
+def catalog_index_key(prefix: str) -> str:
+    """`<prefix>/_catalog/index.json.gz`: the catalog's memory of what it last read."""
+    return _join(prefix, CATALOG_INDEX)
 
 
 def ledger_key(prefix: str, *names: str) -> str:

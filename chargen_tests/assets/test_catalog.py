@@ -12,7 +12,7 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.contact_sheet import CAPTION, SHEET_CHARACTERS, TILE
-from chargen_tests.factories import catalog_resources
+from chargen_tests.factories import catalog_resources, compiled_prompt, generated_image
 
 
 def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
@@ -70,3 +70,83 @@ def test_a_large_cast_gets_a_contact_sheet_per_400_and_no_stale_sheet(tmp_path: 
         assert catalog(instance).success
     assert not (folder / "character_catalog_contact_sheet-002.png").exists()
     assert (folder / "character_catalog_contact_sheet.png").is_file()
+
+
+def _catalog(instance: dg.DagsterInstance, storage: ChargenStorage) -> dict[str, object]:
+    """Materialize the catalog alone; its metadata, values unwrapped."""
+    result = dg.materialize(
+        [character_pipeline, character_catalog],
+        selection=[character_catalog.key],
+        instance=instance,
+        resources=catalog_resources(storage),
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("character_catalog")[0].metadata
+    return {name: value.value for name, value in metadata.items()}
+
+
+def _made(storage: ChargenStorage, character: str, prompt_hash: str = "h") -> None:
+    """A character with a prompt and an image made from it."""
+    storage.store_artifact(
+        "character_prompt", character, compiled_prompt(character=character, prompt_hash="h")
+    )
+    image = generated_image(character=character, prompt_hash=prompt_hash)
+    storage.store_artifact("character_image", character, image)
+
+
+def test_the_next_catalog_reads_only_the_characters_stored_again(tmp_path: Path) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    cast = [f"hero-{index:03d}" for index in range(SHEET_CHARACTERS + 5)]  # two sheets
+    for character in cast:
+        _made(storage, character)
+    folder = tmp_path / "chargen"
+    sheets = [folder / "character_catalog_contact_sheet.png"]
+    sheets.append(folder / "character_catalog_contact_sheet-002.png")
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, cast)
+        first = _catalog(instance, storage)
+        assert (first["characters_read"], first["contact_sheets_drawn"]) == (len(cast), 2)
+        drawn = [sheet.read_bytes() for sheet in sheets]
+
+        quiet = _catalog(instance, storage)
+        assert (quiet["characters_read"], quiet["contact_sheets_drawn"]) == (0, 0)
+        assert quiet["status_done"] == len(cast)
+
+        # One character made again from an older prompt (stale), one failing: read again,
+        # the second sheet drawn again, the first kept.
+        _made(storage, cast[-1], prompt_hash="older")
+        storage.write_dead_letter(
+            "character_image",
+            cast[-2],
+            DeadLetter(character=cast[-2], stage="character_image", reason="blocked"),
+        )
+        changed = _catalog(instance, storage)
+        assert (changed["characters_read"], changed["contact_sheets_drawn"]) == (2, 1)
+        assert (changed["status_stale"], changed["status_failed"]) == (1, 1)
+        assert sheets[0].read_bytes() == drawn[0] and sheets[1].read_bytes() != drawn[1]
+        table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+        rows = {row["character"]: row for row in table.iter_rows(named=True)}
+        assert rows[cast[-2]]["reason"] == "blocked" and rows[cast[-1]]["status"] == "stale"
+        gallery = (folder / "gallery" / "index.html").read_text()
+        assert gallery.index(f'id="{cast[-2]}"') < gallery.index(f'id="{cast[0]}"')  # failed first
+
+        # A sheet deleted by hand is drawn again; a removed character leaves the table.
+        sheets[0].unlink()
+        instance.delete_dynamic_partition(CHARACTERS, cast[0])
+        after = _catalog(instance, storage)
+        assert (after["characters_read"], after["contact_sheets_drawn"]) == (0, 2)
+        assert after["characters"] == len(cast) - 1 and sheets[0].is_file()
+
+
+def test_a_damaged_or_foreign_index_means_reading_everything_again(tmp_path: Path) -> None:
+    storage = ChargenStorage(local_root=str(tmp_path))
+    for character in ("ash", "bram"):
+        _made(storage, character)
+    index = tmp_path / "chargen" / "_catalog" / "index.json.gz"
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, ["ash", "bram"])
+        assert _catalog(instance, storage)["characters_read"] == 2
+        index.write_bytes(index.read_bytes()[:40])  # cut short
+        again = _catalog(instance, storage)
+        assert (again["characters_read"], again["contact_sheets_drawn"]) == (2, 1)
+        assert again["status_done"] == 2

@@ -303,7 +303,7 @@ def test_unpartitioned_catalog_is_parquet_over_all_partitions(
     assert metadata["dagster/row_count"].value == 4
 
 
-def test_stored_partitions_come_from_one_listing(
+def test_stored_versions_come_from_one_listing(
     backend: Backend, instance: dg.DagsterInstance
 ) -> None:
     dg.materialize(
@@ -312,9 +312,14 @@ def test_stored_partitions_come_from_one_listing(
         resources=backend.resources(),
         tags=backfill_tags("ash", "cleo"),
     )
-    assert backend.storage.stored_partitions("toy_image", PngImage) == {"ash", "bram", "cleo"}
-    assert backend.storage.stored_partitions("toy_analysis", ToyAnalysis) == {"ash", "bram", "cleo"}
-    assert backend.storage.stored_partitions("toy_image", ToyAnalysis) == set()  # no JSON there
+    images = backend.storage.stored_versions("toy_image", PngImage)
+    assert set(images) == {"ash", "bram", "cleo"}
+    assert set(backend.storage.stored_versions("toy_analysis", ToyAnalysis)) == set(images)
+    assert backend.storage.stored_versions("toy_image", ToyAnalysis) == {}  # no JSON there
+    redrawn = backend.storage.artifact_key("toy_image", "bram", "png")
+    backend.storage.store().put_bytes(redrawn, PNG_SIGNATURE + b"redrawn", "image/png")
+    again = backend.storage.stored_versions("toy_image", PngImage)
+    assert [key for key in images if again[key] != images[key]] == ["bram"]
 
 
 def test_multi_component_asset_key_and_plain_json(
@@ -357,12 +362,14 @@ def test_partial_failure_keeps_good_partitions_and_dead_letters(
     assert record == ToyPrompt(character="dune", text="blocked by safety")
     backend.storage.write_dead_letter("toy_other", "dune", record)
     assert backend.storage.dead_lettered() == {"dune": {"toy_partial", "toy_other"}}
+    assert list(backend.storage.dead_letter_versions("toy_other")) == ["dune"]
     # The successes are readable like any IO-manager output.
     image = backend.storage.read_artifact("toy_partial", "ash", PngImage)
     assert image.data.startswith(PNG_SIGNATURE)
     backend.storage.clear_dead_letter("toy_partial", "dune")
     assert backend.storage.read_dead_letter("toy_partial", "dune", ToyPrompt) is None
     assert backend.storage.dead_lettered() == {"dune": {"toy_other"}}
+    assert backend.storage.dead_letter_versions("toy_partial") == {}
 
 
 def step_failure_message(result: dg.ExecuteInProcessResult) -> str:

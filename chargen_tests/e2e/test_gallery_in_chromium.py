@@ -16,7 +16,7 @@ from chargen_assets.catalog import character_catalog
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.storage import ChargenIOManager
 from chargen_resources.characters.catalog import CharacterState
-from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
+from chargen_resources.characters.gallery import GALLERY_PAGE, gallery_card, render_gallery
 from chargen_tests.factories import generated_image
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
@@ -98,7 +98,7 @@ def test_a_long_gallery_fetches_only_the_pictures_near_the_screen(tmp_path: Path
         states.append(CharacterState(character=name, image=image))
     page = tmp_path / "chargen" / GALLERY_PAGE
     page.parent.mkdir()
-    page.write_text(render_gallery(states, "chargen", tmp_path.as_uri()))
+    page.write_text(render_gallery([gallery_card(s, "chargen") for s in states], tmp_path.as_uri()))
     dom = _rendered_dom(page, tmp_path / "chromium-profile", AS_A_DESKTOP_BROWSER)
     finals = re.findall(r'<img class="final"[^>]*>', dom)
     loaded = [tag for tag in finals if 'data-load="ok"' in tag]

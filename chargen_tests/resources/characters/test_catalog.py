@@ -1,10 +1,26 @@
+"""Catalog rows, the table and the cost per day, from what the stages stored."""
+
+from datetime import UTC, datetime
+
+import polars as pl
+
 from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
-from chargen_resources.characters.catalog import CharacterState, build_catalog
+from chargen_resources.characters.catalog import (
+    CharacterState,
+    catalog_row,
+    catalog_table,
+    cost_by_day,
+    cost_lines,
+)
 from chargen_tests.factories import compiled_prompt, generated_image
 
 
 def _image(prompt_hash: str) -> GeneratedImage:
     return generated_image(prompt_hash=prompt_hash)
+
+
+def build_catalog(states: list[CharacterState]) -> pl.DataFrame:
+    return catalog_table(catalog_row(state) for state in states)
 
 
 def test_rows_carry_status_reason_tokens_and_cost() -> None:
@@ -38,11 +54,6 @@ def test_a_new_failure_outranks_an_older_image_and_a_changed_prompt_is_stale() -
 
 
 def test_cost_by_day_sums_what_arrived_each_day() -> None:
-    from datetime import UTC, datetime
-
-    from chargen_resources.characters.catalog import CharacterState, cost_by_day
-    from chargen_tests.factories import generated_image
-
     monday, tuesday = datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 12, 1, 9, tzinfo=UTC)
     states = [
         CharacterState(
@@ -56,7 +67,7 @@ def test_cost_by_day_sums_what_arrived_each_day() -> None:
         ),
         CharacterState(character="d", image=generated_image(made_at=None)),
     ]
-    table = cost_by_day(states)
+    table = cost_by_day(line for state in states for line in cost_lines(state))
     assert table.to_dicts() == [
         {"day": "2026-11-30", "requests": 2, "estimated_cost_usd": 0.12},
         {"day": "2026-12-01", "requests": 1, "estimated_cost_usd": 0.1},

@@ -59,3 +59,8 @@ def test_sheets_are_stored_in_order_and_an_earlier_casts_extra_sheets_go(tmp_pat
     assert store_sheets(store, "out/cast.png", [b"smaller"]) == ["out/cast.png"]
     assert sorted(store.list_keys("out/")) == ["out/cast.png"]
     assert store.get_bytes("out/cast.png") == b"smaller"
+    assert store_sheets(store, "out/cast.png", [None, b"second"]) == [
+        "out/cast.png",
+        "out/cast-002.png",
+    ]
+    assert store.get_bytes("out/cast.png") == b"smaller"  # None: kept as it was

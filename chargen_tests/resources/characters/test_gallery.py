@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.catalog import CharacterState
-from chargen_resources.characters.gallery import render_gallery
+from chargen_resources.characters.gallery import gallery_card, render_gallery
 from chargen_tests.factories import generated_image
 
 
@@ -22,7 +22,9 @@ def test_failed_first_with_their_reason_and_links_relative_to_the_page() -> None
         ),
         CharacterState(character="new"),
     ]
-    page = render_gallery(states, "team/chargen", "s3://bucket/team/chargen")
+    page = render_gallery(
+        [gallery_card(state, "team/chargen") for state in states], "s3://bucket/team/chargen"
+    )
     assert page.index('id="zed"') < page.index('id="ash"') < page.index('id="new"')
     assert "&lt;blocked&gt;" in page and "<blocked>" not in page  # escaped
     assert 'src="../character_image/ash.png"' in page

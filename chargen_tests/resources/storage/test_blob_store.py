@@ -74,6 +74,17 @@ def test_list_keys_filters_by_prefix_and_sorts(store: BlobStore) -> None:
     assert len(list(store.list_keys())) == 5
 
 
+def test_list_versions_sees_one_folder_and_every_rewrite(store: BlobStore) -> None:
+    for key in ["p/a.json", "p/b.json", "p/deeper/c.json", "pz.json"]:
+        store.put_bytes(key, b"{}", "application/json")
+    first = store.list_versions("p/")
+    assert sorted(first) == ["a.json", "b.json"]  # not the folder below, not its neighbour
+    store.put_bytes("p/a.json", b'{"v": 2}', "application/json")
+    again = store.list_versions("p/")
+    assert again["a.json"] != first["a.json"] and again["b.json"] == first["b.json"]
+    assert store.list_versions("nope/") == {}
+
+
 def test_move_renames_and_removes_source(store: BlobStore) -> None:
     store.put_bytes("staging/1.png", b"img", "image/png")
     store.move("staging/1.png", "final/deep/1.png")
@@ -138,6 +149,7 @@ def test_local_listing_hides_in_flight_temp_files(tmp_path: Path) -> None:
     store.put_bytes("d/a.json", b"1", "application/json")
     (tmp_path / "d" / ".chargen-tmp-abc").write_bytes(b"partial")
     assert list(store.list_keys("d/")) == ["d/a.json"]
+    assert list(store.list_versions("d/")) == ["a.json"]
 
 
 def test_s3_uri_and_content_type(s3_client: S3Client, s3_bucket: str) -> None:
