@@ -22,7 +22,8 @@ here as a run worker executes it (`execute_run_iterator`: each event goes to the
 is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
 every event of the run in a list for its result (some 30 KB per character: four
 materializations and four check evaluations each).
-`--catalog` also materializes `character_catalog` over the cast and times it.
+`--catalog` also materializes `character_catalog` over the cast and times it, then once more
+with nothing changed (it reads only what was stored since the last catalog).
 """
 
 from __future__ import annotations
@@ -154,20 +155,20 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 first_tick, quiet_ticks = _measure_ticks_in_child(root / "dagster_home")
 
-            catalog = None
+            catalogs: list[float] = []
             if args.catalog:
                 from chargen_assets.catalog import character_catalog
-                from chargen_assets.stages import PIPELINE
 
-                started = time.perf_counter()
-                dg.materialize(
-                    [character_catalog, *(stage.spec for stage in PIPELINE)],
-                    selection=[character_catalog],
-                    instance=instance,
-                    resources=resources,
-                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-                )
-                catalog = time.perf_counter() - started
+                for _ in range(2):  # the whole cast, then again with nothing changed
+                    started = time.perf_counter()
+                    dg.materialize(
+                        [character_pipeline, character_catalog],
+                        selection=[character_catalog],
+                        instance=instance,
+                        resources=resources,
+                        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                    )
+                    catalogs.append(time.perf_counter() - started)
 
         print(
             f"`python -m benchmarks.pipeline_run --characters {args.characters} --size {args.size}`"
@@ -190,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             f"| inbox sensor, unchanged tick: first / median of the next {QUIET_TICKS - 1} | "
             f"{quiet_ticks[0] * 1000:.0f} ms / {later * 1000:.0f} ms |"
         )
-        if catalog is not None:
-            print(f"| character_catalog over the cast | {catalog:.1f} s |")
+        if catalogs:
+            print(f"| character_catalog over the cast | {catalogs[0]:.1f} s |")
+            print(f"| character_catalog again, nothing changed | {catalogs[1]:.1f} s |")
             after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"| peak RSS with the sensor ticks and the catalog | {after:.0f} MB |")
         return 0 if success else 1
