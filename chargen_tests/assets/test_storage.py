@@ -96,6 +96,12 @@ def toy_catalog(toy_image: dict[str, PngImage]) -> pl.DataFrame:
     )
 
 
+@dg.asset(ins={"toy_image": dg.AssetIn(metadata={"allow_missing_partitions": True})})
+def toy_gallery(toy_image: dict[str, PngImage]) -> dict[str, Any]:
+    """A cast-wide asset that shows the characters with an image so far."""
+    return {"shown": sorted(toy_image)}
+
+
 @dg.asset(
     partitions_def=characters,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -301,6 +307,36 @@ def test_unpartitioned_catalog_is_parquet_over_all_partitions(
     assert catalog["width"].to_list() == [4, 4, 4, 4]
     metadata = result.asset_materializations_for_node("toy_catalog")[0].metadata
     assert metadata["dagster/row_count"].value == 4
+
+
+def test_an_input_may_leave_out_the_characters_without_a_result(
+    backend: Backend, instance: dg.DagsterInstance
+) -> None:
+    resources = backend.resources()
+    dg.materialize(
+        [toy_analysis, toy_image],
+        instance=instance,
+        resources=resources,
+        tags=backfill_tags("ash", "bram"),
+    )
+    shown = dg.materialize(
+        [toy_analysis, toy_image, toy_gallery],
+        instance=instance,
+        resources=resources,
+        selection=[toy_gallery],
+    )
+    assert shown.success
+    assert json.loads(backend.read_raw("chargen/toy_gallery.json")) == {"shown": ["ash", "bram"]}
+    # Without the metadata, a character without a result is an error that names it.
+    strict = dg.materialize(
+        [toy_analysis, toy_image, toy_catalog],
+        instance=instance,
+        resources=resources,
+        selection=[toy_catalog],
+        raise_on_error=False,
+    )
+    assert not strict.success
+    assert "partition 'cleo'" in step_failure_message(strict)
 
 
 def test_stored_versions_come_from_one_listing(
