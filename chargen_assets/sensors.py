@@ -103,7 +103,8 @@ def inbox_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
 ) -> dg.SensorResult:
     scan = inbox.source().scan(remember=True)
-    known = set(context.instance.get_dynamic_partitions(CHARACTERS))
+    partitions = context.instance.get_dynamic_partitions(CHARACTERS)
+    known = set(partitions)
     quiet = _QUIET[0] if _QUIET else None
     if (
         quiet is not None
@@ -155,7 +156,7 @@ def inbox_sensor(
             cursor=plan.cursor,
         )
     # New partitions are appended after the known ones, in this order, before runs resolve.
-    ordered = [*context.instance.get_dynamic_partitions(CHARACTERS), *plan.new_partitions]
+    ordered = [*partitions, *plan.new_partitions]
     fingerprints = "\n".join(request.run_key for request in requests)
     # A changed style guide is read first, in the same runs, before their prompts are made.
     assets = [cast_style.KEY, *PIPELINE_KEYS] if style_changed else PIPELINE_KEYS
