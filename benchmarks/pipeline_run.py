@@ -135,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 success = result.success
             else:
-                job = _benchmark_job(character_pipeline, resources)
+                job = benchmark_job(character_pipeline, resources)
                 if args.in_memory_instance:
-                    run_id = _create_run(job, instance, run_config, tags)
+                    run_id = create_run(job, instance, run_config, tags)
                 else:
                     run_id = _create_run_in_child(root / "dagster_home", run_config, tags)
                 created = time.perf_counter() - started
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if success else 1
 
 
-def _benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
+def benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
     import dagster as dg
 
     from chargen_assets.executor import streaming_in_process_executor
@@ -215,7 +215,7 @@ def _benchmark_job(assets: Any, resources: Mapping[str, Any]) -> Any:
     ).resolve_job_def("pipeline_run_benchmark")
 
 
-def _create_run(
+def create_run(
     job: Any, instance: Any, run_config: Mapping[str, Any], tags: Mapping[str, str]
 ) -> str:
     run = instance.create_run_for_job(job_def=job, run_config=run_config, tags=dict(tags))
@@ -250,11 +250,11 @@ def _create_run_command(home: str) -> int:
     from chargen_assets.pipeline import character_pipeline
 
     asked = json.loads(sys.stdin.read())
-    job = _benchmark_job(character_pipeline, build_defs().resources or {})
+    job = benchmark_job(character_pipeline, build_defs().resources or {})
     from dagster._core.instance.ref import InstanceRef
 
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
-        print(_create_run(job, instance, asked["run_config"], asked["tags"]))
+        print(create_run(job, instance, asked["run_config"], asked["tags"]))
     return 0
 
 

@@ -9,6 +9,8 @@ For each instance storage, on a fresh instance:
   dynamic partition requests would, one batch per tick), timing the whole and the last batch;
 - times the inbox sensor tick's own Dagster calls at that scale: `get_dynamic_partitions`
   (the sensor reads the whole set), `has_dynamic_partition`, and adding a tick's few new keys;
+- creates a run over as many characters as the sensor puts in one run (1,000), as the daemon
+  does before launching it;
 - records some materializations of `character_image`, then runs the GraphQL query the UI's
   Partitions tab makes for it (`assetNodeOrError { partitionKeysByDimension,
   assetPartitionStatuses }`) through dagster_graphql against the chargen code location, cold
@@ -223,6 +225,20 @@ def sensor_calls(instance: Any, count: int, backend: str, table: Table) -> None:
     instance.delete_dynamic_partition(CHARACTERS, fresh[0])  # keep the set at count + 9
 
 
+def create_sensor_run(instance: Any, backend: str, table: Table) -> None:
+    """Create a run over as many characters as the inbox sensor puts in one, as the daemon does
+    before it can launch it: Dagster records a planned materialization per character and stage."""
+    from benchmarks.pipeline_run import benchmark_job, create_run
+    from chargen_assets.definitions import build_defs
+    from chargen_assets.pipeline import character_pipeline
+    from chargen_assets.sensors import MAX_CHARACTERS_PER_RUN, RANGE_END, RANGE_START
+
+    job = benchmark_job(character_pipeline, build_defs().resources or {})
+    first, *_, last = keys(0, MAX_CHARACTERS_PER_RUN)
+    took, _ = timed(lambda: create_run(job, instance, {}, {RANGE_START: first, RANGE_END: last}))
+    table.add(backend, f"create a run over {MAX_CHARACTERS_PER_RUN:,} characters", seconds(took))
+
+
 def record_materializations(instance: Any, count: int, how_many: int) -> None:
     import dagster as dg
 
@@ -351,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     add_in_batches(instance, count, args.batch, backend, table)
                     sensor_calls(instance, count, backend, table)
+                    create_sensor_run(instance, backend, table)
                     partitions_tab(instance, count, materialized, backend, table)
                 except Exception as error:  # reported in the table
                     table.add(backend, "stopped", failure(error))

@@ -23,6 +23,12 @@ from chargen_resources.pipeline.estimate import estimate
 
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
+# Characters in one run a sensor launches. Dagster records a planned materialization per
+# character and stage when it creates a run, in the daemon, before the run can start: about
+# 80 ms per character on Postgres here (README "Scale"), so a run of 10,000 would hold the
+# daemon for a quarter of an hour, and start nothing until then. Runs of 1,000 start within
+# about a minute, the next ones while the first work (each is one batch job per stage).
+MAX_CHARACTERS_PER_RUN = int(os.environ.get("CHARGEN_MAX_CHARACTERS_PER_RUN", "1000"))
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
 UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
@@ -30,16 +36,20 @@ ESTIMATE_TAG = "chargen/estimate"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def contiguous_ranges(ordered: Sequence[str], wanted: set[str]) -> list[tuple[str, str, list[str]]]:
-    """Split `wanted` into runs of neighbours in partition order: one run, one batch job each."""
+def contiguous_ranges(
+    ordered: Sequence[str], wanted: set[str], most: int | None = None
+) -> list[tuple[str, str, list[str]]]:
+    """Split `wanted` into runs of neighbours in partition order (one run, one batch job each),
+    of at most `most` characters."""
     ranges: list[tuple[str, str, list[str]]] = []
     current: list[str] = []
     for key in ordered:
-        if key in wanted:
+        if key in wanted and (most is None or len(current) < most):
             current.append(key)
-        elif current:
+            continue
+        if current:
             ranges.append((current[0], current[-1], current))
-            current = []
+        current = [key] if key in wanted else []
     if current:
         ranges.append((current[0], current[-1], current))
     return ranges
@@ -54,7 +64,7 @@ def range_run_requests(
     extra_tags: Callable[[list[str]], dict[str, str]] = lambda keys: {},
 ) -> list[dg.RunRequest]:
     requests = []
-    for start, end, keys in contiguous_ranges(ordered, wanted):
+    for start, end, keys in contiguous_ranges(ordered, wanted, MAX_CHARACTERS_PER_RUN):
         digest = hashlib.sha256(f"{fingerprint}\n{','.join(keys)}".encode()).hexdigest()[:16]
         requests.append(
             dg.RunRequest(

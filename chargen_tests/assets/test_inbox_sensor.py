@@ -65,6 +65,24 @@ def test_new_characters_become_partitions_and_one_run(tmp_path: Path) -> None:
         assert len(run_keys) == 2 and None not in run_keys
 
 
+def test_a_large_inbox_is_split_into_runs_of_at_most_the_run_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sensors, "MAX_CHARACTERS_PER_RUN", 2)
+    inbox = tmp_path / "inbox"
+    for name in ("alpha", "beta", "gamma", "delta", "omega"):
+        _sketch(inbox / name / "a.png", (10, 20, 30))
+    with dg.DagsterInstance.ephemeral() as instance:
+        runs = _tick(instance, inbox, None).run_requests or []
+    assert [(r.tags[sensors.RANGE_START], r.tags[sensors.RANGE_END]) for r in runs] == [
+        ("alpha", "beta"),
+        ("delta", "gamma"),
+        ("omega", "omega"),
+    ]
+    assert [r.tags["chargen/characters"] for r in runs] == ["2", "2", "1"]
+    assert len({r.run_key for r in runs}) == 3
+
+
 def test_the_inbox_is_never_modified(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     _sketch(inbox / "alpha" / "a.png", (1, 2, 3))

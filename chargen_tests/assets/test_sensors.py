@@ -11,6 +11,16 @@ def test_contiguous_ranges_follow_partition_order() -> None:
     assert contiguous_ranges(ordered, set(ordered)) == [("a", "e", ordered)]
 
 
+def test_a_range_holds_at_most_the_characters_one_run_may_have() -> None:
+    ordered = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    assert contiguous_ranges(ordered, set(ordered) - {"f"}, most=2) == [
+        ("a", "b", ["a", "b"]),
+        ("c", "d", ["c", "d"]),
+        ("e", "e", ["e"]),
+        ("g", "h", ["g", "h"]),
+    ]
+
+
 def test_new_partitions_are_added_in_batches_sqlite_accepts() -> None:
     from chargen_assets.sensors import PARTITIONS_PER_ADD, add_requests
 
