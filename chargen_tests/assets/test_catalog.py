@@ -15,6 +15,19 @@ from chargen_resources.characters.contact_sheet import CAPTION, SHEET_CHARACTERS
 from chargen_tests.factories import catalog_resources, compiled_prompt, generated_image
 
 
+def _catalog(instance: dg.DagsterInstance, storage: ChargenStorage) -> dict[str, object]:
+    """Materialize the catalog alone; its metadata, values unwrapped."""
+    result = dg.materialize(
+        [character_pipeline, character_catalog],
+        selection=[character_catalog.key],
+        instance=instance,
+        resources=catalog_resources(storage),
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("character_catalog")[0].metadata
+    return {name: value.value for name, value in metadata.items()}
+
+
 def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
     storage = ChargenStorage(local_root=str(tmp_path))
     storage.write_dead_letter(
@@ -24,13 +37,7 @@ def test_catalog_lists_failed_and_pending_characters(tmp_path: Path) -> None:
     )
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, ["bad", "new"])
-        result = dg.materialize(
-            [character_pipeline, character_catalog],
-            selection=[character_catalog.key],
-            instance=instance,
-            resources=catalog_resources(storage),
-        )
-    assert result.success
+        _catalog(instance, storage)
     table = storage.read_artifact("character_catalog", None, pl.DataFrame)
     rows = {row["character"]: row for row in table.iter_rows(named=True)}
     assert rows["bad"]["status"] == "failed" and rows["bad"]["reason"] == "blocked"
@@ -47,42 +54,18 @@ def test_a_large_cast_gets_a_contact_sheet_per_400_and_no_stale_sheet(tmp_path: 
     storage = ChargenStorage(local_root=str(tmp_path))
     cast = [f"hero-{index:03d}" for index in range(SHEET_CHARACTERS + 1)]
     folder = tmp_path / "chargen"
-
-    def catalog(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            [character_pipeline, character_catalog],
-            selection=[character_catalog.key],
-            instance=instance,
-            resources=catalog_resources(storage),
-        )
-
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, cast)
-        built = catalog(instance)
-        metadata = built.asset_materializations_for_node("character_catalog")[0].metadata
-        assert metadata["contact_sheets"].value == 2
+        assert _catalog(instance, storage)["contact_sheets"] == 2
         with Image.open(folder / "character_catalog_contact_sheet.png") as first:
             assert first.size == (20 * TILE, 20 * (TILE + CAPTION))  # 400 tiles, 20 by 20
         with Image.open(folder / "character_catalog_contact_sheet-002.png") as second:
             assert second.size == (TILE, TILE + CAPTION)  # the 401st
 
         instance.delete_dynamic_partition(CHARACTERS, cast[-1])
-        assert catalog(instance).success
+        assert _catalog(instance, storage)["contact_sheets"] == 1
     assert not (folder / "character_catalog_contact_sheet-002.png").exists()
     assert (folder / "character_catalog_contact_sheet.png").is_file()
-
-
-def _catalog(instance: dg.DagsterInstance, storage: ChargenStorage) -> dict[str, object]:
-    """Materialize the catalog alone; its metadata, values unwrapped."""
-    result = dg.materialize(
-        [character_pipeline, character_catalog],
-        selection=[character_catalog.key],
-        instance=instance,
-        resources=catalog_resources(storage),
-    )
-    assert result.success
-    metadata = result.asset_materializations_for_node("character_catalog")[0].metadata
-    return {name: value.value for name, value in metadata.items()}
 
 
 def _made(storage: ChargenStorage, character: str, prompt_hash: str = "h") -> None:

@@ -319,22 +319,20 @@ def test_an_input_may_leave_out_the_characters_without_a_result(
         resources=resources,
         tags=backfill_tags("ash", "bram"),
     )
-    shown = dg.materialize(
-        [toy_analysis, toy_image, toy_gallery],
-        instance=instance,
-        resources=resources,
-        selection=[toy_gallery],
-    )
-    assert shown.success
+
+    def cast_wide(asset: dg.AssetsDefinition) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [toy_analysis, toy_image, asset],
+            instance=instance,
+            resources=resources,
+            selection=[asset],
+            raise_on_error=False,
+        )
+
+    assert cast_wide(toy_gallery).success
     assert json.loads(backend.read_raw("chargen/toy_gallery.json")) == {"shown": ["ash", "bram"]}
     # Without the metadata, a character without a result is an error that names it.
-    strict = dg.materialize(
-        [toy_analysis, toy_image, toy_catalog],
-        instance=instance,
-        resources=resources,
-        selection=[toy_catalog],
-        raise_on_error=False,
-    )
+    strict = cast_wide(toy_catalog)
     assert not strict.success
     assert "partition 'cleo'" in step_failure_message(strict)
 
