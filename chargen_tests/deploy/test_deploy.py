@@ -46,6 +46,15 @@ def test_compose_helm_and_image_run_the_production_profile() -> None:
     (code,) = values["dagster-user-deployments"]["deployments"]
     assert {"name": "CHARGEN_PROFILE", "value": "production"} in code["env"]
     assert code["dagsterApiGrpcArgs"] == ["-m", "chargen_assets.definitions"]
+    # Run pods get the location's image, variables and secrets; the image by a fixed tag; the
+    # database password is given at install, not the chart's default.
+    assert code["includeConfigInLaunchedRuns"] == {"enabled": True}
+    assert (
+        code["image"]["tag"] not in ("latest", "")
+        and {"name": "chargen-secrets"} in code["envSecrets"]
+    )
+    assert "postgresqlPassword" not in values["postgresql"]
+    assert "postgresql.postgresqlPassword=" in (DEPLOY / "helm" / "values.yaml").read_text()
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert '".[deploy]"' in dockerfile and "chargen_assets.definitions" in dockerfile
     assert "ENV CHARGEN_PROFILE=production" in dockerfile
