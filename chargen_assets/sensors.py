@@ -25,10 +25,15 @@ from chargen_resources.pipeline.estimate import estimate
 INBOX_INTERVAL_SECONDS = int(os.environ.get("CHARGEN_SENSOR_INTERVAL_SECONDS", "30"))
 # Characters in one run a sensor launches. Dagster records a planned materialization per
 # character and stage when it creates a run, in the daemon, before the run can start: about
-# 80 ms per character on Postgres here (README "Scale"), so a run of 10,000 would hold the
-# daemon for a quarter of an hour, and start nothing until then. Runs of 1,000 start within
-# about a minute, the next ones while the first work (each is one batch job per stage).
+# 85-90 ms per character on Postgres here (README "Scale"), so a run of 10,000 would hold the
+# daemon for a quarter of an hour, and start nothing until then. A run of 1,000 starts after a
+# minute and a half, the next ones while the first works (each is one batch job per stage).
 MAX_CHARACTERS_PER_RUN = int(os.environ.get("CHARGEN_MAX_CHARACTERS_PER_RUN", "1000"))
+if MAX_CHARACTERS_PER_RUN < 1:
+    raise ValueError(
+        f"CHARGEN_MAX_CHARACTERS_PER_RUN is {MAX_CHARACTERS_PER_RUN}: it is the most characters "
+        "one run a sensor launches may take, so it must be 1 or more (default 1000)."
+    )
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
 UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
@@ -39,17 +44,21 @@ RANGE_END = "dagster/asset_partition_range_end"
 def contiguous_ranges(
     ordered: Sequence[str], wanted: set[str], most: int | None = None
 ) -> list[tuple[str, str, list[str]]]:
-    """Split `wanted` into runs of neighbours in partition order (one run, one batch job each),
-    of at most `most` characters."""
+    """Split `wanted` into runs of neighbours in partition order (one run, one batch job each).
+    With `most`, the partitions are cut into fixed blocks of that many by position, and no
+    range crosses a block's edge: a change in one block never moves the ranges of another
+    (whose runs, and run keys, stay the ones already asked for)."""
     ranges: list[tuple[str, str, list[str]]] = []
     current: list[str] = []
-    for key in ordered:
-        if key in wanted and (most is None or len(current) < most):
-            current.append(key)
-            continue
-        if current:
+    block = None
+    for position, key in enumerate(ordered):
+        this_block = position // most if most else 0
+        if current and (key not in wanted or this_block != block):
             ranges.append((current[0], current[-1], current))
-        current = [key] if key in wanted else []
+            current = []
+        if key in wanted:
+            current.append(key)
+            block = this_block
     if current:
         ranges.append((current[0], current[-1], current))
     return ranges

@@ -13,12 +13,19 @@ def test_contiguous_ranges_follow_partition_order() -> None:
 
 def test_a_range_holds_at_most_the_characters_one_run_may_have() -> None:
     ordered = ["a", "b", "c", "d", "e", "f", "g", "h"]
-    assert contiguous_ranges(ordered, set(ordered) - {"f"}, most=2) == [
-        ("a", "b", ["a", "b"]),
-        ("c", "d", ["c", "d"]),
-        ("e", "e", ["e"]),
+    assert contiguous_ranges(ordered, set(ordered) - {"f"}, most=3) == [
+        ("a", "c", ["a", "b", "c"]),
+        ("d", "e", ["d", "e"]),
         ("g", "h", ["g", "h"]),
     ]
+
+
+def test_a_change_in_one_block_leaves_the_other_blocks_ranges_as_they_were() -> None:
+    ordered = [f"hero-{index}" for index in range(10)]
+    before = contiguous_ranges(ordered, set(ordered), most=4)
+    after = contiguous_ranges(ordered, set(ordered) - {"hero-3"}, most=4)
+    assert before[1:] == after[1:]  # the runs already asked for keep their run keys
+    assert after[0] == ("hero-0", "hero-2", ["hero-0", "hero-1", "hero-2"])
 
 
 def test_new_partitions_are_added_in_batches_sqlite_accepts() -> None:
