@@ -9,8 +9,8 @@ For each instance storage, on a fresh instance:
   dynamic partition requests would, one batch per tick), timing the whole and the last batch;
 - times the inbox sensor tick's own Dagster calls at that scale: `get_dynamic_partitions`
   (the sensor reads the whole set), `has_dynamic_partition`, and adding a tick's few new keys;
-- creates a run over as many characters as the sensor puts in one run (1,000), as the daemon
-  does before launching it;
+- creates a run over as many characters as the sensor puts in one run
+  (`CHARGEN_MAX_CHARACTERS_PER_RUN`, 1,000), as the daemon does before launching it;
 - records some materializations of `character_image`, then runs the GraphQL query the UI's
   Partitions tab makes for it (`assetNodeOrError { partitionKeysByDimension,
   assetPartitionStatuses }`) through dagster_graphql against the chargen code location, cold
@@ -234,8 +234,9 @@ def create_sensor_run(instance: Any, backend: str, table: Table) -> None:
     from chargen_assets.sensors import MAX_CHARACTERS_PER_RUN, RANGE_END, RANGE_START
 
     job = benchmark_job(character_pipeline, build_defs().resources or {})
-    first, *_, last = keys(0, MAX_CHARACTERS_PER_RUN)
-    took, _ = timed(lambda: create_run(job, instance, {}, {RANGE_START: first, RANGE_END: last}))
+    cast = keys(0, MAX_CHARACTERS_PER_RUN)
+    tags = {RANGE_START: cast[0], RANGE_END: cast[-1]}
+    took, _ = timed(lambda: create_run(job, instance, {}, tags))
     table.add(backend, f"create a run over {MAX_CHARACTERS_PER_RUN:,} characters", seconds(took))
 
 

@@ -18,26 +18,27 @@ from chargen_assets import (
     stages,
 )
 from chargen_assets.partitions import CHARACTERS
-from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
-from chargen_resources.characters.artifacts import DeadLetter, GeneratedImage
+from chargen_assets.storage import ChargenStorage
+from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.catalog import CharacterState
 from chargen_resources.characters.catalog_index import (
-    CatalogEntry,
     CatalogIndex,
     catalog_entry,
     decode_index,
     encode_index,
     made_from,
     sheet_made_from,
+    still_current,
 )
 from chargen_resources.characters.contact_sheet import (
     render_contact_sheet,
     sheet_name,
     sheet_pages,
     store_sheets,
+    stored_drawn_from,
 )
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
-from chargen_resources.pipeline.image_stage import stored_thumbnail
+from chargen_resources.pipeline.image_stage import thumbnail_key
 from chargen_resources.storage.blob_store import BlobNotFoundError
 from chargen_resources.storage.layout import beside_results, catalog_index_key
 
@@ -55,7 +56,11 @@ CATALOG_CONDITION = (
 PREVIEW_ROWS = 50
 CONTACT_SHEET = "character_catalog_contact_sheet.png"
 READ_BATCH = 500  # characters whose records are in memory at once while their entries are made
-DEAD_LETTERS = " dead letters"  # a stage's failure records, as a listed folder
+
+
+def _failures(stage: str) -> str:
+    """The name `_listed` gives a stage's folder of failure records."""
+    return f"{stage} dead letters"
 
 
 def _listed(storage: ChargenStorage) -> dict[str, dict[str, str]]:
@@ -65,7 +70,7 @@ def _listed(storage: ChargenStorage) -> dict[str, dict[str, str]]:
         stage.name: storage.stored_versions(stage.name, stage.artifact) for stage in stages.PIPELINE
     }
     for stage in stages.PIPELINE:
-        listed[stage.name + DEAD_LETTERS] = storage.dead_letter_versions(stage.name)
+        listed[_failures(stage.name)] = storage.dead_letter_versions(stage.name)
     return listed
 
 
@@ -74,7 +79,7 @@ def _dead_letter(
 ) -> DeadLetter | None:
     """The failure record of the latest stage this character reached that keeps one."""
     for stage in reversed(stages.PIPELINE):
-        if key in listed[stage.name + DEAD_LETTERS]:
+        if key in listed[_failures(stage.name)]:
             record = storage.read_dead_letter(stage.name, key, DeadLetter)
             if record is not None:
                 return record
@@ -135,57 +140,34 @@ def character_catalog(
     store, prefix = storage.store(), storage.prefix
     listed = _listed(storage)
     previous = _previous(storage)
-    known = previous.entries if previous is not None else {}
-    entries: dict[str, CatalogEntry] = {}
-    now: dict[str, str] = {}
-    for key in context.instance.get_dynamic_partitions(CHARACTERS):
-        now[key] = made_from(key, listed)
-        if key in known and known[key].made_from == now[key]:
-            entries[key] = known[key]
-    changed = [key for key in now if key not in entries]
+    now = {
+        key: made_from(key, listed) for key in context.instance.get_dynamic_partitions(CHARACTERS)
+    }
+    entries, changed = still_current(previous.entries if previous is not None else {}, now)
     for state in _read_states(storage, changed, listed):
-        entries[state.character] = catalog_entry(state, now[state.character], prefix)
-    entries = {key: entries[key] for key in now}  # the partitions' order
+        small = thumbnail_key(prefix, state.image) if state.image is not None else None
+        entries[state.character] = catalog_entry(state, now[state.character], prefix, small)
 
     # The cast on PNG sheets of 400 from the thumbnails kept with each image (no image is read
-    # again), failed and pending characters marked, not left out. A sheet whose characters are
-    # all as they were when it was drawn is kept.
-    pages = sheet_pages(entries)
-    drawn_from = [sheet_made_from(names, entries) for names in pages]
+    # again), failed and pending characters marked, not left out. A sheet that says it was drawn
+    # from what its characters are now is kept.
     first_sheet = beside_results(prefix, CONTACT_SHEET)
-    kept = previous.sheets if previous is not None else []
-    redraw = {
-        page
-        for page, source in enumerate(drawn_from)
-        if page >= len(kept)
-        or kept[page] != source
-        or not store.exists(sheet_name(first_sheet, page + 1))
-    }
-    index = CatalogIndex(
-        prefix=prefix,
-        entries=entries,
-        sheets=["" if page in redraw else source for page, source in enumerate(drawn_from)],
-    )
-    if redraw:  # first, so that a sheet half-written by a crash is drawn again next time
-        store.put_bytes(catalog_index_key(prefix), encode_index(index), "application/gzip")
-    images = listed[character_image.stage.name]
+    pages = [(names, sheet_made_from(names, entries)) for names in sheet_pages(entries)]
+    redraw = [
+        stored_drawn_from(store, sheet_name(first_sheet, number)) != drawn_from
+        for number, (_, drawn_from) in enumerate(pages, start=1)
+    ]
 
     def thumbnail(character: str) -> bytes | None:  # read as its tile is drawn
-        if character not in images:
-            return None
-        try:
-            image = storage.read_artifact(character_image.stage.name, character, GeneratedImage)
-        except ArtifactNotFoundError:
-            return None
-        return stored_thumbnail(store, prefix, image)
+        return entries[character].thumbnail(store)
 
     marked = {key: entry.status for key, entry in entries.items() if entry.status != "done"}
     sheet_keys = store_sheets(
         store,
         first_sheet,
         (
-            render_contact_sheet(names, thumbnail, marked) if page in redraw else None
-            for page, names in enumerate(pages)
+            render_contact_sheet(names, thumbnail, marked, drawn_from) if again else None
+            for (names, drawn_from), again in zip(pages, redraw, strict=True)
         ),
     )
     # The cast as a page anyone can open, beside the results (README "The gallery").
@@ -195,7 +177,7 @@ def character_catalog(
     table = catalog_table(entry.row for entry in entries.values())
     counts = table.group_by("status").len().to_dicts()
     stored = storage.store_artifact(context.asset_key, None, table)
-    index.sheets = drawn_from
+    index = CatalogIndex(prefix=prefix, entries=entries)
     store.put_bytes(catalog_index_key(prefix), encode_index(index), "application/gzip")
     costs = cost_by_day(line for entry in entries.values() for line in entry.costs)
     return dg.MaterializeResult(
@@ -211,7 +193,7 @@ def character_catalog(
             "contact_sheets": len(sheet_keys),
             # What this catalog had to read again: the rest was as the last one left it.
             "characters_read": len(changed),
-            "contact_sheets_drawn": len(redraw),
+            "contact_sheets_drawn": sum(redraw),
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
             "storage_uri": dg.MetadataValue.path(stored.uri),
             "stored_bytes": stored.size_bytes,

@@ -178,13 +178,15 @@ class ChargenStorage(dg.ConfigurableResource):
         its stored version (a token that changes whenever it is written again): one listing of
         the asset's folder, not one lookup per partition."""
         folder = artifact_stem(self.prefix, asset_path(asset), None) + "/"
-        extensions = extensions_for(target_type)
-        found: dict[str, str] = {}
+        extensions = list(extensions_for(target_type))
+        found: dict[str, tuple[int, str]] = {}  # partition -> (its format's rank, version)
         for name, version in self.store().list_versions(folder).items():
             stem, dot, ext = name.rpartition(".")
             if dot and ext in extensions:
-                found[stem] = version
-        return found
+                # The format `read_artifact` would read, when several are stored.
+                ranked = (extensions.index(ext), version)
+                found[stem] = min(found.get(stem, ranked), ranked)
+        return {stem: version for stem, (_, version) in found.items()}
 
     def read_artifacts(
         self,

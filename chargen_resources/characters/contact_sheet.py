@@ -3,6 +3,10 @@
 A character without an image gets a tile that says why: "failed" on red (the reason is in the
 catalog and the gallery) or "pending" on grey, so the sheet never hides a missing character.
 
+A sheet can carry what it was drawn from (`drawn_from`, a PNG text chunk at the start of the file):
+whoever wrote the sheet last, its own bytes say whether it is still the one to show, so a sheet
+whose characters are as they were is kept without trusting any other record.
+
 A sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
 Pillow, and a zlib stream): memory stays a few rows of tiles, not the 49 MB of a full sheet's
 pixels. Rows are drawn by two threads while the caller's thread encodes the ones before them
@@ -18,10 +22,11 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 
 from PIL import Image, ImageChops, ImageDraw
 
-from chargen_resources.storage.blob_store import BlobStore
+from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
@@ -38,6 +43,9 @@ BACKGROUND = (32, 32, 36)
 TEXT = (235, 235, 235)
 FAILED = (150, 40, 40)
 PENDING = (80, 80, 86)
+DRAWN_FROM = b"chargen-drawn-from"  # the text chunk's keyword
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_HEAD_BYTES = 4096  # the signature, the header and the text chunk fit well within this
 
 
 def sheet_pages(characters: Iterable[str]) -> list[list[str]]:
@@ -73,15 +81,46 @@ def store_sheets(store: BlobStore, first_key: str, sheets: Iterable[bytes | None
     return keys
 
 
+def stored_drawn_from(store: BlobStore, key: str) -> str | None:
+    """What the sheet stored at `key` was drawn from (None: no sheet there, or one without it);
+    reads only the start of the file."""
+    try:
+        chunks = store.iter_bytes(key, _HEAD_BYTES)
+    except BlobNotFoundError:
+        return None
+    with closing(chunks) as reading:
+        head = next(reading, b"")
+    return drawn_from_of(head)
+
+
+def drawn_from_of(head: bytes) -> str | None:
+    """The `drawn_from` text in the first bytes of a sheet's PNG, if it has one."""
+    if not head.startswith(_SIGNATURE):
+        return None
+    offset = len(_SIGNATURE)
+    while offset + 8 <= len(head):
+        (length,) = struct.unpack(">I", head[offset : offset + 4])
+        kind = head[offset + 4 : offset + 8]
+        data = head[offset + 8 : offset + 8 + length]
+        if kind == b"IDAT" or len(data) < length:
+            return None  # the text chunk comes before the pixels
+        keyword, _, text = data.partition(b"\0")
+        if kind == b"tEXt" and keyword == DRAWN_FROM:
+            return text.decode("latin-1")
+        offset += 12 + length
+    return None
+
+
 def render_contact_sheet(
     characters: Iterable[str],
     picture: Callable[[str], bytes | None],
     status: Mapping[str, str] | None = None,
+    drawn_from: str | None = None,
 ) -> bytes:
     """The cast in name order. `picture` gives a character's picture (PNG or JPEG bytes; None
     when it has none), asked for one character at a time as its tile is drawn (from two
     threads at once: it must be safe to call so); `status` says
-    "failed" or "pending" where that is the case."""
+    "failed" or "pending" where that is the case; `drawn_from` is kept in the file."""
     names = sorted(characters)
     status = status or {}
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(names)))))
@@ -104,7 +143,8 @@ def render_contact_sheet(
             while drawing:
                 yield drawing.popleft().result()
 
-    return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips())
+    text = {DRAWN_FROM: drawn_from.encode("latin-1")} if drawn_from else {}
+    return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips(), text)
 
 
 def _draw_tile(
@@ -134,11 +174,15 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _encode_png(width: int, height: int, strips: Iterable[Image.Image]) -> bytes:
-    """An 8-bit RGB PNG from horizontal strips (top to bottom), one strip in memory at a time."""
+def _encode_png(
+    width: int, height: int, strips: Iterable[Image.Image], text: Mapping[bytes, bytes]
+) -> bytes:
+    """An 8-bit RGB PNG from horizontal strips (top to bottom), one strip in memory at a time,
+    with `text` (keyword: Latin-1 text) before the pixels."""
     out = [
-        b"\x89PNG\r\n\x1a\n",
+        _SIGNATURE,
         _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+        *(_chunk(b"tEXt", keyword + b"\0" + value) for keyword, value in text.items()),
     ]
     stream = zlib.compressobj(COMPRESS_LEVEL)
     stride = width * 3

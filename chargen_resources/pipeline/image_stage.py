@@ -217,12 +217,21 @@ def keep_final_image(
     outcome.succeeded[character] = record
 
 
+def thumbnail_key(prefix: str, image: GeneratedImage) -> str | None:
+    """Where the image's small JPEG is stored beside its take (None: an older record holds it
+    inline, or it has none)."""
+    if image.thumbnail is not None or image.take is None:
+        return None
+    return take_key(prefix, STAGE, image.character, image.take, "jpg")
+
+
 def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> bytes | None:
     """The image's small JPEG: beside its take, or inside an older record."""
-    if image.thumbnail is not None or image.take is None:
+    key = thumbnail_key(prefix, image)
+    if key is None:
         return thumbnail_bytes(image.thumbnail)
     try:
-        return store.get_bytes(take_key(prefix, STAGE, image.character, image.take, "jpg"))
+        return store.get_bytes(key)
     except BlobNotFoundError:
         return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -54,7 +54,11 @@ class BlobStore(Protocol):
 
     def get_bytes(self, key: str) -> bytes: ...
 
-    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]: ...
+    def iter_bytes(
+        self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
+        """The object in chunks; closing the generator early releases the file or connection."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -131,7 +135,9 @@ class LocalBlobStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise BlobNotFoundError(self.uri(key)) from None
 
-    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_bytes(
+        self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
         path = self.path(key)
         try:
             stream = path.open("rb")
@@ -165,7 +171,7 @@ class LocalBlobStore:
         return iter(sorted(keys, key=lambda key: key.encode("utf-8")))
 
     def list_versions(self, folder: str) -> dict[str, str]:
-        start = self.root.joinpath(*validate_prefix(folder).strip("/").split("/"))
+        start = self.root.joinpath(*_folder(folder).strip("/").split("/"))
         versions: dict[str, str] = {}
         try:
             entries = os.scandir(start)
@@ -173,9 +179,9 @@ class LocalBlobStore:
             return versions
         with entries:
             for entry in entries:
-                if _is_in_flight(entry.name) or not entry.is_file(follow_symlinks=False):
+                if _is_in_flight(entry.name) or not entry.is_file():
                     continue
-                stat = entry.stat(follow_symlinks=False)
+                stat = entry.stat()  # of what a read would read, as `get_bytes` follows links
                 # Every write is a new file moved into place: a new inode and time.
                 versions[entry.name] = f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
         return versions
@@ -197,13 +203,20 @@ class LocalBlobStore:
         return LocalFileSink(self.root)
 
 
+def _folder(folder: str) -> str:
+    """A listing folder: a prefix ending in '/' ('' for the top), so both stores list alike."""
+    if folder and not folder.endswith("/"):
+        raise ValueError(f"A folder to list ends with '/': got {folder!r}.")
+    return validate_prefix(folder)
+
+
 def _is_in_flight(name: str) -> bool:
     return name.startswith(_LOCAL_TEMP_PREFIX) or (
         name.startswith(".") and name.endswith(_SINK_TEMP_SUFFIX)
     )
 
 
-def _read_chunks(stream: Any, chunk_size: int) -> Iterator[bytes]:
+def _read_chunks(stream: Any, chunk_size: int) -> Generator[bytes, None, None]:
     with stream:
         while chunk := stream.read(chunk_size):
             yield chunk
@@ -255,7 +268,9 @@ class S3BlobStore:
     def get_bytes(self, key: str) -> bytes:
         return b"".join(self.iter_bytes(key))
 
-    def iter_bytes(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes]:
+    def iter_bytes(
+        self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> Generator[bytes, None, None]:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=validate_key(key))
         except ClientError as error:
@@ -289,11 +304,12 @@ class S3BlobStore:
         paginator = self.client.get_paginator("list_objects_v2")
         pages = paginator.paginate(
             Bucket=self.bucket,
-            Prefix=validate_prefix(folder),
+            Prefix=_folder(folder),
             Delimiter="/",  # this folder's objects, not those of the folders below it
             PaginationConfig={"PageSize": self.list_page_size},
         )
-        # The ETag is the content's digest: the same bytes written again are the same version.
+        # S3 gives an object written again a new ETag unless it is the same bytes written the
+        # same way (then it is the same content, which is all a version has to tell).
         return {
             item["Key"].removeprefix(folder): item["ETag"]
             for page in pages
@@ -321,7 +337,7 @@ class S3BlobStore:
         return S3MultipartSink(self.client, self.bucket)
 
 
-def _stream_body(body: Any, chunk_size: int) -> Iterator[bytes]:
+def _stream_body(body: Any, chunk_size: int) -> Generator[bytes, None, None]:
     try:
         yield from body.iter_chunks(chunk_size)
     finally:

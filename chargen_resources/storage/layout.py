@@ -5,7 +5,7 @@
     <prefix>/_dead_letters/<asset>/<partition>.json    why a partition failed
     <prefix>/_ledger/<name>/.../<name>.json            durable bookkeeping (claims, jobs, uploads)
     <prefix>/_staging/<job>/<index>.<ext>              inputs staged for a batch job
-    <prefix>/_catalog/index.json.gz                    what the last catalog read, and when
+    <prefix>/_catalog/index.json.gz                    what the last catalog read, per character
 
 `asset_name` may have several '/'-separated components (a multi-part asset key); `prefix` may be
 '' for the store root. Every result is a validated key.

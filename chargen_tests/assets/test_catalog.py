@@ -68,12 +68,13 @@ def test_a_large_cast_gets_a_contact_sheet_per_400_and_no_stale_sheet(tmp_path: 
     assert (folder / "character_catalog_contact_sheet.png").is_file()
 
 
-def _made(storage: ChargenStorage, character: str, prompt_hash: str = "h") -> None:
-    """A character with a prompt and an image made from it."""
+def _made(storage: ChargenStorage, character: str, image_prompt_hash: str = "h") -> None:
+    """A character with a prompt (hash "h") and an image made from the prompt of hash
+    `image_prompt_hash` (another one: the image is stale)."""
     storage.store_artifact(
         "character_prompt", character, compiled_prompt(character=character, prompt_hash="h")
     )
-    image = generated_image(character=character, prompt_hash=prompt_hash)
+    image = generated_image(character=character, prompt_hash=image_prompt_hash)
     storage.store_artifact("character_image", character, image)
 
 
@@ -97,7 +98,7 @@ def test_the_next_catalog_reads_only_the_characters_stored_again(tmp_path: Path)
 
         # One character made again from an older prompt (stale), one failing: read again,
         # the second sheet drawn again, the first kept.
-        _made(storage, cast[-1], prompt_hash="older")
+        _made(storage, cast[-1], image_prompt_hash="older")
         storage.write_dead_letter(
             "character_image",
             cast[-2],
@@ -113,12 +114,20 @@ def test_the_next_catalog_reads_only_the_characters_stored_again(tmp_path: Path)
         gallery = (folder / "gallery" / "index.html").read_text()
         assert gallery.index(f'id="{cast[-2]}"') < gallery.index(f'id="{cast[0]}"')  # failed first
 
-        # A sheet deleted by hand is drawn again; a removed character leaves the table.
+        # A sheet deleted by hand is drawn again, and only it.
         sheets[0].unlink()
+        redrawn = _catalog(instance, storage)
+        assert (redrawn["characters_read"], redrawn["contact_sheets_drawn"]) == (0, 1)
+        assert sheets[0].is_file()
+        # A sheet left by a run that drew other characters (an overlapping or an older catalog)
+        # is drawn again: the sheet itself says what it was drawn from.
+        sheets[1].write_bytes(drawn[1])
+        assert _catalog(instance, storage)["contact_sheets_drawn"] == 1
+        assert sheets[1].read_bytes() != drawn[1]
+        # A removed character leaves the table.
         instance.delete_dynamic_partition(CHARACTERS, cast[0])
         after = _catalog(instance, storage)
-        assert (after["characters_read"], after["contact_sheets_drawn"]) == (0, 2)
-        assert after["characters"] == len(cast) - 1 and sheets[0].is_file()
+        assert after["characters_read"] == 0 and after["characters"] == len(cast) - 1
 
 
 def test_a_damaged_or_foreign_index_means_reading_everything_again(tmp_path: Path) -> None:
@@ -131,5 +140,6 @@ def test_a_damaged_or_foreign_index_means_reading_everything_again(tmp_path: Pat
         assert _catalog(instance, storage)["characters_read"] == 2
         index.write_bytes(index.read_bytes()[:40])  # cut short
         again = _catalog(instance, storage)
-        assert (again["characters_read"], again["contact_sheets_drawn"]) == (2, 1)
+        # Both read again; the sheet, which says it shows them as they are, is kept.
+        assert (again["characters_read"], again["contact_sheets_drawn"]) == (2, 0)
         assert again["status_done"] == 2

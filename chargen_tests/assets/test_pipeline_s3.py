@@ -94,6 +94,22 @@ def test_downstream_assets_read_the_characters_from_s3(
         assert downstream.success
         sheet = downstream.asset_materializations_for_node("cast_contact_sheet")[0]
         assert sheet.metadata["characters"].value == 3
+
+        def catalog_again() -> tuple[object, object]:
+            result = dg.materialize(
+                [character_pipeline, character_catalog],
+                selection=[character_catalog.key],
+                instance=instance,
+                resources=resources,
+            )
+            metadata = result.asset_materializations_for_node("character_catalog")[0].metadata
+            return metadata["characters_read"].value, metadata["contact_sheets_drawn"].value
+
+        # Over S3 too the next catalog reads only what was stored since (by ETag).
+        assert catalog_again() == (0, 0)
+        record = storage.read_artifact("character_image", keys[0], GeneratedImage)
+        storage.store_artifact("character_image", keys[0], record.model_copy(update={"take": 9}))
+        assert catalog_again() == (1, 1)
     body = s3_client.get_object(Bucket=s3_bucket, Key="results/cast_contact_sheet.png")["Body"]
     with Image.open(io.BytesIO(body.read())) as opened:
         assert opened.format == "PNG" and opened.size == (2 * 192, 2 * (192 + 20))

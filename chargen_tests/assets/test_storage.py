@@ -354,6 +354,15 @@ def test_stored_versions_come_from_one_listing(
     backend.storage.store().put_bytes(redrawn, PNG_SIGNATURE + b"redrawn", "image/png")
     again = backend.storage.stored_versions("toy_image", PngImage)
     assert [key for key in images if again[key] != images[key]] == ["bram"]
+    # Of several formats for one partition, the version is that of the one a read picks (JSON).
+    both = backend.storage.stored_versions("toy_image")
+    backend.storage.store().put_bytes(
+        backend.storage.artifact_key("toy_image", "bram", "json"), b"{}", "application/json"
+    )
+    with_json = backend.storage.stored_versions("toy_image")
+    assert with_json["bram"] != both["bram"] and with_json["ash"] == both["ash"]
+    backend.storage.store().put_bytes(redrawn, PNG_SIGNATURE + b"again", "image/png")
+    assert backend.storage.stored_versions("toy_image")["bram"] == with_json["bram"]
 
 
 def test_multi_component_asset_key_and_plain_json(

@@ -54,7 +54,9 @@ def test_compose_helm_and_image_run_the_production_profile() -> None:
         and {"name": "chargen-secrets"} in code["envSecrets"]
     )
     assert "postgresqlPassword" not in values["postgresql"]
-    assert "postgresql.postgresqlPassword=" in (DEPLOY / "helm" / "values.yaml").read_text()
+    readme = (DEPLOY.parent / "README.md").read_text()
+    assert "--set postgresql.postgresqlPassword=" in readme  # given at install instead
+    assert "deployments[0].image.tag'=" in readme
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert '".[deploy]"' in dockerfile and "chargen_assets.definitions" in dockerfile
     assert "ENV CHARGEN_PROFILE=production" in dockerfile

@@ -17,6 +17,7 @@ from chargen_resources.characters.contact_sheet import (
     sheet_name,
     sheet_pages,
     store_sheets,
+    stored_drawn_from,
 )
 from chargen_resources.storage.blob_store import LocalBlobStore
 
@@ -64,3 +65,18 @@ def test_sheets_are_stored_in_order_and_an_earlier_casts_extra_sheets_go(tmp_pat
         "out/cast-002.png",
     ]
     assert store.get_bytes("out/cast.png") == b"smaller"  # None: kept as it was
+
+
+def test_a_sheet_says_what_it_was_drawn_from_in_its_first_bytes(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    sheet = render_contact_sheet(["ash"], lambda name: _png((0, 0, 250)), drawn_from="abc123")
+    with Image.open(io.BytesIO(sheet)) as opened:  # a well-formed PNG text chunk
+        opened.load()
+        assert opened.info["chargen-drawn-from"] == "abc123"
+    store.put_bytes("out/cast.png", sheet, "image/png")
+    assert stored_drawn_from(store, "out/cast.png") == "abc123"
+    store.put_bytes("out/plain.png", render_contact_sheet(["ash"], lambda name: None), "image/png")
+    assert stored_drawn_from(store, "out/plain.png") is None
+    store.put_bytes("out/other.png", b"not a png at all", "image/png")
+    assert stored_drawn_from(store, "out/other.png") is None
+    assert stored_drawn_from(store, "out/missing.png") is None

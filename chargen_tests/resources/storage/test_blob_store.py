@@ -82,7 +82,11 @@ def test_list_versions_sees_one_folder_and_every_rewrite(store: BlobStore) -> No
     store.put_bytes("p/a.json", b'{"v": 2}', "application/json")
     again = store.list_versions("p/")
     assert again["a.json"] != first["a.json"] and again["b.json"] == first["b.json"]
+    store.put_bytes("p/b.json", b"[]", "application/json")  # the same size, other bytes
+    assert store.list_versions("p/")["b.json"] != first["b.json"]
     assert store.list_versions("nope/") == {}
+    with pytest.raises(ValueError, match="ends with '/'"):
+        store.list_versions("p")
 
 
 def test_move_renames_and_removes_source(store: BlobStore) -> None:
