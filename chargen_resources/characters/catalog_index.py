@@ -22,8 +22,8 @@ from pydantic import BaseModel, ValidationError
 from chargen_resources.characters import artifacts, catalog, contact_sheet, gallery, prompt_compiler
 from chargen_resources.characters.catalog import CharacterState, catalog_row, cost_lines, status_of
 from chargen_resources.characters.gallery import GalleryCard, gallery_card
-from chargen_resources.characters.thumbnails import thumbnail_bytes
-from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+from chargen_resources.characters.thumbnails import read_thumbnail
+from chargen_resources.storage.blob_store import BlobStore
 
 
 def _code_digest(*modules: ModuleType | str) -> str:
@@ -62,12 +62,7 @@ class CatalogEntry(BaseModel):
         return GalleryCard(self.character, self.status, self.card)
 
     def thumbnail(self, store: BlobStore) -> bytes | None:
-        if self.thumbnail_inline is not None:
-            return thumbnail_bytes(self.thumbnail_inline)
-        try:
-            return store.get_bytes(self.thumbnail_key) if self.thumbnail_key else None
-        except BlobNotFoundError:
-            return None
+        return read_thumbnail(store, self.thumbnail_key, self.thumbnail_inline)
 
 
 class CatalogIndex(BaseModel):

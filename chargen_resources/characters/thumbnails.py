@@ -7,6 +7,8 @@ import io
 
 from PIL import Image
 
+from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+
 THUMBNAIL_SIDE = 160
 
 
@@ -25,6 +27,17 @@ def thumbnail_bytes(markdown: str | None) -> bytes | None:
     if not markdown or "base64," not in markdown:
         return None
     return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))
+
+
+def read_thumbnail(store: BlobStore, key: str | None, inline: str | None) -> bytes | None:
+    """A thumbnail from an older record's inline markdown when it has one, else from `key`
+    (None when neither gives one)."""
+    if inline is not None:
+        return thumbnail_bytes(inline)
+    try:
+        return store.get_bytes(key) if key else None
+    except BlobNotFoundError:
+        return None
 
 
 # Dagster 1.13 shows a markdown metadata value inline when it is under 1,000 characters, and

@@ -32,7 +32,7 @@ from chargen_resources.characters.requests import (
 )
 from chargen_resources.characters.thumbnails import (
     glance_markdown,
-    thumbnail_bytes,
+    read_thumbnail,
     thumbnail_jpeg,
 )
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
@@ -44,7 +44,7 @@ from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.streamed import as_single_line
-from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import (
     artifact_key,
     staging_folder,
@@ -227,13 +227,7 @@ def thumbnail_key(prefix: str, image: GeneratedImage) -> str | None:
 
 def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> bytes | None:
     """The image's small JPEG: beside its take, or inside an older record."""
-    key = thumbnail_key(prefix, image)
-    if key is None:
-        return thumbnail_bytes(image.thumbnail)
-    try:
-        return store.get_bytes(key)
-    except BlobNotFoundError:
-        return None
+    return read_thumbnail(store, thumbnail_key(prefix, image), image.thumbnail)
 
 
 def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:
