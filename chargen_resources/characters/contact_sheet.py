@@ -19,14 +19,13 @@ import io
 import math
 import struct
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import closing
 
 from PIL import Image, ImageChops, ImageDraw
 
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
+from chargen_resources.streaming.ahead import worked_ahead
 
 TILE = 192  # pixels per tile side; the image is fitted inside, keeping its proportions
 CAPTION = 20  # pixels under each tile for the character's name
@@ -133,18 +132,11 @@ def render_contact_sheet(
             _draw_tile(strip, pen, column * TILE, name, picture(name), status)
         return strip
 
-    def strips() -> Iterator[Image.Image]:
-        with ThreadPoolExecutor(DRAWING_THREADS, thread_name_prefix="contact-sheet") as pool:
-            drawing: deque[Future[Image.Image]] = deque()
-            for row in range(rows):
-                drawing.append(pool.submit(draw, row))
-                if len(drawing) > ROWS_AHEAD:
-                    yield drawing.popleft().result()
-            while drawing:
-                yield drawing.popleft().result()
-
     text = {DRAWN_FROM: drawn_from.encode("latin-1")} if drawn_from else {}
-    return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips(), text)
+    strips = worked_ahead(
+        draw, range(rows), threads=DRAWING_THREADS, depth=ROWS_AHEAD, name="contact-sheet"
+    )
+    return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips, text)
 
 
 def _draw_tile(

@@ -37,15 +37,37 @@ def open_image(png: bytes) -> Image.Image | str:
         return f"the image does not decode ({error})"
 
 
+class ImageFacts(BaseModel):
+    """What the checks need of a decoded image's pixels (measured once, possibly in a worker
+    thread ahead of the record being made)."""
+
+    format: str | None
+    width: int
+    height: int
+    grey_spread: float  # standard deviation of grey levels
+
+
+def measure_image(decoded: Image.Image | str) -> ImageFacts | str:
+    """The facts of `open_image`'s answer, or why the image does not decode."""
+    if isinstance(decoded, str):
+        return decoded
+    return ImageFacts(
+        format=decoded.format,
+        width=decoded.width,
+        height=decoded.height,
+        grey_spread=ImageStat.Stat(decoded.convert("L")).stddev[0],
+    )
+
+
 def inspect_image(
-    decoded: Image.Image | str,
+    measured: ImageFacts | str,
     *,
     model: str,
     aspect_ratio: str,
     image_size: str,
     from_thought: bool = False,
 ) -> list[QaResult]:
-    """Every check's verdict on one image (`open_image`'s answer), in `CHECKS` order."""
+    """Every check's verdict on one image (`measure_image`'s answer), in `CHECKS` order."""
     results = [
         QaResult(
             check="final_not_thought",
@@ -53,15 +75,16 @@ def inspect_image(
             detail="a draft (thought) image was the final part" if from_thought else "final image",
         )
     ]
-    if isinstance(decoded, str):
-        return [QaResult(check=name, passed=False, detail=decoded) for name in CHECKS[:3]] + results
-    size, fmt = decoded.size, decoded.format
+    if isinstance(measured, str):
+        return [
+            QaResult(check=name, passed=False, detail=measured) for name in CHECKS[:3]
+        ] + results
+    size, fmt, spread = (measured.width, measured.height), measured.format, measured.grey_spread
     results.insert(
         0,
         QaResult(check="png_decodes", passed=fmt == "PNG", detail=f"{fmt} {size[0]}x{size[1]}"),
     )
     results.insert(1, _size_check(size, model, aspect_ratio, image_size))
-    spread = ImageStat.Stat(decoded.convert("L")).stddev[0]
     results.insert(
         2,
         QaResult(

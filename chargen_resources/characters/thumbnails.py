@@ -12,10 +12,24 @@ from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 THUMBNAIL_SIDE = 160
 
 
+# Modes that resize smoothly as they are; others (palette, 1-bit, 16-bit) are converted first.
+_RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
+
+
+def fitted_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """`size` scaled down, aspect kept, to fit inside `box` (never scaled up)."""
+    scale = min(box[0] / size[0], box[1] / size[1], 1.0)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def thumbnail_jpeg(image: Image.Image) -> bytes:
     """A small JPEG of a decoded image (a few KB: light enough for every character)."""
-    small = image.convert("RGB")
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
+    # Resized before it is converted: converting first copied every pixel of a full-size take.
+    source = image if image.mode in _RESIZABLE_MODES else image.convert("RGB")
+    box = (THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2)
+    small = source.resize(
+        fitted_size(source.size, box), Image.Resampling.BICUBIC, reducing_gap=2.0
+    ).convert("RGB")
     buffer = io.BytesIO()
     small.save(buffer, format="JPEG", quality=80)
     return buffer.getvalue()

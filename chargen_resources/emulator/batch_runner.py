@@ -21,8 +21,10 @@ from chargen_resources.emulator.inference import answer, faults_of
 from chargen_resources.emulator.settings import EmulatorSettings
 from chargen_resources.emulator.store import atomic_write_json, read_json, try_locked
 from chargen_resources.emulator.wire import HTTP_STATUS_NAMES, ApiError, normalise_keys, rpc_status
+from chargen_resources.streaming.ahead import worked_ahead
 
 SYNC_WAIT_SECONDS = 10.0  # a poll waits this long for a small batch to finish before answering
+BATCH_LINE_THREADS = 2
 
 
 def run_one(
@@ -64,31 +66,33 @@ def count_input_lines(path: Path) -> int:
 
 
 def _line_output(
-    line: str, model: str, store: FileStore, settings: EmulatorSettings, paid: list[bytes]
-) -> dict[str, Any]:
+    line: str, model: str, store: FileStore, settings: EmulatorSettings
+) -> tuple[dict[str, Any], bytes | None]:
+    """One input line's output line, and its billing line when it was answered (and so paid)."""
     try:
         parsed = json.loads(line)
     except json.JSONDecodeError as exc:
         return {
             "error": rpc_status("INVALID_ARGUMENT", f"Invalid JSON in batch input line: {exc}.")
-        }
+        }, None
     if not isinstance(parsed, dict):
         return {
             "error": rpc_status("INVALID_ARGUMENT", "A batch input line must be a JSON object.")
-        }
+        }, None
     key = parsed.get("key")
     texts = (str(key),) if key is not None else ()
     request = parsed.get("request")
     if request is None and "key" not in parsed and "contents" in parsed:
         request = parsed  # the batch guide's REST sample writes bare GenerateContentRequests
     outcome = run_one(model, request, texts, store, settings)
-    if "response" in outcome:
-        paid.append(
-            Billing.paid_line(
-                "batch", model, request, store.content_hash, str(key) if key is not None else None
-            )
+    paid = (
+        Billing.paid_line(
+            "batch", model, request, store.content_hash, str(key) if key is not None else None
         )
-    return {"key": key, **outcome} if key is not None else outcome
+        if "response" in outcome
+        else None
+    )
+    return ({"key": key, **outcome} if key is not None else outcome), paid
 
 
 def _write_file_output(
@@ -103,8 +107,17 @@ def _write_file_output(
     assert record.input_file is not None
     source = snapshot
     successful = failed = 0
-    for line in _input_lines(source):
-        outcome = _line_output(line, record.model, files, settings, paid)
+    # Google works a batch's lines in parallel; here two at a time, in order, since drawing and
+    # encoding a PNG mostly leaves the GIL.
+    outputs = worked_ahead(
+        lambda line: _line_output(line, record.model, files, settings),
+        _input_lines(source),
+        threads=BATCH_LINE_THREADS,
+        name=f"batch-{record.id}-line",
+    )
+    for outcome, paid_line in outputs:
+        if paid_line is not None:
+            paid.append(paid_line)
         if "error" in outcome:
             failed += 1
         else:

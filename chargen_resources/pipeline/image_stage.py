@@ -13,6 +13,7 @@ import io
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -20,8 +21,13 @@ from typing import Any
 from PIL import Image
 
 from chargen_resources.characters.artifacts import Backend, GeneratedImage
+from chargen_resources.characters.image_qa import (
+    ImageFacts,
+    inspect_image,
+    measure_image,
+    open_image,
+)
 from chargen_resources.characters.image_qa import failed as qa_failed
-from chargen_resources.characters.image_qa import inspect_image, open_image
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import (
     ImageReference,
@@ -61,6 +67,8 @@ from chargen_resources.streaming import (
     parse_sse,
     read_batch_output,
 )
+from chargen_resources.streaming.ahead import worked_ahead
+from chargen_resources.streaming.types import ImageBlock
 from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
 STAGE = "character_image"
@@ -123,6 +131,36 @@ def refusals(prompts: Mapping[str, CompiledPrompt], model: str) -> dict[str, str
     }
 
 
+@dataclass(frozen=True)
+class LookedAt:
+    """What a final image's pixels say, decoded once for its thumbnail and its checks: a few
+    KB, whatever the image's size."""
+
+    thumbnail: bytes | None
+    pixels: ImageFacts | str  # measured, or why they do not decode
+
+
+def look_at(png: bytes) -> LookedAt:
+    decoded = open_image(png)
+    thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
+    return LookedAt(thumbnail=thumbnail, pixels=measure_image(decoded))
+
+
+def stored_as_png(store: BlobStore, image: ImageBlock) -> bytes:
+    """A staged image's bytes as PNG (the asset promises PNG; rare JPEG/WEBP answers are
+    converted, one image fits in memory)."""
+    data = store.get_bytes(image.key)
+    return data if image.format == "png" else as_png(data)
+
+
+def image_to_keep(line: LineResult) -> ImageBlock | None:
+    """The line's final image when `keep_final_image` would keep it (its checks aside)."""
+    if line.problem is not None or not line.images:
+        return None
+    final = line.images[-1]
+    return final if final.width is not None and final.height is not None else None
+
+
 def final_image_key(prefix: str, character: str) -> str:
     return artifact_key(prefix, STAGE, character, "png")
 
@@ -138,8 +176,10 @@ def keep_final_image(
     model: str,
     batch_job: str | None,
     backend: Backend | None = None,
+    look: LookedAt | None = None,
 ) -> None:
-    """Move the final non-thought image of a good line to its key; fail the character otherwise."""
+    """Move the final non-thought image of a good line to its key; fail the character otherwise.
+    `look` is `look_at` of that image when it was worked out ahead."""
     problem = line.problem
     if problem is None and not line.images:
         details = "; ".join(line.image_problems)
@@ -161,24 +201,24 @@ def keep_final_image(
         )
         return
     key = final_image_key(prefix, character)
-    size = final.content_length
+    png = stored_as_png(store, final)
+    looked = look if look is not None else look_at(png)
     if final.format == "png":
         store.move(final.key, key)
-    else:  # rare (JPEG/WEBP answers): the asset promises PNG; one image fits in memory
-        png = as_png(store.get_bytes(final.key))
+    else:
         store.put_bytes(key, png, "image/png")
         store.delete(final.key)
-        size = len(png)
+    size = len(png)
     # Made once here: a later run that keeps this image needs no download. The thumbnail is
     # stored beside the take rather than in the record, which a run holds for every character.
-    png = store.get_bytes(key)
-    decoded = open_image(png)  # once, for the thumbnail and the checks
-    thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
+    thumbnail = looked.thumbnail
     glance = glance_markdown(thumbnail, character)
     qa = inspect_image(
-        decoded, model=model, aspect_ratio=prompt.aspect_ratio, image_size=prompt.image_size
+        looked.pixels,
+        model=model,
+        aspect_ratio=prompt.aspect_ratio,
+        image_size=prompt.image_size,
     )
-    del decoded
     take = _keep_take(store, prefix, character, png)
     if thumbnail is not None:
         store.put_bytes(take_key(prefix, STAGE, character, take, "jpg"), thumbnail, "image/jpeg")
@@ -325,11 +365,27 @@ def image_stage(
         )
         return Prepared(lines, uploaded_files=sorted(files))
 
+    # Each batch line's final image, looked at by a worker thread while the lines before it
+    # are kept (decoding and shrinking leave the GIL), by staging key until `keep` takes it.
+    # One thread: one image decoded at a time, as when `keep` decoded it.
+    looks: dict[str, LookedAt] = {}
+
+    def looked_at_ahead(lines: Iterator[LineResult]) -> Iterator[LineResult]:
+        def look(line: LineResult) -> tuple[LineResult, LookedAt | None]:
+            image = image_to_keep(line)
+            return line, (look_at(stored_as_png(store, image)) if image is not None else None)
+
+        for line, looked in worked_ahead(look, lines, threads=1, name="image-look"):
+            if looked is not None:
+                looks[line.images[-1].key] = looked
+            yield line
+
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         """`chunks` is the download itself (`BatchJobRunner.output_chunks`): one pass."""
         with staging_area(f"{_job_id(job.job_name)}-{reader}") as namer:
             events = read_batch_output(chunks)
-            yield from line_results(upload_image_chunks(events, store.image_sink(), namer))
+            lines = line_results(upload_image_chunks(events, store.image_sink(), namer))
+            yield from looked_at_ahead(lines)
 
     def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
         request = image_request(prompt, safety_settings)
@@ -365,10 +421,12 @@ def image_stage(
             model=model,
             batch_job=job_name,
             backend=backend,
+            look=looks.pop(line.images[-1].key, None) if line.images else None,
         )
 
     def discard(line: LineResult) -> None:
         for image in line.images:
+            looks.pop(image.key, None)
             store.delete(image.key)
 
     return PaidStage(

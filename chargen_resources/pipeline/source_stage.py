@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from chargen_resources.characters.artifacts import SourceImages, StoredImage
 from chargen_resources.inbox.character_spec import CharacterSpecError, parse_character_spec
@@ -13,6 +14,7 @@ from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_stem
+from chargen_resources.streaming.ahead import worked_ahead
 
 STAGE = "source_image"
 
@@ -77,24 +79,37 @@ def store_normalised(
     return stored
 
 
+@dataclass(frozen=True)
+class _Refused:
+    reason: str
+    content: bool  # the character's own input is at fault (not a folder gone missing)
+
+
 def prepare_sources(
     keys: Sequence[str], inbox: InboxSource, store: BlobStore, prefix: str, max_side: int = 2048
 ) -> StageOutcome[SourceImages]:
     # Held until the prompts are compiled: packed, like the paid stages' results.
     outcome: StageOutcome[SourceImages] = StageOutcome(STAGE, succeeded=PackedModels())
     listed = {character.key: character for character in inbox.list_characters()}
-    for key in keys:
+
+    def prepare(key: str) -> SourceImages | _Refused:
         character = listed.get(key)
         if character is None:
-            outcome.fail(
-                key,
+            return _Refused(
                 f"no folder or image for character '{key}' in the inbox ({inbox.description}); "
                 "it was moved or renamed. Put it back, or ignore this partition.",
+                content=False,
             )
-            continue
         try:
-            outcome.succeeded[key] = prepare_character(character, inbox, store, prefix, max_side)
+            return prepare_character(character, inbox, store, prefix, max_side)
         except (SourceImageError, CharacterSpecError, InboxError, ValueError) as error:
             # One character's bad input (unreadable, oversize, a link out) fails it alone.
-            outcome.fail(key, str(error), content=True)
+            return _Refused(str(error), content=True)
+
+    # Two characters at a time: decoding and encoding sketches mostly leave the GIL.
+    for key, prepared in zip(keys, worked_ahead(prepare, keys, name="source"), strict=True):
+        if isinstance(prepared, _Refused):
+            outcome.fail(key, prepared.reason, content=prepared.content)
+        else:
+            outcome.succeeded[key] = prepared
     return outcome

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from chargen_resources.characters.image_qa import CHECKS, inspect_image, open_image
+from chargen_resources.characters.image_qa import CHECKS, inspect_image, measure_image, open_image
 
 MODEL = "gemini-3-pro-image-preview"
 
@@ -22,7 +22,7 @@ def _png(size: tuple[int, int], drawn: bool = True, fmt: str = "PNG") -> bytes:
 
 def _verdicts(png: bytes, **asked: object) -> dict[str, bool]:
     settings = {"model": MODEL, "aspect_ratio": "9:16", "image_size": "1K", **asked}
-    results = inspect_image(open_image(png), **settings)  # type: ignore[arg-type]
+    results = inspect_image(measure_image(open_image(png)), **settings)  # type: ignore[arg-type]
     assert [r.check for r in results] == list(CHECKS)
     return {r.check: r.passed for r in results}
 

@@ -7,6 +7,7 @@ from PIL import Image
 from chargen_resources.characters.thumbnails import (
     INLINE_MARKDOWN_LIMIT,
     THUMBNAIL_SIDE,
+    fitted_size,
     glance_markdown,
     thumbnail_bytes,
     thumbnail_jpeg,
@@ -22,6 +23,33 @@ def test_thumbnail_is_a_small_jpeg() -> None:
     with Image.open(io.BytesIO(data)) as thumb:
         assert thumb.format == "JPEG" and max(thumb.size) <= THUMBNAIL_SIDE * 2
     assert len(data) < 15_000  # light enough to keep one per take for thousands of characters
+
+
+def _rgb(pixel: object) -> tuple[int, int, int]:
+    assert isinstance(pixel, tuple) and len(pixel) == 3
+    return pixel[0], pixel[1], pixel[2]
+
+
+def test_a_thumbnail_looks_as_pillows_own_thumbnail_of_the_picture_in_every_mode() -> None:
+    for mode in ("RGB", "RGBA", "L", "P", "1"):
+        picture = Image.new("RGB", (1024, 1536), (200, 30, 30)).convert(mode)
+        expected = picture.convert("RGB")
+        expected.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
+        with Image.open(io.BytesIO(thumbnail_jpeg(picture))) as thumb:
+            assert thumb.mode == "RGB" and thumb.size == expected.size == (160, 240), mode
+            seen, wanted = _rgb(thumb.getpixel((80, 120))), _rgb(expected.getpixel((80, 120)))
+            assert all(abs(a - b) <= 12 for a, b in zip(seen, wanted, strict=True)), (
+                mode,
+                seen,
+                wanted,
+            )
+
+
+def test_fitted_size_fits_the_box_keeps_the_aspect_and_never_enlarges() -> None:
+    assert fitted_size((1024, 1536), (160, 320)) == (160, 240)
+    assert fitted_size((768, 1376), (160, 320)) == (160, 287)
+    assert fitted_size((100, 50), (160, 320)) == (100, 50)
+    assert fitted_size((5000, 1), (160, 320)) == (160, 1)
 
 
 def test_an_older_records_inline_thumbnail_can_be_read_back() -> None:

@@ -296,6 +296,34 @@ def _billing(emulator: RunningEmulator) -> dict[str, Any]:
 CHARACTERS = ["ash", "brook", "cinder"]
 
 
+def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
+    genai_client: genai.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decoding for the thumbnail and the checks happens beside the keeping, in the
+    look-ahead thread, once per image; `keep` uses what it found."""
+    import threading
+
+    from chargen_resources.pipeline import image_stage
+
+    decoded_in: list[str] = []
+    original = image_stage.open_image
+
+    def recording(png: bytes) -> Any:
+        decoded_in.append(threading.current_thread().name)
+        return original(png)
+
+    monkeypatch.setattr(image_stage, "open_image", recording)
+    store = LocalBlobStore(tmp_path / "storage")
+    outcome = _carry_images(store, genai_client, CHARACTERS)
+    assert sorted(outcome.succeeded) == CHARACTERS
+    assert len(decoded_in) == len(CHARACTERS)
+    assert all(name.startswith("image-look") for name in decoded_in), decoded_in
+    for character in CHARACTERS:
+        image = outcome.succeeded[character]
+        assert {qa.check for qa in image.qa if qa.passed} >= {"png_decodes", "not_blank"}
+        assert image_stage.stored_thumbnail(store, "chargen", image) is not None
+
+
 def test_batch_reading_writes_nothing_to_the_temp_directory_on_local_storage(
     genai_client: genai.Client, tmp_path: Path, temp_dir_watch: TempDirWatch
 ) -> None:
@@ -367,8 +395,10 @@ def test_reading_a_large_output_keeps_memory_bounded(
     genai_client: genai.Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     """Six 11 MB lines (66 MB): the peak traced memory of the reading (download, parse,
-    decode, store; the in-process emulator included) stays far below one line."""
-    output = _write_large_output(emulator, lines=6, image_bytes=8 * 1024 * 1024)
+    decode, store, and the look at each kept image for its checks; the in-process emulator
+    included) stays below one image (the one looked at, one at a time) and a few MB."""
+    image_bytes = 8 * 1024 * 1024
+    output = _write_large_output(emulator, lines=6, image_bytes=image_bytes)
     store = LocalBlobStore(tmp_path / "storage")
     ledger = Ledger(store, "chargen")
     stage = _stage_over(store, ledger, genai_client, {})  # reads an output only: sends nothing
@@ -393,8 +423,8 @@ def test_reading_a_large_output_keeps_memory_bounded(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert sizes == [8 * 1024 * 1024 + 16] * 6
-    assert peak < 12 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    assert sizes == [image_bytes + 16] * 6
+    assert peak < image_bytes + 4 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
 def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Path) -> None:

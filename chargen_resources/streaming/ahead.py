@@ -1,0 +1,44 @@
+"""``worked_ahead``: a step that does each item's work a few items ahead, in threads, in order.
+
+For work that leaves the GIL (Pillow decoding, resizing and encoding; zlib): on two cores it
+runs beside the consumer instead of between its items. The upstream iterator is still pulled
+in the consumer's thread, one item at a time, so a generator upstream needs no locking, and
+at most ``depth`` results wait ahead: memory stays a handful of items.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def worked_ahead(
+    work: Callable[[Item], Result],
+    items: Iterable[Item],
+    *,
+    threads: int = 2,
+    depth: int = 4,
+    name: str = "ahead",
+) -> Generator[Result, None, None]:
+    """`work(item)` for every item, yielded in the items' order. An error raised by `work` is
+    raised here when its item's turn comes; closing the generator early cancels the work not
+    yet started and waits for the rest."""
+    if threads < 1 or depth < 1:
+        raise ValueError(f"worked_ahead needs at least one thread and depth 1 ({threads}, {depth})")
+    pending: deque[Future[Result]] = deque()
+    with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > depth:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
