@@ -131,6 +131,9 @@ class ReadOnlyStore:
     def move(self, src: str, dst: str) -> None:
         return None
 
+    def copy(self, src: str, dst: str) -> None:
+        return None
+
 
 def _stored(store: BlobStore, prefix: str, stage: str, character: str, model: type[Any]) -> Any:
     try:

@@ -271,13 +271,16 @@ def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> by
 
 
 def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:
-    """Every generated image is kept as a numbered take beside the current one. The same image
-    read again (a run resumed after a crash) is the same take, not a new one."""
+    """Every generated image is kept as a numbered take beside the current one (a copy of the
+    final image, made by the store: no bytes written again). The same image read again (a run
+    resumed after a crash) is the same take, not a new one."""
     folder = takes_folder(prefix, STAGE, character)
     taken = sum(1 for key in store.list_keys(folder) if key.endswith(".png"))  # one listing
     if taken and store.get_bytes(take_key(prefix, STAGE, character, taken, "png")) == png:
         return taken
-    store.put_bytes(take_key(prefix, STAGE, character, taken + 1, "png"), png, "image/png")
+    store.copy(
+        final_image_key(prefix, character), take_key(prefix, STAGE, character, taken + 1, "png")
+    )
     return taken + 1
 
 

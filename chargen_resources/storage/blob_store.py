@@ -7,6 +7,7 @@ temporary file in the target folder, then `os.replace`), so a reader never sees 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -72,6 +73,10 @@ class BlobStore(Protocol):
         ...
 
     def move(self, src: str, dst: str) -> None: ...
+
+    def copy(self, src: str, dst: str) -> None:
+        """`dst` holds what `src` holds (replacing what it held); no bytes pass through here."""
+        ...
 
     def uri(self, key: str) -> str: ...
 
@@ -192,6 +197,25 @@ class LocalBlobStore:
             raise BlobNotFoundError(self.uri(src))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+
+    def copy(self, src: str, dst: str) -> None:
+        # A hard link, put in place by rename: files here are only ever replaced whole, never
+        # written in place, so the two names cannot come to differ by a write to the other.
+        source, target = self.path(src), self.path(dst)
+        if not source.is_file():
+            raise BlobNotFoundError(self.uri(src))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        linked = target.with_name(f"{_LOCAL_TEMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            os.link(source, linked)
+        except OSError:  # a file system without hard links: the bytes, then
+            self.put_bytes(dst, source.read_bytes())
+            return
+        try:
+            os.replace(linked, target)
+        except BaseException:
+            linked.unlink(missing_ok=True)
+            raise
 
     def uri(self, key: str) -> str:
         return self.path(key).as_uri()
@@ -318,14 +342,17 @@ class S3BlobStore:
 
     def move(self, src: str, dst: str) -> None:
         # S3 has no rename: copy, then delete the source once the copy exists.
+        self.copy(src, dst)
+        self.client.delete_object(Bucket=self.bucket, Key=src)
+
+    def copy(self, src: str, dst: str) -> None:
         source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": validate_key(src)}
-        try:
+        try:  # within S3: the bytes do not pass through this process
             self.client.copy_object(Bucket=self.bucket, Key=validate_key(dst), CopySource=source)
         except ClientError as error:
             if _is_missing(error):
                 raise BlobNotFoundError(self.uri(src)) from None
             raise
-        self.client.delete_object(Bucket=self.bucket, Key=src)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{validate_key(key)}"

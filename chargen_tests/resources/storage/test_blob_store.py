@@ -98,6 +98,46 @@ def test_move_renames_and_removes_source(store: BlobStore) -> None:
         store.move("staging/1.png", "final/again.png")
 
 
+def test_copy_keeps_the_source_and_each_name_can_be_replaced_alone(store: BlobStore) -> None:
+    store.put_bytes("final/ash.png", b"first", "image/png")
+    store.put_bytes("takes/ash/01.png", b"older take", "image/png")
+    store.copy("final/ash.png", "takes/ash/01.png")
+    assert store.get_bytes("takes/ash/01.png") == b"first" == store.get_bytes("final/ash.png")
+    store.put_bytes("final/ash.png", b"second", "image/png")  # the next image
+    assert store.get_bytes("takes/ash/01.png") == b"first"
+    store.delete("final/ash.png")
+    assert store.get_bytes("takes/ash/01.png") == b"first"
+    with pytest.raises(BlobNotFoundError):
+        store.copy("final/ash.png", "takes/ash/02.png")
+    assert not store.exists("takes/ash/02.png")
+
+
+def test_local_copy_writes_no_bytes_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put_bytes("final/ash.png", b"x" * 1000, "image/png")
+    store.copy("final/ash.png", "takes/ash/01.png")
+    assert (
+        os.stat(store.path("takes/ash/01.png")).st_ino
+        == os.stat(store.path("final/ash.png")).st_ino
+    )
+    assert sorted(p.name for p in (tmp_path / "takes" / "ash").iterdir()) == ["01.png"]
+
+
+def test_local_copy_falls_back_to_the_bytes_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put_bytes("final/ash.png", b"drawn", "image/png")
+
+    def no_links(*args: object) -> None:
+        raise PermissionError("this file system has no hard links")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store.copy("final/ash.png", "takes/ash/01.png")
+    assert store.get_bytes("takes/ash/01.png") == b"drawn"
+    assert sorted(p.name for p in (tmp_path / "takes" / "ash").iterdir()) == ["01.png"]
+
+
 @pytest.mark.parametrize(
     "bad_key", ["", "/abs.json", "a/../b.json", "..", "a\\b.json", "a//b.json", "a/./b", "dir/"]
 )
