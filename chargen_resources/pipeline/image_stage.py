@@ -140,17 +140,15 @@ class LookedAt:
     pixels: ImageFacts | str  # measured, or why they do not decode
 
 
-def look_at(png: bytes) -> LookedAt:
-    decoded = open_image(png)
+def look_at(store: BlobStore, image: ImageBlock) -> LookedAt:
+    """Read a staged image and decode it, for its thumbnail and its checks (it only reads:
+    safe in a worker thread). A rare JPEG/WEBP answer is looked at as the PNG it will be
+    stored as."""
+    data = store.get_bytes(image.key)  # one image at a time
+    decoded = open_image(data if image.format == "png" else as_png(data))
+    del data
     thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
     return LookedAt(thumbnail=thumbnail, pixels=measure_image(decoded))
-
-
-def stored_as_png(store: BlobStore, image: ImageBlock) -> bytes:
-    """A staged image's bytes as PNG (the asset promises PNG; rare JPEG/WEBP answers are
-    converted, one image fits in memory)."""
-    data = store.get_bytes(image.key)
-    return data if image.format == "png" else as_png(data)
 
 
 def image_to_keep(line: LineResult) -> ImageBlock | None:
@@ -201,14 +199,15 @@ def keep_final_image(
         )
         return
     key = final_image_key(prefix, character)
-    png = stored_as_png(store, final)
-    looked = look if look is not None else look_at(png)
+    looked = look if look is not None else look_at(store, final)
+    size = final.content_length
     if final.format == "png":
         store.move(final.key, key)
-    else:
+    else:  # rare (JPEG/WEBP answers): the asset promises PNG; one image fits in memory
+        png = as_png(store.get_bytes(final.key))
         store.put_bytes(key, png, "image/png")
         store.delete(final.key)
-    size = len(png)
+        size = len(png)
     # Made once here: a later run that keeps this image needs no download. The thumbnail is
     # stored beside the take rather than in the record, which a run holds for every character.
     thumbnail = looked.thumbnail
@@ -219,7 +218,7 @@ def keep_final_image(
         aspect_ratio=prompt.aspect_ratio,
         image_size=prompt.image_size,
     )
-    take = _keep_take(store, prefix, character, png)
+    take = _keep_take(store, prefix, character)
     if thumbnail is not None:
         store.put_bytes(take_key(prefix, STAGE, character, take, "jpg"), thumbnail, "image/jpeg")
     record = GeneratedImage(
@@ -270,17 +269,18 @@ def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> by
     return read_thumbnail(store, thumbnail_key(prefix, image), image.thumbnail)
 
 
-def _keep_take(store: BlobStore, prefix: str, character: str, png: bytes) -> int:
+def _keep_take(store: BlobStore, prefix: str, character: str) -> int:
     """Every generated image is kept as a numbered take beside the current one (a copy of the
     final image, made by the store: no bytes written again). The same image read again (a run
     resumed after a crash) is the same take, not a new one."""
     folder = takes_folder(prefix, STAGE, character)
     taken = sum(1 for key in store.list_keys(folder) if key.endswith(".png"))  # one listing
-    if taken and store.get_bytes(take_key(prefix, STAGE, character, taken, "png")) == png:
-        return taken
-    store.copy(
-        final_image_key(prefix, character), take_key(prefix, STAGE, character, taken + 1, "png")
-    )
+    final = final_image_key(prefix, character)
+    if taken:  # only on a re-run does this read anything
+        latest = store.get_bytes(take_key(prefix, STAGE, character, taken, "png"))
+        if latest == store.get_bytes(final):
+            return taken
+    store.copy(final, take_key(prefix, STAGE, character, taken + 1, "png"))
     return taken + 1
 
 
@@ -376,7 +376,7 @@ def image_stage(
     def looked_at_ahead(lines: Iterator[LineResult]) -> Iterator[LineResult]:
         def look(line: LineResult) -> tuple[LineResult, LookedAt | None]:
             image = image_to_keep(line)
-            return line, (look_at(stored_as_png(store, image)) if image is not None else None)
+            return line, (look_at(store, image) if image is not None else None)
 
         for line, looked in worked_ahead(look, lines, threads=1, name="image-look"):
             if looked is not None:

@@ -26,14 +26,24 @@ def worked_ahead(
     name: str = "ahead",
 ) -> Generator[Result, None, None]:
     """`work(item)` for every item, yielded in the items' order. An error raised by `work` is
-    raised here when its item's turn comes; closing the generator early cancels the work not
-    yet started and waits for the rest."""
+    raised here when its item's turn comes; one raised by the upstream, after the items read
+    before it (as a plain chain of generators would). Closing the generator early cancels the
+    work not yet started and waits for the rest."""
     if threads < 1 or depth < 1:
         raise ValueError(f"worked_ahead needs at least one thread and depth 1 ({threads}, {depth})")
+    upstream = iter(items)
+    failure: Exception | None = None
     pending: deque[Future[Result]] = deque()
     with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
         try:
-            for item in items:
+            while True:
+                try:
+                    item = next(upstream)
+                except StopIteration:
+                    break
+                except Exception as error:  # raised once the items before it are through
+                    failure = error
+                    break
                 pending.append(pool.submit(work, item))
                 if len(pending) > depth:
                     yield pending.popleft().result()
@@ -42,3 +52,5 @@ def worked_ahead(
         finally:
             for future in pending:
                 future.cancel()
+    if failure is not None:
+        raise failure

@@ -314,8 +314,20 @@ def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
 
     monkeypatch.setattr(image_stage, "open_image", recording)
     store = LocalBlobStore(tmp_path / "storage")
+    read_whole: list[str] = []
+    get_bytes = store.get_bytes
+
+    def recording_get_bytes(key: str) -> bytes:
+        read_whole.append(key)
+        return get_bytes(key)
+
+    monkeypatch.setattr(store, "get_bytes", recording_get_bytes)
     outcome = _carry_images(store, genai_client, CHARACTERS)
     assert sorted(outcome.succeeded) == CHARACTERS
+    # Each image read once, by the look; keeping it (a move, and a take that is a copy)
+    # reads nothing.
+    images_read = [key for key in read_whole if "character_image" in key or "_staging" in key]
+    assert len(images_read) == len(set(images_read)) == len(CHARACTERS), images_read
     assert len(decoded_in) == len(CHARACTERS)
     assert all(name.startswith("image-look") for name in decoded_in), decoded_in
     for character in CHARACTERS:
@@ -395,8 +407,9 @@ def test_reading_a_large_output_keeps_memory_bounded(
     genai_client: genai.Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     """Six 11 MB lines (66 MB): the peak traced memory of the reading (download, parse,
-    decode, store, and the look at each kept image for its checks; the in-process emulator
-    included) stays below one image (the one looked at, one at a time) and a few MB."""
+    decode, store, and the look at each image for its checks, one image at a time; the
+    in-process emulator included) stays below one image and a few MB, whatever the output's
+    size."""
     image_bytes = 8 * 1024 * 1024
     output = _write_large_output(emulator, lines=6, image_bytes=image_bytes)
     store = LocalBlobStore(tmp_path / "storage")

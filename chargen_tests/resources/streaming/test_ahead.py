@@ -72,6 +72,18 @@ def test_an_error_in_the_work_is_raised_at_its_turn_and_later_work_is_not_starte
     assert max(started) <= 6  # nothing past the few taken ahead was started
 
 
+def test_an_upstream_error_comes_after_the_items_read_before_it() -> None:
+    def upstream() -> Iterator[int]:
+        yield from range(3)
+        raise ConnectionError("the download broke")
+
+    done: list[int] = []
+    with pytest.raises(ConnectionError, match="the download broke"):
+        for result in worked_ahead(_same, upstream(), depth=4):
+            done.append(result)
+    assert done == [0, 1, 2]
+
+
 def test_closing_early_stops_taking_items() -> None:
     pulled = 0
 
