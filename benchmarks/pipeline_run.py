@@ -5,9 +5,11 @@
 Draws N sketch folders (every sketch different, as in a studio's inbox: each is uploaded to the
 Files API once, none is shared), then materializes all four assets over them in one Dagster run (one
 analysis job, one image job) with local storage, and reports wall time, peak RSS of
-the process and the number of batch jobs. Then the inbox sensor's planning over the same folders,
-first tick and unchanged ticks (the first, and the median of five more), in a process of their own
-as the daemon has the code server evaluate them (in this process with `--in-memory-instance`). The emulator's batch clock is set to zero, so the figures are
+the process and the number of batch jobs. The inbox sensor's planning over the same folders is
+timed in a process of its own, as the daemon has the code server evaluate it: its first tick as
+the folders arrive (just drawn, before the run), and after the run its first tick again and
+unchanged ticks (the first, and the median of five more); with `--in-memory-instance`, only
+after the run, in this process. The emulator's batch clock is set to zero, so the figures are
 chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
 
 The Dagster instance keeps its event log on disk in the temporary folder (SQLite), as a run
@@ -114,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         with instance_cm as instance:
             instance.add_dynamic_partitions(CHARACTERS, names)
+            # The first tick as a studio's drop meets it: the folders just written, no run yet.
+            arrival_tick = (
+                None
+                if args.in_memory_instance
+                else _measure_ticks_in_child(root / "dagster_home")[0]
+            )
             started = time.perf_counter()
             cpu_started = time.process_time()
             tags = {
@@ -185,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| peak RSS of the run process | {peak:.0f} MB |")
         print(f"| Dagster instance | {'in memory' if args.in_memory_instance else 'on disk'} |")
         print(f"| drawing the inbox (not chargen) | {drawn:.1f} s |")
-        print(f"| inbox sensor, first tick | {first_tick * 1000:.0f} ms |")
+        if arrival_tick is not None:
+            print(
+                "| inbox sensor, first tick as the folders arrive (before the run) | "
+                f"{arrival_tick * 1000:.0f} ms |"
+            )
+        print(f"| inbox sensor, first tick after the run | {first_tick * 1000:.0f} ms |")
         later = statistics.median(quiet_ticks[1:])
         print(
             f"| inbox sensor, unchanged tick: first / median of the next {QUIET_TICKS - 1} | "
