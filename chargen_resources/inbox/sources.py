@@ -32,13 +32,11 @@ Whether an image's *content* is usable (corrupt, animated, too large...) is deci
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -47,6 +45,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from chargen_resources.gc_pause import cycle_collection_paused
 from chargen_resources.inbox.character_spec import SPEC_FILE_NAMES
 from chargen_resources.inbox.slugs import assign_partition_keys
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, STYLE_SPEC_NAMES
@@ -417,20 +416,6 @@ def _too_large(file: InboxFile, where: str) -> InboxError:
     )
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """A listing allocates a few objects per file and no reference cycles; left on, the cycle
-    collector rescans the whole process heap many times over while it runs (most of a sensor
-    tick over thousands of characters, and growing faster than the cast). Paused here only."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # --- local folder ------------------------------------------------------------------------------
 
 
@@ -480,7 +465,7 @@ class _Watched:
             return False
         stat = os.stat
         try:
-            with _no_cycle_collection():
+            with cycle_collection_paused():
                 for path, mtime in self.folders:
                     if stat(path, dir_fd=root).st_mtime_ns != mtime:
                         return False
@@ -584,7 +569,7 @@ class LocalInbox:
         if remembered is not None and remembered[0].unchanged():
             return remembered[1]
         watched = _Watched(self.root)
-        with _no_cycle_collection():
+        with cycle_collection_paused():
             scan = build_scan(self._listing(watched))
         if remember and watched.sure:
             _REMEMBERED[self.root] = (watched, scan)
@@ -660,7 +645,7 @@ class S3Inbox:
 
     def scan(self, remember: bool = False) -> InboxScan:
         # Nothing is remembered: a bucket's listing is itself the cheapest check for changes.
-        with _no_cycle_collection():
+        with cycle_collection_paused():
             return build_scan(self._listing())
 
     def list_characters(self) -> list[InboxCharacter]:
