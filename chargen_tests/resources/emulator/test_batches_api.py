@@ -216,6 +216,31 @@ def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: P
     assert by_key["unsafe"]["response"]["promptFeedback"]["blockReason"] == "SAFETY"
 
 
+def test_file_batch_lines_come_out_in_input_order_though_answered_two_at_a_time(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    """The emulator answers a batch's lines in parallel (as Google does); the output file still
+    has one line per input line, in order, errors where they were asked for."""
+    keys = [
+        f"k{index:02d}" + ("[emulator:line-error]" if index % 5 == 3 else "") for index in range(12)
+    ]
+    lines = [
+        {"key": key, "request": {"contents": [{"parts": [{"text": f"a mage number {i}"}]}]}}
+        for i, key in enumerate(keys)
+    ]
+    source = genai_client.files.upload(
+        file=write_jsonl(tmp_path / "f.jsonl", lines), config={"mime_type": "jsonl"}
+    )
+    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "")
+    done = wait_done(genai_client, job.name or "")
+    assert done.dest is not None and done.dest.file_name
+    out = [
+        json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()
+    ]
+    assert [item["key"] for item in out] == keys
+    assert ["error" in item for item in out] == ["line-error" in key for key in keys]
+
+
 @pytest.mark.parametrize(
     ("marker", "state"),
     [("batch-failed", "JOB_STATE_FAILED"), ("batch-expired", "JOB_STATE_EXPIRED")],
