@@ -173,6 +173,21 @@ def test_inline_batch_results_in_input_order_with_metadata(genai_client: genai.C
     assert items[3].error is not None and items[3].error.code == 13
 
 
+def _file_batch_output(
+    genai_client: genai.Client, tmp_path: Path, lines: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The output lines of a file batch job over `lines`, once it is done."""
+    source = genai_client.files.upload(
+        file=write_jsonl(tmp_path / "f.jsonl", lines), config={"mime_type": "jsonl"}
+    )
+    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "")
+    done = wait_done(genai_client, job.name or "")
+    assert done.dest is not None and done.dest.file_name
+    return [
+        json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()
+    ]
+
+
 def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: Path) -> None:
     def line(key: str, text: str) -> dict[str, Any]:
         return {"key": key, "request": {"contents": [{"parts": [{"text": text}]}]}}
@@ -195,15 +210,7 @@ def test_per_line_faults_in_file_batches(genai_client: genai.Client, tmp_path: P
         },
         line("unsafe", "a gory scene"),
     ]
-    source = genai_client.files.upload(
-        file=write_jsonl(tmp_path / "f.jsonl", lines), config={"mime_type": "jsonl"}
-    )
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "")
-    done = wait_done(genai_client, job.name or "")
-    assert done.dest is not None and done.dest.file_name
-    out = [
-        json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()
-    ]
+    out = _file_batch_output(genai_client, tmp_path, lines)
     by_key = {item["key"]: item for item in out}
     assert "response" in by_key["ok"]
     assert by_key["bad[emulator:line-error]"]["error"]["status"] == "INTERNAL"
@@ -228,15 +235,7 @@ def test_file_batch_lines_come_out_in_input_order_though_answered_two_at_a_time(
         {"key": key, "request": {"contents": [{"parts": [{"text": f"a mage number {i}"}]}]}}
         for i, key in enumerate(keys)
     ]
-    source = genai_client.files.upload(
-        file=write_jsonl(tmp_path / "f.jsonl", lines), config={"mime_type": "jsonl"}
-    )
-    job = genai_client.batches.create(model="gemini-2.5-flash", src=source.name or "")
-    done = wait_done(genai_client, job.name or "")
-    assert done.dest is not None and done.dest.file_name
-    out = [
-        json.loads(x) for x in genai_client.files.download(file=done.dest.file_name).splitlines()
-    ]
+    out = _file_batch_output(genai_client, tmp_path, lines)
     assert [item["key"] for item in out] == keys
     assert ["error" in item for item in out] == ["line-error" in key for key in keys]
 

@@ -41,18 +41,23 @@ def test_work_runs_in_other_threads_while_the_upstream_is_pulled_here() -> None:
     assert worked_in and all(name.startswith("keeper") for name in worked_in)
 
 
-def test_no_more_than_depth_items_are_taken_ahead_of_the_consumer() -> None:
-    pulled = 0
+class _Counted:
+    """An upstream of 0, 1, 2, ... that counts the items taken from it."""
 
-    def upstream() -> Iterator[int]:
-        nonlocal pulled
-        for item in range(100):
-            pulled += 1
+    def __init__(self) -> None:
+        self.pulled = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for item in range(1000):
+            self.pulled += 1
             yield item
 
-    steps = worked_ahead(_same, upstream(), depth=3)
+
+def test_no_more_than_depth_items_are_taken_ahead_of_the_consumer() -> None:
+    upstream = _Counted()
+    steps = worked_ahead(_same, upstream, depth=3)
     assert next(steps) == 0
-    assert pulled == 4  # the one consumed and three ahead
+    assert upstream.pulled == 4  # the one consumed and three ahead
     steps.close()
 
 
@@ -85,18 +90,11 @@ def test_an_upstream_error_comes_after_the_items_read_before_it() -> None:
 
 
 def test_closing_early_stops_taking_items() -> None:
-    pulled = 0
-
-    def upstream() -> Iterator[int]:
-        nonlocal pulled
-        for item in range(1000):
-            pulled += 1
-            yield item
-
-    steps = worked_ahead(_same, upstream(), depth=2)
+    upstream = _Counted()
+    steps = worked_ahead(_same, upstream, depth=2)
     assert [next(steps) for _ in range(3)] == [0, 1, 2]
     steps.close()
-    assert pulled <= 6
+    assert upstream.pulled <= 6
 
 
 def test_needs_a_thread_and_a_depth() -> None:
