@@ -8,6 +8,7 @@ per-character asset checks, and the catalog lists the characters that fail one.
 from __future__ import annotations
 
 import io
+from typing import IO
 
 from PIL import Image, ImageStat, UnidentifiedImageError
 from pydantic import BaseModel
@@ -26,11 +27,11 @@ class QaResult(BaseModel):
     detail: str
 
 
-def open_image(png: bytes) -> Image.Image | str:
-    """The image decoded in full (read once, for the checks and the thumbnail alike), or why
-    it does not decode."""
+def open_image(png: bytes | IO[bytes]) -> Image.Image | str:
+    """The image decoded in full (read once, for the checks and the thumbnail alike), from its
+    bytes or a file of them; or why it does not decode."""
     try:
-        with Image.open(io.BytesIO(png)) as image:
+        with Image.open(io.BytesIO(png) if isinstance(png, bytes) else png) as image:
             image.load()
             return image
     except (UnidentifiedImageError, OSError, ValueError) as error:

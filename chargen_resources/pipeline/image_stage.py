@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import IO, Any, cast
 
 from PIL import Image
 
@@ -68,6 +68,7 @@ from chargen_resources.streaming import (
     read_batch_output,
 )
 from chargen_resources.streaming.ahead import worked_ahead
+from chargen_resources.streaming.chunk_file import ChunkFile
 from chargen_resources.streaming.types import ImageBlock
 from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
@@ -141,12 +142,14 @@ class LookedAt:
 
 
 def look_at(store: BlobStore, image: ImageBlock) -> LookedAt:
-    """Read a staged image and decode it, for its thumbnail and its checks (it only reads:
-    safe in a worker thread). A rare JPEG/WEBP answer is looked at as the PNG it will be
-    stored as."""
-    data = store.get_bytes(image.key)  # one image at a time
-    decoded = open_image(data if image.format == "png" else as_png(data))
-    del data
+    """Decode a staged image as it is read from the store, for its thumbnail and its checks
+    (its bytes are never whole in memory, only its pixels; it only reads: safe in a worker
+    thread). A rare JPEG/WEBP answer is looked at as the PNG it will be stored as."""
+    if image.format == "png":
+        with closing(store.iter_bytes(image.key)) as chunks:
+            decoded = open_image(cast(IO[bytes], ChunkFile(chunks)))
+    else:
+        decoded = open_image(as_png(store.get_bytes(image.key)))
     thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
     return LookedAt(thumbnail=thumbnail, pixels=measure_image(decoded))
 

@@ -308,7 +308,7 @@ def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
     decoded_in: list[str] = []
     original = image_stage.open_image
 
-    def recording(png: bytes) -> Any:
+    def recording(png: Any) -> Any:
         decoded_in.append(threading.current_thread().name)
         return original(png)
 
@@ -324,10 +324,9 @@ def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
     monkeypatch.setattr(store, "get_bytes", recording_get_bytes)
     outcome = _carry_images(store, genai_client, CHARACTERS)
     assert sorted(outcome.succeeded) == CHARACTERS
-    # Each image read once, by the look; keeping it (a move, and a take that is a copy)
-    # reads nothing.
-    images_read = [key for key in read_whole if "character_image" in key or "_staging" in key]
-    assert len(images_read) == len(set(images_read)) == len(CHARACTERS), images_read
+    # Decoded as it was read, and kept by a move and a take that is a store copy: no image
+    # is ever read whole into memory.
+    assert not [key for key in read_whole if "character_image" in key or "_staging" in key]
     assert len(decoded_in) == len(CHARACTERS)
     assert all(name.startswith("image-look") for name in decoded_in), decoded_in
     for character in CHARACTERS:
@@ -407,9 +406,8 @@ def test_reading_a_large_output_keeps_memory_bounded(
     genai_client: genai.Client, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     """Six 11 MB lines (66 MB): the peak traced memory of the reading (download, parse,
-    decode, store, and the look at each image for its checks, one image at a time; the
-    in-process emulator included) stays below one image and a few MB, whatever the output's
-    size."""
+    decode, store, and the look at each image for its checks; the in-process emulator
+    included) stays far below one line."""
     image_bytes = 8 * 1024 * 1024
     output = _write_large_output(emulator, lines=6, image_bytes=image_bytes)
     store = LocalBlobStore(tmp_path / "storage")
@@ -437,7 +435,7 @@ def test_reading_a_large_output_keeps_memory_bounded(
     finally:
         tracemalloc.stop()
     assert sizes == [image_bytes + 16] * 6
-    assert peak < image_bytes + 4 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
 def test_fourteen_large_references_stream_inline_in_bounded_memory(tmp_path: Path) -> None:
