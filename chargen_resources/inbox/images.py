@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -17,6 +18,10 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
 SUPPORTED_LIST = "PNG, JPEG or WEBP"
 DEFAULT_MAX_SIDE = 2048
 DEFAULT_MAX_PIXELS = 40_000_000
+# Python's warnings filters are process-wide: two threads changing them at once (sketches are
+# normalised two at a time) can leave one's "error" filter in force for good, or lift it while
+# the other decodes. Whoever turns Pillow's bomb warning into an error holds this.
+_BOMB_WARNING_FILTER = threading.Lock()
 # Pillow formats we let Image.open identify, so an unsupported file is named ("a GIF") rather
 # than reported as "not an image". Only headers are parsed for the ones we then refuse.
 _IDENTIFIABLE_FORMATS = (*SUPPORTED_FORMATS, "GIF", "BMP", "TIFF", "ICO", "PSD", "DDS", "TGA")
@@ -73,7 +78,7 @@ def _open_header(data: bytes, name: str, character: str | None, max_pixels: int)
         f"Downscale it to at most {max_pixels / 1e6:g} megapixels (e.g. 4000x4000) and export again"
     )
     try:
-        with warnings.catch_warnings():
+        with _BOMB_WARNING_FILTER, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_IDENTIFIABLE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -135,7 +140,7 @@ def _decode(image: Image.Image, name: str, character: str | None, max_side: int)
         # Decode large JPEGs at a reduced scale (never below max_side) to save memory.
         image.draft(image.mode, (max_side, max_side))
     try:
-        with warnings.catch_warnings():
+        with _BOMB_WARNING_FILTER, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning) as error:

@@ -204,6 +204,22 @@ def test_pillows_bomb_warning_becomes_our_error() -> None:
     assert "decompression bomb" in error.reason
 
 
+def test_sketches_normalised_in_parallel_leave_the_warnings_filters_as_they_were() -> None:
+    import warnings
+
+    from chargen_resources.streaming.ahead import worked_ahead
+
+    before = list(warnings.filters)
+    data = encode(two_tone((300, 300)), "PNG")
+    for _ in range(20):
+        done = list(worked_ahead(lambda _: normalise_image(data, name="a.png"), range(16)))
+        assert len(done) == 16
+    assert warnings.filters == before  # no thread's "error" filter left behind
+    # and the bomb warning is still an error for each of two parallel sketches
+    bombs = worked_ahead(lambda _: error_for(png_claiming(10_000, 10_000), "w.png"), range(8))
+    assert all("decompression bomb" in error.reason for error in bombs)
+
+
 def test_dimensions_over_our_limit_but_under_pillows_are_rejected_from_the_header() -> None:
     error = error_for(png_claiming(8000, 6000), "huge.png")
     assert "8000x6000" in error.reason and "48.0 megapixels" in error.reason
