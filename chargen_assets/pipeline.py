@@ -35,7 +35,7 @@ from chargen_assets.provenance import (
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
-from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
+from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
@@ -44,7 +44,9 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.errors import explain
 from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
+from chargen_resources.streaming.ahead import worked_ahead
 
 BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
@@ -179,22 +181,30 @@ class _Run:
                     key, "its result was stored by another run and then removed; re-run it"
                 )
         pointer = event_cursor(self.context.instance) if stage.upstream else None
-        for key in sorted(outcome.succeeded):
+
+        def store(key: str) -> tuple[str, Any, StoredArtifact]:
             value = outcome.succeeded[key]
+            stored = self.storage.store_artifact(stage.key, key, value)
+            crash_point("result-stored")
+            self.storage.clear_dead_letter(stage.name, key)
+            return key, value, stored
+
+        # Stored a few ahead, in threads, while Dagster logs the materializations before them;
+        # each is logged only once its own result is stored.
+        self.storage.store()  # build the client once, before the threads share it
+        ahead = worked_ahead(store, sorted(outcome.succeeded), threads=IO_THREADS, name="store")
+        for key, value, stored in ahead:
             if key in outcome.paid_here:
                 self.paid_requests += 1
                 self.paid_usd += getattr(value, "estimated_cost_usd", None) or 0.0
             elif hasattr(value, "estimated_cost_usd"):
                 self.kept_results += 1
-            stored = self.storage.store_artifact(stage.key, key, value)
-            crash_point("result-stored")
             upstream = {up: self.version_of(up, key) for up in stage.upstream}
             if stage.own_version is not None:
                 version = stage.own_version(value)
             else:
                 version = derived_version(stage.code_version, "\n".join(upstream.values()))
             self.versions[(stage.key, key)] = version
-            self.storage.clear_dead_letter(stage.name, key)
             yield dg.AssetMaterialization(
                 asset_key=stage.key,
                 partition=key,

@@ -13,7 +13,6 @@ partitions, returned as such a dict.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
@@ -23,6 +22,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import BaseModel, PrivateAttr
 
 from chargen_resources.storage.blob_store import (
+    IO_THREADS,
     BlobNotFoundError,
     BlobStore,
     LocalBlobStore,
@@ -43,13 +43,12 @@ from chargen_resources.storage.layout import (
     dead_letter_key,
     dead_letters_folder,
 )
+from chargen_resources.streaming.ahead import worked_ahead
 
 AssetName = str | dg.AssetKey
 _MISSING = object()
 ModelT = TypeVar("ModelT", bound=BaseModel)
-# Concurrent object reads/writes for many partitions; boto3 clients are thread-safe.
-IO_THREADS = 8
-READ_CHUNK = 256  # artifacts read ahead of their consumer by `iter_artifacts`
+READ_AHEAD = 256  # artifacts read ahead of their consumer by `iter_artifacts`
 # Value types the IO manager stores one file per partition for; `dict[str, T]` of these is
 # unambiguously "one T per partition" rather than a JSON object; polars tables too
 # (`is_table_type`, so that polars is not imported for the check).
@@ -166,12 +165,15 @@ class ChargenStorage(dg.ConfigurableResource):
         self, asset: AssetName, values: Mapping[str, object]
     ) -> list[StoredArtifact]:
         """`store_artifact` for many partitions (concurrently; S3 latency adds up otherwise)."""
-        partitions = sorted(values)
         self.store()  # build the client once, before the threads share it
-        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            return list(
-                pool.map(lambda key: self.store_artifact(asset, key, values[key]), partitions)
+        return list(
+            worked_ahead(
+                lambda key: self.store_artifact(asset, key, values[key]),
+                sorted(values),
+                threads=IO_THREADS,
+                name="store",
             )
+        )
 
     def stored_versions(self, asset: AssetName, target_type: object = None) -> dict[str, str]:
         """The partitions of `asset` with an artifact `target_type` can be read from, each with
@@ -208,8 +210,8 @@ class ChargenStorage(dg.ConfigurableResource):
         target_type: object = None,
         missing_ok: bool = False,
     ) -> Iterator[tuple[str, Any]]:
-        """(partition, artifact) in sorted partition order, read concurrently a few hundred
-        at a time: a caller that keeps only some (or keeps them packed) never holds them all."""
+        """(partition, artifact) in sorted partition order, read concurrently at most a few
+        hundred ahead: a caller that keeps only some (or keeps them packed) never holds them all."""
         ordered = sorted(partitions)
         self.store()  # build the client once, before the threads share it
 
@@ -221,12 +223,11 @@ class ChargenStorage(dg.ConfigurableResource):
                     return _MISSING
                 raise
 
-        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            for start in range(0, len(ordered), READ_CHUNK):
-                chunk = ordered[start : start + READ_CHUNK]
-                for key, value in zip(chunk, pool.map(read, chunk), strict=True):
-                    if value is not _MISSING:
-                        yield key, value
+        for key, value in worked_ahead(
+            lambda key: (key, read(key)), ordered, threads=IO_THREADS, depth=READ_AHEAD, name="read"
+        ):
+            if value is not _MISSING:
+                yield key, value
 
     # --- dead letters -----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import httpx2
@@ -43,6 +44,9 @@ from chargen_resources.gemini.ledger import (
     LineDone,
     fingerprint,
 )
+from chargen_resources.gemini.uploads import UPLOAD_THREADS
+from chargen_resources.storage.blob_store import IO_THREADS
+from chargen_resources.streaming.ahead import each_ahead, worked_ahead
 from chargen_resources.streaming.api_adapter import GoogleGenAIApiAdapter
 from chargen_resources.streaming.errors import GeminiHttpError
 from chargen_resources.streaming.file_download import DownloadProgress, FileDownloadClient
@@ -236,6 +240,11 @@ def _download_verdict(
     return "fail"
 
 
+def _line_done(reasons: Sequence[str]) -> LineDone:
+    """A line that was read: stored, or failed for the first of its characters' reasons."""
+    return LineDone(stored=not reasons, reason=reasons[0] if reasons else None)
+
+
 def new_token() -> str:
     """Unique enough to name one run's jobs: a timestamp and 24 random bits."""
     return f"{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
@@ -292,6 +301,13 @@ class BatchJobRunner:
         token = new_token()
         pending = list(carriage.characters_of)
         started = self.clock()
+
+        def resolve(carrier_of: Mapping[str, str], fp: str) -> tuple[str, tuple[str, Claim]]:
+            anew = regenerate or any(c in resend for c in carriage.characters_of[fp])
+            return fp, self._resolve(
+                carriage, fp, carrier_of[fp], claimant, anew, ours_stored, regenerate_since
+            )
+
         for attempt in itertools.count():
             if attempt:  # what we wait for is seconds of another run's uploads
                 self.sleep(self.poll.initial_interval)
@@ -300,11 +316,15 @@ class BatchJobRunner:
             )
             waiting = []
             owned: dict[str, list[Claim]] = {}
-            for fp in pending:
-                anew = regenerate or any(c in resend for c in carriage.characters_of[fp])
-                verdict, claim = self._resolve(
-                    carriage, fp, carrier_of[fp], claimant, anew, ours_stored, regenerate_since
-                )
+            # Each request's claim is its own: resolved several at once (a few ledger round
+            # trips each), decided on here in order.
+            resolved = worked_ahead(
+                partial(resolve, carrier_of),
+                pending,
+                threads=IO_THREADS,
+                name="claim",
+            )
+            for fp, (verdict, claim) in resolved:
                 if verdict == "own":
                     carriage.paid_here.update(carriage.characters_of[fp])
                 if verdict == "own" and interactive:
@@ -752,15 +772,18 @@ class BatchJobRunner:
         """After every result of these jobs was stored and recorded: mark each line we read
         done (stored, or failed with `problems[character]`), then consume the jobs whose every
         line is done (their files are deleted)."""
+
+        def mark(line: tuple[ClaimRef, LineDone]) -> None:
+            self.ledger.mark_done(stage, *line)
+            crash_point("line-done")
+
         for job in jobs:
-            for line_key, characters in job.wanted.items():
-                ref = job.record.lines.get(line_key)
-                if ref is None:
-                    continue
-                reasons = [problems[c] for c in characters if c in problems]
-                done = LineDone(stored=not reasons, reason=reasons[0] if reasons else None)
-                self.ledger.mark_done(stage, ref, done)
-                crash_point("line-done")
+            lines = (
+                (ref, _line_done([problems[c] for c in characters if c in problems]))
+                for line_key, characters in job.wanted.items()
+                if (ref := job.record.lines.get(line_key)) is not None
+            )
+            each_ahead(mark, lines, threads=IO_THREADS, name="done")
             self._consume_if_complete(job.record)
 
     def sweep(self, stage: str, stored_from: Mapping[str, str | None]) -> None:
@@ -804,7 +827,13 @@ class BatchJobRunner:
         fresh = self.ledger.find_job(record.display_name) or record
         if fresh.status == "consumed" or not fresh.lines:
             return
-        if not all(self.ledger.done(fresh.stage, ref) for ref in fresh.lines.values()):
+        lines_done = worked_ahead(
+            lambda ref: self.ledger.done(fresh.stage, ref) is not None,
+            fresh.lines.values(),
+            threads=IO_THREADS,
+            name="done",
+        )
+        if not all(lines_done):
             return  # another run still reads some of its lines
         self._delete_files(fresh)
         self.ledger.save_job(fresh.model_copy(update={"status": "consumed"}))
@@ -821,11 +850,12 @@ class BatchJobRunner:
             if other.display_name != record.display_name
             for name in [*other.uploaded_files, *other.shared_files]
         }
-        for name in record.files():
-            if name in in_use:
-                continue
-            try:
-                self.client.files.delete(name=name)
-            except errors.ClientError as error:
-                if error.code not in (403, 404):  # 403/404: already gone
-                    raise
+        unused = [name for name in record.files() if name not in in_use]
+        each_ahead(self._delete_file, unused, threads=UPLOAD_THREADS, name="delete")
+
+    def _delete_file(self, name: str) -> None:
+        try:
+            self.client.files.delete(name=name)
+        except errors.ClientError as error:
+            if error.code not in (403, 404):  # 403/404: already gone
+                raise

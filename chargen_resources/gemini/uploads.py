@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +12,13 @@ from google import genai
 from google.genai import errors, types
 
 from chargen_resources.gemini.ledger import Ledger, UploadRecord
+from chargen_resources.streaming.ahead import worked_ahead
 
 # A file that expires within this margin could vanish while a batch job still needs it.
 REUSE_MARGIN = timedelta(hours=26)
+# Uploads (or checks that an upload is still there) at once: each is a round trip of a few
+# hundred milliseconds to Google, so 10,000 sketches one at a time would take most of an hour.
+UPLOAD_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,16 @@ class UploadedFile:
     uri: str
     mime_type: str
     reused: bool
+
+
+@dataclass(frozen=True)
+class WantedFile:
+    """A file a job needs on the service, its bytes read only when its turn comes."""
+
+    sha256: str  # of the bytes: the same content goes up once, whoever else wants it
+    read: Callable[[], bytes]
+    mime_type: str
+    display_name: str
 
 
 @dataclass
@@ -50,6 +65,25 @@ class UploadCache:
             )
         )
         return UploadedFile(uploaded.name, uploaded.uri, mime_type, reused=False)
+
+    def ensure_all(self, wanted: Iterable[WantedFile]) -> dict[str, UploadedFile]:
+        """Every distinct content of `wanted` on the service, by sha256 (the first one's name
+        is its display name), several at a time; an error is raised once the files before it
+        are done."""
+        distinct: dict[str, WantedFile] = {}
+        for file in wanted:
+            distinct.setdefault(file.sha256, file)
+
+        def ensure(file: WantedFile) -> UploadedFile:
+            return self.ensure_uploaded(file.read(), file.mime_type, file.display_name)
+
+        files = worked_ahead(
+            ensure,
+            distinct.values(),
+            threads=UPLOAD_THREADS,
+            name="upload",
+        )
+        return dict(zip(distinct, files, strict=True))
 
     def _still_usable(self, record: UploadRecord) -> bool:
         if record.expires_at is not None and record.expires_at - REUSE_MARGIN < datetime.now(UTC):

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from chargen_resources.characters.analysis import CharacterAnalysis
 from chargen_resources.characters.artifacts import AnalysisRecord, Backend, SourceImages
+from chargen_resources.characters.prompt_compiler import Reference
 from chargen_resources.characters.requests import (
     ANALYSIS_INSTRUCTION,
     ANALYSIS_REQUEST_VERSION,
@@ -25,6 +26,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
+from chargen_resources.pipeline.references import uploaded_references
 from chargen_resources.pipeline.streamed import streamed_line
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.streaming import (
@@ -71,21 +73,19 @@ def analysis_stage(
         service). They are left on the service when the job ends: the image job sends the
         same sketches as references and reuses these uploads (then deletes them). The
         requests are built as the input file is written."""
-        sent: dict[str, list[ImageReference]] = {}
-        files: set[str] = set()
-        for character in group:
-            sent[character] = []
-            for image in sources[character].images:
-                file = uploads.ensure_uploaded(
-                    store.get_bytes(image.key), "image/png", f"{character}-{image.source_name}"
-                )
-                sent[character].append(ImageReference(uri=file.uri, mime_type=file.mime_type))
-                files.add(file.name)
+        sketches = {
+            character: [
+                Reference(name=image.source_name, sha256=image.sha256, key=image.key)
+                for image in sources[character].images
+            ]
+            for character in group
+        }
+        sent = uploaded_references(sketches, uploads=uploads, store=store)
         lines = (
             BatchLine(key=character, request=analysis_request(references, character))
-            for character, references in sent.items()
+            for character, references in sent.by_character.items()
         )
-        return Prepared(lines, shared_files=sorted(files))
+        return Prepared(lines, shared_files=sent.file_names)
 
     def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
         return line_results(read_batch_output(chunks))

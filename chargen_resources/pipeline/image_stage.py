@@ -30,7 +30,6 @@ from chargen_resources.characters.image_qa import (
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import (
-    ImageReference,
     SafetySetting,
     content_references,
     image_request,
@@ -49,6 +48,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
+from chargen_resources.pipeline.references import uploaded_references
 from chargen_resources.pipeline.streamed import as_single_line
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import (
@@ -348,28 +348,16 @@ def image_stage(
         reused by content hash (the analysis job's, while still on the service), so the job's
         input file stays small; the job deletes them when it ends. The requests are built as
         the input file is written."""
-        sent: dict[str, list[ImageReference]] = {}
-        files: set[str] = set()
-        for character in group:
-            sent[character] = []
-            for reference in prompts[character].references:
-                file = uploads.ensure_uploaded(
-                    store.get_bytes(reference.key),
-                    reference.mime_type,
-                    f"{character}-{reference.name}",
-                )
-                sent[character].append(
-                    ImageReference(uri=file.uri, mime_type=file.mime_type, role=reference.role)
-                )
-                files.add(file.name)
+        wanted = {character: prompts[character].references for character in group}
+        sent = uploaded_references(wanted, uploads=uploads, store=store)
         lines = (
             BatchLine(
                 key=character,
                 request=image_request(prompts[character], safety_settings, references),
             )
-            for character, references in sent.items()
+            for character, references in sent.by_character.items()
         )
-        return Prepared(lines, uploaded_files=sorted(files))
+        return Prepared(lines, uploaded_files=sent.file_names)
 
     # Each batch line's final image, looked at by a worker thread while the lines before it
     # are kept (decoding and shrinking leave the GIL), by staging key until `keep` takes it.

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from chargen_resources.streaming.sinks import ImageSink
 
 DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
+# Requests to a store at once when many keys are read or written: each is a round trip of tens
+# of milliseconds to S3 (a file system call or an fsync locally), and boto3 clients are
+# thread-safe. 10,000 characters one key at a time would spend minutes waiting.
+IO_THREADS: Final = 8
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
 # Temporary files of in-flight local writes (ours, and the streaming LocalFileSink's
 # ".<name>.<random>.part"); listings skip them.

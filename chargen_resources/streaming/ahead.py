@@ -22,13 +22,15 @@ def worked_ahead(
     items: Iterable[Item],
     *,
     threads: int = 2,
-    depth: int = 4,
+    depth: int | None = None,
     name: str = "ahead",
 ) -> Generator[Result, None, None]:
-    """`work(item)` for every item, yielded in the items' order. An error raised by `work` is
-    raised here when its item's turn comes; one raised by the upstream, after the items read
-    before it (as a plain chain of generators would). Closing the generator early cancels the
-    work not yet started and waits for the rest."""
+    """`work(item)` for every item, yielded in the items' order, at most `depth` (twice the
+    threads unless given) waiting ahead. An error raised by `work` is raised here when its
+    item's turn comes; one raised by the upstream, after the items read before it (as a plain
+    chain of generators would). Closing the generator early cancels the work not yet started
+    and waits for the rest."""
+    depth = 2 * threads if depth is None else depth
     if threads < 1 or depth < 1:
         raise ValueError(f"worked_ahead needs at least one thread and depth 1 ({threads}, {depth})")
     upstream = iter(items)
@@ -54,3 +56,12 @@ def worked_ahead(
                 future.cancel()
     if failure is not None:
         raise failure
+
+
+def each_ahead(
+    work: Callable[[Item], object], items: Iterable[Item], *, threads: int, name: str
+) -> None:
+    """`work(item)` for every item for its effect, several at once (round trips to a store or
+    an API); the first error is raised once the items before it are done."""
+    for _ in worked_ahead(work, items, threads=threads, name=name):
+        pass

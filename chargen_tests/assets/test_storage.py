@@ -566,13 +566,13 @@ def test_read_artifacts_names_the_missing_partition(tmp_path: Path) -> None:
         storage.read_artifacts("toy", ["a", "c"], ToyPrompt)
 
 
-def test_artifacts_are_read_in_order_a_chunk_at_a_time(
+def test_artifacts_are_read_in_order_a_few_ahead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage = ChargenStorage(local_root=str(tmp_path))
     for key in ("e", "a", "c", "d"):
         storage.store_artifact("toy_prompt", key, ToyPrompt(character=key, text=key))
-    monkeypatch.setattr(storage_module, "READ_CHUNK", 2)
+    monkeypatch.setattr(storage_module, "READ_AHEAD", 2)
     read = storage.iter_artifacts("toy_prompt", ["d", "b", "a", "e", "c"], ToyPrompt, True)
     assert [(key, prompt.text) for key, prompt in read] == [
         ("a", "a"),

@@ -2,14 +2,17 @@
 
 import hashlib
 import io
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from google import genai
 from PIL import Image
 
 from chargen_resources.gemini.ledger import Ledger, UploadRecord
-from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.gemini.uploads import UploadCache, WantedFile
 from chargen_resources.storage.blob_store import LocalBlobStore
 
 
@@ -42,3 +45,48 @@ def test_uploads_are_reused_by_content_until_they_expire(
     # A file deleted behind our back is noticed.
     genai_client.files.delete(name=other.name)
     assert not cache.ensure_uploaded(_png((0, 0, 255)), "image/png", "blue").reused
+
+
+def _wanted(name: str, data: bytes, read: Callable[[], bytes] | None = None) -> WantedFile:
+    return WantedFile(
+        sha256=hashlib.sha256(data).hexdigest(),
+        read=read or (lambda: data),
+        mime_type="image/png",
+        display_name=name,
+    )
+
+
+def test_distinct_contents_go_up_once_each_and_several_at_a_time(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    cache = UploadCache(genai_client, Ledger(LocalBlobStore(tmp_path / "store"), "chargen"))
+    contents = [_png((index * 40, 0, 0)) for index in range(4)]
+    # Each read waits until all four are being read at once: one at a time would break it.
+    together = threading.Barrier(len(contents), timeout=30)
+
+    def read_together(data: bytes) -> Callable[[], bytes]:
+        return lambda: (together.wait(), data)[1]
+
+    wanted = [_wanted(f"hero-{i}", data, read_together(data)) for i, data in enumerate(contents)]
+    wanted.append(_wanted("hero-again", contents[0]))  # the same sketch as hero-0's
+    files = cache.ensure_all(wanted)
+
+    assert list(files) == [hashlib.sha256(data).hexdigest() for data in contents]
+    assert len({file.name for file in files.values()}) == 4
+    listed = {f.name: f.display_name for f in genai_client.files.list()}
+    assert len(listed) == 4 and listed[files[wanted[0].sha256].name] == "hero-0"
+
+
+def test_an_unreadable_file_is_raised_after_the_ones_before_it_are_up(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    ledger = Ledger(LocalBlobStore(tmp_path / "store"), "chargen")
+    cache = UploadCache(genai_client, ledger)
+
+    def missing() -> bytes:
+        raise FileNotFoundError("sketches/hero-1/front.png")
+
+    good = _png((1, 2, 3))
+    with pytest.raises(FileNotFoundError, match="hero-1"):
+        cache.ensure_all([_wanted("hero-0", good), _wanted("hero-1", b"gone", missing)])
+    assert ledger.find_upload(hashlib.sha256(good).hexdigest()) is not None

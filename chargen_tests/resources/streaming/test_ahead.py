@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chargen_resources.streaming.ahead import worked_ahead
+from chargen_resources.streaming.ahead import each_ahead, worked_ahead
 
 
 def _same(item: int) -> int:
@@ -100,3 +100,22 @@ def test_closing_early_stops_taking_items() -> None:
 def test_needs_a_thread_and_a_depth() -> None:
     with pytest.raises(ValueError, match="at least one thread"):
         list(worked_ahead(lambda item: item, [1], threads=0))
+
+
+def test_each_ahead_does_every_item_and_raises_the_first_error_after_those_before_it() -> None:
+    done: list[int] = []
+    lock = threading.Lock()
+
+    def work(item: int) -> None:
+        if item in (5, 7):
+            raise ValueError(f"item {item}")
+        with lock:
+            done.append(item)
+
+    with pytest.raises(ValueError, match="item 5"):
+        each_ahead(work, range(10), threads=3, name="effects")
+    assert set(range(5)) <= set(done)  # every item before the failing one was done
+
+    done.clear()
+    each_ahead(work, [0, 1, 2, 3], threads=3, name="effects")
+    assert sorted(done) == [0, 1, 2, 3]
