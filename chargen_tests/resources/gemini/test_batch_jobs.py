@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,6 +130,39 @@ def test_a_second_runner_attaches_to_the_job_of_the_first_and_settling_cleans_up
     assert record is not None and record.status == "consumed"
     names = [f.name for f in genai_client.files.list()]
     assert record.input_file not in names  # deleted once every line was done
+
+
+class _MeetingStore(LocalBlobStore):
+    """A store whose claim and done-mark writes each wait until `together` of them are being
+    written at once: a runner that wrote them one at a time would break the barrier."""
+
+    def __init__(self, root: Path, together: int) -> None:
+        super().__init__(root)
+        self.claims = threading.Barrier(together, timeout=30)
+        self.marks = threading.Barrier(together, timeout=30)
+
+    def create_new(self, key: str, data: bytes, content_type: str = "") -> bool:
+        if "/claims/" in key:
+            self.claims.wait()
+        return super().create_new(key, data, content_type)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        if "/claims/" in key and key.endswith("-done.json"):
+            self.marks.wait()
+        super().put_bytes(key, data, content_type)
+
+
+def test_claims_and_done_marks_are_written_several_at_once(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    store = _MeetingStore(tmp_path, together=4)
+    runner = BatchJobRunner(client=genai_client, ledger=Ledger(store, "chargen"), poll=FAST)
+    carriage = runner.claim(stage="analysis", model=MODEL, requests=_requests(4), display_name="t")
+    assert len(carriage.paid_here) == 4 and len(carriage.owned_jobs) == 1
+    finished = runner.wait(carriage)
+    runner.settle("analysis", finished, {})
+    (record,) = [runner.ledger.find_job(name) for name in carriage.owned_jobs]
+    assert record is not None and record.status == "consumed"
 
 
 def test_a_stored_request_is_kept_or_read_again_and_regenerate_sends_it_anew(
