@@ -38,7 +38,7 @@ def test_each_character_gets_its_references_in_order_and_shared_content_goes_up_
         store=store,
     )
 
-    on_service = {f.name: f for f in genai_client.files.list()}
+    on_service = {f.name or "": f for f in genai_client.files.list()}
     assert sorted(on_service) == sent.file_names and len(sent.file_names) == 3
     uri_of = {name: file.uri for name, file in on_service.items()}
     knight_sent, knight_style = sent.by_character["knight"]
