@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,7 @@ from chargen_assets.sensors import PIPELINE_KEYS, rebuild_stale_characters, stal
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_tests.fixtures.platform import COLOURS, Platform, draw_sketch, png_header_claiming
 
 
@@ -429,3 +431,21 @@ def test_a_stream_cut_mid_image_fails_the_character_and_stores_nothing(platform:
     assert not (platform.storage_root / "chargen" / "character_image" / "dune.png").exists()
     staging = platform.storage_root / "chargen" / "_staging"
     assert not staging.exists() or not any(p.is_file() for p in staging.rglob("*"))
+
+
+def test_a_stage_stores_its_results_several_at_once(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each record's write waits until all five are being written: one at a time would break
+    the barrier (and fail the step)."""
+    together = threading.Barrier(len(COLOURS), timeout=30)
+    put_bytes = LocalBlobStore.put_bytes
+
+    def meeting_put(self: LocalBlobStore, key: str, data: bytes, content_type: str = "") -> None:
+        if key.startswith("chargen/source_image/") and key.endswith(".json"):
+            together.wait()
+        put_bytes(self, key, data, content_type)
+
+    monkeypatch.setattr(LocalBlobStore, "put_bytes", meeting_put)
+    assert platform.run(list(COLOURS), selection=["source_image"]).success
+    assert platform.materialized("source_image") == set(COLOURS)
