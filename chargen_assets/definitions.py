@@ -27,7 +27,11 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
+from chargen_resources.malloc_arenas import limit_malloc_arenas
 from chargen_resources.storage.locations import Location
+
+# Before any worker thread starts: a run worker, code server or sensor tick loads this first.
+limit_malloc_arenas()
 
 
 def storage_from_env() -> ChargenStorage:
