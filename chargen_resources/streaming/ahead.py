@@ -1,9 +1,11 @@
 """``worked_ahead``: a step that does each item's work a few items ahead, in threads, in order.
 
 For work that leaves the GIL (Pillow decoding, resizing and encoding; zlib): on two cores it
-runs beside the consumer instead of between its items. The upstream iterator is still pulled
-in the consumer's thread, one item at a time, so a generator upstream needs no locking, and
-at most ``depth`` results wait ahead: memory stays a handful of items.
+runs beside the consumer instead of between its items. For work that waits on a round trip (an
+upload, a store's read or write): several wait at once instead of one after another. The
+upstream iterator is still pulled in the consumer's thread, one item at a time, so a generator
+upstream needs no locking, and at most ``depth`` results wait ahead: memory stays a handful of
+items.
 """
 
 from __future__ import annotations
