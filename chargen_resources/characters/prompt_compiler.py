@@ -15,7 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chargen_resources.characters.analysis import CharacterAnalysis
+from chargen_resources.characters.artifacts import StoredImage
 from chargen_resources.characters.prompt_template import PromptTemplate
+from chargen_resources.inbox.style_spec import STYLE_FOLDER
 
 ReferenceRole = Literal["sketch", "style"]
 AspectRatio = Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
@@ -37,6 +39,14 @@ class Reference(BaseModel):
     size_bytes: int | None = None
     # A character's own sketch (its design), or one of the cast's style images (its look).
     role: ReferenceRole = "sketch"
+
+    @classmethod
+    def of(cls, image: StoredImage, role: ReferenceRole) -> Reference:
+        """A stored sketch as sent: a style image is named by its place in the inbox."""
+        name = image.source_name if role == "sketch" else f"{STYLE_FOLDER}/{image.source_name}"
+        return cls(
+            name=name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes, role=role
+        )
 
 
 class PromptInputs(BaseModel):

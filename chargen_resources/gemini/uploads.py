@@ -77,12 +77,7 @@ class UploadCache:
         def ensure(file: WantedFile) -> UploadedFile:
             return self.ensure_uploaded(file.read(), file.mime_type, file.display_name)
 
-        files = worked_ahead(
-            ensure,
-            distinct.values(),
-            threads=UPLOAD_THREADS,
-            name="upload",
-        )
+        files = worked_ahead(ensure, distinct.values(), threads=UPLOAD_THREADS, name="upload")
         return dict(zip(distinct, files, strict=True))
 
     def _still_usable(self, record: UploadRecord) -> bool:

@@ -74,10 +74,7 @@ def analysis_stage(
         same sketches as references and reuses these uploads (then deletes them). The
         requests are built as the input file is written."""
         sketches = {
-            character: [
-                Reference(name=image.source_name, sha256=image.sha256, key=image.key)
-                for image in sources[character].images
-            ]
+            character: [Reference.of(image, "sketch") for image in sources[character].images]
             for character in group
         }
         sent = uploaded_references(sketches, uploads=uploads, store=store)

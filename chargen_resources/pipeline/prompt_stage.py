@@ -9,7 +9,6 @@ from chargen_resources.characters.artifacts import (
     CastStyle,
     GeneratedImage,
     SourceImages,
-    StoredImage,
 )
 from chargen_resources.characters.prompt_compiler import (
     AspectRatio,
@@ -17,11 +16,9 @@ from chargen_resources.characters.prompt_compiler import (
     ImageSize,
     PromptInputs,
     Reference,
-    ReferenceRole,
     compile_prompt,
 )
 from chargen_resources.characters.prompt_template import PromptTemplate
-from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
 
@@ -42,7 +39,7 @@ def compile_prompts(
     palette to every prompt, its images after each character's sketches, and its aspect ratio
     and size as defaults below character.yaml's."""
     style = style or CastStyle()
-    style_references = tuple(_reference(image, "style") for image in style.images)
+    style_references = tuple(Reference.of(image, "style") for image in style.images)
     default_aspect_ratio = style.spec.aspect_ratio or default_aspect_ratio
     default_image_size = style.spec.image_size or default_image_size
     # Held until the image stage has read them all: packed.
@@ -93,14 +90,7 @@ def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
             )
         chosen = set(choice)
         images = [image for image in images if image.source_name in chosen]
-    return tuple(_reference(image, "sketch") for image in images)
-
-
-def _reference(image: StoredImage, role: ReferenceRole) -> Reference:
-    name = image.source_name if role == "sketch" else f"{STYLE_FOLDER}/{image.source_name}"
-    return Reference(
-        name=name, sha256=image.sha256, key=image.key, size_bytes=image.size_bytes, role=role
-    )
+    return tuple(Reference.of(image, "sketch") for image in images)
 
 
 def approved_prompts(

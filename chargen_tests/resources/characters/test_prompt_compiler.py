@@ -1,5 +1,6 @@
 from chargen_resources.characters.analysis import CharacterAnalysis, PaletteColour
-from chargen_resources.characters.prompt_compiler import CompiledPrompt, PromptInputs
+from chargen_resources.characters.artifacts import StoredImage
+from chargen_resources.characters.prompt_compiler import CompiledPrompt, PromptInputs, Reference
 from chargen_resources.characters.prompt_compiler import compile_prompt as compile_with
 from chargen_resources.characters.prompt_template import PromptTemplate, load_template
 
@@ -98,3 +99,23 @@ def test_the_article_follows_the_archetype() -> None:
     from chargen_resources.characters.prompt_compiler import _with_article
 
     assert _with_article("oracle") == "an oracle" and _with_article("knight") == "a knight"
+
+
+def test_a_stored_image_becomes_a_reference_named_by_its_place_in_the_inbox() -> None:
+    image = StoredImage(
+        key="chargen/source_image/ash/00-abc.png",
+        source_name="front.png",
+        sha256="f" * 64,
+        width=8,
+        height=8,
+        source_format="PNG",
+        size_bytes=120,
+    )
+    sketch = Reference.of(image, "sketch")
+    assert (sketch.name, sketch.key, sketch.sha256, sketch.size_bytes) == (
+        "front.png",
+        image.key,
+        image.sha256,
+        120,
+    )
+    assert Reference.of(image, "style").name == "_style/front.png"
