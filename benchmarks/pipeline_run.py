@@ -16,7 +16,10 @@ The Dagster instance keeps its event log on disk in the temporary folder (SQLite
 worker's does (`make dev`: SQLite files; production: Postgres). `--in-memory-instance` keeps it
 in this process's memory instead (`DagsterInstance.ephemeral()`), as this benchmark did before:
 that in-memory event log holds every materialization with its tags and indexes, about 85 KB per
-character, which is Dagster's storage in RAM and not the run's own memory.
+character, which is Dagster's storage in RAM and not the run's own memory. `--postgres` puts it
+on the production profile's storage instead (deploy/dagster.yaml's, a fresh database on the
+`.ci/postgres` server or CHARGEN_TEST_POSTGRES_URL's, dropped afterwards), as a deployment's
+run worker has it.
 The run is created in a child process, as Dagster's daemon or webserver creates a run before a
 run worker starts (timed apart: for a ranged run Dagster logs a planned materialization per
 partition and asset, which takes minutes and 100+ MB at thousands of characters), and executed
@@ -31,6 +34,7 @@ with nothing changed (it reads only what was stored since the last catalog).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -70,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--characters", type=int, default=100)
     parser.add_argument("--size", choices=["1K", "2K", "4K"], default="1K")
-    parser.add_argument("--in-memory-instance", action="store_true")
+    instance_kind = parser.add_mutually_exclusive_group()
+    instance_kind.add_argument("--in-memory-instance", action="store_true")
+    instance_kind.add_argument("--postgres", action="store_true")
     parser.add_argument("--catalog", action="store_true")
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--create-run", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
@@ -109,11 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         defs = build_defs()
         resources = defs.resources or {}
         (root / "dagster_home").mkdir()
-        instance_cm = (
-            dg.DagsterInstance.ephemeral()
-            if args.in_memory_instance
-            else dg.DagsterInstance.local_temp(str(root / "dagster_home"))
-        )
+        instance_cm: contextlib.AbstractContextManager[Any]
+        if args.postgres:
+            from benchmarks.scale import postgres_instance, postgres_server
+
+            instance_cm = postgres_instance(postgres_server(None), root / "dagster_home")
+        elif args.in_memory_instance:
+            instance_cm = dg.DagsterInstance.ephemeral()
+        else:
+            instance_cm = dg.DagsterInstance.local_temp(str(root / "dagster_home"))
         with instance_cm as instance:
             instance.add_dynamic_partitions(CHARACTERS, names)
             # The first tick as a studio's drop meets it: the folders just written, no run yet.
@@ -191,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| creating the run (Dagster, before the run starts) | {created:.1f} s |")
         print(f"| CPU time of the run (user + system, all threads) | {cpu:.1f} s |")
         print(f"| peak RSS of the run process | {peak:.0f} MB |")
-        print(f"| Dagster instance | {'in memory' if args.in_memory_instance else 'on disk'} |")
+        where = (
+            "Postgres" if args.postgres else "in memory" if args.in_memory_instance else "on disk"
+        )
+        print(f"| Dagster instance | {where} |")
         print(f"| drawing the inbox (not chargen) | {drawn:.1f} s |")
         if arrival_tick is not None:
             print(

@@ -1,4 +1,5 @@
-"""The run's executor: Dagster's in-process executor, minus a step's events kept for hooks.
+"""The run's executor: Dagster's in-process executor, minus a step's events kept for hooks, with
+its database connection held for the run.
 
 Dagster's in-process executor keeps every event a step yields in a list, to hand to the step's
 hooks when the step ends (`inner_plan_execution_iterator` in Dagster 1.13's
@@ -10,12 +11,18 @@ This executor runs the same loop and keeps that list only for a step that has ho
 (retries, concurrency, compute-log capture, failures, hooks) is Dagster's own code, called as
 the in-process executor calls it. It is the in-process executor in every other respect,
 configured the same way (`execution: config: retries: ...`).
+
+It also holds the run worker's connection to the instance's database, as Dagster's webserver
+does. Dagster's Postgres storage has no pool outside the webserver: it opens a connection for
+every event it stores, and often two (5 ms each on loopback with Debian's password exchange,
+more over TLS), for a dozen events per character. On SQLite this changes nothing.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -42,6 +49,7 @@ class StreamingInProcessExecutor(InProcessExecutor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         steps = execution_plan.step_keys_to_execute
+        hold_database_connection(plan_context.instance)
         yield DagsterEvent.engine_event(
             plan_context,
             f"Executing steps in process (pid: {os.getpid()})",
@@ -69,6 +77,27 @@ class StreamingInProcessExecutor(InProcessExecutor):
             f"Finished steps in process (pid: {os.getpid()})",
             event_specific_data=EngineEventData.in_process(os.getpid(), steps),
         )
+
+
+# What a run worker's held connection is allowed: no statement timeout (as without the pool),
+# reconnected hourly, and a few more connections for the moments Dagster needs two at once.
+POOL_RECYCLE_SECONDS = 3600
+POOL_MAX_OVERFLOW = 4
+
+
+_HOLDING: weakref.WeakSet[dg.DagsterInstance] = weakref.WeakSet()
+
+
+def hold_database_connection(instance: dg.DagsterInstance) -> None:
+    """One pooled connection for this process's events instead of one per event, by Dagster's
+    own means for the webserver (a no-op for storages that keep no connections, like SQLite).
+    Once per instance: doing it again would replace a pool still holding its connection."""
+    if instance in _HOLDING:
+        return
+    instance.optimize_for_webserver(
+        statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_MAX_OVERFLOW
+    )
+    _HOLDING.add(instance)
 
 
 @dg.executor(name="in_process_streaming", config_schema=IN_PROC_CONFIG)
