@@ -70,12 +70,16 @@ def range_run_requests(
     wanted: set[str],
     assets: Sequence[dg.AssetKey],
     run_key_prefix: str,
-    fingerprint: str,
+    fingerprint: Callable[[list[str]], str],
     extra_tags: Callable[[list[str]], dict[str, str]] = lambda keys: {},
 ) -> list[dg.RunRequest]:
+    """One run request per range; its run key is made from its own characters and
+    `fingerprint` of them only, so a change elsewhere never gives it a new key (which would
+    launch it again while it may still be running)."""
     requests = []
     for start, end, keys in contiguous_ranges(ordered, wanted, MAX_CHARACTERS_PER_RUN):
-        digest = hashlib.sha256(f"{fingerprint}\n{','.join(keys)}".encode()).hexdigest()[:16]
+        made_from = f"{fingerprint(keys)}\n{','.join(keys)}"
+        digest = hashlib.sha256(made_from.encode()).hexdigest()[:16]
         requests.append(
             dg.RunRequest(
                 run_key=f"{run_key_prefix}@{digest}",
@@ -184,7 +188,8 @@ def _inbox_tick(
         )
     # New partitions are appended after the known ones, in this order, before runs resolve.
     ordered = [*partitions, *plan.new_partitions]
-    fingerprints = "\n".join(request.run_key for request in requests)
+    # Each character's request is keyed by its content: a range's key changes with its own.
+    request_keys = {request.partition_key: request.run_key or "" for request in requests}
     # A changed style guide is read first, in the same runs, before their prompts are made.
     assets = [cast_style.KEY, *PIPELINE_KEYS] if style_changed else PIPELINE_KEYS
     runs = range_run_requests(
@@ -192,7 +197,7 @@ def _inbox_tick(
         {request.partition_key for request in requests},
         assets,
         "inbox",
-        fingerprints + (style_changed or ""),
+        lambda keys: "\n".join(request_keys[key] for key in keys) + (style_changed or ""),
     )
     context.log.info(
         f"{len(plan.new_partitions)} new, {len(requests)} to run in {len(runs)} run(s), "
@@ -323,7 +328,7 @@ def rebuild_stale_characters(
         return {ESTIMATE_TAG: f"${priced.cost(False):.2f}: {priced.summary(False)}"}
 
     runs = range_run_requests(
-        ordered, set(stale), PIPELINE_KEYS[first:], "stale", versions, extra_tags=price
+        ordered, set(stale), PIPELINE_KEYS[first:], "stale", lambda keys: versions, extra_tags=price
     )
     context.log.info(
         f"{len(stale)} stale characters in {len(runs)} run(s); "

@@ -1,4 +1,8 @@
-from chargen_assets.sensors import contiguous_ranges
+import dagster as dg
+import pytest
+
+from chargen_assets import sensors
+from chargen_assets.sensors import contiguous_ranges, range_run_requests
 
 
 def test_contiguous_ranges_follow_partition_order() -> None:
@@ -26,6 +30,33 @@ def test_a_change_in_one_block_leaves_the_other_blocks_ranges_as_they_were() -> 
     after = contiguous_ranges(ordered, set(ordered) - {"hero-3"}, most=4)
     assert before[1:] == after[1:]  # the runs already asked for keep their run keys
     assert after[0] == ("hero-0", "hero-2", ["hero-0", "hero-1", "hero-2"])
+
+
+def test_a_change_in_one_block_leaves_the_other_blocks_run_keys_as_they_were(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run still in flight must not be asked for again under a new key because a character
+    of another block changed (Dagster would launch it twice)."""
+    monkeypatch.setattr(sensors, "MAX_CHARACTERS_PER_RUN", 4)
+    ordered = [f"hero-{index}" for index in range(10)]
+    contents = {key: f"content of {key}" for key in ordered}
+
+    def run_keys() -> list[str | None]:
+        requests = range_run_requests(
+            ordered,
+            set(ordered),
+            [dg.AssetKey("character_image")],
+            "inbox",
+            lambda keys: ",".join(contents[key] for key in keys),
+        )
+        return [request.run_key for request in requests]
+
+    before = run_keys()
+    contents["hero-5"] = "redrawn"
+    after = run_keys()
+    assert len(set(before)) == 3
+    assert after[0] == before[0] and after[2] == before[2]
+    assert after[1] != before[1]  # its own block's run is asked for anew
 
 
 def test_new_partitions_are_added_in_batches_sqlite_accepts() -> None:
