@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 import pytest
 from google import genai
+from google.genai import errors as genai_errors
 
 from chargen_resources.emulator import EmulatorSettings, start_emulator
+from chargen_resources.emulator.embedded import RunningEmulator
 from chargen_resources.gemini.batch_jobs import (
     BatchJobRunner,
     BatchLine,
@@ -28,6 +30,7 @@ from chargen_resources.gemini.batch_jobs import (
     batch_counts,
     split_by_size,
 )
+from chargen_resources.gemini.connection import ConnectionSettings, http_options
 from chargen_resources.gemini.ledger import Claim, Claimant, JobRecord, Ledger, fingerprint
 from chargen_resources.storage.blob_store import LocalBlobStore, S3BlobStore
 from chargen_resources.streaming import GeminiHttpError, GeminiProtocolError
@@ -331,6 +334,58 @@ class TestDownloadFaults:
             b"".join(runner.output_chunks(job))
         message = str(failed.value)
         assert job.job_name in message and "503" in message and "without paying" in message
+
+
+def test_a_create_whose_answer_is_lost_is_found_by_its_name_and_not_sent_again(
+    genai_client: genai.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The create reached the service, its answer did not reach us (a timeout): sending it
+    again would pay twice; the runner finds the job it made by its display name instead."""
+    create = genai_client.batches.create
+    sent: list[str] = []
+
+    def answer_lost(**kwargs: Any) -> Any:
+        sent.append(kwargs["config"].display_name)
+        create(**kwargs)
+        raise httpx2.ReadTimeout("the answer was lost on the way back")
+
+    monkeypatch.setattr(genai_client.batches, "create", answer_lost)
+    runner = _runner(genai_client, tmp_path)
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+    (carrier,) = carriage.owned_jobs
+    (job,) = list(genai_client.batches.list())
+    record = runner.ledger.find_job(carrier)
+    assert record is not None and record.job_name == job.name and record.status == "submitted"
+    assert sent == [carrier]  # sent once
+    assert sorted(_read_all(runner, carriage)) == ["c0", "c1", "c2"]
+
+
+class TestRefusedCreate:
+    @pytest.fixture
+    def emulator_settings(self) -> EmulatorSettings:
+        # Two creates in a row are refused: a runner that retried would get its job made.
+        return EmulatorSettings(
+            pending_seconds=0,
+            running_seconds=0,
+            draft_images=0,
+            fail_next_requests=2,
+            fail_status=503,
+            fail_path_contains=":batchGenerateContent",
+        )
+
+    def test_a_refused_create_is_not_retried_blindly_and_leaves_no_job_or_files(
+        self, emulator: RunningEmulator, tmp_path: Path
+    ) -> None:
+        # The client chargen builds, which retries a 503 elsewhere (uploads, polls).
+        retrying = ConnectionSettings(api_key="test-key", retry_initial_delay=0.01)
+        client = genai.Client(
+            api_key="test-key", http_options=http_options(retrying, emulator.base_url)
+        )
+        runner = _runner(client, tmp_path)
+        with pytest.raises(genai_errors.ServerError):
+            runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+        assert list(client.batches.list()) == []
+        assert list(client.files.list()) == []  # its input file was deleted
 
 
 def test_two_runners_racing_on_s3_send_each_request_once(
