@@ -103,3 +103,19 @@ def test_loading_the_definitions_does_not_import_polars() -> None:
         "assert 'polars' not in sys.modules, 'polars was imported'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
+def test_the_sensor_that_pays_for_rebuilds_starts_stopped_and_the_inbox_one_running() -> None:
+    from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
+
+    assert rebuild_stale_characters.default_status == dg.DefaultSensorStatus.STOPPED
+    assert inbox_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_local_instance_retries_a_dead_worker_but_not_failed_characters() -> None:
+    import yaml
+
+    local = yaml.safe_load((Path(definitions.__file__).parents[1] / "dagster.yaml").read_text())
+    assert local["run_monitoring"]["enabled"] and local["run_retries"]["enabled"]
+    # Retrying a run some characters failed would pay for their refusals again.
+    assert local["run_retries"]["retry_on_asset_or_op_failure"] is False

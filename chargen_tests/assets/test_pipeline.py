@@ -78,6 +78,9 @@ def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
     assert "image" in newest["metadata"]["displayName"]
     assert int(newest["metadata"]["batchStats"]["requestCount"]) == 1  # ...for ember alone
     assert platform.materialized("character_image") == set(COLOURS)
+    # Its dead letter went with its success: the catalog no longer counts it failed.
+    assert platform.storage().read_dead_letter("character_image", "ember", DeadLetter) is None
+    assert "ember" not in platform.storage().dead_lettered()
 
 
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
