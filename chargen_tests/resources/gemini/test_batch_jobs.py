@@ -360,6 +360,39 @@ def test_a_create_whose_answer_is_lost_is_found_by_its_name_and_not_sent_again(
     assert sorted(_read_all(runner, carriage)) == ["c0", "c1", "c2"]
 
 
+class TestPolling:
+    @pytest.fixture
+    def emulator_settings(self) -> EmulatorSettings:
+        return EmulatorSettings(pending_seconds=3600, running_seconds=0, draft_images=0)
+
+    def test_polling_backs_off_to_a_minute_and_a_job_past_the_timeout_fails_with_advice(
+        self, genai_client: genai.Client, tmp_path: Path
+    ) -> None:
+        now = [0.0]
+        slept: list[float] = []
+
+        def sleep(seconds: float) -> None:  # the runner's clock moves by what it sleeps
+            slept.append(seconds)
+            now[0] += seconds
+
+        runner = BatchJobRunner(
+            client=genai_client,
+            ledger=Ledger(LocalBlobStore(tmp_path), "chargen"),
+            poll=PollPolicy(timeout=600),  # the default intervals: 5 s, growing by half to 60 s
+            log=lambda _: None,
+            sleep=sleep,
+            clock=lambda: now[0],
+        )
+        carriage = runner.claim(stage="image", model=MODEL, requests=_requests(), display_name="t")
+        assert runner.wait(carriage) == []
+        assert slept[:7] == [5.0, 7.5, 11.25, 16.875, 25.3125, 37.96875, 56.953125]
+        assert slept[7:] and set(slept[7:]) == {60.0}
+        assert 600 <= sum(slept) < 660
+        assert set(carriage.failed) == {"c0", "c1", "c2"}
+        reason = carriage.failed["c0"]
+        assert "still JOB_STATE_PENDING" in reason and "attaches to it" in reason
+
+
 class TestRefusedCreate:
     @pytest.fixture
     def emulator_settings(self) -> EmulatorSettings:
