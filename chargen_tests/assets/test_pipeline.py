@@ -21,6 +21,7 @@ from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_tests.factories import catalog_resources
 from chargen_tests.fixtures.platform import COLOURS, Platform, draw_sketch, png_header_claiming
 
 
@@ -263,6 +264,46 @@ def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> Non
         by_check.setdefault(evaluation.check_name, set()).add(evaluation.partition or "")
     checks = ("made", "png_decodes", "size_as_asked", "not_blank", "final_not_thought")
     assert by_check == {check: set(COLOURS) for check in checks}
+
+
+def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_catalog(
+    platform: Platform,
+) -> None:
+    import polars as pl
+
+    from chargen_assets.catalog import character_catalog
+    from chargen_resources.characters.image_qa import QaResult
+
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    storage = platform.storage()
+    ash = storage.read_artifact("character_image", "ash", GeneratedImage)
+    blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
+    qa = [blank if r.check == "not_blank" else r for r in ash.qa]
+    storage.store_artifact("character_image", "ash", ash.model_copy(update={"qa": qa}))
+
+    again = platform.run(keys)  # warn, the default: kept, and marked
+    assert again.success
+    failed = {
+        (e.check_name, e.partition) for e in again.get_asset_check_evaluations() if not e.passed
+    }
+    assert failed == {("not_blank", "ash")}
+    qa_metadata = {
+        m.partition: m.metadata["qa"].value
+        for m in again.asset_materializations_for_node("character_pipeline")
+        if m.asset_key == dg.AssetKey("character_image")
+    }
+    assert qa_metadata.pop("ash") == "not_blank: grey-level spread 0.0"
+    assert set(qa_metadata.values()) == {"passed"}
+    assert dg.materialize(
+        [character_pipeline, character_catalog],
+        selection=[character_catalog.key],
+        instance=platform.instance,
+        resources=catalog_resources(storage),
+    ).success
+    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    marked = table.filter(pl.col("qa_failed").is_not_null())
+    assert marked.select("character", "qa_failed").rows() == [("ash", "not_blank")]
 
 
 def test_dead_lettering_qa_failures_re_sends_only_the_failing_character(
