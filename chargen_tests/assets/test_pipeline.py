@@ -21,6 +21,7 @@ from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_resources.storage.layout import beside_results
 from chargen_tests.factories import catalog_resources
 from chargen_tests.fixtures.platform import COLOURS, Platform, draw_sketch, png_header_claiming
 
@@ -52,6 +53,36 @@ def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platfo
     assert glance.startswith("![ash](data:image/webp;base64,") and len(glance) < 1000
     assert image.glance == glance  # made once, kept with the record: a kept image costs nothing
     assert metadata["width"].value == image.width and metadata["height"].value == image.height
+
+
+def test_the_emulators_work_says_backend_emulator_in_metadata_catalog_and_gallery(
+    platform: Platform,
+) -> None:
+    """Drawings must never pass for Google's images, wherever a person looks at them."""
+    import polars as pl
+
+    from chargen_assets.catalog import character_catalog
+    from chargen_resources.characters.gallery import GALLERY_PAGE
+
+    result = platform.run(list(COLOURS))
+    assert result.success
+    backends = {
+        (m.asset_key.to_user_string(), m.metadata["backend"].value)
+        for m in result.asset_materializations_for_node("character_pipeline")
+        if "backend" in m.metadata
+    }
+    assert backends == {("character_analysis", "emulator"), ("character_image", "emulator")}
+    storage = platform.storage()
+    assert dg.materialize(
+        [character_pipeline, character_catalog],
+        selection=[character_catalog.key],
+        instance=platform.instance,
+        resources=catalog_resources(storage),
+    ).success
+    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    assert table["backend"].to_list() == ["emulator"] * len(COLOURS)
+    page = storage.store().get_bytes(beside_results(storage.prefix, GALLERY_PAGE)).decode()
+    assert page.count("backend: emulator") == len(COLOURS)
 
 
 def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
