@@ -54,3 +54,16 @@ def test_results_kept_from_storage_are_held_packed(
     # Read back from storage for all five characters, they wait packed (5 each as models).
     assert alive["character_analysis/AnalysisRecord"] <= 1, alive
     assert alive["character_image/GeneratedImage"] <= 1, alive
+
+
+def test_a_runs_safety_settings_replace_the_defaults_in_its_image_requests() -> None:
+    from chargen_resources.characters.requests import image_request
+    from chargen_tests.factories import compiled_prompt
+
+    config = stage.PipelineConfig.model_validate(
+        {"safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]}
+    )
+    request = image_request(compiled_prompt(text="draw"), config.safety())
+    assert request["safetySettings"] == [
+        {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}
+    ]

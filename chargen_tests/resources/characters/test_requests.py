@@ -21,3 +21,13 @@ def test_image_requests_ask_for_image_only_with_ratio_size_and_safety() -> None:
         "imageConfig": {"aspectRatio": "9:16", "imageSize": "2K"},
     }
     assert {s["category"] for s in request["safetySettings"]} >= {"HARM_CATEGORY_DANGEROUS_CONTENT"}
+
+
+def test_safety_defaults_block_only_clearly_harmful_content() -> None:
+    request = image_request(compiled_prompt(text="draw"))
+    assert {s["category"]: s["threshold"] for s in request["safetySettings"]} == {
+        "HARM_CATEGORY_DANGEROUS_CONTENT": "BLOCK_ONLY_HIGH",
+        "HARM_CATEGORY_HARASSMENT": "BLOCK_ONLY_HIGH",
+        "HARM_CATEGORY_HATE_SPEECH": "BLOCK_ONLY_HIGH",
+        "HARM_CATEGORY_SEXUALLY_EXPLICIT": "BLOCK_MEDIUM_AND_ABOVE",
+    }
