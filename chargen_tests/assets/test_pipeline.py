@@ -115,6 +115,38 @@ def test_a_blocked_character_does_not_stop_the_others_and_a_rerun_sends_only_it(
     assert "ember" not in platform.storage().dead_lettered()
 
 
+def test_the_monthly_budget_is_settled_to_what_the_run_paid_refusals_included(
+    platform: Platform,
+) -> None:
+    from chargen_resources.gemini.budget import MonthlyBudget
+
+    gemini = platform.resources["gemini"]
+    assert isinstance(gemini, GeminiBatchResource)
+    platform.resources["gemini"] = GeminiBatchResource(
+        **{**gemini.model_dump(), "monthly_budget_usd": 50.0}
+    )
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
+    result = platform.run(list(COLOURS))
+    assert not result.success  # ember's image was refused; the others were made
+    run = platform.instance.get_run_by_id(result.run_id)
+    assert run is not None
+    storage = platform.storage()
+    spent = MonthlyBudget(storage.store(), storage.prefix, 50.0).spent()
+    # The estimate was reserved before sending; settled, the month holds what was paid: five
+    # analyses, four images, and ember's refused image request at its estimated price.
+    assert run.tags["chargen/paid_requests"] == "10"
+    assert f"{spent:.3f}" == run.tags["chargen/paid_usd"]
+    results = [
+        *(storage.read_artifact("character_analysis", key, AnalysisRecord) for key in COLOURS),
+        *(
+            storage.read_artifact("character_image", key, GeneratedImage)
+            for key in set(COLOURS) - {"ember"}
+        ),
+    ]
+    refused = spent - sum(result.estimated_cost_usd or 0.0 for result in results)
+    assert 0.05 < refused < 0.07  # a 1K image at batch price (half of $0.134), estimated
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:
