@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test browser postgres lint typecheck check dev bench clean
+.PHONY: install demo seed test browser postgres lint typecheck check dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Materialize every bundled sample character end to end (emulator + local storage).
-## The first run seeds ./inbox (the folder `make dev` watches) with the samples.
-demo: $(STAMP)
-	test -e inbox || cp -R samples/inbox inbox
+## ./inbox (the folder `make dev` watches) gets the samples while it holds nothing yet.
+demo: $(STAMP) seed
 	$(BIN)/python -m chargen_assets.demo --inbox inbox
+
+## Copy the bundled samples into ./inbox when it is missing or empty (as `make dev` leaves it);
+## an inbox with anything in it is never touched.
+seed:
+	@if [ -z "$$(ls -A inbox 2>/dev/null)" ]; then \
+		mkdir -p inbox && cp -R samples/inbox/. inbox/ && echo "seeded ./inbox with samples/inbox"; \
+	fi
 
 ## The whole test suite (what CI runs). The gallery test opens a page in headless Chromium and
 ## the production-profile tests use a PostgreSQL server: Debian's packages are installed first
@@ -33,8 +39,9 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) \
 			apt-get install -y -qq chromium >/dev/null; }
 
+# CHARGEN_TEST_POSTGRES_URL names a server of your own: then nothing is installed or started.
 postgres:
-	@.ci/postgres >/dev/null
+	@[ -n "$$CHARGEN_TEST_POSTGRES_URL" ] || .ci/postgres >/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,6 +67,7 @@ dev: $(STAMP)
 	CHARGEN_INBOX=$(call absolute,$(or $(CHARGEN_INBOX),inbox)) \
 	CHARGEN_STORAGE=$(call absolute,$(or $(CHARGEN_STORAGE),.chargen/storage)) \
 	CHARGEN_EMULATOR_STATE=$(call absolute,$(or $(CHARGEN_EMULATOR_STATE),.chargen/emulator)) \
+	$(if $(CHARGEN_PROMPT_TEMPLATE),CHARGEN_PROMPT_TEMPLATE=$(abspath $(CHARGEN_PROMPT_TEMPLATE))) \
 	DAGSTER_HOME=$(HOME_DIR) PYTHONWARNINGS=ignore::FutureWarning \
 		$(CURDIR)/$(BIN)/dagster dev -w $(CURDIR)/workspace.yaml -h 127.0.0.1 -p 3000
 
