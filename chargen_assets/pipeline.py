@@ -341,7 +341,10 @@ def character_pipeline(
             regenerate=config.regenerate,
             safety_settings=config.safety(),
         )
-    context.log.info(priced.summary(interactive))
+    (context.log.warning if priced.unpriced_note() else context.log.info)(
+        priced.summary(interactive)
+    )
+    _refuse_unpriced(priced, gemini.max_run_cost_usd, gemini.monthly_budget_usd)
     _hold_to_ceiling(priced, interactive, gemini.max_run_cost_usd)
     run.unit_cost = {
         stage.stage: (stage.interactive_usd if interactive else stage.batch_usd) / stage.send
@@ -499,6 +502,31 @@ def _stopping(stage: str, wanted: list[str], run: _Run) -> Iterator[None]:
             metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
             allow_retries=False,
         ) from error
+
+
+def _refuse_unpriced(priced: Estimate, ceiling: float | None, budget: float | None) -> None:
+    """A ceiling or a budget cannot hold a cost no one knows: such a run is refused before
+    anything is sent (counting it as free would be a guard that fails open)."""
+    note = priced.unpriced_note()
+    guards = [
+        name
+        for name, value in (
+            ("cost ceiling (CHARGEN_MAX_RUN_COST_USD)", ceiling),
+            ("monthly budget (CHARGEN_MONTHLY_BUDGET_USD)", budget),
+        )
+        if value is not None
+    ]
+    if note is None or not guards:
+        return
+    raise dg.Failure(
+        description=(
+            f"This run's cost cannot be held to the {' or the '.join(guards)}: {note}. Nothing "
+            "was sent. Use a model chargen prices (the gemini resource's analysis_model and "
+            "image_model), record the model's price in chargen_resources/gemini/pricing.py, or "
+            "unset the guard to send without one."
+        ),
+        allow_retries=False,
+    )
 
 
 def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None) -> None:

@@ -29,7 +29,7 @@ from chargen_resources.characters.requests import (
     image_request,
 )
 from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
-from chargen_resources.gemini.pricing import estimate_cost
+from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage
@@ -56,14 +56,22 @@ class StageEstimate(BaseModel):
     batch_usd: float = 0.0
     interactive_usd: float = 0.0
     sending: list[str] = []  # the characters whose requests would be sent
+    unpriced: int = 0  # of `send`: for a model with no recorded list price (not in the costs)
 
     def add(self, character: str, model: str, prompt: int, output: int, thoughts: int) -> None:
         self.send += 1
         self.sending.append(character)
-        self.batch_usd += estimate_cost(model, prompt, output, thoughts_tokens=thoughts) or 0.0
-        self.interactive_usd += (
-            estimate_cost(model, prompt, output, thoughts_tokens=thoughts, batch=False) or 0.0
-        )
+        batch = estimate_cost(model, prompt, output, thoughts_tokens=thoughts)
+        interactive = estimate_cost(model, prompt, output, thoughts_tokens=thoughts, batch=False)
+        if batch is None or interactive is None:
+            self.unpriced += 1  # never counted as free: a guard that failed open would pay
+            return
+        self.batch_usd += batch
+        self.interactive_usd += interactive
+
+    def cost_cell(self, usd: float, width: int) -> str:
+        """A cost column: the sum, marked when requests of an unknown price are left out."""
+        return f"{usd:.2f}{'+?' if self.unpriced else ''}".rjust(width)
 
 
 class Estimate(BaseModel):
@@ -72,7 +80,27 @@ class Estimate(BaseModel):
     unreadable: dict[str, str] = {}  # characters whose input fails (nothing would be sent)
 
     def cost(self, interactive: bool) -> float:
+        """The priced requests' cost (see `unpriced_models` for the ones left out)."""
         return sum(s.interactive_usd if interactive else s.batch_usd for s in self.stages)
+
+    def unpriced_models(self) -> dict[str, int]:
+        """Models with no recorded list price that requests would go to, with their count."""
+        counts: dict[str, int] = {}
+        for s in self.stages:
+            if s.unpriced:
+                counts[s.model] = counts.get(s.model, 0) + s.unpriced
+        return counts
+
+    def unpriced_note(self) -> str | None:
+        """Why the total is not the whole cost, or None when every request is priced."""
+        unknown = self.unpriced_models()
+        if not unknown:
+            return None
+        which = ", ".join(f"{model} ({count} request(s))" for model, count in unknown.items())
+        return (
+            f"no list price is recorded for {which}, so those requests are not in the cost "
+            f"(chargen_resources/gemini/pricing.py prices {', '.join(sorted(PRICES))})"
+        )
 
     def summary(self, interactive: bool) -> str:
         """One line: what would be sent, and what it would cost at this run's prices."""
@@ -80,10 +108,11 @@ class Estimate(BaseModel):
         held = sum(s.kept for s in self.stages)
         flying = sum(s.in_flight for s in self.stages)
         price = "interactive" if interactive else "batch"
+        note = self.unpriced_note()
         return (
             f"estimate for {self.characters} character(s): send {sent} request(s), keep {held} "
             f"result(s), {flying} already in flight; about ${self.cost(interactive):.2f} at "
-            f"{price} prices"
+            f"{price} prices" + (f"; {note}" if note else "")
         )
 
     def table(self) -> str:
@@ -94,12 +123,15 @@ class Estimate(BaseModel):
         for s in self.stages:
             rows.append(
                 f"{s.stage:<20} {s.model:<28} {s.send:>5} {s.kept:>5} {s.in_flight:>9} "
-                f"{s.batch_usd:>9.2f} {s.interactive_usd:>13.2f}"
+                f"{s.cost_cell(s.batch_usd, 9)} {s.cost_cell(s.interactive_usd, 13)}"
             )
+        whole = StageEstimate(
+            stage="total", model="", unpriced=sum(s.unpriced for s in self.stages)
+        )
         rows.append(
             f"{'total':<20} {'':<28} {sum(s.send for s in self.stages):>5} "
             f"{sum(s.kept for s in self.stages):>5} {sum(s.in_flight for s in self.stages):>9} "
-            f"{self.cost(False):>9.2f} {self.cost(True):>13.2f}"
+            f"{whole.cost_cell(self.cost(False), 9)} {whole.cost_cell(self.cost(True), 13)}"
         )
         for s in self.stages:
             if s.sending:
@@ -107,6 +139,8 @@ class Estimate(BaseModel):
                 rows.append(f"{s.stage} would send: {shown}")
         for character, reason in sorted(self.unreadable.items()):
             rows.append(f"not sent: {character}: {reason}")
+        if note := self.unpriced_note():
+            rows.append(f"+?: {note}")
         return "\n".join(rows)
 
 

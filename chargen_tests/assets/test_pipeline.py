@@ -147,6 +147,25 @@ def test_the_monthly_budget_is_settled_to_what_the_run_paid_refusals_included(
     assert 0.05 < refused < 0.07  # a 1K image at batch price (half of $0.134), estimated
 
 
+def test_a_guarded_run_to_a_model_with_no_recorded_price_sends_nothing(
+    platform: Platform,
+) -> None:
+    gemini = platform.resources["gemini"]
+    assert isinstance(gemini, GeminiBatchResource)
+    platform.resources["gemini"] = GeminiBatchResource(
+        **{**gemini.model_dump(), "image_model": "gemini-9-image", "max_run_cost_usd": 100.0}
+    )
+    result = platform.run(list(COLOURS))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_failure_data is not None
+    user = failure.step_failure_data.user_failure_data
+    message = user.description if user else ""
+    assert "no list price is recorded for gemini-9-image" in (message or "")
+    assert "cost ceiling (CHARGEN_MAX_RUN_COST_USD)" in (message or "")
+    assert platform.jobs() == [] and list(platform.client.files.list()) == []
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:

@@ -97,3 +97,21 @@ def test_an_estimate_sends_nothing_writes_nothing_and_is_what_the_run_pays(
     analysis, image = after.stages
     assert (analysis.send, analysis.kept) == (0, 10)
     assert (image.send, image.kept) == (1, 9)  # the safety-blocked one would be sent again
+
+
+def test_requests_to_a_model_with_no_recorded_price_are_never_counted_as_free() -> None:
+    from chargen_resources.pipeline.estimate import StageEstimate
+
+    analysis = StageEstimate(stage="character_analysis", model="gemini-2.5-flash")
+    analysis.add("ash", "gemini-2.5-flash", 1000, 400, 200)
+    image = StageEstimate(stage="character_image", model="gemini-9")
+    image.add("ash", "gemini-9", 1000, 1120, 150)
+    priced = Estimate(characters=1, stages=[analysis, image])
+    assert image.unpriced == 1 and image.batch_usd == 0
+    assert priced.cost(False) == analysis.batch_usd > 0  # what is known, and no more
+    assert priced.unpriced_models() == {"gemini-9": 1}
+    assert "no list price is recorded for gemini-9 (1 request(s))" in priced.summary(False)
+    table = priced.table()
+    assert "0.00+?" in table  # the image row: not free, unknown
+    assert f"{analysis.batch_usd:.2f}+?" in table.splitlines()[3]  # the total: at least this
+    assert Estimate(characters=1, stages=[analysis]).unpriced_note() is None
