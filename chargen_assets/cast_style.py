@@ -8,6 +8,7 @@ else does. Without `_style/` it is an empty style that changes no prompt.
 import dagster as dg
 
 from chargen_assets.resources import InboxResource
+from chargen_assets.stopping import stops_plainly
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpecError
@@ -32,6 +33,7 @@ MAX_STYLE_IMAGE_SIDE = 2048
         "every character's prompt and image request; empty without the folder."
     ),
 )
+@stops_plainly("cast_style")
 def cast_style(
     context: dg.AssetExecutionContext, storage: ChargenStorage, inbox: InboxResource
 ) -> dg.MaterializeResult:

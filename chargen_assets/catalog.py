@@ -18,6 +18,7 @@ from chargen_assets import (
     stages,
 )
 from chargen_assets.partitions import CHARACTERS
+from chargen_assets.stopping import stops_plainly
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.catalog import CharacterState
@@ -128,6 +129,7 @@ def _previous(storage: ChargenStorage) -> CatalogIndex | None:
     automation_condition=CATALOG_CONDITION,
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
+@stops_plainly("character_catalog")
 def character_catalog(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:

@@ -11,6 +11,7 @@ import dagster as dg
 
 from chargen_assets.catalog import CATALOG_CONDITION
 from chargen_assets.stages import IMAGE
+from chargen_assets.stopping import stops_plainly
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.contact_sheet import (
     render_contact_sheet,
@@ -27,6 +28,7 @@ from chargen_resources.storage.codecs import PngImage
     automation_condition=CATALOG_CONDITION,
     description="Every character's finished image as a captioned tile, 400 to a PNG sheet.",
 )
+@stops_plainly("cast_contact_sheet")
 def cast_contact_sheet(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:

@@ -14,7 +14,6 @@ batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 """
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,13 +34,13 @@ from chargen_assets.provenance import (
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
+from chargen_assets.stopping import shortened, stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
-from chargen_resources.pipeline.errors import explain
 from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import IO_THREADS
@@ -323,7 +322,7 @@ def character_pipeline(
     )
     ledger = Ledger(storage.store(), storage.prefix)
     # Reads storage and the inbox: the first thing to meet an unreachable service.
-    with _stopping("the cost estimate", keys, run):
+    with stopping("the cost estimate", keys, run.failures):
         priced = estimate(
             keys,
             inbox=inbox.source(),
@@ -389,7 +388,7 @@ def character_pipeline(
                 "chargen/kept_results": str(run.kept_results),
                 # The Runs list shows tags: a run with one failed character of 500 reads so.
                 "chargen/made": f"{len(keys) - len(run.failures)} of {len(keys)}",
-                **({"chargen/failed": _shortened(sorted(run.failures))} if run.failures else {}),
+                **({"chargen/failed": shortened(sorted(run.failures))} if run.failures else {}),
             },
         )
         if budget is not None and reservation is not None:
@@ -413,7 +412,7 @@ def _run_stages(
     began = run.started_at()
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
-        with _stopping(stage.name, wanted, run):
+        with stopping(stage.name, wanted, run.failures):
             if run.selected(stage.key):
                 outcome = stage.compute(
                     StageRun(
@@ -459,7 +458,7 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
         raise dg.Failure(
             description=(
                 f"{len(keys) - len(run.failures)} of {len(keys)} characters were materialized; "
-                f"{len(run.failures)} failed ({_shortened(sorted(run.failures), 5)}). Each "
+                f"{len(run.failures)} failed ({shortened(sorted(run.failures), 5)}). Each "
                 "failed character is marked Failed in the assets' Partitions tab, and its "
                 f"`{character_image.MADE_CHECK}` check on character_image says why. Fix the cause and re-run the "
                 "failed partitions: only they are sent again. Dead letters are kept under "
@@ -478,30 +477,6 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
                 ),
             },
         )
-
-
-@contextmanager
-def _stopping(stage: str, wanted: list[str], run: _Run) -> Iterator[None]:
-    """A stage that stops as a whole fails the step saying for whom, why and what to do
-    (Dagster's own failures pass through as they are)."""
-    try:
-        yield
-    except (dg.Failure, dg.DagsterError):
-        raise
-    except Exception as error:
-        shown = _shortened(wanted)
-        earlier = "".join(
-            f"\n- {k}: {failed_stage}: {reason}"
-            for k, (failed_stage, reason) in sorted(run.failures.items())
-        )
-        raise dg.Failure(
-            description=(
-                f"{stage} stopped for {len(wanted)} characters ({shown}): {explain(error)}."
-                + (f"\nEarlier failures:{earlier}" if earlier else "")
-            ),
-            metadata={"stage": stage, "characters": dg.MetadataValue.text(", ".join(wanted))},
-            allow_retries=False,
-        ) from error
 
 
 def _refuse_unpriced(priced: Estimate, ceiling: float | None, budget: float | None) -> None:
@@ -548,9 +523,3 @@ def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None)
         },
         allow_retries=False,
     )
-
-
-def _shortened(names: list[str], limit: int = 20) -> str:
-    """A list for one line: the first names, then how many more."""
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more

@@ -1,4 +1,4 @@
-"""``chargen estimate``: what materializing the characters would send and cost, sending nothing.
+"""`chargen estimate`: what materializing the characters would send and cost, sending nothing.
 
 It reads the inbox and the results store the platform uses (CHARGEN_INBOX or ``--inbox``,
 CHARGEN_STORAGE, CHARGEN_S3_ENDPOINT_URL), makes the decisions a run would make, and prints a
@@ -14,11 +14,14 @@ import sys
 from pathlib import Path
 from typing import get_args
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.prompt_template import TemplateError, load_template
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
+from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.storage.locations import Location, s3_client, storage_from_env
@@ -26,6 +29,7 @@ from chargen_resources.storage.locations import Location, s3_client, storage_fro
 STAGES = ("source_image", "character_analysis", "character_prompt", "character_image")
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_UNREADABLE = 3  # the inbox, the results or the ledger could not be read
 
 
 def _inbox(value: str) -> InboxSource:
@@ -36,6 +40,14 @@ def _inbox(value: str) -> InboxSource:
 
 
 def _command(arguments: argparse.Namespace) -> int:
+    try:
+        return _estimate(arguments)
+    except (BotoCoreError, ClientError, OSError) as error:  # the inbox or results unreachable
+        print(f"chargen estimate: {in_words(error)}", file=sys.stderr)
+        return EXIT_UNREADABLE
+
+
+def _estimate(arguments: argparse.Namespace) -> int:
     selected = [name.strip() for name in arguments.select.split(",") if name.strip()]
     unknown = sorted(set(selected) - set(STAGES))
     if unknown:

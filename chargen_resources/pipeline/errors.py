@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx2
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from google.genai import errors as genai_errors
 
 from chargen_resources.gemini.batch_jobs import BatchOutputUnavailable
@@ -15,34 +15,51 @@ RERUN = (
 
 
 def explain(error: BaseException) -> str:
+    """The cause in a user's words, what to do about it, and that nothing paid for is lost."""
+    told = in_words(error)
+    auth = isinstance(error, genai_errors.APIError) and error.code in (401, 403)
+    if auth or isinstance(error, BatchOutputUnavailable):
+        return told
+    return f"{told} {RERUN}"
+
+
+def in_words(error: BaseException) -> str:
     """The cause in a user's words, and what to do about it."""
     if isinstance(error, genai_errors.APIError):
         detail = f"Gemini answered {error.code} {error.status or ''}: {error.message or ''}".strip()
         if error.code in (401, 403):
             return f"{detail}. Check GEMINI_API_KEY (and GEMINI_BASE_URL if set)"
         if error.code == 429:
-            return f"{detail}. The project's quota is used up for now; wait, then re-run. {RERUN}"
+            return f"{detail}. The project's quota is used up for now; wait, then re-run."
         if error.code >= 500:
-            return f"{detail}, after every retry. The service is in trouble; re-run later. {RERUN}"
-        return f"{detail}. {RERUN}"
+            return f"{detail}, after every retry. The service is in trouble; re-run later."
+        return f"{detail}."
     if isinstance(error, httpx2.TransportError | ConnectionError | TimeoutError):
         return (
             f"Gemini could not be reached ({type(error).__name__}: {error}), after every retry. "
-            f"Check the network (and GEMINI_BASE_URL if set), then re-run. {RERUN}"
+            "Check the network (and GEMINI_BASE_URL if set), then re-run."
+        )
+    if isinstance(error, NoCredentialsError):
+        return (
+            "no AWS credentials were found for S3 (CHARGEN_STORAGE or CHARGEN_INBOX is an "
+            "s3:// location). Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, "
+            "or give the machine a role), and CHARGEN_S3_ENDPOINT_URL for an S3-compatible "
+            "server, then re-run."
         )
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         return (
             f"the storage refused a request ({info.get('Code')}: {info.get('Message')}). Check "
-            "CHARGEN_STORAGE, the bucket and the credentials' permissions, then re-run. " + RERUN
+            "CHARGEN_STORAGE and CHARGEN_INBOX, the bucket and the credentials' permissions, then "
+            "re-run."
         )
     if isinstance(error, BotoCoreError):
         return (
-            f"the storage could not be reached ({error}). Check CHARGEN_STORAGE and "
-            f"CHARGEN_S3_ENDPOINT_URL, and that the endpoint is up, then re-run. {RERUN}"
+            f"the storage could not be reached ({error}). Check CHARGEN_STORAGE, CHARGEN_INBOX "
+            "and CHARGEN_S3_ENDPOINT_URL, and that the endpoint is up, then re-run."
         )
     if isinstance(error, BatchOutputUnavailable):
         return str(error)
     if isinstance(error, OSError):
-        return f"a file could not be written or read ({error}); check free disk space. {RERUN}"
-    return f"unexpected {type(error).__name__}: {error}. {RERUN}"
+        return f"a file could not be written or read ({error}); check free disk space."
+    return f"unexpected {type(error).__name__}: {error}."

@@ -78,3 +78,43 @@ def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("chargen estimate: the inbox has a _style/ folder but")
     assert "Traceback" not in done.stderr
+
+
+def test_an_s3_inbox_without_credentials_is_said_plainly(tmp_path: Path) -> None:
+    nowhere = str(tmp_path / "none")  # no credentials file, no profile, no instance role
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", "s3://studio/x"],
+        env={
+            "CHARGEN_STORAGE": str(tmp_path / "storage"),
+            "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+            "AWS_CONFIG_FILE": nowhere,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("chargen estimate: no AWS credentials were found for S3")
+    assert "AWS_ACCESS_KEY_ID" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unknown_model_is_priced_as_unknown_not_as_free(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "chargen"),
+            "estimate",
+            "--inbox",
+            str(REPO / "samples" / "inbox"),
+            "--image-model",
+            "gemini-9-image",
+        ],
+        env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    image_row = next(line for line in done.stdout.splitlines() if "gemini-9-image" in line)
+    assert image_row.split()[-2:] == ["0.00+?", "0.00+?"]
+    assert "no list price is recorded for gemini-9-image (10 request(s))" in done.stdout
