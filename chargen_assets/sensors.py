@@ -130,6 +130,13 @@ def inbox_sensor(
         return _inbox_tick(context, inbox, storage)
 
 
+def _with_unused(reason: str, scan: InboxScan) -> str:
+    """A tick's skip reason, with what at the inbox root is not a character (seen in the tick
+    history at a glance: an empty folder or a loose .psd is not silently ignored)."""
+    unused = scan.not_characters()
+    return f"{reason}; {unused}" if unused else reason
+
+
 def _inbox_tick(
     context: dg.SensorEvaluationContext, inbox: InboxResource, storage: ChargenStorage
 ) -> dg.SensorResult:
@@ -145,7 +152,9 @@ def _inbox_tick(
         and known.issuperset(quiet.characters)  # and no partition was deleted by hand since
     ):
         return dg.SensorResult(
-            skip_reason=f"{len(quiet.characters)} characters, none new or changed",
+            skip_reason=_with_unused(
+                f"{len(quiet.characters)} characters, none new or changed", scan
+            ),
             cursor=context.cursor,
         )
     style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
@@ -182,8 +191,11 @@ def _inbox_tick(
         )
     if not requests and not plan.new_partitions:
         return dg.SensorResult(
-            skip_reason=f"{plan.unchanged} characters, none new or changed"
-            + (f" ({len(held)} held back after a content failure)" if held else ""),
+            skip_reason=_with_unused(
+                f"{plan.unchanged} characters, none new or changed"
+                + (f" ({len(held)} held back after a content failure)" if held else ""),
+                scan,
+            ),
             cursor=plan.cursor,
         )
     # New partitions are appended after the known ones, in this order, before runs resolve.
@@ -203,6 +215,8 @@ def _inbox_tick(
         f"{len(plan.new_partitions)} new, {len(requests)} to run in {len(runs)} run(s), "
         f"{plan.unchanged} unchanged, {len(held)} held back"
     )
+    if unused := scan.not_characters():
+        context.log.warning(f"inbox: {unused}")
     return dg.SensorResult(
         run_requests=runs,
         dynamic_partitions_requests=add_requests(plan.new_partitions),

@@ -59,7 +59,8 @@ def _estimate(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     inbox = _inbox(arguments.inbox or os.environ.get("CHARGEN_INBOX", "inbox"))
     try:
-        listed = [character.key for character in inbox.list_characters()]
+        scan = inbox.scan()
+        listed = [character.key for character in scan.characters]
     except InboxError as error:
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -100,6 +101,8 @@ def _estimate(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"{len(wanted)} characters in {inbox.description}; results in {store.uri(prefix)}")
     print(priced.table())
+    if unused := scan.not_characters():
+        print(f"inbox: {unused}")
     return EXIT_OK
 
 

@@ -176,6 +176,16 @@ class InboxScan(BaseModel):
     # The cast's style guide (`_style/`: style images and style.yaml), when there is one.
     style: InboxCharacter | None = None
 
+    def not_characters(self, shown: int = 5) -> str | None:
+        """What at the inbox root is not a character and why (hidden files aside), for the
+        user who dropped it there and sees nothing happen; None when there is nothing."""
+        unused = [skip for skip in self.skipped if skip.kind is not SkipKind.HIDDEN]
+        if not unused:
+            return None
+        listed = "; ".join(f"{skip.path}: {skip.reason}" for skip in unused[:shown])
+        more = f"; and {len(unused) - shown} more" if len(unused) > shown else ""
+        return f"not characters: {listed}{more}"
+
 
 @runtime_checkable
 class InboxSource(Protocol):

@@ -185,3 +185,20 @@ def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
         assert not quiet.run_requests and len(asked) == 3
         assert quiet.skip_reason is not None
         assert quiet.skip_reason.skip_message == "1 characters, none new or changed"
+
+
+def test_what_at_the_root_is_not_a_character_is_said_on_every_tick(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _sketch(inbox / "alpha" / "a.png", (10, 20, 30))
+    (inbox / "empty-folder").mkdir()
+    (inbox / "hero-sheet.psd").write_bytes(b"8BPS")
+    (inbox / ".DS_Store").write_bytes(b"")  # hidden: not worth a word
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, inbox, None)
+        instance.add_dynamic_partitions(CHARACTERS, ["alpha"])
+        quiet = _tick(instance, inbox, first.cursor)
+    assert quiet.skip_reason is not None
+    said = quiet.skip_reason.skip_message or ""
+    assert said.startswith("1 characters, none new or changed; not characters: ")
+    assert "empty-folder: empty folder" in said and "hero-sheet.psd: " in said
+    assert "DS_Store" not in said

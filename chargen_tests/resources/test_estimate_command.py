@@ -118,3 +118,18 @@ def test_an_unknown_model_is_priced_as_unknown_not_as_free(tmp_path: Path) -> No
     image_row = next(line for line in done.stdout.splitlines() if "gemini-9-image" in line)
     assert image_row.split()[-2:] == ["0.00+?", "0.00+?"]
     assert "no list price is recorded for gemini-9-image (10 request(s))" in done.stdout
+
+
+def test_what_in_the_inbox_is_not_a_character_is_listed(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "ink-ronin")
+    (inbox / "villain.gif").write_bytes(b"GIF89a")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
+        env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("inbox: not characters: villain.gif: ")

@@ -513,3 +513,17 @@ def test_bundled_samples_scan_cleanly() -> None:
     assert sum("gory" in note.split() for note in notes) == 1  # the emulator blocks this one
     assert any(sample.source_name.endswith(".jpg") for sample in scan.characters)  # loose image
     assert sum(path.stat().st_size for path in SAMPLES_INBOX.rglob("*") if path.is_file()) < 3e6
+
+
+def test_what_is_not_a_character_is_listed_for_the_user_hidden_files_aside(
+    tmp_path: Path,
+) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"empty-{name}").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".hidden").write_text("x")
+    scan = LocalInbox(tmp_path).scan()
+    told = scan.not_characters(shown=2)
+    assert told is not None and told.startswith("not characters: empty-a: empty folder")
+    assert told.endswith("; and 2 more") and ".hidden" not in told
+    assert LocalInbox(tmp_path / "empty-a").scan().not_characters() is None
