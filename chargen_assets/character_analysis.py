@@ -15,7 +15,10 @@ from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
 from chargen_resources.pipeline.analysis_stage import analysis_stage
 from chargen_resources.pipeline.analysis_stage import still_valid as analysis_still_valid
+from chargen_resources.pipeline.image_stage import never_sendable
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.packed import only
+from chargen_resources.pipeline.style_stage import StyleError, stored_style
 
 # The request we send is the code that shapes this asset.
 CODE_VERSION = ANALYSIS_REQUEST_VERSION
@@ -65,7 +68,29 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         backend=run.gemini.connection().backend,
     )
     valid = partial(analysis_still_valid, model=model)
-    return run.pay(spec.key, sources, AnalysisRecord, valid, paid)
+    refused = _images_never_sendable(run, sources)
+    outcome = run.pay(
+        spec.key,
+        only(sources, [k for k in sources if k not in refused]),
+        AnalysisRecord,
+        valid,
+        paid,
+    )
+    for key, reason in refused.items():
+        outcome.fail(key, reason, content=True)
+    return outcome
+
+
+def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -> dict[str, str]:
+    """When this run makes images: characters whose image could never be asked for as they
+    are (too many references for the image model), so their analysis is not paid for either."""
+    if not run.makes_images:
+        return {}
+    try:
+        style = stored_style(run.storage.store(), run.storage.prefix, run.inbox.source())
+    except StyleError:  # a `_style/` not read yet: the prompt stage says so, for everyone
+        return {}
+    return never_sendable(sources, style, run.gemini.image_model)
 
 
 stage = Stage(spec=spec, artifact=AnalysisRecord, metadata=metadata, compute=compute)

@@ -426,6 +426,7 @@ def _run_stages(
                         interactive=interactive,
                         log=context.log,
                         regenerate_since=began,
+                        makes_images=run.selected(stages.IMAGE),
                     )
                 )
                 yield from run.record(stage, outcome)

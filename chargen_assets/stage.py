@@ -101,6 +101,9 @@ class StageRun:
     # When the logical run began (its first attempt): results newer than this are not
     # regenerated again by a retry.
     regenerate_since: datetime | None = None
+    # Whether this run sends image requests (the image stage is selected): an earlier stage
+    # then refuses, before paying, a character whose image could never be asked for.
+    makes_images: bool = False
 
     def results(self, key: dg.AssetKey) -> Mapping[str, Any]:
         """This run's results of an upstream stage for the characters asked of this one

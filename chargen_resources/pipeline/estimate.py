@@ -33,7 +33,7 @@ from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage
-from chargen_resources.pipeline.packed import PackedModels
+from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
 from chargen_resources.pipeline.style_stage import stored_style
@@ -219,6 +219,7 @@ def estimate(
     selected = set(stages)
     reading = ReadOnlyStore(store)
     unreadable: dict[str, str] = {}
+    sources: Mapping[str, SourceImages]
     if "source_image" in selected:
         prepared = prepare_sources(keys, inbox, reading, prefix, max_source_side)
         sources, unreadable = prepared.succeeded, dict(prepared.failed)
@@ -226,6 +227,11 @@ def estimate(
         sources = {
             k: v for k in keys if (v := _stored(store, prefix, "source_image", k, SourceImages))
         }
+    style = stored_style(store, prefix, inbox) if "character_image" in selected else None
+    if style is not None:  # as the run: a character whose image could never be asked for
+        never = image_stage.never_sendable(sources, style, image_model)
+        unreadable.update(never)
+        sources = only(sources, [k for k in sources if k not in never])
     analysis = StageEstimate(stage="character_analysis", model=analysis_model)
     known: PackedModels[AnalysisRecord] = PackedModels()  # one per character: packed
     for key, source in sources.items():
@@ -254,12 +260,12 @@ def estimate(
         )
 
     image = StageEstimate(stage="character_image", model=image_model)
-    if "character_image" in selected:
+    if style is not None:
         prompts = compile_prompts(
             known,
             sources,
             template=template,
-            style=stored_style(store, prefix, inbox),
+            style=style,
             style_override=style_override,
             default_aspect_ratio=aspect_ratio,
             default_image_size=image_size,

@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 
 from PIL import Image
 
-from chargen_resources.characters.artifacts import Backend, GeneratedImage
+from chargen_resources.characters.artifacts import Backend, CastStyle, GeneratedImage, SourceImages
 from chargen_resources.characters.image_qa import (
     ImageFacts,
     inspect_image,
@@ -48,6 +48,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
+from chargen_resources.pipeline.prompt_stage import chosen_references
 from chargen_resources.pipeline.references import uploaded_references
 from chargen_resources.pipeline.streamed import as_single_line
 from chargen_resources.storage.blob_store import BlobStore
@@ -117,18 +118,43 @@ def still_valid(
     )
 
 
+def too_many_references(count: int, model: str) -> str | None:
+    """Why `count` reference images cannot go in one request to `model`, and what to do (None
+    when they can)."""
+    limit = max_reference_images(model)
+    if count <= limit:
+        return None
+    return (
+        f"{count} reference sketches, but {model} takes at most {limit} images per request; "
+        f"choose up to {limit} in character.yaml (reference_images: [front.png, side.png]) or "
+        "use reference_images: none"
+    )
+
+
+def never_sendable(
+    sources: Mapping[str, SourceImages], style: CastStyle, model: str
+) -> dict[str, str]:
+    """Characters whose image request would carry more references than `model` takes (their
+    sketches as character.yaml picks them, then the cast's style images), with what to do:
+    refused before anything is paid for them, not after their analysis."""
+    refused: dict[str, str] = {}
+    for key in sorted(sources):  # one at a time: they may be held packed
+        try:
+            count = len(chosen_references(sources[key])) + len(style.images)
+        except ValueError:  # a reference_images name that is not there: the prompt says so
+            continue
+        if (reason := too_many_references(count, model)) is not None:
+            refused[key] = reason
+    return refused
+
+
 def refusals(prompts: Mapping[str, CompiledPrompt], model: str) -> dict[str, str]:
     """Prompts that cannot be sent as they are, each with what to do: more sketches than the
     model takes in one request."""
-    limit = max_reference_images(model)
     return {
-        key: (
-            f"{len(prompt.references)} reference sketches, but {model} takes at most {limit} "
-            f"images per request; choose up to {limit} in character.yaml "
-            "(reference_images: [front.png, side.png]) or use reference_images: none"
-        )
+        key: reason
         for key, prompt in prompts.items()
-        if len(prompt.references) > limit
+        if (reason := too_many_references(len(prompt.references), model)) is not None
     }
 
 

@@ -166,6 +166,29 @@ def test_a_guarded_run_to_a_model_with_no_recorded_price_sends_nothing(
     assert platform.jobs() == [] and list(platform.client.files.list()) == []
 
 
+def test_a_character_with_more_sketches_than_the_image_model_takes_pays_for_nothing(
+    platform: Platform,
+) -> None:
+    from chargen_resources.gemini.models import max_reference_images
+
+    gemini = platform.resources["gemini"]
+    assert isinstance(gemini, GeminiBatchResource)
+    too_many = max_reference_images(gemini.image_model) + 1
+    for n in range(too_many):
+        draw_sketch(platform.inbox / "crowd" / f"view-{n:02d}.png", (10 * n, 60, 90))
+    keys = [*COLOURS, "crowd"]
+    result = platform.run(keys)
+    assert not result.success
+    assert platform.materialized("character_image") == set(COLOURS)
+    dead = platform.storage().read_dead_letter("character_analysis", "crowd", DeadLetter)
+    assert dead is not None and f"{too_many} reference sketches" in dead.reason
+    (analysis_job,) = [j for j in platform.batches() if "analysis" in j["metadata"]["displayName"]]
+    assert int(analysis_job["metadata"]["batchStats"]["requestCount"]) == len(COLOURS)
+    # A run that makes no image has no reason to refuse it: its analysis is made.
+    only_analysis = platform.run(["crowd"], selection=["source_image", "character_analysis"])
+    assert only_analysis.success and "crowd" in platform.materialized("character_analysis")
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:

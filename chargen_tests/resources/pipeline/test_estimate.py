@@ -115,3 +115,20 @@ def test_requests_to_a_model_with_no_recorded_price_are_never_counted_as_free() 
     assert "0.00+?" in table  # the image row: not free, unknown
     assert f"{analysis.batch_usd:.2f}+?" in table.splitlines()[3]  # the total: at least this
     assert Estimate(characters=1, stages=[analysis]).unpriced_note() is None
+
+
+def test_a_character_whose_image_could_never_be_asked_for_is_not_priced(
+    inbox: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from chargen_resources.gemini.models import max_reference_images
+
+    too_many = max_reference_images("gemini-3-pro-image-preview") + 1
+    (inbox / "crowd").mkdir()
+    for n in range(too_many):
+        Image.new("RGB", (64, 64), (n, 80, 120)).save(inbox / "crowd" / f"v{n:02d}.png")
+    priced = _estimate(inbox, tmp_path / "storage")
+    assert f"{too_many} reference sketches" in priced.unreadable["crowd"]
+    assert all("crowd" not in stage.sending for stage in priced.stages)
+    assert "not sent: crowd: " in priced.table()
