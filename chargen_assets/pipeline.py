@@ -15,6 +15,7 @@ batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -45,7 +46,7 @@ from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
-from chargen_resources.streaming.ahead import worked_ahead
+from chargen_resources.streaming.ahead import each_ahead, worked_ahead
 
 BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
@@ -123,6 +124,20 @@ class _Run:
                     },
                 )
             )
+
+    def stopped(self, stage: str, characters: list[str], reason: str) -> None:
+        """A stage that stopped as a whole leaves each of its characters a dead letter saying
+        why, so the catalog and the gallery show the cause now, not an older one. Best effort:
+        the storage may be what failed (the step's failure says it either way)."""
+
+        def letter(character: str) -> None:
+            record = DeadLetter(character=character, stage=stage, reason=reason)
+            self.storage.write_dead_letter(stage, character, record)
+
+        try:
+            each_ahead(letter, characters, threads=IO_THREADS, name="dead-letter")
+        except Exception as error:
+            self.context.log.warning(f"the dead letters of {stage} could not be written: {error}")
 
     def started_at(self) -> datetime | None:
         """When the logical run began: its first attempt, for a retry or re-execution."""
@@ -412,7 +427,9 @@ def _run_stages(
     began = run.started_at()
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
-        with stopping(stage.name, wanted, run.failures):
+        with stopping(
+            stage.name, wanted, run.failures, record=partial(run.stopped, stage.name, wanted)
+        ):
             if run.selected(stage.key):
                 outcome = stage.compute(
                     StageRun(

@@ -28,14 +28,18 @@ def stopping(
     what: str,
     characters: Sequence[str] = (),
     earlier: Mapping[str, tuple[str, str]] | None = None,
+    record: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Turn an unexpected error in `what` into a Failure naming it, the `characters` it
-    stopped for and the `earlier` failures (character: (stage, reason)) of the run."""
+    stopped for and the `earlier` failures (character: (stage, reason)) of the run; `record`
+    is handed the cause in words first (to keep it beside each character's results)."""
     try:
         yield
     except (dg.Failure, dg.DagsterError):
         raise
     except Exception as error:
+        if record is not None:
+            record(f"{what} stopped: {explain(error)}")
         whom = f" for {len(characters)} characters ({shortened(characters)})" if characters else ""
         listed = "".join(
             f"\n- {k}: {stage}: {reason}" for k, (stage, reason) in sorted((earlier or {}).items())

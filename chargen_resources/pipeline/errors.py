@@ -23,6 +23,12 @@ def explain(error: BaseException) -> str:
     return f"{told} {RERUN}"
 
 
+def never_sent(error: BaseException) -> bool:
+    """Whether the request certainly never left: no connection to Gemini was made (a name
+    that does not resolve, a refused connection), so nothing can have been billed."""
+    return isinstance(error, httpx2.ConnectError)
+
+
 def in_words(error: BaseException) -> str:
     """The cause in a user's words, and what to do about it."""
     if isinstance(error, genai_errors.APIError):
@@ -36,8 +42,8 @@ def in_words(error: BaseException) -> str:
         return f"{detail}."
     if isinstance(error, httpx2.TransportError | ConnectionError | TimeoutError):
         return (
-            f"Gemini could not be reached ({type(error).__name__}: {error}), after every retry. "
-            "Check the network (and GEMINI_BASE_URL if set), then re-run."
+            f"Gemini could not be reached ({type(error).__name__}: {error}). Check the "
+            "network (and GEMINI_BASE_URL if set), then re-run."
         )
     if isinstance(error, NoCredentialsError):
         return (

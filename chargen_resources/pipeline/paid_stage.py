@@ -24,6 +24,7 @@ from chargen_resources.gemini.batch_jobs import (
 )
 from chargen_resources.gemini.ledger import Claim
 from chargen_resources.pipeline.batch_results import LineResult
+from chargen_resources.pipeline.errors import in_words, never_sent
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
 
@@ -96,10 +97,12 @@ def carry(
             for line in stage.send_interactive(character, inputs[character]):
                 stage.keep(outcome, line, character, inputs[character], None)
         except Exception as error:  # one character's failure must not stop the others
+            if never_sent(error):  # no connection was made: nothing reached Gemini to bill
+                outcome.paid_here.discard(character)
             outcome.fail(
                 character,
-                f"the interactive request failed ({type(error).__name__}: {error}); nothing "
-                "was kept, re-run this character",
+                f"the interactive request failed: {in_words(error)} Nothing was kept; re-run "
+                "this character",
             )
         outcome.settlements.append(
             partial(_settle_interactive, runner, stage.name, claim, outcome, character)

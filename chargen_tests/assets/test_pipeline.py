@@ -189,6 +189,46 @@ def test_a_character_with_more_sketches_than_the_image_model_takes_pays_for_noth
     assert only_analysis.success and "crowd" in platform.materialized("character_analysis")
 
 
+def test_an_interactive_request_that_never_connected_is_said_plainly_and_not_counted_paid(
+    platform: Platform,
+) -> None:
+    gemini = platform.resources["gemini"]
+    assert isinstance(gemini, GeminiBatchResource)
+    platform.resources["gemini"] = GeminiBatchResource(
+        **{**gemini.model_dump(), "base_url": "http://127.0.0.1:9"}  # nothing listens there
+    )
+    result = platform.run(["ash"])  # one character launched by hand: interactive
+    assert not result.success
+    dead = platform.storage().read_dead_letter("character_analysis", "ash", DeadLetter)
+    assert dead is not None
+    assert dead.reason.startswith("the interactive request failed: Gemini could not be reached")
+    assert "Check the network" in dead.reason
+    run = platform.instance.get_run_by_id(result.run_id)
+    assert run is not None and run.tags["chargen/paid_requests"] == "0"
+
+
+def test_a_stage_that_stops_for_everyone_leaves_each_character_the_cause(
+    platform: Platform,
+) -> None:
+    gemini = platform.resources["gemini"]
+    assert isinstance(gemini, GeminiBatchResource)
+    platform.resources["gemini"] = GeminiBatchResource(
+        **{**gemini.model_dump(), "base_url": "http://127.0.0.1:9"}  # nothing listens there
+    )
+    result = platform.run(["ash", "ember"], config={"mode": "batch"})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_failure_data is not None
+    told = failure.step_failure_data.user_failure_data
+    assert told is not None and (told.description or "").startswith(
+        "character_analysis stopped for 2 characters (ash, ember): Gemini could not be reached"
+    )
+    for character in ("ash", "ember"):  # the catalog and gallery show this cause, not an old one
+        dead = platform.storage().read_dead_letter("character_analysis", character, DeadLetter)
+        assert dead is not None
+        assert dead.reason.startswith("character_analysis stopped: Gemini could not be reached")
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:
