@@ -58,3 +58,25 @@ def test_expected_failures_print_without_the_framework_stack_trace() -> None:
     text = sink.getvalue()
     assert "1 of 2 characters failed" in text and "next line" in text
     assert "Stack Trace" not in text and "x.py" not in text
+
+
+def test_a_setting_the_definitions_refuse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "chargen_assets.demo", "--inbox", str(tmp_path)],
+        env={
+            **os.environ,
+            "CHARGEN_MAX_RUN_COST_USD": "abc",
+            "CHARGEN_STORAGE": str(tmp_path / "storage"),
+            "DAGSTER_HOME": str(tmp_path / "home"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("chargen demo: CHARGEN_MAX_RUN_COST_USD='abc' is not an amount")
+    assert "Traceback" not in done.stderr
