@@ -54,12 +54,14 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 ## The Dagster UI (webserver + daemon) with the inbox sensor running, on http://127.0.0.1:3000
+## (`make dev PORT=3311` for another port)
 # Run from the instance folder: `dagster dev` warns about any dagster.yaml in its working folder
 # other than DAGSTER_HOME's (the repository's own is the template copied there). The paths the
 # definitions read are therefore made absolute here (an s3:// location is kept as it is).
 # FutureWarning: Dagster 1.13 announces that `dagster dev` is superseded by `dg dev`, on every
 # start; nothing a user of chargen can act on.
 HOME_DIR := $(CURDIR)/.chargen/dagster_home
+PORT ?= 3000
 absolute = $(if $(filter s3://%,$(1)),$(1),$(abspath $(1)))
 dev: $(STAMP)
 	mkdir -p inbox $(HOME_DIR) && cp dagster.yaml $(HOME_DIR)/dagster.yaml
@@ -69,7 +71,7 @@ dev: $(STAMP)
 	CHARGEN_EMULATOR_STATE=$(call absolute,$(or $(CHARGEN_EMULATOR_STATE),.chargen/emulator)) \
 	$(if $(CHARGEN_PROMPT_TEMPLATE),CHARGEN_PROMPT_TEMPLATE=$(abspath $(CHARGEN_PROMPT_TEMPLATE))) \
 	DAGSTER_HOME=$(HOME_DIR) PYTHONWARNINGS=ignore::FutureWarning \
-		$(CURDIR)/$(BIN)/dagster dev -w $(CURDIR)/workspace.yaml -h 127.0.0.1 -p 3000
+		$(CURDIR)/$(BIN)/dagster dev -w $(CURDIR)/workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 ## Streaming vs naive batch-output reading: peak RSS and throughput.
 bench: $(STAMP)

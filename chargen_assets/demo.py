@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         gallery_at = storage.store().uri(beside_results(storage.prefix, GALLERY_PAGE))
         print(_summary(table, images_at, gallery_at))
     if broke:
-        print(f"chargen demo: the platform failed: {broke}", file=sys.stderr)
+        print(f"chargen demo: {broke}", file=sys.stderr)
         return 1
     return 0
 
@@ -214,7 +214,9 @@ def _unexpected_failure(result: dg.ExecuteInProcessResult) -> str | None:
             reported = data.user_failure_data if data else None
             if reported is not None and FAILED_CHARACTERS in reported.metadata:
                 continue  # some characters failed, each reported; the platform did not
-            return f"{error.cls_name}: {error.message}"
+            if reported is not None and reported.description:
+                return reported.description  # chargen's own words: a ceiling, a stopped stage
+            return f"the platform failed: {error.cls_name}: {error.message}"
     return None
 
 

@@ -73,6 +73,8 @@ def test_make_dev_hands_dagster_absolute_paths_and_keeps_s3_locations() -> None:
     assert f"CHARGEN_STORAGE={REPO}/results " in printed
     assert f"CHARGEN_PROMPT_TEMPLATE={REPO}/prompts/character_image.txt " in printed
     assert f"CHARGEN_EMULATOR_STATE={REPO}/.chargen/emulator " in printed
+    assert printed.rstrip().endswith("-h 127.0.0.1 -p 3000")
+    assert _make(REPO, "-n", "dev", "PORT=3311").rstrip().endswith("-p 3311")
 
 
 def test_a_postgres_server_of_the_users_own_is_used_as_it_is(tmp_path: Path) -> None:

@@ -80,3 +80,23 @@ def test_a_setting_the_definitions_refuse_is_one_line_not_a_traceback(tmp_path: 
     assert done.returncode == 2
     assert done.stderr.startswith("chargen demo: CHARGEN_MAX_RUN_COST_USD='abc' is not an amount")
     assert "Traceback" not in done.stderr
+
+
+def test_a_run_over_the_ceiling_is_told_in_chargens_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "ash").mkdir(parents=True)
+    Image.new("RGB", (64, 64), (200, 20, 20)).save(inbox / "ash" / "a.png")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
+    monkeypatch.setenv("CHARGEN_EMULATOR_STATE", str(tmp_path / "emulator"))
+    monkeypatch.setenv("CHARGEN_MAX_RUN_COST_USD", "0.01")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
+    err = capsys.readouterr().err
+    assert code == 1
+    told = [line for line in err.splitlines() if line.startswith("chargen demo: ")]
+    assert told and told[-1].startswith("chargen demo: This run would cost about $")
+    assert "the platform failed" not in err and "dagster._core" not in told[-1]
