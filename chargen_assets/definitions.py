@@ -55,6 +55,11 @@ def inbox_from_env() -> InboxResource:
 PROFILES = ("local", "production")
 
 
+def key_given() -> bool:
+    """GEMINI_API_KEY holds something (blank, as a template's empty secret leaves it, is unset)."""
+    return bool(os.environ.get("GEMINI_API_KEY", "").strip())
+
+
 def check_profile() -> None:
     """In production a missing key is an error, never a quiet switch to the emulator."""
     profile = os.environ.get("CHARGEN_PROFILE", "local")
@@ -64,7 +69,7 @@ def check_profile() -> None:
             "key, the emulator) or 'production' (a key is required)"
         )
     asked = os.environ.get("CHARGEN_ALLOW_EMULATOR", "").lower() in ("1", "true", "yes")
-    if profile == "production" and not os.environ.get("GEMINI_API_KEY") and not asked:
+    if profile == "production" and not key_given() and not asked:
         raise dg.DagsterInvalidDefinitionError(
             "CHARGEN_PROFILE=production but GEMINI_API_KEY is not set: give the code location "
             "the GEMINI_API_KEY secret (your Gemini API key). chargen will not fall back to its "
@@ -75,7 +80,7 @@ def check_profile() -> None:
 def gemini_from_env() -> GeminiBatchResource:
     check_profile()
     # EnvVar keeps the key out of run config and the UI; only reference it when it is set.
-    api_key = dg.EnvVar("GEMINI_API_KEY") if os.environ.get("GEMINI_API_KEY") else None
+    api_key = dg.EnvVar("GEMINI_API_KEY") if key_given() else None
     quick = os.environ.get("CHARGEN_POLL_SECONDS")
     ceiling = os.environ.get("CHARGEN_MAX_RUN_COST_USD")
     monthly = os.environ.get("CHARGEN_MONTHLY_BUDGET_USD")

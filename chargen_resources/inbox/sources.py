@@ -145,11 +145,14 @@ class InboxCharacter(BaseModel):
         if escaping:
             return (
                 f"character '{self.source_name}': {escaping[0].path} {escaping[0].reason}. "
-                "Put the file itself in the inbox (a copy, not a link) and re-run"
+                "Put the file or folder itself in the inbox (a copy, not a link) and re-run"
             )
         if self.images:
             return None
-        found = ", ".join(entry.path.rsplit("/", 1)[-1] for entry in self.skipped) or "nothing"
+        present = [entry.path.rsplit("/", 1)[-1] for entry in self.skipped]
+        if self.spec_file is not None:
+            present.insert(0, self.spec_file.name)
+        found = ", ".join(present) or "nothing"
         return (
             f"character '{self.source_name}': no reference image (found: {found}). "
             f"Add at least one {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} file "
@@ -608,7 +611,8 @@ class LocalInbox:
                 "exists and is readable"
             ) from error
         if len(data) > MAX_READ_BYTES:
-            raise _too_large(file.model_copy(update={"size": len(data)}), where)
+            # The listed size: the read stops one byte past the limit (it may have grown).
+            raise _too_large(file.model_copy(update={"size": max(file.size, len(data))}), where)
         return data
 
 

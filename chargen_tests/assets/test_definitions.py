@@ -67,6 +67,10 @@ def test_production_refuses_to_load_without_a_key(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CHARGEN_PROFILE", "production")
     with pytest.raises(dg.DagsterInvalidDefinitionError, match="GEMINI_API_KEY is not set"):
         definitions.build_defs()
+    monkeypatch.setenv("GEMINI_API_KEY", "  ")  # an empty secret is no key
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="GEMINI_API_KEY is not set"):
+        definitions.build_defs()
+    monkeypatch.delenv("GEMINI_API_KEY")
     monkeypatch.setenv("CHARGEN_ALLOW_EMULATOR", "true")  # asked for on purpose
     definitions.build_defs()
     monkeypatch.delenv("CHARGEN_ALLOW_EMULATOR")

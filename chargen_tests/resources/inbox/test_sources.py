@@ -527,3 +527,20 @@ def test_what_is_not_a_character_is_listed_for_the_user_hidden_files_aside(
     assert told is not None and told.startswith("not characters: empty-a: empty folder")
     assert told.endswith("; and 2 more") and ".hidden" not in told
     assert LocalInbox(tmp_path / "empty-a").scan().not_characters() is None
+
+
+def test_a_folder_with_only_its_character_yaml_says_it_found_the_yaml(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"only-yaml/character.yaml": b"notes: x\n"})
+    (character,) = LocalInbox(tmp_path).list_characters()
+    assert character.error is not None
+    assert "'only-yaml': no reference image (found: character.yaml)" in character.error
+
+
+def test_a_file_over_the_limit_is_told_by_its_real_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_READ_BYTES", 1000)
+    write_tree(tmp_path, {"hero/a.png": b"x" * 5000})
+    file = LocalInbox(tmp_path).list_characters()[0].images[0]
+    with pytest.raises(InboxError, match=r"hero/a\.png: 5000 bytes is more than"):
+        LocalInbox(tmp_path).read_bytes(file)
