@@ -22,8 +22,13 @@ from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, G
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.storage.layout import beside_results
-from chargen_tests.factories import catalog_resources
-from chargen_tests.fixtures.platform import COLOURS, Platform, draw_sketch, png_header_claiming
+from chargen_tests.fixtures.platform import (
+    COLOURS,
+    Platform,
+    draw_sketch,
+    png_header_claiming,
+    step_failure,
+)
 
 
 def test_five_characters_in_one_run_use_one_batch_job_per_stage(platform: Platform) -> None:
@@ -59,9 +64,6 @@ def test_the_emulators_work_says_backend_emulator_in_metadata_catalog_and_galler
     platform: Platform,
 ) -> None:
     """Drawings must never pass for Google's images, wherever a person looks at them."""
-    import polars as pl
-
-    from chargen_assets.catalog import character_catalog
     from chargen_resources.characters.gallery import GALLERY_PAGE
 
     result = platform.run(list(COLOURS))
@@ -73,13 +75,7 @@ def test_the_emulators_work_says_backend_emulator_in_metadata_catalog_and_galler
     }
     assert backends == {("character_analysis", "emulator"), ("character_image", "emulator")}
     storage = platform.storage()
-    assert dg.materialize(
-        [character_pipeline, character_catalog],
-        selection=[character_catalog.key],
-        instance=platform.instance,
-        resources=catalog_resources(storage),
-    ).success
-    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    table = platform.catalog()
     assert table["backend"].to_list() == ["emulator"] * len(COLOURS)
     page = storage.store().get_bytes(beside_results(storage.prefix, GALLERY_PAGE)).decode()
     assert page.count("backend: emulator") == len(COLOURS)
@@ -120,11 +116,7 @@ def test_the_monthly_budget_is_settled_to_what_the_run_paid_refusals_included(
 ) -> None:
     from chargen_resources.gemini.budget import MonthlyBudget
 
-    gemini = platform.resources["gemini"]
-    assert isinstance(gemini, GeminiBatchResource)
-    platform.resources["gemini"] = GeminiBatchResource(
-        **{**gemini.model_dump(), "monthly_budget_usd": 50.0}
-    )
+    platform.set_gemini(monthly_budget_usd=50.0)
     (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
     result = platform.run(list(COLOURS))
     assert not result.success  # ember's image was refused; the others were made
@@ -150,19 +142,12 @@ def test_the_monthly_budget_is_settled_to_what_the_run_paid_refusals_included(
 def test_a_guarded_run_to_a_model_with_no_recorded_price_sends_nothing(
     platform: Platform,
 ) -> None:
-    gemini = platform.resources["gemini"]
-    assert isinstance(gemini, GeminiBatchResource)
-    platform.resources["gemini"] = GeminiBatchResource(
-        **{**gemini.model_dump(), "image_model": "gemini-9-image", "max_run_cost_usd": 100.0}
-    )
+    platform.set_gemini(image_model="gemini-9-image", max_run_cost_usd=100.0)
     result = platform.run(list(COLOURS))
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_failure_data is not None
-    user = failure.step_failure_data.user_failure_data
-    message = user.description if user else ""
-    assert "no list price is recorded for gemini-9-image" in (message or "")
-    assert "cost ceiling (CHARGEN_MAX_RUN_COST_USD)" in (message or "")
+    message = step_failure(result)
+    assert "no list price is recorded for gemini-9-image" in message
+    assert "cost ceiling (CHARGEN_MAX_RUN_COST_USD)" in message
     assert platform.jobs() == [] and list(platform.client.files.list()) == []
 
 
@@ -192,11 +177,7 @@ def test_a_character_with_more_sketches_than_the_image_model_takes_pays_for_noth
 def test_an_interactive_request_that_never_connected_is_said_plainly_and_not_counted_paid(
     platform: Platform,
 ) -> None:
-    gemini = platform.resources["gemini"]
-    assert isinstance(gemini, GeminiBatchResource)
-    platform.resources["gemini"] = GeminiBatchResource(
-        **{**gemini.model_dump(), "base_url": "http://127.0.0.1:9"}  # nothing listens there
-    )
+    platform.set_gemini(base_url="http://127.0.0.1:9")  # nothing listens there
     result = platform.run(["ash"])  # one character launched by hand: interactive
     assert not result.success
     dead = platform.storage().read_dead_letter("character_analysis", "ash", DeadLetter)
@@ -210,17 +191,10 @@ def test_an_interactive_request_that_never_connected_is_said_plainly_and_not_cou
 def test_a_stage_that_stops_for_everyone_leaves_each_character_the_cause(
     platform: Platform,
 ) -> None:
-    gemini = platform.resources["gemini"]
-    assert isinstance(gemini, GeminiBatchResource)
-    platform.resources["gemini"] = GeminiBatchResource(
-        **{**gemini.model_dump(), "base_url": "http://127.0.0.1:9"}  # nothing listens there
-    )
+    platform.set_gemini(base_url="http://127.0.0.1:9")  # nothing listens there
     result = platform.run(["ash", "ember"], config={"mode": "batch"})
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_failure_data is not None
-    told = failure.step_failure_data.user_failure_data
-    assert told is not None and (told.description or "").startswith(
+    assert step_failure(result).startswith(
         "character_analysis stopped for 2 characters (ash, ember): Gemini could not be reached"
     )
     for character in ("ash", "ember"):  # the catalog and gallery show this cause, not an old one
@@ -416,16 +390,10 @@ def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_cat
 ) -> None:
     import polars as pl
 
-    from chargen_assets.catalog import character_catalog
-    from chargen_resources.characters.image_qa import QaResult
-
     keys = list(COLOURS)
     assert platform.run(keys).success
     storage = platform.storage()
-    ash = storage.read_artifact("character_image", "ash", GeneratedImage)
-    blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
-    qa = [blank if r.check == "not_blank" else r for r in ash.qa]
-    storage.store_artifact("character_image", "ash", ash.model_copy(update={"qa": qa}))
+    _fail_not_blank(storage, "ash")
 
     again = platform.run(keys)  # warn, the default: kept, and marked
     assert again.success
@@ -440,13 +408,7 @@ def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_cat
     }
     assert qa_metadata.pop("ash") == "not_blank: grey-level spread 0.0"
     assert set(qa_metadata.values()) == {"passed"}
-    assert dg.materialize(
-        [character_pipeline, character_catalog],
-        selection=[character_catalog.key],
-        instance=platform.instance,
-        resources=catalog_resources(storage),
-    ).success
-    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    table = platform.catalog()
     marked = table.filter(pl.col("qa_failed").is_not_null())
     assert marked.select("character", "qa_failed").rows() == [("ash", "not_blank")]
 
@@ -454,14 +416,10 @@ def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_cat
 def test_dead_lettering_qa_failures_re_sends_only_the_failing_character(
     platform: Platform,
 ) -> None:
-    from chargen_resources.characters.image_qa import QaResult
-
     keys = list(COLOURS)
     assert platform.run(keys).success
     storage = platform.storage()
-    ash = storage.read_artifact("character_image", "ash", GeneratedImage)
-    blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
-    storage.store_artifact("character_image", "ash", ash.model_copy(update={"qa": [blank]}))
+    _fail_not_blank(storage, "ash")
     assert platform.run(keys).success  # warn (the default): kept as it is
     assert len(platform.jobs()) == 2
     again = platform.run(keys, config={"qa_failures": "dead_letter"})
@@ -638,3 +596,13 @@ def test_a_stage_stores_its_results_several_at_once(
     monkeypatch.setattr(LocalBlobStore, "put_bytes", meeting_put)
     assert platform.run(list(COLOURS), selection=["source_image"]).success
     assert platform.materialized("source_image") == set(COLOURS)
+
+
+def _fail_not_blank(storage: ChargenStorage, character: str) -> None:
+    """The character's stored image, as if its not_blank check had failed."""
+    from chargen_resources.characters.image_qa import QaResult
+
+    image = storage.read_artifact("character_image", character, GeneratedImage)
+    blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
+    qa = [blank if result.check == "not_blank" else result for result in image.qa]
+    storage.store_artifact("character_image", character, image.model_copy(update={"qa": qa}))

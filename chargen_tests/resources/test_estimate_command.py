@@ -14,6 +14,17 @@ from chargen_resources.emulator import RunningEmulator
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _estimate(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`chargen estimate` as a user runs it, with only `env` in its environment."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "chargen"), "estimate", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_estimate_prints_the_price_of_the_samples_and_touches_nothing(
     tmp_path: Path, emulator: RunningEmulator
 ) -> None:
@@ -25,13 +36,7 @@ def test_estimate_prints_the_price_of_the_samples_and_touches_nothing(
         "CHARGEN_STORAGE": str(tmp_path / "storage"),
         "GEMINI_BASE_URL": emulator.base_url,
     }
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _estimate("--inbox", str(inbox), env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("10 characters in local folder")
@@ -48,19 +53,12 @@ def test_estimate_prints_the_price_of_the_samples_and_touches_nothing(
 
 
 def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
-    command = [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox"]
     env = {"CHARGEN_STORAGE": str(tmp_path / "storage")}
     for extra, expected in (
         (["--select", "character_imag"], "unknown stage(s) character_imag"),
         (["--characters", "nobody"], "not in the inbox"),
     ):
-        done = subprocess.run(
-            [*command, str(REPO / "samples" / "inbox"), *extra],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = _estimate("--inbox", str(REPO / "samples" / "inbox"), *extra, env=env)
         assert done.returncode == 2 and expected in done.stderr, done.stderr
 
 
@@ -68,13 +66,7 @@ def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "ink-ronin")
     shutil.copytree(REPO / "samples" / "style", inbox / "_style")
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
-        env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(tmp_path / "storage")})
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("chargen estimate: the inbox has a _style/ folder but")
     assert "Traceback" not in done.stderr
@@ -82,17 +74,15 @@ def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
 
 def test_an_s3_inbox_without_credentials_is_said_plainly(tmp_path: Path) -> None:
     nowhere = str(tmp_path / "none")  # no credentials file, no profile, no instance role
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", "s3://studio/x"],
+    done = _estimate(
+        "--inbox",
+        "s3://studio/x",
         env={
             "CHARGEN_STORAGE": str(tmp_path / "storage"),
             "AWS_SHARED_CREDENTIALS_FILE": nowhere,
             "AWS_CONFIG_FILE": nowhere,
             "AWS_EC2_METADATA_DISABLED": "true",
         },
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith("chargen estimate: no AWS credentials were found for S3")
@@ -100,19 +90,12 @@ def test_an_s3_inbox_without_credentials_is_said_plainly(tmp_path: Path) -> None
 
 
 def test_an_unknown_model_is_priced_as_unknown_not_as_free(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "chargen"),
-            "estimate",
-            "--inbox",
-            str(REPO / "samples" / "inbox"),
-            "--image-model",
-            "gemini-9-image",
-        ],
+    done = _estimate(
+        "--inbox",
+        str(REPO / "samples" / "inbox"),
+        "--image-model",
+        "gemini-9-image",
         env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     image_row = next(line for line in done.stdout.splitlines() if "gemini-9-image" in line)
@@ -124,12 +107,6 @@ def test_what_in_the_inbox_is_not_a_character_is_listed(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "ink-ronin")
     (inbox / "villain.gif").write_bytes(b"GIF89a")
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
-        env={"CHARGEN_STORAGE": str(tmp_path / "storage")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(tmp_path / "storage")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].startswith("inbox: not characters: villain.gif: ")

@@ -297,18 +297,22 @@ def _dead_pid() -> int:
     return child.pid
 
 
+def _two_503s(path_contains: str) -> EmulatorSettings:
+    """An emulator whose next two calls to paths containing `path_contains` answer 503."""
+    return EmulatorSettings(
+        pending_seconds=0,
+        running_seconds=0,
+        draft_images=0,
+        fail_next_requests=2,
+        fail_status=503,
+        fail_path_contains=path_contains,
+    )
+
+
 class TestDownloadFaults:
     @pytest.fixture
     def emulator_settings(self) -> EmulatorSettings:
-        # The first two downloads of anything fail with 503.
-        return EmulatorSettings(
-            pending_seconds=0,
-            running_seconds=0,
-            draft_images=0,
-            fail_next_requests=2,
-            fail_status=503,
-            fail_path_contains=":download",
-        )
+        return _two_503s(":download")  # the first two downloads of anything
 
     def test_downloads_are_retried_through_transient_errors(
         self, genai_client: genai.Client, tmp_path: Path
@@ -397,14 +401,7 @@ class TestRefusedCreate:
     @pytest.fixture
     def emulator_settings(self) -> EmulatorSettings:
         # Two creates in a row are refused: a runner that retried would get its job made.
-        return EmulatorSettings(
-            pending_seconds=0,
-            running_seconds=0,
-            draft_images=0,
-            fail_next_requests=2,
-            fail_status=503,
-            fail_path_contains=":batchGenerateContent",
-        )
+        return _two_503s(":batchGenerateContent")
 
     def test_a_refused_create_is_not_retried_blindly_and_leaves_no_job_or_files(
         self, emulator: RunningEmulator, tmp_path: Path
