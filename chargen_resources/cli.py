@@ -235,6 +235,12 @@ def _extract_command(arguments: argparse.Namespace) -> int:
         f"see {arguments.out / MANIFEST_NAME}",
         file=sys.stderr,
     )
+    if counts["ok"] == 0 and counts["error"] == sum(counts.values()) > 0:
+        print(
+            f"chargen: no line of {source} held a batch answer; is it the output file of a "
+            "batch job (its downloaded `responsesFile`)?",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

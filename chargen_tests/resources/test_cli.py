@@ -134,6 +134,17 @@ def test_missing_file_is_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "is not a file" in capsys.readouterr().err
 
 
+def test_a_file_that_is_not_batch_output_is_said_to_be_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "README.md"
+    source.write_text("# a readme\n\nnot JSON at all\n")
+    assert main(["extract-batch-output", str(source), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "2 lines: 0 images written, 0 without image, 2 failed" in err
+    assert "no line of" in err and "is it the output file of a batch job" in err
+
+
 def test_console_script_entry_point(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(image_line("k", png((4, 4))) + "\n")

@@ -57,6 +57,7 @@ def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
     for extra, expected in (
         (["--select", "character_imag"], "unknown stage(s) character_imag"),
         (["--characters", "nobody"], "not in the inbox"),
+        (["--characters", ""], "--characters names no character"),
     ):
         done = _estimate("--inbox", str(REPO / "samples" / "inbox"), *extra, env=env)
         assert done.returncode == 2 and expected in done.stderr, done.stderr
