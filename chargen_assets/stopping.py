@@ -38,15 +38,16 @@ def stopping(
     except (dg.Failure, dg.DagsterError):
         raise
     except Exception as error:
+        told = explain(error).rstrip(".") + "."
         if record is not None:
-            record(f"{what} stopped: {explain(error)}")
+            record(f"{what} stopped: {told}")
         whom = f" for {len(characters)} characters ({shortened(characters)})" if characters else ""
         listed = "".join(
             f"\n- {k}: {stage}: {reason}" for k, (stage, reason) in sorted((earlier or {}).items())
         )
         raise dg.Failure(
             description=(
-                f"{what} stopped{whom}: {explain(error)}."
+                f"{what} stopped{whom}: {told}"
                 + (f"\nEarlier failures:{listed}" if listed else "")
             ),
             metadata={
