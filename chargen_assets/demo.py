@@ -91,8 +91,9 @@ def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
         f"Images are under {images_at}/; the gallery is {gallery_at}",
-        f"All these characters together: {tokens:,} tokens, ${cost:.3f} estimated at batch "
-        "prices (a re-run pays only for what it sent again).",
+        f"Their stored results together: {tokens:,} tokens, ${cost:.3f} at batch prices (a "
+        "run's own paid figure, in its log and its chargen/paid_usd tag, also counts requests "
+        "that were refused; a re-run pays only for what it sends again).",
         "Open the UI with `make dev` to see lineage, metadata and thumbnails per character.",
     ]
     return "\n".join(lines)
