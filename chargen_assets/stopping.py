@@ -47,8 +47,7 @@ def stopping(
         )
         raise dg.Failure(
             description=(
-                f"{what} stopped{whom}: {told}"
-                + (f"\nEarlier failures:{listed}" if listed else "")
+                f"{what} stopped{whom}: {told}" + (f"\nEarlier failures:{listed}" if listed else "")
             ),
             metadata={
                 "stage": what,
