@@ -162,6 +162,9 @@ class ReadOnlyStore:
     def delete(self, key: str) -> None:
         return None
 
+    def remove_empty_folder(self, folder: str) -> None:
+        return None
+
     def move(self, src: str, dst: str) -> None:
         return None
 

@@ -93,6 +93,7 @@ def _staging_namer(prefix: str, area: str) -> Callable[[ImageContext], str]:
 def _empty(store: BlobStore, folder: str) -> None:
     for key in store.list_keys(folder):
         store.delete(key)
+    store.remove_empty_folder(folder)
 
 
 def as_png(data: bytes) -> bytes:

@@ -6,6 +6,7 @@ temporary file in the target folder, then `os.replace`), so a reader never sees 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -68,6 +69,11 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def remove_empty_folder(self, folder: str) -> None:
+        """Forget `folder` (a prefix ending in '/') once nothing is left in it: a local folder
+        outlives its files, a prefix on S3 does not."""
+        ...
 
     def list_keys(self, prefix: str = "") -> Iterator[str]: ...
 
@@ -159,6 +165,15 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def remove_empty_folder(self, folder: str) -> None:
+        validate_prefix(folder)
+        top = self.root.joinpath(*folder.strip("/").split("/"))
+        if not top.is_dir():
+            return
+        for directory, _subdirs, _files in os.walk(top, topdown=False):
+            with contextlib.suppress(OSError):  # not empty (written meanwhile): kept
+                os.rmdir(directory)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         validate_prefix(prefix)
@@ -318,6 +333,9 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=validate_key(key))
+
+    def remove_empty_folder(self, folder: str) -> None:
+        return None  # a prefix is no object: it is gone with its last key
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -179,6 +179,8 @@ def test_the_sweep_empties_staging_left_by_dead_readers_only(tmp_path: Path) -> 
     stage.sweep()
     assert list(store.list_keys("chargen/_staging/")) == ["chargen/_staging/job1-rlive/000000.png"]
     assert [area.area for area in ledger.staging_areas()] == ["job1-rlive"]
+    # Its folder went with its files: thousands of jobs leave no empty folders behind.
+    assert sorted(p.name for p in (tmp_path / "chargen" / "_staging").iterdir()) == ["job1-rlive"]
 
 
 # ---- reading a batch job's output in one pass, against the emulator over HTTP

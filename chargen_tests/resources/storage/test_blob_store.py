@@ -64,6 +64,19 @@ def test_delete_is_idempotent(store: BlobStore) -> None:
     store.delete("x/y.json")
 
 
+def test_an_emptied_folder_is_forgotten_and_one_with_objects_kept(store: BlobStore) -> None:
+    store.put_bytes("a/empty/deep/x.bin", b"x", "")
+    store.put_bytes("a/full/y.bin", b"y", "")
+    store.delete("a/empty/deep/x.bin")
+    store.remove_empty_folder("a/empty/")
+    store.remove_empty_folder("a/full/")
+    store.remove_empty_folder("a/never/")  # nothing there: nothing to do
+    assert list(store.list_keys("a/")) == ["a/full/y.bin"]
+    if isinstance(store, LocalBlobStore):
+        assert not (store.root / "a" / "empty").exists()
+        assert (store.root / "a" / "full").is_dir()
+
+
 def test_list_keys_filters_by_prefix_and_sorts(store: BlobStore) -> None:
     for key in ["p/b/2.json", "p/a.json", "p/b/1.json", "q/a.json", "pz.json"]:
         store.put_bytes(key, b"{}", "application/json")
