@@ -427,25 +427,27 @@ def _run_stages(
     began = run.started_at()
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
-        with stopping(
-            stage.name, wanted, run.failures, record=partial(run.stopped, stage.name, wanted)
-        ):
+        with stopping(stage.name, wanted, run.failures):
             if run.selected(stage.key):
-                outcome = stage.compute(
-                    StageRun(
-                        keys=wanted,
-                        upstream=results,
-                        config=config,
-                        gemini=gemini,
-                        storage=storage,
-                        inbox=inbox,
-                        runner=runner,
-                        interactive=interactive,
-                        log=context.log,
-                        regenerate_since=began,
-                        makes_images=run.selected(stages.IMAGE),
+                # Only a stage that stopped before any result was recorded leaves each of its
+                # characters the cause: later, some were made (and their own letters written).
+                stopped = partial(run.stopped, stage.name, wanted)
+                with stopping(stage.name, wanted, run.failures, record=stopped):
+                    outcome = stage.compute(
+                        StageRun(
+                            keys=wanted,
+                            upstream=results,
+                            config=config,
+                            gemini=gemini,
+                            storage=storage,
+                            inbox=inbox,
+                            runner=runner,
+                            interactive=interactive,
+                            log=context.log,
+                            regenerate_since=began,
+                            makes_images=run.selected(stages.IMAGE),
+                        )
                     )
-                )
                 yield from run.record(stage, outcome)
                 crash_point("recorded")
                 outcome.settle()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -201,6 +202,25 @@ def test_a_stage_that_stops_for_everyone_leaves_each_character_the_cause(
         dead = platform.storage().read_dead_letter("character_analysis", character, DeadLetter)
         assert dead is not None
         assert dead.reason.startswith("character_analysis stopped: Gemini could not be reached")
+
+
+def test_a_stage_that_stops_while_recording_leaves_the_characters_it_made_alone(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_artifact = ChargenStorage.store_artifact
+
+    def full_disk_at_ember(self: ChargenStorage, asset: Any, partition: Any, value: Any) -> Any:
+        if partition == "ember" and "character_image" in str(asset):
+            raise OSError(28, "No space left on device")
+        return store_artifact(self, asset, partition, value)
+
+    monkeypatch.setattr(ChargenStorage, "store_artifact", full_disk_at_ember)
+    result = platform.run(list(COLOURS), config={"mode": "batch"})
+    assert not result.success
+    assert step_failure(result).startswith("character_image stopped for 5 characters")
+    assert "ash" in platform.materialized("character_image")
+    # Made, so not failed: no dead letter says it stopped.
+    assert platform.storage().read_dead_letter("character_image", "ash", DeadLetter) is None
 
 
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
