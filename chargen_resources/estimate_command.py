@@ -42,8 +42,14 @@ def _inbox(value: str) -> InboxSource:
 def _command(arguments: argparse.Namespace) -> int:
     try:
         return _estimate(arguments)
-    except (BotoCoreError, ClientError, OSError) as error:  # the inbox or results unreachable
+    except (BotoCoreError, ClientError) as error:  # an s3:// inbox or results unreachable
         print(f"chargen estimate: {in_words(error)}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as error:  # a local one (the estimate never contacts Gemini)
+        print(
+            f"chargen estimate: the inbox or the results could not be read: {error}",
+            file=sys.stderr,
+        )
         return EXIT_UNREADABLE
 
 

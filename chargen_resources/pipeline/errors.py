@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+
 import httpx2
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from google.genai import errors as genai_errors
 
 from chargen_resources.gemini.batch_jobs import BatchOutputUnavailable
+from chargen_resources.streaming.errors import GeminiApiError, StreamingError, StreamTimeoutError
 
 RERUN = (
     "Nothing paid for is lost: re-running the same characters reattaches to any batch job "
@@ -31,15 +34,22 @@ def never_sent(error: BaseException) -> bool:
 
 def in_words(error: BaseException) -> str:
     """The cause in a user's words, and what to do about it."""
-    if isinstance(error, genai_errors.APIError):
-        detail = f"Gemini answered {error.code} {error.status or ''}: {error.message or ''}".strip()
-        if error.code in (401, 403):
+    if isinstance(error, genai_errors.APIError | GeminiApiError):
+        # The SDK's (batch calls, retried) and chargen's own streaming client's (interactive).
+        retried = ", after every retry" if isinstance(error, genai_errors.APIError) else ""
+        code = error.code or 0
+        detail = f"Gemini answered {code} {error.status or ''}: {error.message or ''}".strip()
+        if code in (401, 403):
             return f"{detail}. Check GEMINI_API_KEY (and GEMINI_BASE_URL if set)"
-        if error.code == 429:
+        if code == 429:
             return f"{detail}. The project's quota is used up for now; wait, then re-run."
-        if error.code >= 500:
-            return f"{detail}, after every retry. The service is in trouble; re-run later."
+        if code >= 500:
+            return f"{detail}{retried}. The service is in trouble; re-run later."
         return f"{detail}."
+    if isinstance(error, StreamTimeoutError):
+        return f"{error}; re-run, or raise the gemini resource's request_timeout_seconds."
+    if isinstance(error, StreamingError):
+        return f"{error}."
     if isinstance(error, httpx2.TransportError | ConnectionError | TimeoutError):
         return (
             f"Gemini could not be reached ({type(error).__name__}: {error}). Check the "
@@ -66,6 +76,10 @@ def in_words(error: BaseException) -> str:
         )
     if isinstance(error, BatchOutputUnavailable):
         return str(error)
+    if isinstance(error, PermissionError):
+        return f"a file could not be written or read ({error}); check its permissions."
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"a file could not be written ({error}); free some disk space."
     if isinstance(error, OSError):
-        return f"a file could not be written or read ({error}); check free disk space."
+        return f"a file could not be written or read ({error})."
     return f"unexpected {type(error).__name__}: {error}."

@@ -6,7 +6,7 @@ import httpx2
 from botocore.exceptions import ClientError, EndpointConnectionError
 from google.genai import errors
 
-from chargen_resources.pipeline.errors import explain
+from chargen_resources.pipeline.errors import explain, in_words
 
 
 def test_gemini_errors_say_what_to_check() -> None:
@@ -33,3 +33,24 @@ def test_unreachable_services_are_named() -> None:
 
 def test_anything_else_still_says_that_nothing_paid_is_lost() -> None:
     assert "reattaches" in explain(KeyError("x"))
+
+
+def test_the_interactive_clients_errors_get_the_same_advice_without_claiming_retries() -> None:
+    from chargen_resources.streaming import GeminiHttpError
+    from chargen_resources.streaming.errors import StreamTimeoutError
+
+    denied = in_words(GeminiHttpError(401, "UNAUTHENTICATED", "API key not valid"))
+    assert denied.startswith("Gemini answered 401 UNAUTHENTICATED") and "GEMINI_API_KEY" in denied
+    busy = in_words(GeminiHttpError(503, "UNAVAILABLE", "overloaded"))
+    assert "re-run later" in busy and "retry" not in busy  # the stream is sent once
+    slow = in_words(StreamTimeoutError("the request ran past 300 s"))
+    assert "request_timeout_seconds" in slow and "unexpected" not in slow
+
+
+def test_file_errors_say_which_remedy_fits() -> None:
+    import errno
+
+    assert "permissions" in in_words(PermissionError(13, "Permission denied", "/inbox/a.png"))
+    assert "disk space" in in_words(OSError(errno.ENOSPC, "No space left on device"))
+    other = in_words(OSError(errno.EIO, "Input/output error"))
+    assert "disk space" not in other and "permissions" not in other
