@@ -119,16 +119,22 @@ def still_valid(
     )
 
 
-def too_many_references(count: int, model: str) -> str | None:
-    """Why `count` reference images cannot go in one request to `model`, and what to do (None
-    when they can)."""
+def too_many_references(sketches: int, style_images: int, model: str) -> str | None:
+    """Why a request with these references cannot go to `model`, and what to do (None when it
+    can): the character's sketches and the cast's style images count alike."""
     limit = max_reference_images(model)
-    if count <= limit:
+    if sketches + style_images <= limit:
         return None
+    choose = "in character.yaml (reference_images: [front.png, side.png], or none)"
+    if not style_images:
+        return (
+            f"{sketches} reference sketches, but {model} takes at most {limit} images per "
+            f"request; choose up to {limit} {choose}"
+        )
     return (
-        f"{count} reference sketches, but {model} takes at most {limit} images per request; "
-        f"choose up to {limit} in character.yaml (reference_images: [front.png, side.png]) or "
-        "use reference_images: none"
+        f"{sketches} reference sketches and the cast's {style_images} style images, but {model} "
+        f"takes at most {limit} images per request; choose up to {max(limit - style_images, 0)} "
+        f"sketches {choose}, or keep fewer images in _style/ and then re-run this character"
     )
 
 
@@ -141,10 +147,10 @@ def never_sendable(
     refused: dict[str, str] = {}
     for key in sorted(sources):  # one at a time: they may be held packed
         try:
-            count = len(chosen_references(sources[key])) + len(style.images)
+            sketches = len(chosen_references(sources[key]))
         except ValueError:  # a reference_images name that is not there: the prompt says so
             continue
-        if (reason := too_many_references(count, model)) is not None:
+        if (reason := too_many_references(sketches, len(style.images), model)) is not None:
             refused[key] = reason
     return refused
 
@@ -152,11 +158,13 @@ def never_sendable(
 def refusals(prompts: Mapping[str, CompiledPrompt], model: str) -> dict[str, str]:
     """Prompts that cannot be sent as they are, each with what to do: more sketches than the
     model takes in one request."""
-    return {
-        key: reason
-        for key, prompt in prompts.items()
-        if (reason := too_many_references(len(prompt.references), model)) is not None
-    }
+    refused: dict[str, str] = {}
+    for key, prompt in prompts.items():
+        styles = sum(1 for reference in prompt.references if reference.role == "style")
+        reason = too_many_references(len(prompt.references) - styles, styles, model)
+        if reason is not None:
+            refused[key] = reason
+    return refused
 
 
 @dataclass(frozen=True)

@@ -497,6 +497,18 @@ def test_more_references_than_the_model_takes_are_refused_per_character() -> Non
     assert "reference_images" in refused["many"]
 
 
+def test_the_casts_style_images_count_toward_the_limit_and_the_advice_says_so() -> None:
+    from chargen_resources.gemini.models import max_reference_images
+    from chargen_resources.pipeline.image_stage import too_many_references
+
+    limit = max_reference_images(IMAGE_MODEL)
+    assert too_many_references(limit - 2, 2, IMAGE_MODEL) is None
+    told = too_many_references(limit - 1, 2, IMAGE_MODEL)
+    assert told is not None
+    assert told.startswith(f"{limit - 1} reference sketches and the cast's 2 style images")
+    assert f"choose up to {limit - 2} sketches" in told and "fewer images in _style/" in told
+
+
 def _stage_over(
     store: BlobStore, ledger: Ledger, client: genai.Client, prompts: dict[str, CompiledPrompt]
 ) -> PaidStage[CompiledPrompt, GeneratedImage]:
