@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -79,25 +80,29 @@ class StreamingInProcessExecutor(InProcessExecutor):
         )
 
 
-# What a run worker's held connection is allowed: no statement timeout (as without the pool),
-# reconnected hourly, and a few more connections for the moments Dagster needs two at once.
-POOL_RECYCLE_SECONDS = 3600
+# What a run worker's held connection is allowed: no statement timeout (Dagster sets one on
+# each connection it pools; 0 is none, as a run worker had, though it also overrides a timeout
+# set on the database role), replaced every five minutes (before a NAT or proxy drops one left
+# idle through a long download), and a few more for the moments Dagster needs two at once.
+POOL_RECYCLE_SECONDS = 300
 POOL_MAX_OVERFLOW = 4
 
 
 _HOLDING: weakref.WeakSet[dg.DagsterInstance] = weakref.WeakSet()
+_HOLDING_LOCK = threading.Lock()
 
 
 def hold_database_connection(instance: dg.DagsterInstance) -> None:
     """One pooled connection for this process's events instead of one per event, by Dagster's
     own means for the webserver (a no-op for storages that keep no connections, like SQLite).
     Once per instance: doing it again would replace a pool still holding its connection."""
-    if instance in _HOLDING:
-        return
-    instance.optimize_for_webserver(
-        statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_MAX_OVERFLOW
-    )
-    _HOLDING.add(instance)
+    with _HOLDING_LOCK:
+        if instance in _HOLDING:
+            return
+        instance.optimize_for_webserver(
+            statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_MAX_OVERFLOW
+        )
+        _HOLDING.add(instance)
 
 
 @dg.executor(name="in_process_streaming", config_schema=IN_PROC_CONFIG)
