@@ -323,7 +323,11 @@ def rebuild_stale_characters(
     if not stale:
         return dg.SensorResult(skip_reason="every character was made with the current code")
     first = min(PIPELINE_KEYS.index(asset) for asset in stale.values())
+    # What the rebuild is towards: the code and the cast's style guide of now (a later style
+    # change over the same characters is a new rebuild, not the earlier run's key again).
+    style_now = latest_data_version(context.instance, cast_style.KEY, None) or NO_STYLE
     versions = ",".join(f"{k.to_user_string()}={v}" for k, v in CODE_VERSIONS.items())
+    versions += f",{cast_style.KEY.to_user_string()}={style_now}"
     selected = [key.to_user_string() for key in PIPELINE_KEYS[first:]]
 
     def price(keys: list[str]) -> dict[str, str]:

@@ -365,6 +365,17 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     # until the prompt text really changes, so this rebuild would send nothing.
     assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 character(s)")
     assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
+    # A new style guide over the same characters is a new rebuild: a new run key, not the
+    # earlier one Dagster would skip.
+    platform.instance.report_runless_asset_event(
+        dg.AssetMaterialization(cast_style.key, tags={"dagster/data_version": "a-new-style"})
+    )
+    with dg.build_sensor_context(
+        instance=platform.instance, resources=platform.resources
+    ) as context:
+        again = rebuild_stale_characters(context)
+    assert isinstance(again, dg.SensorResult) and again.run_requests
+    assert again.run_requests[0].run_key != request.run_key
 
 
 def test_single_character_runs_are_interactive_from_analysis_to_image(platform: Platform) -> None:
