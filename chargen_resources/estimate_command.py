@@ -70,14 +70,11 @@ def _estimate(arguments: argparse.Namespace) -> int:
     except InboxError as error:
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if arguments.characters is not None and not arguments.characters.strip(", "):
+    named = [c.strip() for c in (arguments.characters or "").split(",") if c.strip()]
+    if arguments.characters is not None and not named:
         print("chargen estimate: --characters names no character", file=sys.stderr)
         return EXIT_BAD_INPUT
-    wanted = (
-        [c.strip() for c in arguments.characters.split(",") if c.strip()]
-        if arguments.characters
-        else listed
-    )
+    wanted = named or listed
     missing = sorted(set(wanted) - set(listed))
     if missing:
         print(

@@ -168,6 +168,8 @@ class LocalBlobStore:
 
     def remove_empty_folder(self, folder: str) -> None:
         validate_prefix(folder)
+        if not folder.strip("/"):
+            raise ValueError("remove_empty_folder needs a folder inside the store, not its root")
         top = self.root.joinpath(*folder.strip("/").split("/"))
         if not top.is_dir():
             return

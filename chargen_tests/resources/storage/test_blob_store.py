@@ -75,6 +75,8 @@ def test_an_emptied_folder_is_forgotten_and_one_with_objects_kept(store: BlobSto
     if isinstance(store, LocalBlobStore):
         assert not (store.root / "a" / "empty").exists()
         assert (store.root / "a" / "full").is_dir()
+        with pytest.raises(ValueError, match="not its root"):
+            store.remove_empty_folder("")  # never the whole store
 
 
 def test_list_keys_filters_by_prefix_and_sorts(store: BlobStore) -> None:
