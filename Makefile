@@ -61,7 +61,8 @@ check: lint typecheck test
 # FutureWarning: Dagster 1.13 announces that `dagster dev` is superseded by `dg dev`, on every
 # start; nothing a user of chargen can act on.
 HOME_DIR := $(CURDIR)/.chargen/dagster_home
-PORT := 3000  # `make dev PORT=3311` overrides it; a PORT in the environment does not
+# `make dev PORT=3311` overrides it; a PORT in the environment does not.
+PORT := 3000
 absolute = $(if $(filter s3://%,$(1)),$(1),$(abspath $(1)))
 dev: $(STAMP)
 	mkdir -p inbox $(HOME_DIR) && cp dagster.yaml $(HOME_DIR)/dagster.yaml
