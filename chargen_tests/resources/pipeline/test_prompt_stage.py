@@ -1,8 +1,15 @@
+import pytest
+
 from chargen_resources.characters.analysis import CharacterAnalysis
-from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages, TokenUsage
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    SourceImages,
+    StoredImage,
+    TokenUsage,
+)
 from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.inbox.character_spec import CharacterSpec
-from chargen_resources.pipeline.prompt_stage import compile_prompts
+from chargen_resources.pipeline.prompt_stage import chosen_references, compile_prompts
 
 
 def _record(key: str) -> AnalysisRecord:
@@ -62,3 +69,37 @@ def test_a_locked_character_keeps_the_prompt_its_image_was_made_from() -> None:
     approved = approved_prompts(stored, images)
     assert list(approved) == ["kept"]
     assert approved["kept"].text == "old words" and approved["kept"].locked
+
+
+def _source_with(names: list[str], spec: CharacterSpec | None) -> SourceImages:
+    images = [
+        StoredImage(
+            key=f"chargen/source_image/hero/{n:02d}-x.png",
+            source_name=name,
+            sha256=f"{n}",
+            width=64,
+            height=64,
+            source_format="PNG",
+        )
+        for n, name in enumerate(names)
+    ]
+    return SourceImages(
+        character="hero", source_name="hero", spec=spec, images=images, content_hash="x"
+    )
+
+
+def test_reference_images_picks_the_named_sketches_or_none_or_all() -> None:
+    names = ["front.png", "side.png", "back.png"]
+    everything = chosen_references(_source_with(names, None))
+    assert [reference.name for reference in everything] == names  # all, in folder order
+    picked = _source_with(names, CharacterSpec(reference_images=["back.png", "front.png"]))
+    assert [reference.name for reference in chosen_references(picked)] == ["front.png", "back.png"]
+    assert chosen_references(_source_with(names, CharacterSpec(reference_images="none"))) == ()
+
+
+def test_a_reference_image_not_in_the_folder_is_named_with_what_is_there() -> None:
+    source = _source_with(["front.png"], CharacterSpec(reference_images=["frnt.png"]))
+    with pytest.raises(ValueError, match=r"names frnt\.png, not among this folder's images"):
+        chosen_references(source)
+    outcome = compile_prompts({"hero": _record("hero")}, {"hero": source}, template=load_template())
+    assert "frnt.png" in outcome.failed["hero"] and "front.png" in outcome.failed["hero"]
