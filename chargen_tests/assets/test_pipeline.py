@@ -223,6 +223,22 @@ def test_a_stage_that_stops_while_recording_leaves_the_characters_it_made_alone(
     assert platform.storage().read_dead_letter("character_image", "ash", DeadLetter) is None
 
 
+def test_a_jobs_files_are_deleted_when_it_ends_unless_the_resource_keeps_them(
+    platform: Platform,
+) -> None:
+    def uploaded() -> list[str]:  # not the jobs' output files: the service keeps those
+        listed = platform.client.files.list()
+        return [f.display_name or "" for f in listed if f.source and f.source.name == "UPLOADED"]
+
+    assert platform.run(["ash", "brook"], config={"mode": "batch"}).success
+    assert uploaded() == []  # input files and sketch uploads: gone
+    platform.set_gemini(delete_uploads_after_success=False)
+    assert platform.run(["cinder", "dune"], config={"mode": "batch"}).success
+    kept = uploaded()
+    assert sum(name.endswith(".jsonl") for name in kept) == 2  # both jobs' input files
+    assert any("cinder" in name for name in kept) and any("dune" in name for name in kept)
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:
