@@ -239,6 +239,23 @@ def test_a_jobs_files_are_deleted_when_it_ends_unless_the_resource_keeps_them(
     assert any("cinder" in name for name in kept) and any("dune" in name for name in kept)
 
 
+def test_every_run_logs_its_estimate_right_after_naming_its_characters(
+    platform: Platform,
+) -> None:
+    result = platform.run(list(COLOURS), config={"mode": "batch"})
+    assert result.success
+    said = [
+        entry.user_message
+        for entry in platform.instance.all_logs(result.run_id)
+        if entry.dagster_event is None and entry.step_key == "character_pipeline"
+    ]
+    named = next(i for i, line in enumerate(said) if line.startswith("5 characters (batch): "))
+    assert said[named + 1].startswith(
+        "estimate for 5 character(s): send character_analysis 5, character_image 5 request(s), "
+        "keep 0 result(s), 0 already in flight; about $"
+    )
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:
