@@ -18,7 +18,7 @@ from chargen_resources.pipeline.analysis_stage import still_valid as analysis_st
 from chargen_resources.pipeline.image_stage import never_sendable
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import only
-from chargen_resources.pipeline.style_stage import StyleError, stored_style
+from chargen_resources.pipeline.style_stage import StyleError
 
 # The request we send is the code that shapes this asset.
 CODE_VERSION = ANALYSIS_REQUEST_VERSION
@@ -87,7 +87,7 @@ def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -
     if not run.makes_images:
         return {}
     try:
-        style = stored_style(run.storage.store(), run.storage.prefix, run.inbox.source())
+        style = run.style()
     except StyleError:  # a `_style/` not read yet: the prompt stage says so, for everyone
         return {}
     return never_sendable(sources, style, run.gemini.image_model)

@@ -15,7 +15,6 @@ from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.pipeline.image_stage import STAGE as IMAGE_STAGE
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import approved_prompts, compile_prompts
-from chargen_resources.pipeline.style_stage import stored_style
 
 # Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
 # is this asset's code version: editing the file makes every character's prompt stale, and
@@ -57,7 +56,7 @@ def compute(run: StageRun) -> StageOutcome[CompiledPrompt]:
         run.results(character_analysis.spec.key),
         run.results(source_image.spec.key),
         template=TEMPLATE,
-        style=stored_style(run.storage.store(), run.storage.prefix, run.inbox.source()),
+        style=run.style(),
         style_override=run.config.style_override,
         default_aspect_ratio=run.config.aspect_ratio,
         default_image_size=run.config.image_size,

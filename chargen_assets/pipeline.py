@@ -37,13 +37,14 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
 from chargen_assets.stopping import shortened, stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
-from chargen_resources.characters.artifacts import DeadLetter
+from chargen_resources.characters.artifacts import CastStyle, DeadLetter
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
 from chargen_resources.streaming.ahead import each_ahead, worked_ahead
@@ -70,6 +71,7 @@ class _Run:
         self.storage = storage
         self.inbox = inbox
         self._inbox_fingerprints: dict[str, str] | None = None
+        self._style: CastStyle | None = None
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
         self.paid_usd = 0.0  # what this run's own requests cost (results it sent for)
@@ -147,6 +149,15 @@ class _Run:
             return None
         created = record.create_timestamp
         return created if created.tzinfo else created.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+    def cast_style(self) -> CastStyle:
+        """The stored style guide, read when a stage first asks (without one stored, reading
+        it lists the inbox: once a run, not once a stage)."""
+        if self._style is None:
+            self._style = stored_style(
+                self.storage.store(), self.storage.prefix, self.inbox.source()
+            )
+        return self._style
 
     def inbox_fingerprint(self, character: str) -> str | None:
         """The character's inbox fingerprint now (listed once per run, when first needed)."""
@@ -444,6 +455,7 @@ def _run_stages(
                             runner=runner,
                             interactive=interactive,
                             log=context.log,
+                            style=run.cast_style,
                             regenerate_since=began,
                             makes_images=run.selected(stages.IMAGE),
                         )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage
+from chargen_resources.characters.artifacts import AnalysisRecord, CastStyle, GeneratedImage
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -98,6 +98,9 @@ class StageRun:
     runner: BatchJobRunner
     interactive: bool
     log: Any  # Dagster's log manager
+    # The cast's style guide as stored, read once per run by the first stage that asks (it
+    # cannot change while the step runs: cast_style is materialized before it, if at all).
+    style: Callable[[], CastStyle]
     # When the logical run began (its first attempt): results newer than this are not
     # regenerated again by a retry.
     regenerate_since: datetime | None = None
