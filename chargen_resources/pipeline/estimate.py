@@ -69,10 +69,6 @@ class StageEstimate(BaseModel):
         self.batch_usd += batch
         self.interactive_usd += interactive
 
-    def cost_cell(self, usd: float, width: int) -> str:
-        """A cost column: the sum, marked when requests of an unknown price are left out."""
-        return f"{usd:.2f}{'+?' if self.unpriced else ''}".rjust(width)
-
 
 class Estimate(BaseModel):
     characters: int
@@ -123,15 +119,14 @@ class Estimate(BaseModel):
         for s in self.stages:
             rows.append(
                 f"{s.stage:<20} {s.model:<28} {s.send:>5} {s.kept:>5} {s.in_flight:>9} "
-                f"{s.cost_cell(s.batch_usd, 9)} {s.cost_cell(s.interactive_usd, 13)}"
+                f"{_cost_cell(s.batch_usd, s.unpriced, 9)} "
+                f"{_cost_cell(s.interactive_usd, s.unpriced, 13)}"
             )
-        whole = StageEstimate(
-            stage="total", model="", unpriced=sum(s.unpriced for s in self.stages)
-        )
+        unpriced = sum(s.unpriced for s in self.stages)
         rows.append(
             f"{'total':<20} {'':<28} {sum(s.send for s in self.stages):>5} "
             f"{sum(s.kept for s in self.stages):>5} {sum(s.in_flight for s in self.stages):>9} "
-            f"{whole.cost_cell(self.cost(False), 9)} {whole.cost_cell(self.cost(True), 13)}"
+            f"{_cost_cell(self.cost(False), unpriced, 9)} {_cost_cell(self.cost(True), unpriced, 13)}"
         )
         for s in self.stages:
             if s.sending:
@@ -142,6 +137,11 @@ class Estimate(BaseModel):
         if note := self.unpriced_note():
             rows.append(f"+?: {note}")
         return "\n".join(rows)
+
+
+def _cost_cell(usd: float, unpriced: int, width: int) -> str:
+    """A cost column: the sum, marked when requests of an unknown price are left out."""
+    return f"{usd:.2f}{'+?' if unpriced else ''}".rjust(width)
 
 
 class ReadOnlyStore:
