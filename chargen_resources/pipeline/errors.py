@@ -20,10 +20,14 @@ RERUN = (
 def explain(error: BaseException) -> str:
     """The cause in a user's words, what to do about it, and that nothing paid for is lost."""
     told = in_words(error)
-    auth = isinstance(error, genai_errors.APIError) and error.code in (401, 403)
-    if auth or isinstance(error, BatchOutputUnavailable):
+    if _key_refused(error) or isinstance(error, BatchOutputUnavailable):
         return told
     return f"{told} {RERUN}"
+
+
+def _key_refused(error: BaseException) -> bool:
+    """Gemini refused the key (the SDK's error or the streaming client's): nothing was sent."""
+    return isinstance(error, genai_errors.APIError | GeminiApiError) and error.code in (401, 403)
 
 
 def never_sent(error: BaseException) -> bool:
@@ -39,7 +43,7 @@ def in_words(error: BaseException) -> str:
         retried = ", after every retry" if isinstance(error, genai_errors.APIError) else ""
         code = error.code or 0
         detail = f"Gemini answered {code} {error.status or ''}: {error.message or ''}".strip()
-        if code in (401, 403):
+        if _key_refused(error):
             return f"{detail}. Check GEMINI_API_KEY (and GEMINI_BASE_URL if set)"
         if code == 429:
             return f"{detail}. The project's quota is used up for now; wait, then re-run."
