@@ -73,29 +73,37 @@ MOOD_PHRASES: dict[str, str] = {
 }
 
 
-def _first_family(text: str, families: dict[str, tuple[str, ...]]) -> str | None:
-    best: tuple[int, str] | None = None
-    for family, words in families.items():
-        for word in words:
-            match = re.search(rf"\b{word}s?\b", text, re.IGNORECASE)
-            if match and (best is None or match.start() < best[0]):
-                best = (match.start(), family)
-    return best[1] if best else None
+def _family_words(families: dict[str, tuple[str, ...]]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for all of a table's words (a scan per word was a tenth of a batch line's
+    time), listed in the table's order: where two words start at one place, the earlier
+    family's wins, as before."""
+    family_of = {word: family for family, words in families.items() for word in words}
+    alternatives = "|".join(re.escape(word) for word in family_of)
+    return re.compile(rf"\b({alternatives})s?\b", re.IGNORECASE), family_of
+
+
+_ARCHETYPE_WORDS = _family_words(ARCHETYPE_FAMILIES)
+_MOOD_WORDS = _family_words(MOOD_FAMILIES)
+
+
+def _first_family(text: str, words: tuple[re.Pattern[str], dict[str, str]]) -> str | None:
+    pattern, family_of = words
+    match = pattern.search(text)
+    return family_of[match.group(1).lower()] if match else None
 
 
 def archetype_family(text: str) -> str | None:
-    return _first_family(text, ARCHETYPE_FAMILIES)
+    return _first_family(text, _ARCHETYPE_WORDS)
 
 
 def archetype_word(text: str) -> str | None:
     """The archetype word itself as written (e.g. 'paladin'), first one in the text."""
-    words = [w for ws in ARCHETYPE_FAMILIES.values() for w in ws]
-    match = re.search(r"\b(" + "|".join(words) + r")s?\b", text, re.IGNORECASE)
+    match = _ARCHETYPE_WORDS[0].search(text)
     return match.group(1).lower() if match else None
 
 
 def mood_family(text: str) -> str | None:
-    return _first_family(text, MOOD_FAMILIES)
+    return _first_family(text, _MOOD_WORDS)
 
 
 class PaletteColour(BaseModel):

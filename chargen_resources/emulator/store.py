@@ -1,7 +1,9 @@
 """Disk primitives shared by every process on one state directory: atomic writes and locks.
 
-A writer puts bytes in a temporary file in the same directory, fsyncs it and renames it over
-the target, so a reader (or a process killed mid-write) sees either the old or the new content.
+A writer puts bytes in a temporary file in the same directory and renames it over the target,
+so a reader (or a process killed mid-write) sees either the old or the new content. No fsync: the
+emulator stands in for a remote service, whose state must outlive a killed process (the rename
+gives that), not a machine losing power; two fsyncs per upload were a third of its time.
 Read-modify-write sequences that two processes could race run under ``flock`` on a lock file.
 """
 
@@ -42,8 +44,6 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     try:
         with open(temp, "wb") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(temp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -77,3 +77,34 @@ def test_a_second_store_on_the_same_folder_sees_the_first_ones_uploads(tmp_path:
     assert other.uploaded_bytes() == 0
     _upload(one, b"z" * 30)
     assert other.uploaded_bytes() == 30
+
+
+def test_uploads_between_counts_do_not_list_every_file(
+    files: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_store.time, "monotonic", lambda: 1000.0)  # all within one second
+    counts: list[int] = []
+    original = FileStore.uploaded_bytes
+
+    def counted(self: FileStore) -> int:
+        counts.append(original(self))
+        return counts[-1]
+
+    monkeypatch.setattr(FileStore, "uploaded_bytes", counted)
+    for index in range(40):
+        _upload(files, bytes([index]) * 8)
+    assert counts == [0]  # one count, then the store's own uploads added to it
+
+
+def test_near_the_quota_every_upload_is_counted_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_store.time, "monotonic", lambda: 1000.0)
+    monkeypatch.setattr(file_store, "MAX_PROJECT_BYTES", 100)
+    one = FileStore(tmp_path, EmulatorClock(tmp_path))
+    other = FileStore(tmp_path, EmulatorClock(tmp_path))
+    _upload(one, b"a" * 50)
+    _upload(other, b"b" * 10)  # not in `one`'s own count
+    with pytest.raises(ApiError) as refused:
+        _upload(one, b"c" * 45)  # 50 + 45 is near 100: counted, and 105 is over
+    assert "60 bytes in use" in refused.value.message
