@@ -16,7 +16,7 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_bytes
-from chargen_resources.pipeline.image_stage import image_stage, refusals
+from chargen_resources.pipeline.image_stage import LOCKED_WITHOUT_IMAGE, image_stage, refusals
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import only
@@ -96,7 +96,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         uploads=run.gemini.upload_cache(run.runner.ledger),
         prompts=prompts,
     )
-    strict = run.config.qa_failures == "dead_letter"
+    strict = run.config.qa_must_pass()
     valid = partial(image_still_valid, model=model, store=store, qa_must_pass=strict)
     refused = refusals(prompts, model)
     # An approved take (character.yaml `locked: true`) is never generated again, whatever
@@ -105,10 +105,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     approved = run.storage.read_artifacts(spec.key, locked, GeneratedImage, missing_ok=True)
     for key in locked:
         if key not in approved:
-            refused[key] = (
-                "character.yaml says locked: true, but no image of it is stored yet; remove "
-                "locked (or set it to false) to generate its first take"
-            )
+            refused[key] = LOCKED_WITHOUT_IMAGE
     if approved:
         run.log.info(f"locked, their approved take kept: {', '.join(sorted(approved))}")
     asked = only(prompts, [k for k in prompts if k not in refused and k not in approved])

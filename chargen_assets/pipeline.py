@@ -365,6 +365,7 @@ def character_pipeline(
             max_source_side=config.max_source_side,
             regenerate=config.regenerate,
             safety_settings=config.safety(),
+            qa_must_pass=config.qa_must_pass(),
         )
     (context.log.warning if priced.unpriced_note() else context.log.info)(
         priced.summary(interactive)

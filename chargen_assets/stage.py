@@ -84,6 +84,10 @@ class PipelineConfig(dg.Config):
             SafetySetting(category=s.category, threshold=s.threshold) for s in self.safety_settings
         ]
 
+    def qa_must_pass(self) -> bool:
+        """An image failing QA is not kept (and so is sent again by a rebuild)."""
+        return self.qa_failures == "dead_letter"
+
 
 @dataclass
 class StageRun:

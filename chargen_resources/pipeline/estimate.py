@@ -25,8 +25,8 @@ from chargen_resources.characters.prompt_compiler import (
 from chargen_resources.characters.prompt_template import PromptTemplate
 from chargen_resources.characters.requests import (
     ANALYSIS_INSTRUCTION,
+    DEFAULT_SAFETY_SETTINGS,
     SafetySetting,
-    image_request,
 )
 from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
 from chargen_resources.gemini.pricing import PRICES, estimate_cost
@@ -57,6 +57,7 @@ class StageEstimate(BaseModel):
     interactive_usd: float = 0.0
     sending: list[str] = []  # the characters whose requests would be sent
     unpriced: int = 0  # of `send`: for a model with no recorded list price (not in the costs)
+    refused: dict[str, str] = {}  # characters the run would not send at this stage, and why
 
     def add(self, character: str, model: str, prompt: int, output: int, thoughts: int) -> None:
         self.send += 1
@@ -134,6 +135,9 @@ class Estimate(BaseModel):
                 rows.append(f"{s.stage} would send: {shown}")
         for character, reason in sorted(self.unreadable.items()):
             rows.append(f"not sent: {character}: {reason}")
+        for s in self.stages:
+            for character, reason in sorted(s.refused.items()):
+                rows.append(f"{s.stage} not sent: {character}: {reason}")
         if note := self.unpriced_note():
             rows.append(f"+?: {note}")
         return "\n".join(rows)
@@ -215,7 +219,8 @@ def estimate(
     image_size: ImageSize = "1K",
     max_source_side: int = 2048,
     regenerate: bool = False,
-    safety_settings: Iterable[SafetySetting] = (),
+    safety_settings: Iterable[SafetySetting] = DEFAULT_SAFETY_SETTINGS,
+    qa_must_pass: bool = False,
 ) -> Estimate:
     """What a run over `keys` and `stages` would send and pay; sends and writes nothing."""
     keys = sorted(keys)
@@ -276,7 +281,7 @@ def estimate(
         safety = list(safety_settings)
         for key in sources:
             prompt = prompts.get(key)
-            _estimate_image(
+            refused = _estimate_image(
                 image,
                 key,
                 prompt,
@@ -285,11 +290,14 @@ def estimate(
                 prefix,
                 ledger,
                 regenerate,
+                qa_must_pass,
                 safety,
                 image_size,
                 # Before its analysis exists a prompt is the template and typical answers.
                 text_tokens(template.text) + UNKNOWN_PROMPT_EXTRA_CHARS // 4,
             )
+            if refused is not None:
+                image.refused[key] = refused
     result = [s for s in (analysis, image) if s.stage in selected]
     return Estimate(characters=len(keys), stages=result, unreadable=unreadable)
 
@@ -303,24 +311,36 @@ def _estimate_image(
     prefix: str,
     ledger: Ledger,
     regenerate: bool,
+    qa_must_pass: bool,
     safety: list[SafetySetting],
     default_size: ImageSize,
     unknown_prompt_tokens: int,
-) -> None:
+) -> str | None:
+    """Count the character's image as the run would decide it; the reason the run would refuse
+    to send it, if it would."""
     model = image.model
+    locked = prompt.locked if prompt is not None else bool(source.spec and source.spec.locked)
+    old = _stored(store, prefix, "character_image", key, GeneratedImage)
+    if locked:  # an approved take is kept whatever changed, even when regenerating
+        if old is None:
+            return image_stage.LOCKED_WITHOUT_IMAGE
+        image.kept += 1
+        return None
     if prompt is not None:
-        old = _stored(store, prefix, "character_image", key, GeneratedImage)
-        # A locked character's approved take is kept even when regenerating.
-        if old is not None and (
-            prompt.locked or (not regenerate and image_stage.still_valid(old, prompt, model, store))
+        if (
+            old is not None
+            and not regenerate
+            and image_stage.still_valid(old, prompt, model, store, qa_must_pass)
         ):
             image.kept += 1
-            return
-        if _in_flight(ledger, image.stage, model, key, image_request(prompt, safety)):
+            return None
+        request = image_stage.content_request(prompt, safety)
+        if _in_flight(ledger, image.stage, model, key, request):
             image.in_flight += 1
-            return
+            return None
         prompt_tokens, size = text_tokens(prompt.text), prompt.image_size
     else:  # its analysis would be new: the prompt is not known yet
         prompt_tokens = unknown_prompt_tokens
         size = (source.spec.image_size if source.spec else None) or default_size
     image.add(key, model, prompt_tokens, output_image_tokens(model, size), IMAGE_THOUGHT_TOKENS)
+    return None

@@ -119,6 +119,18 @@ def still_valid(
     )
 
 
+def content_request(prompt: CompiledPrompt, safety: Sequence[SafetySetting]) -> dict[str, Any]:
+    """The image request as its fingerprint sees it: its sketches by content hash, whatever
+    name the Files API gave them (the run and the estimate alike)."""
+    return image_request(prompt, safety, content_references(prompt))
+
+
+LOCKED_WITHOUT_IMAGE = (
+    "character.yaml says locked: true, but no image of it is stored yet; remove "
+    "locked (or set it to false) to generate its first take"
+)
+
+
 def too_many_references(sketches: int, style_images: int, model: str) -> str | None:
     """Why a request with these references cannot go to `model`, and what to do (None when it
     can): the character's sketches and the cast's style images count alike."""
@@ -375,9 +387,6 @@ def image_stage(
                 _empty(store, staging_folder(prefix, area.area))
                 ledger.close_staging(area.area)
 
-    def content_request(character: str, prompt: CompiledPrompt) -> dict[str, Any]:
-        return image_request(prompt, safety_settings, content_references(prompt))
-
     def upload_and_build(group: Sequence[str]) -> Prepared:
         """Only for a new job: each sketch goes as a `fileData` reference to its upload,
         reused by content hash (the analysis job's, while still on the service), so the job's
@@ -462,7 +471,7 @@ def image_stage(
         name=STAGE,
         model=model,
         job_display_name="chargen-image",
-        content_request=content_request,
+        content_request=lambda _, prompt: content_request(prompt, safety_settings),
         read_output=read_output,
         send_interactive=send_interactive,
         keep=keep,

@@ -132,3 +132,101 @@ def test_a_character_whose_image_could_never_be_asked_for_is_not_priced(
     assert f"{too_many} reference sketches" in priced.unreadable["crowd"]
     assert all("crowd" not in stage.sending for stage in priced.stages)
     assert "not sent: crowd: " in priced.table()
+
+
+def _keep_only(inbox: Path, character: str) -> None:
+    for other in inbox.iterdir():
+        if other.name != character:
+            shutil.rmtree(other) if other.is_dir() else other.unlink()
+
+
+def _materialize(inbox: Path, storage: Path, emulator: RunningEmulator, **config: object) -> None:
+    resources = {
+        "gemini": GeminiBatchResource(base_url=emulator.base_url, poll_interval_seconds=0.01),
+        "storage": ChargenStorage(local_root=str(storage)),
+        "inbox": InboxResource(local_root=str(inbox)),
+    }
+    keys = [c.key for c in LocalInbox(inbox).list_characters()]
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("characters", keys)
+        dg.materialize(
+            [character_pipeline],
+            instance=instance,
+            resources=resources,
+            run_config={"ops": {"character_pipeline": {"config": config}}} if config else None,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
+            raise_on_error=False,
+        )
+
+
+def test_an_image_request_another_run_is_carrying_is_in_flight_not_sent(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimate names a request as the run fingerprints it (its sketches included), so a
+    job still carrying it is found: not priced again, not reserved against the budget."""
+    from chargen_resources.gemini.batch_jobs import BatchJobRunner, Carriage, FinishedJob
+
+    _keep_only(inbox, "crimson-knight")
+    original = BatchJobRunner.wait
+
+    def stopped_while_images_are_made(
+        self: BatchJobRunner, carriage: Carriage
+    ) -> list[FinishedJob]:
+        if carriage.stage == "character_image":  # the run's worker died here: job still live
+            raise RuntimeError("the run stopped here")
+        return original(self, carriage)
+
+    monkeypatch.setattr(BatchJobRunner, "wait", stopped_while_images_are_made)
+    storage = tmp_path / "storage"
+    _materialize(inbox, storage, emulator)  # fails, its image job left running
+    _, image = _estimate(inbox, storage).stages
+    assert (image.send, image.in_flight) == (0, 1)
+
+
+def test_a_locked_character_with_no_image_yet_is_not_priced_for_one(
+    inbox: Path, tmp_path: Path
+) -> None:
+    spec = inbox / "crimson-knight" / "character.yaml"
+    spec.write_text(spec.read_text() + "\nlocked: true\n")
+    priced = _estimate(inbox, tmp_path / "storage")
+    analysis, image = priced.stages
+    assert "crimson-knight" in analysis.sending  # the run still analyses it
+    assert "crimson-knight" not in image.sending
+    assert "no image of it is stored yet" in image.refused["crimson-knight"]
+    assert "character_image not sent: crimson-knight: character.yaml says locked" in priced.table()
+
+
+def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_again(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    _keep_only(inbox, "crimson-knight")
+    storage = tmp_path / "storage"
+    _materialize(inbox, storage, emulator)
+    store = ChargenStorage(local_root=str(storage))
+    made = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
+    failing = [made.qa[0].model_copy(update={"passed": False, "detail": "planted"})]
+    store.store_artifact(
+        "character_image", "crimson-knight", made.model_copy(update={"qa": failing})
+    )
+    source = LocalInbox(inbox)
+    blobs = LocalBlobStore(storage)
+
+    def image_estimate(qa_must_pass: bool) -> tuple[int, int]:
+        _, image = estimate(
+            ["crimson-knight"],
+            inbox=source,
+            store=blobs,
+            prefix="chargen",
+            ledger=Ledger(blobs, "chargen"),
+            analysis_model="gemini-2.5-flash",
+            image_model="gemini-3-pro-image-preview",
+            template=load_template(),
+            qa_must_pass=qa_must_pass,
+        ).stages
+        return image.send, image.kept
+
+    assert image_estimate(qa_must_pass=False) == (0, 1)  # warn: kept, its check shows it
+    assert image_estimate(qa_must_pass=True) == (1, 0)  # dead_letter: the run makes it again
