@@ -336,6 +336,21 @@ def character_pipeline(
 ) -> Iterator[PipelineEvent]:
     run = _Run(context, storage, inbox)
     keys = sorted(context.partition_keys)
+    # What fails outside a stage (the store refusing the ledger or the budget, say) is told in
+    # words too; a stage's own failure and the failed characters' pass through as they are.
+    with stopping("the run", keys, run.failures):
+        yield from _pipeline(run, keys, config, gemini, storage, inbox)
+
+
+def _pipeline(
+    run: _Run,
+    keys: list[str],
+    config: PipelineConfig,
+    gemini: GeminiBatchResource,
+    storage: ChargenStorage,
+    inbox: InboxResource,
+) -> Iterator[PipelineEvent]:
+    context = run.context
     # Interactive only when asked, or for one character a person launched: backfills (even of
     # one partition) and sensor runs are unattended and wait for batch prices.
     launched_by_hand = BACKFILL_TAG not in context.run.tags

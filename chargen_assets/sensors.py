@@ -20,6 +20,7 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
 from chargen_resources.inbox.sources import InboxScan
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
+from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 
 
@@ -346,18 +347,25 @@ def rebuild_stale_characters(
     selected = [key.to_user_string() for key in PIPELINE_KEYS[first:]]
 
     def price(keys: list[str]) -> dict[str, str]:
-        """The run's estimate at batch prices, on the run request (seen in the preview)."""
-        priced = estimate(
-            keys,
-            inbox=inbox.source(),
-            store=storage.store(),
-            prefix=storage.prefix,
-            ledger=Ledger(storage.store(), storage.prefix),
-            analysis_model=gemini.analysis_model,
-            image_model=gemini.image_model,
-            template=character_prompt.TEMPLATE,
-            stages=selected,
-        )
+        """The run's estimate at batch prices, on the run request (seen in the preview). One
+        that cannot be made (the store or the style guide unreadable) says why there; the run
+        itself stops on the same cause, in words, before it sends anything."""
+        try:
+            priced = estimate(
+                keys,
+                inbox=inbox.source(),
+                store=storage.store(),
+                prefix=storage.prefix,
+                ledger=Ledger(storage.store(), storage.prefix),
+                analysis_model=gemini.analysis_model,
+                image_model=gemini.image_model,
+                template=character_prompt.TEMPLATE,
+                stages=selected,
+            )
+        except Exception as error:
+            told = in_words(error)
+            context.log.warning(f"the rebuild of {len(keys)} characters was not estimated: {told}")
+            return {ESTIMATE_TAG: f"not estimated: {told}"}
         return {ESTIMATE_TAG: f"${priced.cost(False):.2f}: {priced.summary(False)}"}
 
     runs = range_run_requests(

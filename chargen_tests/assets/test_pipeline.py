@@ -204,6 +204,23 @@ def test_a_stage_that_stops_for_everyone_leaves_each_character_the_cause(
         assert dead.reason.startswith("character_analysis stopped: Gemini could not be reached")
 
 
+def test_a_store_that_refuses_the_run_before_any_stage_is_told_in_words(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only store (an IAM policy without PutObject, say) meets the run's own checks
+    before any stage: the run says so, naming the characters, with no traceback."""
+
+    def refused(self: LocalBlobStore, key: str, data: bytes, content_type: str = "") -> bool:
+        raise PermissionError(13, "Permission denied", key)
+
+    monkeypatch.setattr(LocalBlobStore, "create_new", refused)
+    result = platform.run(["ash", "ember"], config={"mode": "batch"})
+    assert not result.success
+    told = step_failure(result)
+    assert told.startswith("the run stopped for 2 characters (ash, ember): ")
+    assert "Permission denied" in told and "check its permissions" in told
+
+
 def test_a_stage_that_stops_while_recording_leaves_the_characters_it_made_alone(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,6 +426,29 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
         again = rebuild_stale_characters(context)
     assert isinstance(again, dg.SensorResult) and again.run_requests
     assert again.run_requests[0].run_key != request.run_key
+
+
+def test_a_rebuild_that_cannot_be_estimated_says_why_on_its_run_request(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    from chargen_assets import sensors
+
+    monkeypatch.setitem(sensors.CODE_VERSIONS, dg.AssetKey("character_prompt"), "v2")
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", "chargen/character_image/ash.json")
+
+    monkeypatch.setattr(sensors, "estimate", unreadable)
+    with dg.build_sensor_context(
+        instance=platform.instance, resources=platform.resources
+    ) as context:
+        result = rebuild_stale_characters(context)
+    assert isinstance(result, dg.SensorResult) and result.run_requests
+    told = result.run_requests[0].tags["chargen/estimate"]
+    assert told.startswith("not estimated: a file could not be written or read")
+    assert "check its permissions" in told
 
 
 def test_single_character_runs_are_interactive_from_analysis_to_image(platform: Platform) -> None:
