@@ -324,8 +324,9 @@ def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[
     description=(
         "Start it after changing the prompt template (or any stage's code version): it re-runs "
         "exactly the characters made with older code, from the first stale stage on, in one run "
-        "per contiguous range of at most 1,000 (one batch job per stage). It pays for images: "
-        "it starts stopped."
+        f"per contiguous range of at most {MAX_CHARACTERS_PER_RUN:,} "
+        "(CHARGEN_MAX_CHARACTERS_PER_RUN; one batch job per stage). It pays for images: it "
+        "starts stopped."
     ),
 )
 def rebuild_stale_characters(

@@ -2,12 +2,13 @@
 
 `ChargenStorage` is the one place that turns config (local folder or S3 bucket, key prefix) into a
 `BlobStore`, and it writes/reads artifacts with the same codecs and key layout as
-`ChargenIOManager`. Assets use it directly on the partial-failure path, where Dagster never calls
-`handle_output`.
+`ChargenIOManager`. chargen's own assets store through it themselves (each character's result is
+stored before its materialization is logged).
 
-`ChargenIOManager` accepts what the stock UPath IO managers reject (issue 14332): an output that
-covers several partitions, given as a dict keyed by partition key, and inputs spanning several
-partitions, returned as such a dict.
+`ChargenIOManager` is for assets a studio adds on top (README, "Building on top"): it accepts
+what the stock UPath IO managers reject (issue 14332), an output that covers several partitions,
+given as a dict keyed by partition key, and inputs spanning several partitions, returned as such
+a dict.
 """
 
 from __future__ import annotations

@@ -89,7 +89,6 @@ class ModelAnswer:
     candidate_tokens: int = 0  # text and image output together
     candidate_image_tokens: int = 0
     thought_tokens: int = 0
-    output_is_image: bool = False
 
     def usage(self) -> dict[str, Any]:
         total = self.prompt_tokens + self.candidate_tokens + self.thought_tokens
@@ -326,7 +325,6 @@ def answer(
             )
             result.candidate_image_tokens = tokens.output_image_tokens(name, image_size)
             result.candidate_tokens += result.candidate_image_tokens
-            result.output_is_image = True
         return result
     if blocked:
         result.block_reason = "SAFETY"

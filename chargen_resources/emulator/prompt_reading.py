@@ -103,9 +103,3 @@ def build_in(prompt: str) -> tuple[float, float]:
     width = 1.25 if re.search(r"\b(broad|bulky|stocky|hulking|heavy)\b", text) else width
     height = 1.08 if re.search(r"\btall\b", text) else 0.92 if "short" in text else 1.0
     return width, height
-
-
-def arms_raised_in(prompt: str) -> bool:
-    """Whether the pose lifts the arms (raised, outstretched, arms out)."""
-    text = (clause(prompt, "Pose") or "").lower()
-    return bool(re.search(r"\b(raised|arms out|outstretched|lifted|overhead)\b", text))

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +32,7 @@ _embedded: dict[Path, str] = {}
 class ConnectionSettings:
     """What decides where requests go. `api_key` never reaches logs or metadata."""
 
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     base_url: str | None = None
     emulator_state_dir: Path = Path(".chargen/emulator")
     retry_attempts: int = 5

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-PRICES_RECORDED = "2026-11-30"
 BATCH_DISCOUNT = 0.5
 
 

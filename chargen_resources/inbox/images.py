@@ -42,12 +42,6 @@ class SourceImageError(ValueError):
         where = f"character '{self.character}', " if self.character else ""
         return f"{where}image '{self.file_name}': {self.reason}. {self.hint}"
 
-    def for_character(self, character: str) -> SourceImageError:
-        """The same error, naming the character (when the caller knows it)."""
-        return SourceImageError(
-            file_name=self.file_name, reason=self.reason, hint=self.hint, character=character
-        )
-
 
 @dataclass(frozen=True)
 class NormalisedImage:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import zlib
 from collections.abc import Sequence
 
@@ -49,14 +48,6 @@ class TickPlan(BaseModel):
     cursor: str
     unchanged: int = 0
     removed: list[str] = []  # in the previous cursor, gone from the inbox now
-
-    @property
-    def combined_run_key(self) -> str | None:
-        """One run key for all requests, for launching them as a single multi-partition run."""
-        if not self.requests:
-            return None
-        joined = "\n".join(request.run_key for request in self.requests)
-        return f"inbox@{hashlib.sha256(joined.encode()).hexdigest()[:16]}"
 
 
 def encode_cursor(fingerprints: dict[str, str]) -> str:

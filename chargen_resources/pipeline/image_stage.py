@@ -37,7 +37,6 @@ from chargen_resources.characters.requests import (
 )
 from chargen_resources.characters.thumbnails import (
     glance_markdown,
-    read_thumbnail,
     thumbnail_jpeg,
 )
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
@@ -312,11 +311,6 @@ def thumbnail_key(prefix: str, image: GeneratedImage) -> str | None:
     if image.thumbnail is not None or image.take is None:
         return None
     return take_key(prefix, STAGE, image.character, image.take, "jpg")
-
-
-def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> bytes | None:
-    """The image's small JPEG: beside its take, or inside an older record."""
-    return read_thumbnail(store, thumbnail_key(prefix, image), image.thumbnail)
 
 
 def _keep_take(store: BlobStore, prefix: str, character: str) -> int:

@@ -4,7 +4,8 @@
     <prefix>/<asset>.<ext>                             an unpartitioned artifact
     <prefix>/_dead_letters/<asset>/<partition>.json    why a partition failed
     <prefix>/_ledger/<name>/.../<name>.json            durable bookkeeping (claims, jobs, uploads)
-    <prefix>/_staging/<job>/<index>.<ext>              inputs staged for a batch job
+    <prefix>/<asset>/<partition>/takes/NN.<ext>        every take of an image, kept
+    <prefix>/_staging/<area>/<index>.<ext>             answer images a reader holds until kept
     <prefix>/_catalog/index.json.gz                    what the last catalog read, per character
 
 `asset_name` may have several '/'-separated components (a multi-part asset key); `prefix` may be

@@ -16,7 +16,7 @@ there first.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class RequestTarget:
     """Where to send a request and with which headers (auth included: never log these)."""
 
     url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)
 
 
 class GeminiApiAdapter(Protocol):

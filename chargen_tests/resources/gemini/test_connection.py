@@ -31,3 +31,10 @@ def test_a_base_url_sends_requests_there_and_an_emulator_is_named_one(
     proxy = connect(ConnectionSettings(api_key="k", base_url="http://127.0.0.1:9"))
     assert proxy.backend == "custom"
     assert connection.client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
+
+
+def test_the_key_is_not_in_the_settings_printed_form() -> None:
+    from chargen_resources.gemini.connection import ConnectionSettings
+
+    settings = ConnectionSettings(api_key="AIza-SECRET-KEY", base_url="http://example.test")
+    assert "AIza-SECRET-KEY" not in repr(settings) and "example.test" in repr(settings)

@@ -258,10 +258,10 @@ def test_unsupported_formats_name_the_supported_ones(fmt: str) -> None:
     assert "PNG, JPEG or WEBP" in error.hint
 
 
-def test_error_without_character_and_attached_later() -> None:
+def test_an_error_names_the_character_when_it_is_known() -> None:
     with pytest.raises(SourceImageError) as caught:
         normalise_image(b"", name="a.png")
     assert str(caught.value).startswith("image 'a.png':")
-    named = caught.value.for_character("ash-witch")
-    assert str(named).startswith("character 'ash-witch', image 'a.png':")
-    assert named.file_name == "a.png" and named.character == "ash-witch"
+    with pytest.raises(SourceImageError) as named:
+        normalise_image(b"", name="a.png", character="ash-witch")
+    assert str(named.value).startswith("character 'ash-witch', image 'a.png':")

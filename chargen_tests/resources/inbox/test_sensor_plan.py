@@ -46,7 +46,6 @@ def test_unchanged_inbox_gives_an_empty_tick() -> None:
     assert second.requests == [] and second.new_partitions == []
     assert second.unchanged == 2
     assert second.cursor == first.cursor
-    assert second.combined_run_key is None
 
 
 def test_changed_file_retriggers_only_that_character() -> None:
@@ -135,17 +134,6 @@ def test_cursor_round_trip() -> None:
 def test_plan_is_independent_of_listing_order() -> None:
     cast = [character("c"), character("a"), character("b", "v3")]
     assert plan_tick(cast, None, set()) == plan_tick(list(reversed(cast)), None, set())
-
-
-def test_combined_run_key_covers_the_request_set() -> None:
-    one = plan_tick([character("a"), character("b")], None, set())
-    other = plan_tick([character("a"), character("b", "v2")], None, set())
-    assert one.combined_run_key is not None and one.combined_run_key.startswith("inbox@")
-    assert one.combined_run_key != other.combined_run_key
-    assert (
-        one.combined_run_key
-        == plan_tick([character("b"), character("a")], None, set()).combined_run_key
-    )
 
 
 def test_duplicate_keys_are_refused() -> None:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.thumbnails import read_thumbnail
 from chargen_resources.emulator import EmulatorSettings, RunningEmulator
 from chargen_resources.emulator.clock import EmulatorClock
 from chargen_resources.emulator.file_store import FileStore
@@ -30,7 +31,7 @@ from chargen_resources.pipeline.image_stage import (
     final_image_key,
     image_stage,
     keep_final_image,
-    stored_thumbnail,
+    thumbnail_key,
 )
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
@@ -48,6 +49,11 @@ from chargen_tests.fixtures.emulator import TEST_SETTINGS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+def stored_thumbnail(store: BlobStore, prefix: str, image: GeneratedImage) -> bytes | None:
+    """The image's small JPEG, as the catalog reads it: beside its take, or in an older record."""
+    return read_thumbnail(store, thumbnail_key(prefix, image), image.thumbnail)
 
 
 def test_final_images_live_at_the_asset_key() -> None:
@@ -334,7 +340,7 @@ def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
     for character in CHARACTERS:
         image = outcome.succeeded[character]
         assert {qa.check for qa in image.qa if qa.passed} >= {"png_decodes", "not_blank"}
-        assert image_stage.stored_thumbnail(store, "chargen", image) is not None
+        assert stored_thumbnail(store, "chargen", image) is not None
 
 
 def test_batch_reading_writes_nothing_to_the_temp_directory_on_local_storage(

@@ -80,3 +80,10 @@ def test_download_target_is_the_sdk_download_request(monkeypatch: pytest.MonkeyP
     assert GoogleGenAIApiAdapter(custom).download_target("files/xyz").url == (
         "http://127.0.0.1:9/gem/v1beta/files/xyz:download?alt=media"
     )
+
+
+def test_a_request_target_prints_without_its_headers() -> None:
+    from chargen_resources.streaming import RequestTarget
+
+    target = RequestTarget(url="https://example.test/v1", headers={"x-goog-api-key": "AIza-SECRET"})
+    assert "AIza-SECRET" not in repr(target) and "example.test" in repr(target)
