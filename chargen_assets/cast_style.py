@@ -12,9 +12,10 @@ from chargen_assets.stopping import stops_plainly
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpecError
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.style_stage import StyleError, prepare_style
 
-KEY = dg.AssetKey("cast_style")
+KEY = dg.AssetKey(stage_names.STYLE)
 CODE_VERSION = "style-v1"
 # The inbox fingerprint of `_style/` it was made from: the inbox sensor compares it.
 INBOX_FINGERPRINT_TAG = "chargen/style_fingerprint"
@@ -33,7 +34,7 @@ MAX_STYLE_IMAGE_SIDE = 2048
         "every character's prompt and image request; empty without the folder."
     ),
 )
-@stops_plainly("cast_style")
+@stops_plainly(stage_names.STYLE)
 def cast_style(
     context: dg.AssetExecutionContext, storage: ChargenStorage, inbox: InboxResource
 ) -> dg.MaterializeResult:

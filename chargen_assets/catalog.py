@@ -39,6 +39,7 @@ from chargen_resources.characters.contact_sheet import (
     stored_drawn_from,
 )
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.image_stage import thumbnail_key
 from chargen_resources.storage.blob_store import BlobNotFoundError
 from chargen_resources.storage.layout import beside_results, catalog_index_key
@@ -129,7 +130,7 @@ def _previous(storage: ChargenStorage) -> CatalogIndex | None:
     automation_condition=CATALOG_CONDITION,
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
-@stops_plainly("character_catalog")
+@stops_plainly(stage_names.CATALOG)
 def character_catalog(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:

@@ -13,6 +13,7 @@ from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.analysis_stage import analysis_stage
 from chargen_resources.pipeline.analysis_stage import still_valid as analysis_still_valid
 from chargen_resources.pipeline.image_stage import never_sendable
@@ -24,7 +25,7 @@ from chargen_resources.pipeline.style_stage import StyleError
 CODE_VERSION = ANALYSIS_REQUEST_VERSION
 
 spec = character_asset_spec(
-    "character_analysis",
+    stage_names.ANALYSIS,
     code_version=CODE_VERSION,
     kinds={"gemini"},
     upstream=[source_image.spec.key],

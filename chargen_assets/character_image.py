@@ -16,6 +16,7 @@ from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_bytes
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.image_stage import LOCKED_WITHOUT_IMAGE, image_stage, refusals
 from chargen_resources.pipeline.image_stage import still_valid as image_still_valid
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -35,7 +36,7 @@ def code_version_for(prompt_code_version: str) -> str:
 CODE_VERSION = code_version_for(character_prompt.CODE_VERSION)
 
 spec = character_asset_spec(
-    "character_image",
+    stage_names.IMAGE,
     code_version=CODE_VERSION,
     kinds={"gemini", "png"},
     # The request carries the cast's style images beside the prompt: it reads the style too.

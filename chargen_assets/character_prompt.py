@@ -12,6 +12,7 @@ from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.prompt_template import load_template
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.image_stage import STAGE as IMAGE_STAGE
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import approved_prompts, compile_prompts
@@ -23,7 +24,7 @@ TEMPLATE = load_template()
 CODE_VERSION = TEMPLATE.fingerprint
 
 spec = character_asset_spec(
-    "character_prompt",
+    stage_names.PROMPT,
     code_version=CODE_VERSION,
     kinds={"python"},
     # The analysis, and character.yaml (display name, notes, style, size) from source_image.

@@ -4,13 +4,14 @@ import dagster as dg
 
 from chargen_assets.catalog import character_catalog
 from chargen_assets.storage import ChargenStorage
+from chargen_resources.pipeline import stage_names
 
 
 @dg.asset_check(asset=character_catalog, description="Every character has a finished image.")
 def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
     import polars as pl  # only where a table is read (see catalog.py)
 
-    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    table = storage.read_artifact(stage_names.CATALOG, None, pl.DataFrame)
     failed = table.filter(pl.col("status") == "failed")
     return dg.AssetCheckResult(
         passed=failed.height == 0,
@@ -37,7 +38,7 @@ def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
 def images_have_dimensions(storage: ChargenStorage) -> dg.AssetCheckResult:
     import polars as pl
 
-    table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+    table = storage.read_artifact(stage_names.CATALOG, None, pl.DataFrame)
     done = table.filter(pl.col("status") == "done")
     broken = done.filter((pl.col("width") <= 0) | (pl.col("height") <= 0))
     return dg.AssetCheckResult(

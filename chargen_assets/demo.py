@@ -18,6 +18,8 @@ from typing import TextIO
 import dagster as dg
 import polars as pl
 
+from chargen_resources.pipeline import stage_names
+
 DEFAULT_HOME = Path(".chargen/dagster_home")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # no DEBUG event lines
 
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise_on_error=False,
             )
         if not style.success:
-            failure = style.failure_data_for_node("cast_style")
+            failure = style.failure_data_for_node(stage_names.STYLE)
             told = failure.user_failure_data if failure else None
             print(
                 f"chargen demo: {told.description if told else 'cast_style failed'}",
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         storage = resources["storage"]
-        table = storage.read_artifact("character_catalog", None, pl.DataFrame)
+        table = storage.read_artifact(stage_names.CATALOG, None, pl.DataFrame)
         table = table.filter(pl.col("character").is_in(keys))
         images_at = storage.store().uri(f"{storage.prefix}/character_image")
         gallery_at = storage.store().uri(beside_results(storage.prefix, GALLERY_PAGE))

@@ -9,6 +9,7 @@ import dagster as dg
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import SourceImages
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.source_stage import prepare_sources
 
@@ -16,7 +17,7 @@ from chargen_resources.pipeline.source_stage import prepare_sources
 CODE_VERSION = "normalise-v1"
 
 spec = character_asset_spec(
-    "source_image",
+    stage_names.SOURCE,
     code_version=CODE_VERSION,
     kinds={"pillow"},
     description=(

@@ -21,12 +21,13 @@ from chargen_resources.characters.prompt_template import TemplateError, load_tem
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.storage.locations import Location, s3_client, storage_from_env
 
-STAGES = ("source_image", "character_analysis", "character_prompt", "character_image")
+STAGES = stage_names.PIPELINE
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_UNREADABLE = 3  # the inbox, the results or the ledger could not be read

@@ -23,6 +23,7 @@ from chargen_resources.characters.requests import (
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
@@ -36,7 +37,7 @@ from chargen_resources.streaming import (
     read_batch_output,
 )
 
-STAGE = "character_analysis"
+STAGE = stage_names.ANALYSIS
 
 
 def still_valid(old: AnalysisRecord, source: SourceImages, model: str) -> bool:

@@ -32,7 +32,7 @@ from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
 from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
-from chargen_resources.pipeline import analysis_stage, image_stage
+from chargen_resources.pipeline import analysis_stage, image_stage, stage_names
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
@@ -208,12 +208,7 @@ def estimate(
     analysis_model: str,
     image_model: str,
     template: PromptTemplate,
-    stages: Iterable[str] = (
-        "source_image",
-        "character_analysis",
-        "character_prompt",
-        "character_image",
-    ),
+    stages: Iterable[str] = stage_names.PIPELINE,
     style_override: str | None = None,
     aspect_ratio: AspectRatio = "9:16",
     image_size: ImageSize = "1K",
@@ -228,32 +223,32 @@ def estimate(
     reading = ReadOnlyStore(store)
     unreadable: dict[str, str] = {}
     sources: Mapping[str, SourceImages]
-    if "source_image" in selected:
+    if stage_names.SOURCE in selected:
         prepared = prepare_sources(keys, inbox, reading, prefix, max_source_side)
         sources, unreadable = prepared.succeeded, dict(prepared.failed)
     else:
         sources = {
-            k: v for k in keys if (v := _stored(store, prefix, "source_image", k, SourceImages))
+            k: v for k in keys if (v := _stored(store, prefix, stage_names.SOURCE, k, SourceImages))
         }
-    style = stored_style(store, prefix, inbox) if "character_image" in selected else None
+    style = stored_style(store, prefix, inbox) if stage_names.IMAGE in selected else None
     if style is not None:  # as the run: a character whose image could never be asked for
         never = image_stage.never_sendable(sources, style, image_model)
         unreadable.update(never)
         sources = only(sources, [k for k in sources if k not in never])
-    analysis = StageEstimate(stage="character_analysis", model=analysis_model)
+    analysis = StageEstimate(stage=stage_names.ANALYSIS, model=analysis_model)
     known: PackedModels[AnalysisRecord] = PackedModels()  # one per character: packed
     for key, source in sources.items():
         old = (
             None
             if regenerate
-            else _stored(store, prefix, "character_analysis", key, AnalysisRecord)
+            else _stored(store, prefix, stage_names.ANALYSIS, key, AnalysisRecord)
         )
         if old is not None and analysis_stage.still_valid(old, source, analysis_model):
             known[key] = old
-            if "character_analysis" in selected:
+            if stage_names.ANALYSIS in selected:
                 analysis.kept += 1
             continue
-        if "character_analysis" not in selected:
+        if stage_names.ANALYSIS not in selected:
             continue
         request = analysis_stage.content_request(key, source)
         if _in_flight(ledger, analysis.stage, analysis_model, key, request):
@@ -267,7 +262,7 @@ def estimate(
             key, analysis_model, prompt_tokens, ANALYSIS_OUTPUT_TOKENS, ANALYSIS_THOUGHT_TOKENS
         )
 
-    image = StageEstimate(stage="character_image", model=image_model)
+    image = StageEstimate(stage=stage_names.IMAGE, model=image_model)
     if style is not None:
         prompts = compile_prompts(
             known,
@@ -320,7 +315,7 @@ def _estimate_image(
     to send it, if it would."""
     model = image.model
     locked = prompt.locked if prompt is not None else bool(source.spec and source.spec.locked)
-    old = _stored(store, prefix, "character_image", key, GeneratedImage)
+    old = _stored(store, prefix, stage_names.IMAGE, key, GeneratedImage)
     if locked:  # an approved take is kept whatever changed, even when regenerating
         if old is None:
             return image_stage.LOCKED_WITHOUT_IMAGE

@@ -44,6 +44,7 @@ from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.models import max_reference_images
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
@@ -72,7 +73,7 @@ from chargen_resources.streaming.chunk_file import ChunkFile
 from chargen_resources.streaming.types import ImageBlock
 from chargen_resources.streaming.upload import ImageContext, upload_image_chunks
 
-STAGE = "character_image"
+STAGE = stage_names.IMAGE
 
 
 def _job_id(job_name: str) -> str:

@@ -19,10 +19,11 @@ from chargen_resources.characters.prompt_compiler import (
     compile_prompt,
 )
 from chargen_resources.characters.prompt_template import PromptTemplate
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
 
-STAGE = "character_prompt"
+STAGE = stage_names.PROMPT
 
 
 def compile_prompts(

@@ -10,13 +10,14 @@ from chargen_resources.characters.artifacts import SourceImages, StoredImage
 from chargen_resources.inbox.character_spec import CharacterSpecError, parse_character_spec
 from chargen_resources.inbox.images import SourceImageError, normalise_image
 from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxFile, InboxSource
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
 from chargen_resources.storage.blob_store import BlobStore
 from chargen_resources.storage.layout import artifact_stem
 from chargen_resources.streaming.ahead import worked_ahead
 
-STAGE = "source_image"
+STAGE = stage_names.SOURCE
 
 
 def prepare_character(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from chargen_resources.characters.artifacts import CastStyle
 from chargen_resources.inbox.sources import InboxCharacter, InboxSource, SkipKind
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpec, parse_style_spec
+from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.source_stage import store_normalised
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 from chargen_resources.storage.documents import get_model
 from chargen_resources.storage.layout import artifact_key, artifact_stem
 
-STAGE = "cast_style"
+STAGE = stage_names.STYLE
 
 
 def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle:
