@@ -2,8 +2,9 @@
 
 A stage is declared once, in its asset module: its spec (key, code version, upstream assets),
 the artifact type it stores, its per-character metadata, and `compute`, which turns this run's
-upstream results into its own. `pipeline.py` runs the declared stages in a short loop; nothing
-else knows a stage's identity (see `stages.py` for the table).
+upstream results into its own; its name is `chargen_resources.pipeline.stage_names`', which the
+stage logic below Dagster shares. `pipeline.py` runs the declared stages in a short loop (see
+`stages.py` for the table).
 """
 
 from __future__ import annotations
