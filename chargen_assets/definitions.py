@@ -28,24 +28,24 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.malloc_arenas import limit_malloc_arenas
-from chargen_resources.storage.locations import Location
+from chargen_resources.storage.locations import DEFAULT_PREFIX, inbox_location, storage_location
 
 # Before any worker thread starts: a run worker, code server or sensor tick loads this first.
 limit_malloc_arenas()
 
 
 def storage_from_env() -> ChargenStorage:
-    where = Location.parse(os.environ.get("CHARGEN_STORAGE", ".chargen/storage"))
+    where = storage_location()
     s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
     if where.bucket is not None:
         return ChargenStorage(
-            backend="s3", s3_bucket=where.bucket, prefix=where.path or "chargen", s3=s3
+            backend="s3", s3_bucket=where.bucket, prefix=where.path or DEFAULT_PREFIX, s3=s3
         )
     return ChargenStorage(backend="local", local_root=where.path, s3=s3)
 
 
 def inbox_from_env() -> InboxResource:
-    where = Location.parse(os.environ.get("CHARGEN_INBOX", "inbox"))
+    where = inbox_location()
     s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
     if where.bucket is not None:
         return InboxResource(backend="s3", s3_bucket=where.bucket, s3_prefix=where.path, s3=s3)

@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 
 from chargen_resources.pipeline import stage_names
+from chargen_resources.storage.locations import DEFAULT_STORAGE
 
 DEFAULT_HOME = Path(".chargen/dagster_home")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # no DEBUG event lines
@@ -26,7 +27,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # no DEBUG 
 
 def _prepare_environment(inbox: Path, home: Path) -> None:
     os.environ["CHARGEN_INBOX"] = str(inbox.resolve())
-    os.environ.setdefault("CHARGEN_STORAGE", ".chargen/storage")
+    os.environ.setdefault("CHARGEN_STORAGE", DEFAULT_STORAGE)
     if not os.environ.get("GEMINI_API_KEY"):  # the emulator's jobs finish in seconds
         os.environ.setdefault("CHARGEN_POLL_SECONDS", "0.5")
     # The emulator's batch clock: quick, but still visibly PENDING then RUNNING in the log.

@@ -16,6 +16,7 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.inbox.sources import InboxSource, LocalInbox, S3Inbox
+from chargen_resources.storage.locations import DEFAULT_INBOX
 from chargen_resources.streaming import GoogleGenAIApiAdapter, StreamingGenerateClient
 
 _announced: set[str] = set()
@@ -112,7 +113,7 @@ class InboxResource(dg.ConfigurableResource):
     """Where reference sketches arrive: a local folder, or an S3 prefix. Only ever read."""
 
     backend: Literal["local", "s3"] = "local"
-    local_root: str = "inbox"
+    local_root: str = DEFAULT_INBOX
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3: S3Resource = Field(default_factory=S3Resource)

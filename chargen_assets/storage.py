@@ -44,6 +44,7 @@ from chargen_resources.storage.layout import (
     dead_letter_key,
     dead_letters_folder,
 )
+from chargen_resources.storage.locations import DEFAULT_PREFIX, DEFAULT_STORAGE
 from chargen_resources.streaming.ahead import worked_ahead
 
 AssetName = str | dg.AssetKey
@@ -84,9 +85,9 @@ class ChargenStorage(dg.ConfigurableResource):
     """Where chargen keeps its artifacts: a local folder (default) or an S3 bucket."""
 
     backend: Literal["local", "s3"] = "local"
-    local_root: str = ".chargen/storage"
+    local_root: str = DEFAULT_STORAGE
     s3_bucket: str | None = None
-    prefix: str = "chargen"
+    prefix: str = DEFAULT_PREFIX
     s3: S3Resource
 
     _store: BlobStore | None = PrivateAttr(default=None)

@@ -9,7 +9,6 @@ batch and at interactive prices. Nothing is written anywhere and no request reac
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import get_args
@@ -25,7 +24,12 @@ from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.style_stage import StyleError
-from chargen_resources.storage.locations import Location, s3_client, storage_from_env
+from chargen_resources.storage.locations import (
+    Location,
+    inbox_location,
+    s3_client,
+    storage_from_env,
+)
 
 STAGES = stage_names.PIPELINE
 EXIT_OK = 0
@@ -33,8 +37,7 @@ EXIT_BAD_INPUT = 2
 EXIT_UNREADABLE = 3  # the inbox, the results or the ledger could not be read
 
 
-def _inbox(value: str) -> InboxSource:
-    where = Location.parse(value)
+def _inbox(where: Location) -> InboxSource:
     if where.bucket is None:
         return LocalInbox(Path(where.path).resolve())
     return S3Inbox(s3_client(), where.bucket, where.path)
@@ -64,7 +67,7 @@ def _estimate(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    inbox = _inbox(arguments.inbox or os.environ.get("CHARGEN_INBOX", "inbox"))
+    inbox = _inbox(Location.parse(arguments.inbox) if arguments.inbox else inbox_location())
     try:
         scan = inbox.scan()
         listed = [character.key for character in scan.characters]

@@ -11,6 +11,12 @@ import boto3
 
 from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
 
+# Where results and the inbox are unless CHARGEN_STORAGE / CHARGEN_INBOX say otherwise, and
+# the key prefix results go under in a bucket named without one.
+DEFAULT_STORAGE = ".chargen/storage"
+DEFAULT_INBOX = "inbox"
+DEFAULT_PREFIX = "chargen"
+
 
 @dataclass(frozen=True)
 class Location:
@@ -30,9 +36,19 @@ def s3_client() -> Any:
     return boto3.client("s3", endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
 
 
-def storage_from_env(default: str = ".chargen/storage") -> tuple[BlobStore, str]:
+def storage_location() -> Location:
+    """Where CHARGEN_STORAGE puts results."""
+    return Location.parse(os.environ.get("CHARGEN_STORAGE", DEFAULT_STORAGE))
+
+
+def inbox_location() -> Location:
+    """Where CHARGEN_INBOX says the sketches are."""
+    return Location.parse(os.environ.get("CHARGEN_INBOX", DEFAULT_INBOX))
+
+
+def storage_from_env() -> tuple[BlobStore, str]:
     """The results store named by CHARGEN_STORAGE, and the key prefix chargen writes under."""
-    location = Location.parse(os.environ.get("CHARGEN_STORAGE", default))
+    location = storage_location()
     if location.bucket is None:
-        return LocalBlobStore(Path(location.path)), "chargen"
-    return S3BlobStore(s3_client(), location.bucket), location.path or "chargen"
+        return LocalBlobStore(Path(location.path)), DEFAULT_PREFIX
+    return S3BlobStore(s3_client(), location.bucket), location.path or DEFAULT_PREFIX
