@@ -22,6 +22,7 @@ from typing import IO, Literal
 from pydantic import BaseModel, ConfigDict
 
 from chargen_resources.estimate_command import add_estimate
+from chargen_resources.pipeline.batch_results import GOOD_FINISH_REASONS
 from chargen_resources.streaming import (
     ImageBlock,
     ImageContext,
@@ -106,10 +107,6 @@ def file_name_for(key: str | None, line_index: int, image_format: str | None) ->
     return stem + extension
 
 
-# A line without an image that ended like this was refused, not merely answered in text.
-NORMAL_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
-
-
 def refusal(end: LineEnd) -> LineError | None:
     """Why a line that carries no image was refused (a safety block, say), or None."""
     if end.block_reason:
@@ -117,7 +114,7 @@ def refusal(end: LineEnd) -> LineError | None:
             status="PROMPT_BLOCKED",
             message=f"the prompt was blocked (promptFeedback.blockReason {end.block_reason})",
         )
-    if end.finish_reason not in NORMAL_FINISH_REASONS:
+    if end.finish_reason not in GOOD_FINISH_REASONS:  # refused, not merely answered in text
         return LineError(
             status=end.finish_reason,
             message=f"no image: the model stopped with finishReason {end.finish_reason}",
