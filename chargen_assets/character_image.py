@@ -14,6 +14,7 @@ from chargen_assets.partitions import character_asset_spec, characters
 from chargen_assets.stage import CheckVerdict, Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
 from chargen_resources.characters.image_qa import failed as qa_failed
+from chargen_resources.characters.image_qa import failures_in_words
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.thumbnails import glance_markdown, thumbnail_bytes
 from chargen_resources.pipeline import stage_names
@@ -74,8 +75,7 @@ def metadata(image: GeneratedImage, uri: str) -> dict[str, Any]:
         "take": image.take or 1,
         "image": dg.MetadataValue.path(image.image_uri),
     }
-    problems = qa_failed(image.qa)
-    values["qa"] = "; ".join(f"{p.check}: {p.detail}" for p in problems) if problems else "passed"
+    values["qa"] = failures_in_words(image.qa) or "passed"
     values["record"] = dg.MetadataValue.path(uri)
     return values
 
@@ -121,12 +121,11 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         outcome.fail(key, reason, content=True)
     if strict:
         for character in list(outcome.succeeded):
-            if problems := qa_failed(outcome.succeeded[character].qa):
+            if problems := failures_in_words(outcome.succeeded[character].qa):
                 outcome.reject(
                     character,
-                    "the image failed QA ("
-                    + "; ".join(f"{p.check}: {p.detail}" for p in problems)
-                    + "); it was not kept, re-run this character to generate it again",
+                    f"the image failed QA ({problems}); it was not kept, re-run this character "
+                    "to generate it again",
                 )
     return outcome
 

@@ -116,3 +116,9 @@ def _size_check(size: tuple[int, int], model: str, aspect_ratio: str, image_size
 
 def failed(results: list[QaResult]) -> list[QaResult]:
     return [result for result in results if not result.passed]
+
+
+def failures_in_words(results: list[QaResult]) -> str | None:
+    """The failed checks with their details, on one line; None when every check passed."""
+    problems = failed(results)
+    return "; ".join(f"{p.check}: {p.detail}" for p in problems) if problems else None

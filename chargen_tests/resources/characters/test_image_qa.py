@@ -43,3 +43,16 @@ def test_each_check_fails_on_its_own_crafted_image() -> None:
 def test_sizes_the_tables_lack_are_judged_by_their_ratio() -> None:
     assert _verdicts(_png((700, 700)), aspect_ratio="1:1", image_size="8K")["size_as_asked"]
     assert not _verdicts(_png((700, 900)), aspect_ratio="1:1", image_size="8K")["size_as_asked"]
+
+
+def test_failures_are_told_on_one_line_and_a_pass_is_none() -> None:
+    from chargen_resources.characters.image_qa import QaResult, failures_in_words
+
+    results = [
+        QaResult(check="png_decodes", passed=True, detail="ok"),
+        QaResult(check="not_blank", passed=False, detail="one flat colour"),
+        QaResult(check="size_as_asked", passed=False, detail="512x512, asked 768x1344"),
+    ]
+    told = failures_in_words(results)
+    assert told == "not_blank: one flat colour; size_as_asked: 512x512, asked 768x1344"
+    assert failures_in_words(results[:1]) is None
