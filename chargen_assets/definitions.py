@@ -13,6 +13,7 @@ Configuration comes from the environment so the same code runs on a laptop and i
 
 from __future__ import annotations
 
+import math
 import os
 
 import dagster as dg
@@ -97,6 +98,8 @@ def gemini_from_env() -> GeminiBatchResource:
 def _dollars(variable: str, value: str) -> float:
     try:
         amount = float(value)
+        if not math.isfinite(amount):  # nan compares false with everything: a guard open
+            raise ValueError(value)
     except ValueError:
         raise dg.DagsterInvalidConfigError(
             f"{variable}={value!r} is not an amount of dollars; set it to a number such as 25 "

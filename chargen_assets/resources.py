@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Literal
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
 from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnection, connect
@@ -60,6 +61,14 @@ class GeminiBatchResource(dg.ConfigurableResource):
             "nothing is sent. Unset: no ceiling. Environment: CHARGEN_MAX_RUN_COST_USD."
         ),
     )
+
+    @field_validator("monthly_budget_usd", "max_run_cost_usd")
+    @classmethod
+    def _an_amount(cls, value: float | None) -> float | None:
+        """A guard must hold: nan compares false with every cost, so it would let all through."""
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(f"{value} is not an amount of dollars (a number, 0 or more)")
+        return value
 
     _connection: GeminiConnection | None = PrivateAttr(default=None)
 

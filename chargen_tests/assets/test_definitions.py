@@ -123,3 +123,12 @@ def test_the_local_instance_retries_a_dead_worker_but_not_failed_characters() ->
     assert local["run_monitoring"]["enabled"] and local["run_retries"]["enabled"]
     # Retrying a run some characters failed would pay for their refusals again.
     assert local["run_retries"]["retry_on_asset_or_op_failure"] is False
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "abc"])
+def test_a_cost_guard_that_is_not_an_amount_is_refused_at_load(value: str) -> None:
+    """nan compares false with every cost: accepted, it would let every run through."""
+    from chargen_assets.definitions import _dollars
+
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        _dollars("CHARGEN_MONTHLY_BUDGET_USD", value)

@@ -27,3 +27,14 @@ def test_gemini_resource_connects_once_and_builds_runners(
     first = resource.connection()
     assert resource.connection() is first and first.backend == "emulator"  # recognised
     assert first.client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
+
+
+def test_a_cost_guard_given_as_config_must_be_an_amount() -> None:
+    import pydantic
+
+    for value in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(pydantic.ValidationError, match="not an amount of dollars"):
+            GeminiBatchResource(monthly_budget_usd=value)
+        with pytest.raises(pydantic.ValidationError, match="not an amount of dollars"):
+            GeminiBatchResource(max_run_cost_usd=value)
+    assert GeminiBatchResource(max_run_cost_usd=0.0).max_run_cost_usd == 0.0
