@@ -70,12 +70,47 @@ class CharacterSpecError(ValueError):
         super().__init__(f"character '{character}': character.yaml {where}: {problem}. {fix}")
 
 
+class NotPlainYaml(yaml.MarkedYAMLError):
+    """YAML that parses but is not plain data: an alias, a repeated key."""
+
+    def __init__(self, problem: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+# What to do about YAML that parsed as more than plain data (a tag, an alias, a repeated key).
+PLAIN_YAML_FIX = "Write plain values (text, numbers, true/false, lists), each field once"
+
+
+def yaml_fix(error: yaml.YAMLError) -> str:
+    """What to do about a file that could not be read as plain data."""
+    if isinstance(error, NotPlainYaml | yaml.constructor.ConstructorError):
+        return PLAIN_YAML_FIX
+    return 'Check the indentation and quote values containing ":" or "#"'
+
+
 class NoSexagesimalLoader(yaml.SafeLoader):
-    """SafeLoader that reads ``16:9`` as text.
+    """SafeLoader that reads ``16:9`` as text, and refuses aliases and repeated keys.
 
     YAML 1.1 (PyYAML) reads unquoted ``16:9`` as the base-60 integer 969, which would turn the
-    most natural way to write an aspect ratio into a confusing error.
+    most natural way to write an aspect ratio into a confusing error. An alias (``*name``) lets
+    a few hundred bytes expand to gigabytes, and no field needs one; a key written twice (a
+    second ``feedback:`` appended) would silently keep only the last.
     """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise NotPlainYaml("an alias (*name) is not accepted here: write the value out", mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise NotPlainYaml(f"'{key}' is written twice: keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _INT_RESOLVER = re.compile(
@@ -130,6 +165,12 @@ def _fix_for(field: str, error_type: str) -> str:
     return 'Write it as text, in quotes if it looks like yes/no, a date or a list: notes: "yes"'
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as the error quotes it: cut short, so a long one never fills the log."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
     # Report the first problem only: users fix files one line at a time, and one clear message
     # reads better in the Dagster UI than a pydantic dump.
@@ -140,9 +181,9 @@ def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
     if error_type == "extra_forbidden":
         problem = "is not a known field"
     elif error_type == "literal_error":
-        problem = f"{detail['input']!r} is not supported"
+        problem = f"{_shown(detail['input'])} is not supported"
     else:
-        problem = f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {detail['input']!r})"
+        problem = f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {_shown(detail['input'])})"
     return CharacterSpecError(character, problem, _fix_for(field or "", error_type), field)
 
 
@@ -169,7 +210,7 @@ def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
         raise CharacterSpecError(
             character,
             f"is not valid YAML{yaml_problem(error)}",
-            'Check the indentation and quote values containing ":" or "#"',
+            yaml_fix(error),
         ) from error
     if loaded is None:
         return CharacterSpec()

@@ -20,6 +20,7 @@ from chargen_resources.inbox.character_spec import (
     AspectRatio,
     ImageSize,
     NoSexagesimalLoader,
+    yaml_fix,
     yaml_problem,
 )
 
@@ -66,9 +67,9 @@ def parse_style_spec(data: bytes, where: str = f"{STYLE_FOLDER}/style.yaml") -> 
     except UnicodeDecodeError as error:
         raise StyleSpecError(f"{where}: is not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
+        fix = yaml_fix(error)
         raise StyleSpecError(
-            f"{where}: is not valid YAML{yaml_problem(error)}; check the indentation and quote "
-            'values containing ":" or "#"'
+            f"{where}: is not valid YAML{yaml_problem(error)}; {fix[:1].lower()}{fix[1:]}"
         ) from None
     if loaded is None:
         loaded = {}

@@ -109,3 +109,35 @@ def test_not_utf8() -> None:
 def test_yaml_tags_are_not_executed() -> None:
     error = _error(b"display_name: !!python/object/apply:os.system ['true']\n")
     assert "not valid YAML" in str(error)
+
+
+def test_an_alias_is_refused_before_it_can_expand() -> None:
+    """Nine levels of nine-fold aliases are 400 bytes of YAML and gigabytes of value."""
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    bomb = ("\n".join(levels) + "\nnotes: *i\n").encode()
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(bomb, "bomb")
+    told = str(refused.value)
+    assert "an alias (*name) is not accepted" in told and "line 2" in told and len(told) < 300
+
+
+def test_a_field_written_twice_is_refused_not_silently_the_last() -> None:
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"feedback: warmer\nnotes: tall\nfeedback: colder\n", "ash")
+    assert "'feedback' is written twice: keep one" in str(refused.value)
+    assert "each field once" in str(refused.value)
+
+
+def test_a_long_value_is_quoted_short_in_its_error() -> None:
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"notes: " + b"x" * 2_000_000 + b"\n", "ash")
+    told = str(refused.value)
+    assert "field 'notes'" in told and "(2,000,002 characters)" in told and len(told) < 400
+
+
+def test_a_python_tag_is_told_to_write_plain_values() -> None:
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"notes: !!python/object:os.system {}\n", "ash")
+    assert "plain values" in str(refused.value) and "indentation" not in str(refused.value)

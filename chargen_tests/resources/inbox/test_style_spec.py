@@ -27,3 +27,10 @@ def test_errors_name_the_file_and_the_field(text: bytes, named: str) -> None:
     with pytest.raises(StyleSpecError) as error:
         parse_style_spec(text)
     assert str(error.value).startswith("_style/style.yaml: ") and named in str(error.value)
+
+
+def test_a_style_guide_with_an_alias_is_refused() -> None:
+    with pytest.raises(StyleSpecError) as refused:
+        parse_style_spec(b'palette: &p ["#aa0000"]\nnotes: *p\n')
+    assert "an alias (*name) is not accepted" in str(refused.value)
+    assert "write plain values" in str(refused.value)
