@@ -29,7 +29,12 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
 from chargen_resources.malloc_arenas import limit_malloc_arenas
-from chargen_resources.storage.locations import DEFAULT_PREFIX, inbox_location, storage_location
+from chargen_resources.storage.locations import (
+    DEFAULT_PREFIX,
+    inbox_location,
+    overlap_problem,
+    storage_location,
+)
 
 # Before any worker thread starts: a run worker, code server or sensor tick loads this first.
 limit_malloc_arenas()
@@ -113,6 +118,8 @@ def _dollars(variable: str, value: str) -> float:
 
 
 def build_defs() -> dg.Definitions:
+    if problem := overlap_problem(storage_location(), inbox_location()):
+        raise dg.DagsterInvalidDefinitionError(problem[:1].upper() + problem[1:])
     storage = storage_from_env()
     return dg.Definitions(
         assets=[cast_style, character_pipeline, character_catalog, cast_contact_sheet],

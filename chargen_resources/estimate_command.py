@@ -27,8 +27,10 @@ from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.storage.locations import (
     Location,
     inbox_location,
+    overlap_problem,
     s3_client,
     storage_from_env,
+    storage_location,
 )
 
 STAGES = stage_names.PIPELINE
@@ -67,7 +69,11 @@ def _estimate(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    inbox = _inbox(Location.parse(arguments.inbox) if arguments.inbox else inbox_location())
+    where = Location.parse(arguments.inbox) if arguments.inbox else inbox_location()
+    if problem := overlap_problem(storage_location(), where):
+        print(f"chargen estimate: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    inbox = _inbox(where)
     try:
         scan = inbox.scan()
         listed = [character.key for character in scan.characters]

@@ -23,6 +23,9 @@ class Location:
     bucket: str | None  # None: a local folder
     path: str  # the folder, or the key prefix in the bucket (no slashes around it)
 
+    def __str__(self) -> str:
+        return self.path if self.bucket is None else f"s3://{self.bucket}/{self.path}"
+
     @classmethod
     def parse(cls, value: str) -> Location:
         if value.startswith("s3://"):
@@ -44,6 +47,34 @@ def storage_location() -> Location:
 def inbox_location() -> Location:
     """Where CHARGEN_INBOX says the sketches are."""
     return Location.parse(os.environ.get("CHARGEN_INBOX", DEFAULT_INBOX))
+
+
+def _holds(outer: Location, inner: Location) -> bool:
+    if outer.bucket is None:
+        return Path(inner.path).resolve().is_relative_to(Path(outer.path).resolve())
+    start = outer.path.strip("/")
+    return not start or inner.path.strip("/") == start or inner.path.startswith(f"{start}/")
+
+
+def overlap_problem(storage: Location, inbox: Location) -> str | None:
+    """Why results stored at `storage` and sketches read from `inbox` cannot share a place (one
+    inside the other), or None. Results inside the inbox would be read back as a character and
+    paid for on every run; an inbox inside the results could be written over."""
+    if storage.bucket != inbox.bucket:
+        return None
+    # Where results are written: the bucket's prefix, or the folder's own `chargen/`.
+    results = (
+        Location(None, str(Path(storage.path) / DEFAULT_PREFIX))
+        if storage.bucket is None
+        else Location(storage.bucket, storage.path.strip("/") or DEFAULT_PREFIX)
+    )
+    if not (_holds(results, inbox) or _holds(inbox, results)):
+        return None
+    return (
+        f"the results ({storage}) and the inbox ({inbox}) overlap: chargen would read its "
+        "own results as characters and pay to make them again. Set CHARGEN_STORAGE and "
+        "CHARGEN_INBOX to places apart (neither inside the other)"
+    )
 
 
 def storage_from_env() -> tuple[BlobStore, str]:

@@ -132,3 +132,17 @@ def test_a_cost_guard_that_is_not_an_amount_is_refused_at_load(value: str) -> No
 
     with pytest.raises(dg.DagsterInvalidConfigError):
         _dollars("CHARGEN_MONTHLY_BUDGET_USD", value)
+
+
+def test_results_and_inbox_in_one_place_are_refused_at_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Results inside the inbox would be listed as a character and paid for on every run."""
+    monkeypatch.setenv("CHARGEN_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "inbox"))
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="overlap"):
+        definitions.build_defs()
+    monkeypatch.setenv("CHARGEN_INBOX", "s3://studio")
+    monkeypatch.setenv("CHARGEN_STORAGE", "s3://studio/results")
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="CHARGEN_STORAGE and CHARGEN_INBOX"):
+        definitions.build_defs()

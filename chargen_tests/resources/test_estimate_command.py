@@ -111,3 +111,10 @@ def test_what_in_the_inbox_is_not_a_character_is_listed(tmp_path: Path) -> None:
     done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(tmp_path / "storage")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].startswith("inbox: not characters: villain.gif: ")
+
+
+def test_results_inside_the_inbox_are_refused(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(inbox)})
+    assert done.returncode == 2 and "overlap" in done.stderr and "Traceback" not in done.stderr
