@@ -84,7 +84,8 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
 
 def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -> dict[str, str]:
     """When this run makes images: characters whose image could never be asked for as they
-    are (too many references for the image model), so their analysis is not paid for either."""
+    are (a reference_images name the folder lacks, too many references for the image model),
+    so their analysis is not paid for either."""
     if not run.makes_images:
         return {}
     try:

@@ -153,14 +153,16 @@ def too_many_references(sketches: int, style_images: int, model: str) -> str | N
 def never_sendable(
     sources: Mapping[str, SourceImages], style: CastStyle, model: str
 ) -> dict[str, str]:
-    """Characters whose image request would carry more references than `model` takes (their
-    sketches as character.yaml picks them, then the cast's style images), with what to do:
-    refused before anything is paid for them, not after their analysis."""
+    """Characters whose image could never be asked for as they are, with what to do: their
+    character.yaml's reference_images names a sketch the folder lacks, or the request would
+    carry more references than `model` takes (the sketches it picks, then the cast's style
+    images). Refused before anything is paid for them, not after their analysis."""
     refused: dict[str, str] = {}
     for key in sorted(sources):  # one at a time: they may be held packed
         try:
             sketches = len(chosen_references(sources[key]))
-        except ValueError:  # a reference_images name that is not there: the prompt says so
+        except ValueError as error:  # a reference_images name that is not there
+            refused[key] = str(error)
             continue
         if (reason := too_many_references(sketches, len(style.images), model)) is not None:
             refused[key] = reason

@@ -175,6 +175,18 @@ def test_a_character_with_more_sketches_than_the_image_model_takes_pays_for_noth
     assert only_analysis.success and "crowd" in platform.materialized("character_analysis")
 
 
+def test_a_reference_images_name_the_folder_lacks_pays_for_nothing(platform: Platform) -> None:
+    draw_sketch(platform.inbox / "typo" / "front.png", (200, 60, 90))
+    (platform.inbox / "typo" / "character.yaml").write_text("reference_images: [frnt.png]\n")
+    result = platform.run([*COLOURS, "typo"], config={"mode": "batch"})
+    assert not result.success
+    assert platform.materialized("character_image") == set(COLOURS)
+    dead = platform.storage().read_dead_letter("character_analysis", "typo", DeadLetter)
+    assert dead is not None and "reference_images names frnt.png" in dead.reason
+    (analysis_job,) = [j for j in platform.batches() if "analysis" in j["metadata"]["displayName"]]
+    assert int(analysis_job["metadata"]["batchStats"]["requestCount"]) == len(COLOURS)
+
+
 def test_an_interactive_request_that_never_connected_is_said_plainly_and_not_counted_paid(
     platform: Platform,
 ) -> None:

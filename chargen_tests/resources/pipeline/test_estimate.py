@@ -230,3 +230,13 @@ def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_aga
 
     assert image_estimate(qa_must_pass=False) == (0, 1)  # warn: kept, its check shows it
     assert image_estimate(qa_must_pass=True) == (1, 0)  # dead_letter: the run makes it again
+
+
+def test_a_reference_images_name_the_folder_lacks_is_not_priced(
+    inbox: Path, tmp_path: Path
+) -> None:
+    spec = inbox / "crimson-knight" / "character.yaml"
+    spec.write_text(spec.read_text() + "\nreference_images: [missing.png]\n")
+    priced = _estimate(inbox, tmp_path / "storage")
+    assert "reference_images names missing.png" in priced.unreadable["crimson-knight"]
+    assert all("crimson-knight" not in stage.sending for stage in priced.stages)
