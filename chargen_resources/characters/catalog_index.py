@@ -100,7 +100,7 @@ def catalog_entry(
         made_from=versions,
         status=status_of(state),
         row=catalog_row(state),
-        card=gallery_card(state, prefix).html,
+        card=gallery_card(state, prefix, thumbnail_key).html,
         costs=cost_lines(state),
         thumbnail_key=thumbnail_key,
         thumbnail_inline=state.image.thumbnail if state.image is not None else None,

@@ -56,13 +56,22 @@ class GalleryCard(NamedTuple):
     html: str
 
 
-def gallery_card(state: CharacterState, prefix: str) -> GalleryCard:
+def gallery_card(
+    state: CharacterState, prefix: str, thumbnail_key: str | None = None
+) -> GalleryCard:
+    """One character's card; its image as the thumbnail stored beside its take (at
+    `thumbnail_key`), linked to the full image: a page of a few hundred 2K images would fetch
+    gigabytes. Without a stored thumbnail, the full image."""
     status = status_of(state)
     name = html.escape(state.character)
     parts = [f'<section class="card {status}" id="{name}" data-status="{status}">']
     if state.image is not None:
-        src = _link(state.image.image_key, prefix)
-        parts.append(f'<div><img class="final" {_LAZY} src="{src}" alt="{name}"></div>')
+        full = _link(state.image.image_key, prefix)
+        shown = thumbnail_key if thumbnail_key and state.image.glance is not None else None
+        src = _link(shown, prefix) if shown else full
+        parts.append(
+            f'<div><a href="{full}"><img class="final" {_LAZY} src="{src}" alt="{name}"></a></div>'
+        )
     else:
         parts.append('<div class="final">no image</div>')
     parts.append(f"<div><h2>{name} <small>({status})</small></h2>")

@@ -78,6 +78,9 @@ def test_the_gallery_shows_every_picture_and_the_failed_character_first(
     states = re.findall(r'<img[^>]*data-load="(\w+)"', dom)
     finals = re.findall(r'<img class="final"', dom)
     assert len(finals) == len(COLOURS) - 1  # ember has no image
+    # Each the small JPEG kept beside its take, linked to the full image.
+    thumbnails = re.findall(r'<img class="final"[^>]*src="[^"]*/takes/\d+\.jpg"', dom)
+    assert len(thumbnails) == len(finals), finals
     assert states and set(states) == {"ok"}, states  # sketches and images, every one loaded
     assert len(states) == len(finals) + len(COLOURS)  # one sketch per character
     sections = re.findall(r'<section class="card (\w+)" id="([\w-]+)"', dom)
