@@ -31,7 +31,7 @@ def code_version_for(prompt_code_version: str) -> str:
     Dagster does not carry a parent's code change down to partitions whose own events are
     unchanged, so without this only `character_prompt` would read as stale after a template edit;
     with it, every image made from an older template does too."""
-    return f"{IMAGE_CODE}+{prompt_code_version[:16]}"
+    return f"{IMAGE_CODE}+{prompt_code_version}"
 
 
 CODE_VERSION = code_version_for(character_prompt.CODE_VERSION)

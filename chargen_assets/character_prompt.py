@@ -10,7 +10,7 @@ from chargen_assets import cast_style, character_analysis, source_image
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
 from chargen_resources.characters.artifacts import GeneratedImage
-from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.characters.prompt_compiler import COMPILER_VERSION, CompiledPrompt
 from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.image_stage import STAGE as IMAGE_STAGE
@@ -18,10 +18,11 @@ from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.prompt_stage import approved_prompts, compile_prompts
 
 # Read when the definitions load (a bad placeholder stops the load, naming it). Its fingerprint
-# is this asset's code version: editing the file makes every character's prompt stale, and
-# nothing else does.
+# and the compiler's version are this asset's code version: editing the file, or a change in
+# how prompts are compiled, makes every character's prompt stale (recompiling is free; an image
+# is made again only where its prompt's text changed).
 TEMPLATE = load_template()
-CODE_VERSION = TEMPLATE.fingerprint
+CODE_VERSION = f"{TEMPLATE.fingerprint}+c{COMPILER_VERSION}"
 
 spec = character_asset_spec(
     stage_names.PROMPT,

@@ -49,6 +49,12 @@ class Reference(BaseModel):
         )
 
 
+# Bump when compile_prompt writes a different text from the same template and inputs: it is
+# part of character_prompt's code version, so the prompts are compiled again.
+# 2: a character without a display_name is named by its folder, not its partition key.
+COMPILER_VERSION = 2
+
+
 class PromptInputs(BaseModel):
     """Everything besides the analysis that shapes one character's prompt."""
 

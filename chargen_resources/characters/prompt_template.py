@@ -21,7 +21,7 @@ TEMPLATE_ENV = "CHARGEN_PROMPT_TEMPLATE"
 DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "prompts" / "character_image.txt"
 
 PLACEHOLDERS: dict[str, str] = {
-    "name": "the character's display name (character.yaml `name`, else its folder)",
+    "name": "the character's name (character.yaml `display_name`, else its folder's name)",
     "archetype": "the analysis's archetype, e.g. oracle",
     "a_archetype": "the archetype with its article, e.g. an oracle",
     "traits": "the analysis's visual traits, comma-separated",

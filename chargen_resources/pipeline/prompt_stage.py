@@ -19,6 +19,7 @@ from chargen_resources.characters.prompt_compiler import (
     compile_prompt,
 )
 from chargen_resources.characters.prompt_template import PromptTemplate
+from chargen_resources.inbox.sources import IMAGE_SUFFIXES
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels
@@ -56,7 +57,8 @@ def compile_prompts(
             continue
         inputs = PromptInputs(
             character=key,
-            display_name=spec.display_name if spec else None,
+            display_name=(spec.display_name if spec else None)
+            or (folder_name(source.source_name) if source else None),
             notes=spec.notes if spec else None,
             feedback=spec.feedback if spec else None,
             style_override=spec.style_override if spec else None,
@@ -71,6 +73,13 @@ def compile_prompts(
         )
         outcome.succeeded[key] = compile_prompt(record.analysis, inputs, template, style_override)
     return outcome
+
+
+def folder_name(source_name: str) -> str:
+    """A character's name as the artist wrote it: its folder's, or a loose image's without its
+    extension (its partition key may be a slug with a hash: `elodie-the-pale-b4ea4810`)."""
+    stem, dot, suffix = source_name.rpartition(".")
+    return stem if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES else source_name
 
 
 def chosen_references(source: SourceImages) -> tuple[Reference, ...]:

@@ -103,3 +103,22 @@ def test_a_reference_image_not_in_the_folder_is_named_with_what_is_there() -> No
         chosen_references(source)
     outcome = compile_prompts({"hero": _record("hero")}, {"hero": source}, template=load_template())
     assert "frnt.png" in outcome.failed["hero"] and "front.png" in outcome.failed["hero"]
+
+
+def test_a_character_without_a_display_name_is_named_by_its_folder_not_its_key() -> None:
+    sources = {
+        key: SourceImages(character=key, source_name=source, images=[], content_hash="x")
+        for key, source in (
+            ("elodie-the-pale-b4ea4810", "Élodie the Pale"),
+            ("wandering-hermit-b0368239", "wandering-hermit.JPG"),  # a loose image
+            ("dr-who-1a2b3c4d", "Dr. Who"),  # a dot that is not an extension stays
+        )
+    }
+    outcome = compile_prompts(
+        {key: _record(key) for key in sources}, sources, template=load_template()
+    )
+    texts = {key: prompt.text for key, prompt in outcome.succeeded.items()}
+    assert "of Élodie the Pale" in texts["elodie-the-pale-b4ea4810"]
+    assert "of wandering-hermit," in texts["wandering-hermit-b0368239"]
+    assert "of Dr. Who" in texts["dr-who-1a2b3c4d"]
+    assert not any("b4ea4810" in text or "b0368239" in text for text in texts.values())
