@@ -42,6 +42,7 @@ from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
+from chargen_resources.inbox.sources import InboxCharacter, InboxError, content_hash
 from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.style_stage import stored_style
@@ -70,7 +71,7 @@ class _Run:
         self.context = context
         self.storage = storage
         self.inbox = inbox
-        self._inbox_fingerprints: dict[str, str] | None = None
+        self._inbox_listing: dict[str, InboxCharacter] | None = None
         self._style: CastStyle | None = None
         self.failures: dict[str, tuple[str, str]] = {}
         self.versions: dict[tuple[dg.AssetKey, str], str] = {}
@@ -111,6 +112,7 @@ class _Run:
                     batch_job=job,
                     content=content,
                     inputs=self.inbox_fingerprint(character) if content else None,
+                    inputs_content=self.inbox_content(character) if content else None,
                     code=stages.CODE_FINGERPRINT if content else None,
                 ),
             )
@@ -159,12 +161,24 @@ class _Run:
             )
         return self._style
 
+    def _listed(self) -> dict[str, InboxCharacter]:
+        """The inbox's characters now (listed once per run, when first needed)."""
+        if self._inbox_listing is None:
+            self._inbox_listing = {c.key: c for c in self.inbox.source().list_characters()}
+        return self._inbox_listing
+
     def inbox_fingerprint(self, character: str) -> str | None:
-        """The character's inbox fingerprint now (listed once per run, when first needed)."""
-        if self._inbox_fingerprints is None:
-            listed = self.inbox.source().list_characters()
-            self._inbox_fingerprints = {c.key: c.fingerprint for c in listed}
-        return self._inbox_fingerprints.get(character)
+        """The character's inbox fingerprint now."""
+        listed = self._listed().get(character)
+        return listed.fingerprint if listed is not None else None
+
+    def inbox_content(self, character: str) -> str | None:
+        """The hash of the character's files' bytes now (read for a content failure only)."""
+        listed = self._listed().get(character)
+        try:
+            return content_hash(self.inbox.source(), listed) if listed is not None else None
+        except (InboxError, OSError):
+            return None
 
     def load(self, stage: Stage[Any], keys: list[str]) -> StageOutcome[Any]:
         """Read a stage that is not selected in this run from storage."""

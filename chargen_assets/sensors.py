@@ -18,7 +18,13 @@ from chargen_resources.characters.artifacts import NO_STYLE, DeadLetter
 from chargen_resources.gc_pause import cycle_collection_paused
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
-from chargen_resources.inbox.sources import InboxScan
+from chargen_resources.inbox.sources import (
+    InboxCharacter,
+    InboxError,
+    InboxScan,
+    InboxSource,
+    content_hash,
+)
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
@@ -184,8 +190,8 @@ def _inbox_tick(
             style_settled=style_changed is None,
         )
     ]
-    fingerprints_now = {character.key: character.fingerprint for character in listed}
-    held = refused_unchanged(storage, fingerprints_now, {r.partition_key for r in plan.requests})
+    asked = {r.partition_key for r in plan.requests}
+    held = refused_unchanged(storage, inbox.source(), [c for c in listed if c.key in asked])
     for character, reason in sorted(held.items()):
         context.log.info(
             f"{character}: not sent again: it failed for its content ({reason}) and neither its "
@@ -265,27 +271,37 @@ def _style_changed(instance: dg.DagsterInstance, fingerprint: str | None) -> str
 
 
 def refused_unchanged(
-    storage: ChargenStorage, fingerprints: dict[str, str], candidates: set[str]
+    storage: ChargenStorage, source: InboxSource, candidates: Sequence[InboxCharacter]
 ) -> dict[str, str]:
     """Candidates whose last failure was their content's, with nothing changed since: sending
-    them again would pay to fail again. One listing of the dead letters, then only theirs."""
+    them again would pay to fail again. One listing of the dead letters, then only theirs; a
+    character whose files' times moved (a copy, a sync, a touch) has its bytes compared."""
     if not candidates:
         return {}
+    by_key = {character.key: character for character in candidates}
     held: dict[str, str] = {}
-    for character, assets in storage.dead_lettered().items():
-        if character not in candidates:
+    for key, assets in storage.dead_lettered().items():
+        character = by_key.get(key)
+        if character is None:
             continue
         for stage in sorted(assets):
-            dead = storage.read_dead_letter(stage, character, DeadLetter)
-            if (
-                dead is not None
-                and dead.content
-                and dead.inputs == fingerprints.get(character)
-                and dead.code == CODE_FINGERPRINT
+            dead = storage.read_dead_letter(stage, key, DeadLetter)
+            if dead is None or not dead.content or dead.code != CODE_FINGERPRINT:
+                continue
+            if dead.inputs == character.fingerprint or (
+                dead.inputs_content is not None
+                and dead.inputs_content == _content_now(source, character)
             ):
-                held[character] = dead.reason
+                held[key] = dead.reason
                 break
     return held
+
+
+def _content_now(source: InboxSource, character: InboxCharacter) -> str | None:
+    try:
+        return content_hash(source, character)
+    except (InboxError, OSError):  # gone or unreadable now: the run will say so
+        return None
 
 
 def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:

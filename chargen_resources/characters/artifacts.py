@@ -150,3 +150,5 @@ class DeadLetter(BaseModel):
     content: bool = False
     inputs: str | None = None
     code: str | None = None
+    # The bytes of its files then (sha256): a copy or sync that only moves their times is no change.
+    inputs_content: str | None = None

@@ -615,7 +615,12 @@ def test_the_sensor_does_not_pay_again_for_a_refusal_until_something_changes(
     assert ember is not None and ember.content and ember.inputs and ember.code
     assert ash is not None and not ash.content  # an error line: worth asking again
     assert "ember" not in _sensor_wants(platform) and "ash" in _sensor_wants(platform)
-    (platform.inbox / "ember" / "character.yaml").write_text("notes: a stern executioner\n")
+    # Its files copied again, the same bytes with new times (a sync, a touch): no change.
+    sheet = platform.inbox / "ember" / "character.yaml"
+    sheet.write_text("notes: a gory executioner\n")
+    os.utime(sheet, (1_700_000_000, 1_700_000_000))
+    assert "ember" not in _sensor_wants(platform)
+    sheet.write_text("notes: a stern executioner\n")
     assert "ember" in _sensor_wants(platform)
 
 
