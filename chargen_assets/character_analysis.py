@@ -76,10 +76,18 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         AnalysisRecord,
         valid,
         paid,
+        # An approved take keeps the prompt it was made from: a new analysis would change
+        # nothing, so `regenerate` does not pay for one.
+        kept_when_regenerating=locked_characters(sources),
     )
     for key, reason in refused.items():
         outcome.fail(key, reason, content=True)
     return outcome
+
+
+def locked_characters(sources: Mapping[str, SourceImages]) -> list[str]:
+    """Characters whose character.yaml says `locked: true` (one record at a time: packed)."""
+    return [key for key in sorted(sources) if (spec := sources[key].spec) and spec.locked]
 
 
 def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -> dict[str, str]:

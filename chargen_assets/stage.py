@@ -124,13 +124,19 @@ class StageRun:
         wanted: Mapping[str, U],
         model: type[T],
         still_valid: Callable[[T, U], bool],
+        kept_when_regenerating: Collection[str] = (),
     ) -> MutableMapping[str, T]:
         """Stored results still valid for what is asked now: kept, not paid for again (held
-        packed: a re-run over thousands of unchanged characters keeps them all)."""
+        packed: a re-run over thousands of unchanged characters keeps them all). With
+        `regenerate`, only those of `kept_when_regenerating` are."""
         kept: PackedModels[T] = PackedModels()
+        looked_at = wanted
         if self.config.regenerate:
+            keep = set(kept_when_regenerating)
+            looked_at = only(wanted, [k for k in wanted if k in keep])
+        if not looked_at:
             return kept
-        for k, old in self.storage.iter_artifacts(key, wanted, model, missing_ok=True):
+        for k, old in self.storage.iter_artifacts(key, looked_at, model, missing_ok=True):
             if still_valid(old, wanted[k]):
                 kept[k] = old
         if kept:
@@ -148,11 +154,13 @@ class StageRun:
         still_valid: Callable[[P, U], bool],
         stage: PaidStage[U, P],
         resend: Collection[str] = (),
+        kept_when_regenerating: Collection[str] = (),
     ) -> StageOutcome[P]:
         """A paid stage's results: stored ones still valid are kept, the rest carried (sent,
         or attached to another run's job) through the ledger; `resend` are asked anew even
-        where an earlier result could be read back."""
-        kept = self.reusable(key, wanted, model, still_valid)
+        where an earlier result could be read back; `kept_when_regenerating` keep a valid
+        stored result even under `regenerate`."""
+        kept = self.reusable(key, wanted, model, still_valid, kept_when_regenerating)
 
         def stored_meanwhile(character: str) -> bool:  # by another run, while we decided
             found = self.storage.read_artifacts(key, [character], model, missing_ok=True)

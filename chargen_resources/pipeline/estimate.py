@@ -238,9 +238,10 @@ def estimate(
     analysis = StageEstimate(stage=stage_names.ANALYSIS, model=analysis_model)
     known: PackedModels[AnalysisRecord] = PackedModels()  # one per character: packed
     for key, source in sources.items():
+        locked = bool(source.spec and source.spec.locked)  # kept even when regenerating
         old = (
             None
-            if regenerate
+            if regenerate and not locked
             else _stored(store, prefix, stage_names.ANALYSIS, key, AnalysisRecord)
         )
         if old is not None and analysis_stage.still_valid(old, source, analysis_model):

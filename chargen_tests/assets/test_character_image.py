@@ -169,7 +169,9 @@ def test_feedback_sends_one_character_again_and_a_locked_one_never(
     assert "make the cloak torn" in kept_prompt.text and "green" not in kept_prompt.text
     sent_images = [line["key"] for line in _image_job_lines(emulator)]
     assert sent_images.count("ash") == 2 and sent_images.count("brook") == 2
-    assert billing["paid"] > paid_before
+    # brook's analysis and image; ash's analysis is not paid again either (it would change
+    # nothing: the approved take keeps its prompt).
+    assert billing["paid"] == paid_before + 2
 
 
 def test_a_locked_character_without_an_image_is_refused_by_name(platform: Platform) -> None:

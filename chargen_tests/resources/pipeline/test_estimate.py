@@ -240,3 +240,26 @@ def test_a_reference_images_name_the_folder_lacks_is_not_priced(
     priced = _estimate(inbox, tmp_path / "storage")
     assert "reference_images names missing.png" in priced.unreadable["crimson-knight"]
     assert all("crimson-knight" not in stage.sending for stage in priced.stages)
+
+
+def test_regenerating_a_locked_character_is_priced_at_nothing(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    _keep_only(inbox, "crimson-knight")
+    storage = tmp_path / "storage"
+    _materialize(inbox, storage, emulator)
+    spec = inbox / "crimson-knight" / "character.yaml"
+    spec.write_text(spec.read_text() + "\nlocked: true\n")
+    blobs = LocalBlobStore(storage)
+    analysis, image = estimate(
+        ["crimson-knight"],
+        inbox=LocalInbox(inbox),
+        store=blobs,
+        prefix="chargen",
+        ledger=Ledger(blobs, "chargen"),
+        analysis_model="gemini-2.5-flash",
+        image_model="gemini-3-pro-image-preview",
+        template=load_template(),
+        regenerate=True,
+    ).stages
+    assert (analysis.send, analysis.kept, image.send, image.kept) == (0, 1, 0, 1)
