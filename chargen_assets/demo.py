@@ -104,9 +104,18 @@ def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--inbox", type=Path, default=Path("samples/inbox"))
+    parser.add_argument("--inbox", default="samples/inbox")
     parser.add_argument("--dagster-home", type=Path, default=DEFAULT_HOME)
     args = parser.parse_args(argv)
+    if args.inbox.startswith("s3://"):
+        print(
+            f"chargen demo: --inbox {args.inbox}: the demo reads a local folder; for an inbox "
+            "on S3, set CHARGEN_INBOX to it and run `make dev` (its sensor adds and runs the "
+            "characters)",
+            file=sys.stderr,
+        )
+        return 2
+    args.inbox = Path(args.inbox)
     if not args.inbox.is_dir():
         print(f"chargen demo: no inbox folder at {args.inbox}", file=sys.stderr)
         return 2

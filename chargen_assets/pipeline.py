@@ -35,7 +35,7 @@ from chargen_assets.provenance import (
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
-from chargen_assets.stopping import shortened, stopping
+from chargen_assets.stopping import counted, shortened, stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
 from chargen_resources.characters.artifacts import CastStyle, DeadLetter
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -372,7 +372,8 @@ def _pipeline(
         config.mode == "auto" and len(keys) == 1 and launched_by_hand
     )
     context.log.info(
-        f"{len(keys)} characters ({'interactive, full price' if interactive else 'batch'}): "
+        f"{counted(len(keys), 'character')} "
+        f"({'interactive, full price' if interactive else 'batch'}): "
         f"{', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
     )
     ledger = Ledger(storage.store(), storage.prefix)
@@ -432,7 +433,7 @@ def _pipeline(
         yield from run.unchecked(keys)
     finally:
         context.log.info(
-            f"paid this run: about ${run.paid_usd:.3f} for {run.paid_requests} requests; "
+            f"paid this run: about ${run.paid_usd:.3f} for {counted(run.paid_requests, 'request')}; "
             f"{run.kept_results} results kept or read from other runs' jobs at no cost"
         )
         # On the run itself (its tags), so the Runs page shows what each run cost.

@@ -100,3 +100,11 @@ def test_a_run_over_the_ceiling_is_told_in_chargens_words(
     told = [line for line in err.splitlines() if line.startswith("chargen demo: ")]
     assert told and told[-1].startswith("chargen demo: This run would cost about $")
     assert "the platform failed" not in err and "dagster._core" not in told[-1]
+
+
+def test_an_s3_inbox_is_pointed_to_make_dev(capsys: pytest.CaptureFixture[str]) -> None:
+    from chargen_assets.demo import main
+
+    assert main(["--inbox", "s3://studio/inbox"]) == 2
+    told = capsys.readouterr().err
+    assert "--inbox s3://studio/inbox" in told and "CHARGEN_INBOX" in told and "make dev" in told
