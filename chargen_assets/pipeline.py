@@ -43,7 +43,7 @@ from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sources import InboxCharacter, InboxError, content_hash
-from chargen_resources.pipeline.estimate import Estimate, estimate
+from chargen_resources.pipeline.estimate import Estimate, estimate, not_materialized
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
@@ -188,11 +188,7 @@ class _Run:
             if key in found:
                 outcome.succeeded[key] = found[key]
             else:
-                outcome.fail(
-                    key,
-                    f"{stage.name} has not been materialized for this character; "
-                    "materialize it first (or select it in the same run)",
-                )
+                outcome.fail(key, not_materialized(stage.name))
         self.note_failures(outcome, ran=False)
         return outcome
 

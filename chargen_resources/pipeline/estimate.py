@@ -176,6 +176,14 @@ class ReadOnlyStore:
         return None
 
 
+def not_materialized(stage: str) -> str:
+    """Why a run that reads `stage` from storage cannot go on for a character without it."""
+    return (
+        f"{stage} has not been materialized for this character; materialize it first (or "
+        "select it in the same run)"
+    )
+
+
 def _stored(store: BlobStore, prefix: str, stage: str, character: str, model: type[Any]) -> Any:
     try:
         return get_model(store, artifact_key(prefix, stage, character, "json"), model)
@@ -230,6 +238,9 @@ def estimate(
         sources = {
             k: v for k in keys if (v := _stored(store, prefix, stage_names.SOURCE, k, SourceImages))
         }
+        unreadable.update(  # as the run says of them
+            {k: not_materialized(stage_names.SOURCE) for k in keys if k not in sources}
+        )
     style = stored_style(store, prefix, inbox) if stage_names.IMAGE in selected else None
     if style is not None:  # as the run: a character whose image could never be asked for
         never = image_stage.never_sendable(sources, style, image_model)

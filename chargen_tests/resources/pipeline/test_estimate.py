@@ -263,3 +263,22 @@ def test_regenerating_a_locked_character_is_priced_at_nothing(
         regenerate=True,
     ).stages
     assert (analysis.send, analysis.kept, image.send, image.kept) == (0, 1, 0, 1)
+
+
+def test_a_character_without_its_source_stored_is_listed_when_the_source_is_not_selected(
+    inbox: Path, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "storage")
+    priced = estimate(
+        ["crimson-knight"],
+        inbox=LocalInbox(inbox),
+        store=blobs,
+        prefix="chargen",
+        ledger=Ledger(blobs, "chargen"),
+        analysis_model="gemini-2.5-flash",
+        image_model="gemini-3-pro-image-preview",
+        template=load_template(),
+        stages=["character_analysis"],
+    )
+    assert priced.unreadable["crimson-knight"].startswith("source_image has not been materialized")
+    assert "not sent: crimson-knight: source_image has not been" in priced.table()
