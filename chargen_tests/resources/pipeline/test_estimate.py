@@ -6,6 +6,7 @@ import json
 import shutil
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -31,12 +32,14 @@ def _billing(emulator: RunningEmulator) -> dict[str, object]:
         return billing
 
 
-def _estimate(inbox: Path, storage: Path) -> Estimate:
+def _estimate(
+    inbox: Path, storage: Path, keys: list[str] | None = None, **options: Any
+) -> Estimate:
+    """The estimate over `keys` (every character in the inbox by default)."""
     store = LocalBlobStore(storage)
     source = LocalInbox(inbox)
-    keys = [c.key for c in source.list_characters()]
     return estimate(
-        keys,
+        keys if keys is not None else [c.key for c in source.list_characters()],
         inbox=source,
         store=store,
         prefix="chargen",
@@ -44,6 +47,7 @@ def _estimate(inbox: Path, storage: Path) -> Estimate:
         analysis_model="gemini-2.5-flash",
         image_model="gemini-3-pro-image-preview",
         template=load_template(),
+        **options,
     )
 
 
@@ -211,21 +215,9 @@ def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_aga
     store.store_artifact(
         "character_image", "crimson-knight", made.model_copy(update={"qa": failing})
     )
-    source = LocalInbox(inbox)
-    blobs = LocalBlobStore(storage)
 
     def image_estimate(qa_must_pass: bool) -> tuple[int, int]:
-        _, image = estimate(
-            ["crimson-knight"],
-            inbox=source,
-            store=blobs,
-            prefix="chargen",
-            ledger=Ledger(blobs, "chargen"),
-            analysis_model="gemini-2.5-flash",
-            image_model="gemini-3-pro-image-preview",
-            template=load_template(),
-            qa_must_pass=qa_must_pass,
-        ).stages
+        _, image = _estimate(inbox, storage, qa_must_pass=qa_must_pass).stages
         return image.send, image.kept
 
     assert image_estimate(qa_must_pass=False) == (0, 1)  # warn: kept, its check shows it
@@ -250,35 +242,15 @@ def test_regenerating_a_locked_character_is_priced_at_nothing(
     _materialize(inbox, storage, emulator)
     spec = inbox / "crimson-knight" / "character.yaml"
     spec.write_text(spec.read_text() + "\nlocked: true\n")
-    blobs = LocalBlobStore(storage)
-    analysis, image = estimate(
-        ["crimson-knight"],
-        inbox=LocalInbox(inbox),
-        store=blobs,
-        prefix="chargen",
-        ledger=Ledger(blobs, "chargen"),
-        analysis_model="gemini-2.5-flash",
-        image_model="gemini-3-pro-image-preview",
-        template=load_template(),
-        regenerate=True,
-    ).stages
+    analysis, image = _estimate(inbox, storage, regenerate=True).stages
     assert (analysis.send, analysis.kept, image.send, image.kept) == (0, 1, 0, 1)
 
 
 def test_a_character_without_its_source_stored_is_listed_when_the_source_is_not_selected(
     inbox: Path, tmp_path: Path
 ) -> None:
-    blobs = LocalBlobStore(tmp_path / "storage")
-    priced = estimate(
-        ["crimson-knight"],
-        inbox=LocalInbox(inbox),
-        store=blobs,
-        prefix="chargen",
-        ledger=Ledger(blobs, "chargen"),
-        analysis_model="gemini-2.5-flash",
-        image_model="gemini-3-pro-image-preview",
-        template=load_template(),
-        stages=["character_analysis"],
+    priced = _estimate(
+        inbox, tmp_path / "storage", ["crimson-knight"], stages=["character_analysis"]
     )
     assert priced.unreadable["crimson-knight"].startswith("source_image has not been materialized")
     assert "not sent: crimson-knight: source_image has not been" in priced.table()
