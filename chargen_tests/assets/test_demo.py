@@ -65,8 +65,9 @@ def test_a_setting_the_definitions_refuse_is_one_line_not_a_traceback(tmp_path: 
     import subprocess
     import sys
 
+    (tmp_path / "inbox").mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "chargen_assets.demo", "--inbox", str(tmp_path)],
+        [sys.executable, "-m", "chargen_assets.demo", "--inbox", str(tmp_path / "inbox")],
         env={
             **os.environ,
             "CHARGEN_MAX_RUN_COST_USD": "abc",
