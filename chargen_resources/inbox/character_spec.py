@@ -171,20 +171,27 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def _first_error(error: ValidationError, character: str) -> CharacterSpecError:
-    # Report the first problem only: users fix files one line at a time, and one clear message
-    # reads better in the Dagster UI than a pydantic dump.
-    detail = error.errors()[0]
-    # The field itself, not pydantic's path into a union's branches.
+def _problem(detail: Any) -> tuple[str | None, str]:
+    """A pydantic error's field (not its path into a union's branches) and what is wrong."""
     field = str(detail["loc"][0]) if detail["loc"] else None
-    error_type = detail["type"]
-    if error_type == "extra_forbidden":
-        problem = "is not a known field"
-    elif error_type == "literal_error":
-        problem = f"{_shown(detail['input'])} is not supported"
-    else:
-        problem = f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {_shown(detail['input'])})"
-    return CharacterSpecError(character, problem, _fix_for(field or "", error_type), field)
+    if detail["type"] == "extra_forbidden":
+        return field, "is not a known field"
+    if detail["type"] == "literal_error":
+        return field, f"{_shown(detail['input'])} is not supported"
+    return field, f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {_shown(detail['input'])})"
+
+
+def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
+    """The first problem with its fix (one clear message reads better in the Dagster UI than a
+    pydantic dump), naming the other fields to fix too, so a file is not fixed one run at a
+    time."""
+    first, *others = error.errors()
+    field, problem = _problem(first)
+    fix = _fix_for(field or "", first["type"])
+    also = [f"field '{name}' {what}" for name, what in map(_problem, others)]
+    if also:
+        fix += f". Also to fix: {'; '.join(also)}"
+    return CharacterSpecError(character, problem, fix, field)
 
 
 def yaml_problem(error: yaml.YAMLError) -> str:
@@ -223,4 +230,4 @@ def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
     try:
         return CharacterSpec.model_validate(loaded)
     except ValidationError as error:
-        raise _first_error(error, character) from error
+        raise _spec_error(error, character) from error

@@ -141,3 +141,12 @@ def test_a_python_tag_is_told_to_write_plain_values() -> None:
     with pytest.raises(CharacterSpecError) as refused:
         parse_character_spec(b"notes: !!python/object:os.system {}\n", "ash")
     assert "plain values" in str(refused.value) and "indentation" not in str(refused.value)
+
+
+def test_every_wrong_field_is_named_so_a_file_is_fixed_in_one_go() -> None:
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"colour: red\nfeedbak: x\nimage_size: 3K\n", "hero")
+    told = str(refused.value)
+    assert refused.value.field == "image_size" and "Use one of 1K, 2K, 4K" in told
+    assert "Also to fix: field 'colour' is not a known field" in told
+    assert "field 'feedbak' is not a known field" in told
