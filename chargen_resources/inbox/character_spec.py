@@ -171,8 +171,9 @@ def _shown(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def _problem(detail: Any) -> tuple[str | None, str]:
-    """A pydantic error's field (not its path into a union's branches) and what is wrong."""
+def field_problem(detail: Any) -> tuple[str | None, str]:
+    """A pydantic error's field (not its path into a union's branches) and what is wrong (a
+    value quoted short)."""
     field = str(detail["loc"][0]) if detail["loc"] else None
     if detail["type"] == "extra_forbidden":
         return field, "is not a known field"
@@ -186,9 +187,9 @@ def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
     pydantic dump), naming the other fields to fix too, so a file is not fixed one run at a
     time."""
     first, *others = error.errors()
-    field, problem = _problem(first)
+    field, problem = field_problem(first)
     fix = _fix_for(field or "", first["type"])
-    also = [f"field '{name}' {what}" for name, what in map(_problem, others)]
+    also = [f"field '{name}' {what}" for name, what in map(field_problem, others)]
     if also:
         fix += f". Also to fix: {'; '.join(also)}"
     return CharacterSpecError(character, problem, fix, field)

@@ -20,6 +20,7 @@ from chargen_resources.inbox.character_spec import (
     AspectRatio,
     ImageSize,
     NoSexagesimalLoader,
+    field_problem,
     yaml_fix,
     yaml_problem,
 )
@@ -82,13 +83,9 @@ def parse_style_spec(data: bytes, where: str = f"{STYLE_FOLDER}/style.yaml") -> 
         return StyleSpec.model_validate(loaded)
     except ValidationError as error:
         detail = error.errors()[0]
-        field = str(detail["loc"][0]) if detail["loc"] else "?"
+        field, problem = field_problem(detail)
         if detail["type"] == "extra_forbidden":
-            raise StyleSpecError(
-                f"{where}: field '{field}' is not a known field; use "
-                f"{', '.join(StyleSpec.model_fields)}"
-            ) from None
-        raise StyleSpecError(
-            f"{where}: field '{field}': {detail['msg'][0].lower()}{detail['msg'][1:]} "
-            f"(got {detail['input']!r}); {_FIXES.get(field, 'fix the value')}"
-        ) from None
+            fix = f"use {', '.join(StyleSpec.model_fields)}"
+        else:
+            fix = _FIXES.get(field or "", "fix the value")
+        raise StyleSpecError(f"{where}: field '{field}' {problem}; {fix}") from None

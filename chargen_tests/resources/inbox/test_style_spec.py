@@ -34,3 +34,10 @@ def test_a_style_guide_with_an_alias_is_refused() -> None:
         parse_style_spec(b'palette: &p ["#aa0000"]\nnotes: *p\n')
     assert "an alias (*name) is not accepted" in str(refused.value)
     assert "write plain values" in str(refused.value)
+
+
+def test_a_ratio_not_offered_lists_the_choices_once() -> None:
+    with pytest.raises(StyleSpecError) as refused:
+        parse_style_spec(b"aspect_ratio: 7:3\n")
+    told = str(refused.value)
+    assert "field 'aspect_ratio' '7:3' is not supported" in told and told.count("21:9") == 1
