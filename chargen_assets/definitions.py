@@ -13,7 +13,6 @@ Configuration comes from the environment so the same code runs on a laptop and i
 
 from __future__ import annotations
 
-import math
 import os
 
 import dagster as dg
@@ -28,6 +27,7 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.sensors import inbox_sensor, rebuild_stale_characters
 from chargen_assets.storage import ChargenIOManager, ChargenStorage
+from chargen_resources.gemini.budget import BUDGET_VARIABLE, CEILING_VARIABLE, dollars_from_env
 from chargen_resources.malloc_arenas import limit_malloc_arenas
 from chargen_resources.storage.locations import (
     DEFAULT_PREFIX,
@@ -88,33 +88,21 @@ def gemini_from_env() -> GeminiBatchResource:
     # EnvVar keeps the key out of run config and the UI; only reference it when it is set.
     api_key = dg.EnvVar("GEMINI_API_KEY") if key_given() else None
     quick = os.environ.get("CHARGEN_POLL_SECONDS")
-    ceiling = os.environ.get("CHARGEN_MAX_RUN_COST_USD")
-    monthly = os.environ.get("CHARGEN_MONTHLY_BUDGET_USD")
     return GeminiBatchResource(
         api_key=api_key,
         base_url=os.environ.get("GEMINI_BASE_URL") or None,
         emulator_state_dir=os.environ.get("CHARGEN_EMULATOR_STATE", ".chargen/emulator"),
         poll_interval_seconds=float(quick) if quick else 5.0,
-        max_run_cost_usd=_dollars("CHARGEN_MAX_RUN_COST_USD", ceiling) if ceiling else None,
-        monthly_budget_usd=_dollars("CHARGEN_MONTHLY_BUDGET_USD", monthly) if monthly else None,
+        max_run_cost_usd=_dollars(CEILING_VARIABLE),
+        monthly_budget_usd=_dollars(BUDGET_VARIABLE),
     )
 
 
-def _dollars(variable: str, value: str) -> float:
+def _dollars(variable: str) -> float | None:
     try:
-        amount = float(value)
-        if not math.isfinite(amount):  # nan compares false with everything: a guard open
-            raise ValueError(value)
-    except ValueError:
-        raise dg.DagsterInvalidConfigError(
-            f"{variable}={value!r} is not an amount of dollars; set it to a number such as 25 "
-            "or 0.5, or unset it",
-            [],
-            None,
-        ) from None
-    if amount < 0:
-        raise dg.DagsterInvalidConfigError(f"{variable} cannot be negative ({value})", [], None)
-    return amount
+        return dollars_from_env(variable)
+    except ValueError as error:
+        raise dg.DagsterInvalidConfigError(str(error), [], None) from None
 
 
 def build_defs() -> dg.Definitions:

@@ -17,12 +17,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.prompt_template import TemplateError, load_template
+from chargen_resources.gemini.budget import (
+    BUDGET_VARIABLE,
+    CEILING_VARIABLE,
+    MonthlyBudget,
+    dollars_from_env,
+)
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.errors import in_words
-from chargen_resources.pipeline.estimate import estimate
+from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.storage.locations import (
     Location,
@@ -97,6 +103,12 @@ def _estimate(arguments: argparse.Namespace) -> int:
     except TemplateError as error:
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        ceiling = dollars_from_env(CEILING_VARIABLE)
+        budget = dollars_from_env(BUDGET_VARIABLE)
+    except ValueError as error:
+        print(f"chargen estimate: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     store, prefix = storage_from_env()
     try:
         priced = estimate(
@@ -119,9 +131,40 @@ def _estimate(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"{len(wanted)} characters in {inbox.description}; results in {store.uri(prefix)}")
     print(priced.table())
+    for line in guard_lines(priced, ceiling, budget, MonthlyBudget(store, prefix, budget or 0)):
+        print(line)
     if unused := scan.not_characters():
         print(f"inbox: {unused}")
     return EXIT_OK
+
+
+def guard_lines(
+    priced: Estimate, ceiling: float | None, limit: float | None, budget: MonthlyBudget
+) -> list[str]:
+    """How a run of this selection stands against the cost guards set in the environment (a
+    run of several characters goes at batch prices; of one, launched by hand, interactive)."""
+    interactive = priced.characters == 1
+    cost = priced.cost(interactive)
+    prices = "interactive" if interactive else "batch"
+    lines = []
+    if ceiling is not None:
+        verdict = "within it" if cost <= ceiling else "over it: a run of it would be refused"
+        lines.append(
+            f"ceiling ({CEILING_VARIABLE}): ${ceiling:.2f} per run; this selection, "
+            f"${cost:.2f} at {prices} prices, is {verdict}"
+        )
+    if limit is not None:
+        spent = budget.spent()
+        left = max(limit - spent, 0.0)
+        verdict = "fits" if cost <= left else "does not fit: a run of it would be refused"
+        lines.append(
+            f"monthly budget ({BUDGET_VARIABLE}): ${limit:.2f}, ${spent:.2f} reserved or spent "
+            f"this month, ${left:.2f} left; this selection, ${cost:.2f} at {prices} prices, "
+            f"{verdict}"
+        )
+    if (ceiling is not None or limit is not None) and priced.unpriced_note():
+        lines.append("a run to a model with no recorded price is refused while a guard is set")
+    return lines
 
 
 def add_estimate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

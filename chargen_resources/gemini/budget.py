@@ -12,6 +12,8 @@ side.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
@@ -22,6 +24,28 @@ from chargen_resources.gemini.ledger import DocumentStore
 from chargen_resources.storage.layout import ledger_folder, ledger_key
 
 SEQUENCE_WIDTH = 8
+
+
+CEILING_VARIABLE = "CHARGEN_MAX_RUN_COST_USD"
+BUDGET_VARIABLE = "CHARGEN_MONTHLY_BUDGET_USD"
+
+
+def dollars_from_env(variable: str) -> float | None:
+    """The amount of dollars `variable` holds (None when unset); ValueError naming it when it
+    is not a finite amount of 0 or more (nan compares false with every cost: a guard open)."""
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(
+            f"{variable}={value!r} is not an amount of dollars; set it to a number such as 25 "
+            "or 0.5 (0 or more), or unset it"
+        )
+    return amount
 
 
 def _now() -> datetime:

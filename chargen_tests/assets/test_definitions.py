@@ -126,12 +126,13 @@ def test_the_local_instance_retries_a_dead_worker_but_not_failed_characters() ->
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "abc"])
-def test_a_cost_guard_that_is_not_an_amount_is_refused_at_load(value: str) -> None:
+def test_a_cost_guard_that_is_not_an_amount_is_refused_at_load(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """nan compares false with every cost: accepted, it would let every run through."""
-    from chargen_assets.definitions import _dollars
-
-    with pytest.raises(dg.DagsterInvalidConfigError):
-        _dollars("CHARGEN_MONTHLY_BUDGET_USD", value)
+    monkeypatch.setenv("CHARGEN_MONTHLY_BUDGET_USD", value)
+    with pytest.raises(dg.DagsterInvalidConfigError, match="is not an amount of dollars"):
+        definitions.build_defs()
 
 
 def test_results_and_inbox_in_one_place_are_refused_at_load(

@@ -118,3 +118,21 @@ def test_results_inside_the_inbox_are_refused(tmp_path: Path) -> None:
     inbox.mkdir()
     done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(inbox)})
     assert done.returncode == 2 and "overlap" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_cost_guards_are_shown_against_the_selection(tmp_path: Path) -> None:
+    env = {
+        "CHARGEN_STORAGE": str(tmp_path / "storage"),
+        "CHARGEN_MAX_RUN_COST_USD": "0.05",
+        "CHARGEN_MONTHLY_BUDGET_USD": "100",
+    }
+    done = _estimate("--inbox", str(REPO / "samples" / "inbox"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ceiling (CHARGEN_MAX_RUN_COST_USD): $0.05 per run" in done.stdout
+    assert "is over it: a run of it would be refused" in done.stdout
+    assert "$100.00, $0.00 reserved or spent this month, $100.00 left" in done.stdout
+    assert "at batch prices, fits" in done.stdout
+    refused = _estimate(
+        "--inbox", str(REPO / "samples" / "inbox"), env={**env, "CHARGEN_MAX_RUN_COST_USD": "nan"}
+    )
+    assert refused.returncode == 2 and "is not an amount of dollars" in refused.stderr

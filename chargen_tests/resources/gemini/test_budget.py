@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,3 +58,18 @@ def test_each_month_starts_afresh(store: BlobStore) -> None:
     november.reserve(0.9, "run-1")
     assert december.spent() == 0.0
     december.reserve(0.9, "run-2")
+
+
+def test_an_amount_from_the_environment_is_finite_and_not_negative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chargen_resources.gemini.budget import dollars_from_env
+
+    monkeypatch.delenv("CHARGEN_MONTHLY_BUDGET_USD", raising=False)
+    assert dollars_from_env("CHARGEN_MONTHLY_BUDGET_USD") is None
+    monkeypatch.setenv("CHARGEN_MONTHLY_BUDGET_USD", "12.5")
+    assert dollars_from_env("CHARGEN_MONTHLY_BUDGET_USD") == 12.5
+    for wrong in ("nan", "inf", "-1", "$5", "abc"):
+        monkeypatch.setenv("CHARGEN_MONTHLY_BUDGET_USD", wrong)
+        with pytest.raises(ValueError, match=f"CHARGEN_MONTHLY_BUDGET_USD='{re.escape(wrong)}'"):
+            dollars_from_env("CHARGEN_MONTHLY_BUDGET_USD")
