@@ -10,7 +10,7 @@ from chargen_resources.pipeline import stage_names
 
 def test_the_table_is_the_pipeline_in_order_under_the_stage_names() -> None:
     assert [key.to_user_string() for key in stages.PIPELINE_KEYS] == list(stage_names.PIPELINE)
-    assert stages.IMAGE == dg.AssetKey(stage_names.IMAGE)
+    assert dg.AssetKey(stage_names.IMAGE) == stages.IMAGE
 
 
 def test_each_stage_is_read_by_the_next_and_the_image_by_none() -> None:
