@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.storage.tags import RUN_KEY_TAG
 
 from chargen_assets import cast_style, character_prompt
 from chargen_assets.partitions import CHARACTERS, characters
@@ -13,6 +14,7 @@ from chargen_assets.pipeline import NEVER_MADE
 from chargen_assets.provenance import latest_data_version
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
+from chargen_assets.stopping import counted
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import NO_STYLE, DeadLetter
 from chargen_resources.gc_pause import cycle_collection_paused
@@ -175,7 +177,7 @@ def _inbox_tick(
     ):
         return dg.SensorResult(
             skip_reason=_with_unused(
-                f"{len(quiet.characters)} characters, none new or changed", scan
+                f"{counted(len(quiet.characters), 'character')}, none new or changed", scan
             ),
             cursor=context.cursor,
         )
@@ -205,6 +207,16 @@ def _inbox_tick(
         style_run = dg.RunRequest(
             run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY]
         )
+        if failed := _failed_run(context.instance, style_run.run_key):
+            # Dagster would skip the same run key: say why nothing happens, once a tick.
+            return dg.SensorResult(
+                skip_reason=(
+                    f"{STYLE_FOLDER}/ as it is now could not be read (run {failed[:8]} failed; "
+                    "its reason is in that run): fix it, and the next tick reads it again"
+                ),
+                dynamic_partitions_requests=add_requests(plan.new_partitions),
+                cursor=plan.cursor,
+            )
         context.log.info(f"{STYLE_FOLDER}/ changed: reading the cast's style guide")
         return dg.SensorResult(
             run_requests=[style_run],
@@ -214,7 +226,7 @@ def _inbox_tick(
     if not requests and not plan.new_partitions:
         return dg.SensorResult(
             skip_reason=_with_unused(
-                f"{plan.unchanged} characters, none new or changed"
+                f"{counted(plan.unchanged, 'character')}, none new or changed"
                 + (f" ({len(held)} held back after a content failure)" if held else ""),
                 scan,
             ),
@@ -268,6 +280,13 @@ def _style_changed(instance: dg.DagsterInstance, fingerprint: str | None) -> str
     if made_from == now or (made_from is None and fingerprint is None):
         return None
     return now
+
+
+def _failed_run(instance: dg.DagsterInstance, run_key: str | None) -> str | None:
+    """The id of the run this sensor launched under `run_key`, when it failed."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key or ""}), limit=1)
+    failed = runs and runs[0].status == dg.DagsterRunStatus.FAILURE
+    return runs[0].run_id if failed else None
 
 
 def refused_unchanged(

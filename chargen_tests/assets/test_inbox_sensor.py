@@ -184,7 +184,7 @@ def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
         quiet = _tick(instance, inbox, read.cursor)  # read from this very inbox: settled
         assert not quiet.run_requests and len(asked) == 3
         assert quiet.skip_reason is not None
-        assert quiet.skip_reason.skip_message == "1 characters, none new or changed"
+        assert quiet.skip_reason.skip_message == "1 character, none new or changed"
 
 
 def test_what_at_the_root_is_not_a_character_is_said_on_every_tick(tmp_path: Path) -> None:
@@ -199,6 +199,37 @@ def test_what_at_the_root_is_not_a_character_is_said_on_every_tick(tmp_path: Pat
         quiet = _tick(instance, inbox, first.cursor)
     assert quiet.skip_reason is not None
     said = quiet.skip_reason.skip_message or ""
-    assert said.startswith("1 characters, none new or changed; not characters: ")
+    assert said.startswith("1 character, none new or changed; not characters: ")
     assert "empty-folder: empty folder" in said and "hero-sheet.psd: " in said
     assert "DS_Store" not in said
+
+
+def test_a_style_guide_whose_run_failed_is_said_once_a_tick_not_asked_again(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    _sketch(inbox / "alpha" / "a.png", (10, 20, 30))
+    (inbox / "_style").mkdir()
+    (inbox / "_style" / "style.yaml").write_text("aspect_ratio: 7:3\n")  # not a ratio offered
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(CHARACTERS, ["alpha"])
+        first = _tick(instance, inbox, None)
+        again = _tick(instance, inbox, first.cursor)
+        (read_style,) = again.run_requests or []
+        # The run the daemon launches for it fails on the bad style.yaml.
+        failed = dg.materialize(
+            [cast_style.cast_style],
+            instance=instance,
+            resources={
+                "inbox": InboxResource(local_root=str(inbox)),
+                "storage": ChargenStorage(local_root=str(tmp_path / "storage")),
+            },
+            tags={"dagster/run_key": read_style.run_key or ""},
+            raise_on_error=False,
+        )
+        assert not failed.success
+        after = _tick(instance, inbox, again.cursor)
+        assert not after.run_requests and after.skip_reason is not None
+        told = after.skip_reason.skip_message or ""
+        assert told.startswith("_style/ as it is now could not be read")
+        assert failed.run_id[:8] in told
