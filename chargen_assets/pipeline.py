@@ -45,6 +45,7 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sources import InboxCharacter, InboxError, content_hash
 from chargen_resources.pipeline.estimate import Estimate, estimate, not_materialized
 from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.stage_names import sends_spec
 from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
@@ -112,7 +113,9 @@ class _Run:
                     batch_job=job,
                     content=content,
                     inputs=self.inbox_fingerprint(character) if content else None,
-                    inputs_content=self.inbox_content(character) if content else None,
+                    inputs_content=(
+                        self.inbox_content(character, outcome.stage) if content else None
+                    ),
                     code=stages.CODE_FINGERPRINT if content else None,
                 ),
             )
@@ -172,11 +175,14 @@ class _Run:
         listed = self._listed().get(character)
         return listed.fingerprint if listed is not None else None
 
-    def inbox_content(self, character: str) -> str | None:
-        """The hash of the character's files' bytes now (read for a content failure only)."""
+    def inbox_content(self, character: str, stage: str) -> str | None:
+        """The hash of the bytes `stage`'s request is made of now (read for a content failure
+        only): an analysis sends the sketches alone, not character.yaml."""
         listed = self._listed().get(character)
+        if listed is None:
+            return None
         try:
-            return content_hash(self.inbox.source(), listed) if listed is not None else None
+            return content_hash(self.inbox.source(), listed, spec=sends_spec(stage))
         except (InboxError, OSError):
             return None
 

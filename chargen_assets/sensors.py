@@ -30,6 +30,7 @@ from chargen_resources.inbox.sources import (
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
+from chargen_resources.pipeline.stage_names import sends_spec
 
 
 def _whole_number(variable: str, default: int, meaning: str) -> int:
@@ -309,16 +310,16 @@ def refused_unchanged(
                 continue
             if dead.inputs == character.fingerprint or (
                 dead.inputs_content is not None
-                and dead.inputs_content == _content_now(source, character)
+                and dead.inputs_content == _content_now(source, character, dead.stage)
             ):
                 held[key] = dead.reason
                 break
     return held
 
 
-def _content_now(source: InboxSource, character: InboxCharacter) -> str | None:
+def _content_now(source: InboxSource, character: InboxCharacter, stage: str) -> str | None:
     try:
-        return content_hash(source, character)
+        return content_hash(source, character, spec=sends_spec(stage))
     except (InboxError, OSError):  # gone or unreadable now: the run will say so
         return None
 

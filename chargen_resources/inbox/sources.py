@@ -406,14 +406,12 @@ def _folder_character(
     )
 
 
-def content_hash(source: InboxSource, character: InboxCharacter) -> str:
-    """SHA-256 over the bytes of the character's images and spec (reads every file).
-
-    For a Dagster ``DataVersion``: unlike the fingerprint it ignores touch-only changes (mtime).
-    """
+def content_hash(source: InboxSource, character: InboxCharacter, spec: bool = True) -> str:
+    """SHA-256 over the bytes of the character's images and (with `spec`) its character.yaml;
+    reads every file. Unlike the fingerprint it ignores touch-only changes (mtime)."""
     digest = hashlib.sha256()
     files = [("image", f) for f in character.images]
-    if character.spec_file is not None:
+    if spec and character.spec_file is not None:
         files.append(("spec", character.spec_file))
     for role, file in files:
         data = source.read_bytes(file)

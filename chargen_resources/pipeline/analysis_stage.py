@@ -24,7 +24,11 @@ from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.pricing import estimate_cost
 from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline import stage_names
-from chargen_resources.pipeline.batch_results import LineResult, line_results
+from chargen_resources.pipeline.batch_results import (
+    ANALYSIS_REFUSAL_HINT,
+    LineResult,
+    line_results,
+)
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.references import uploaded_references
@@ -133,8 +137,8 @@ def _keep_analysis(
     source_hash: str,
     backend: Backend | None = None,
 ) -> None:
-    if line.problem:
-        outcome.fail(character, line.problem, content=line.refused)
+    if problem := line.problem_for(ANALYSIS_REFUSAL_HINT):
+        outcome.fail(character, problem, content=line.refused)
         return
     try:
         analysis = CharacterAnalysis.model_validate_json(line.text)

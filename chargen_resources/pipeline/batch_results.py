@@ -28,15 +28,23 @@ CONTENT_FINISH_REASONS = {
 }
 # Finish reasons that mean the model produced what was asked.
 GOOD_FINISH_REASONS = {None, "STOP", "FINISH_REASON_UNSPECIFIED"}
-_SAFETY_HINT = "reword the character.yaml notes or the style override, then re-run this character"
+# What to change when a request is refused for its content: an image request is the prompt
+# (character.yaml's notes, the style), an analysis request only the sketches and the name.
+IMAGE_REFUSAL_HINT = (
+    "reword the character.yaml notes or the style override, then re-run this character"
+)
+ANALYSIS_REFUSAL_HINT = (
+    "the analysis sends only the sketches and the character's folder name (not character.yaml), "
+    "so change the sketches or rename the folder, then re-run this character"
+)
 FINISH_REASON_ADVICE = {
-    "IMAGE_SAFETY": f"Gemini's image safety filter blocked the result; {_SAFETY_HINT}",
-    "SAFETY": f"Gemini's safety filter blocked the answer; {_SAFETY_HINT}",
-    "IMAGE_PROHIBITED_CONTENT": f"Gemini refused the image as prohibited content; {_SAFETY_HINT}",
-    "PROHIBITED_CONTENT": f"Gemini refused the request as prohibited content; {_SAFETY_HINT}",
+    "IMAGE_SAFETY": "Gemini's image safety filter blocked the result",
+    "SAFETY": "Gemini's safety filter blocked the answer",
+    "IMAGE_PROHIBITED_CONTENT": "Gemini refused the image as prohibited content",
+    "PROHIBITED_CONTENT": "Gemini refused the request as prohibited content",
     "MAX_TOKENS": "the answer hit the output token limit before it was complete; re-run it",
     "NO_IMAGE": "the model answered without an image; re-run it",
-    "RECITATION": "the answer was withheld for recitation; reword the notes and re-run",
+    "RECITATION": "the answer was withheld for recitation",
     "STREAM_ENDED_EARLY": "the stream ended before Gemini finished; nothing was kept, re-run it",
 }
 
@@ -64,13 +72,20 @@ class LineResult:
 
     @property
     def problem(self) -> str | None:
-        """Why this line gave no usable result, in words for the user; None when it did."""
+        """Why this line (an image request's) gave no usable result, in words for the user;
+        None when it did."""
+        return self.problem_for(IMAGE_REFUSAL_HINT)
+
+    def problem_for(self, refusal_hint: str) -> str | None:
+        """`problem`, with `refusal_hint` as what to change when the content was refused."""
         if self.error:
             return self.error
         if self.block_reason:
-            return f"the prompt was blocked (blockReason {self.block_reason}); {_SAFETY_HINT}"
+            return f"the prompt was blocked (blockReason {self.block_reason}); {refusal_hint}"
         if self.finish_reason not in GOOD_FINISH_REASONS:
             advice = FINISH_REASON_ADVICE.get(self.finish_reason or "", "the model stopped early")
+            if self.refused:
+                advice = f"{advice}; {refusal_hint}"
             return f"{advice} (finishReason {self.finish_reason})"
         return None
 

@@ -624,6 +624,24 @@ def test_the_sensor_does_not_pay_again_for_a_refusal_until_something_changes(
     assert "ember" in _sensor_wants(platform)
 
 
+def test_an_analysis_refused_for_its_sketches_is_held_back_whatever_character_yaml_says(
+    platform: Platform,
+) -> None:
+    """The analysis sends only the sketches and the name: editing notes cannot change its
+    answer, so it is not paid for again until a sketch changes, and the advice says so."""
+    draw_sketch(platform.inbox / "gore-test" / "front.png", (150, 20, 20))
+    keys = [*COLOURS, "gore-test"]
+    assert not platform.run(keys, config={"mode": "batch"}).success
+    dead = platform.storage().read_dead_letter("character_analysis", "gore-test", DeadLetter)
+    assert dead is not None and dead.content
+    assert "change the sketches or rename the folder" in dead.reason
+    assert "character.yaml notes" not in dead.reason
+    (platform.inbox / "gore-test" / "character.yaml").write_text("notes: a gentle baker\n")
+    assert "gore-test" not in _sensor_wants(platform)
+    draw_sketch(platform.inbox / "gore-test" / "front.png", (20, 150, 20))
+    assert "gore-test" in _sensor_wants(platform)
+
+
 def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platform) -> None:
     (platform.inbox / "ash" / "character.yaml").write_text("notes: nsfw\n")
     assert not platform.run(list(COLOURS)).success
