@@ -235,11 +235,17 @@ class _Run:
         self.storage.store()  # build the client once, before the threads share it
         ahead = worked_ahead(store, sorted(outcome.succeeded), threads=IO_THREADS, name="store")
         for key, value, stored in ahead:
-            if key in outcome.paid_here:
-                self.paid_requests += 1
-                self.paid_usd += getattr(value, "estimated_cost_usd", None) or 0.0
-            elif hasattr(value, "estimated_cost_usd"):
-                self.kept_results += 1
+            metadata = dict(stage.metadata(value, stored.uri))
+            if hasattr(value, "estimated_cost_usd"):  # a paid stage's result
+                # What this run paid for it: a result kept or read from an earlier job shows
+                # its original cost, mode and job, and was free here.
+                paid = (value.estimated_cost_usd or 0.0) if key in outcome.paid_here else 0.0
+                metadata["paid_this_run_usd"] = round(paid, 4)
+                if key in outcome.paid_here:
+                    self.paid_requests += 1
+                    self.paid_usd += paid
+                else:
+                    self.kept_results += 1
             upstream = {up: self.version_of(up, key) for up in stage.upstream}
             if stage.own_version is not None:
                 version = stage.own_version(value)
@@ -249,7 +255,7 @@ class _Run:
             yield dg.AssetMaterialization(
                 asset_key=stage.key,
                 partition=key,
-                metadata=stage.metadata(value, stored.uri),
+                metadata=metadata,
                 tags=version_tags(stage.code_version, version, upstream, pointer),
             )
         yield from self.checks_of(stage, outcome)

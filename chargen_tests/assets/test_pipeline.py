@@ -642,6 +642,30 @@ def test_an_analysis_refused_for_its_sketches_is_held_back_whatever_character_ya
     assert "gore-test" in _sensor_wants(platform)
 
 
+def test_each_materialization_says_what_this_run_paid_for_it(platform: Platform) -> None:
+    """A result kept or read back shows its original cost, mode and job: `paid_this_run_usd`
+    says it was free here (the Plots tab shows what each run really paid)."""
+
+    def paid_for(asset: str, partition: str) -> float:
+        records = platform.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]),
+            limit=1,
+        ).records
+        materialization = records[0].asset_materialization
+        assert materialization is not None
+        value = materialization.metadata["paid_this_run_usd"].value
+        assert isinstance(value, float)
+        return value
+
+    assert platform.run(["ash", "brook"]).success
+    image = platform.storage().read_artifact("character_image", "ash", GeneratedImage)
+    assert paid_for("character_image", "ash") == round(image.estimated_cost_usd or 0.0, 4) > 0
+    assert paid_for("character_analysis", "ash") > 0
+    assert platform.run(["ash", "brook"]).success  # nothing changed: every result kept
+    assert paid_for("character_image", "ash") == 0.0
+    assert paid_for("character_analysis", "brook") == 0.0
+
+
 def test_a_failed_character_carries_its_reason_as_an_observation(platform: Platform) -> None:
     (platform.inbox / "ash" / "character.yaml").write_text("notes: nsfw\n")
     assert not platform.run(list(COLOURS)).success
