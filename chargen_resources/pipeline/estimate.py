@@ -12,6 +12,7 @@ compiled (its analysis would be new) as the template plus `UNKNOWN_PROMPT_EXTRA_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,6 +29,7 @@ from chargen_resources.characters.requests import (
     DEFAULT_SAFETY_SETTINGS,
     SafetySetting,
 )
+from chargen_resources.gemini.claims import Decision, decide
 from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
 from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
@@ -192,18 +194,30 @@ def _stored(store: BlobStore, prefix: str, stage: str, character: str, model: ty
 
 
 def _in_flight(
-    ledger: Ledger, stage: str, model: str, character: str, request: Mapping[str, Any]
+    ledger: Ledger,
+    stage: str,
+    model: str,
+    character: str,
+    request: Mapping[str, Any],
+    regenerate: bool = False,
 ) -> bool:
+    """Whether a run would read this request's answer from another's job, live or finished
+    (its output still there), instead of paying: the run's own claim rule decides."""
     fp = fingerprint(model, {"key": character, "request": request})
     claim = ledger.current_claim(stage, fp)
     if claim is None:
         return False
-    if ledger.done(stage, ClaimRef(fingerprint=fp, generation=claim.generation)) is not None:
-        return False
-    if claim.interactive:
-        return claim.claimant.is_alive() is not False
-    job = ledger.find_job(claim.carrier)
-    return job is not None and job.status in ("submitting", "submitted", "succeeded")
+    job = None if claim.interactive else ledger.find_job(claim.carrier)
+    decision = decide(
+        claim,
+        job,
+        ledger.done(stage, ClaimRef(fingerprint=fp, generation=claim.generation)),
+        claimant_alive=claim.claimant.is_alive(),
+        at=datetime.now(UTC),
+        regenerate=regenerate,
+        ours_stored=False,
+    )
+    return decision in (Decision.ATTACH, Decision.WAIT)
 
 
 def estimate(
@@ -263,7 +277,7 @@ def estimate(
         if stage_names.ANALYSIS not in selected:
             continue
         request = analysis_stage.content_request(key, source)
-        if _in_flight(ledger, analysis.stage, analysis_model, key, request):
+        if _in_flight(ledger, analysis.stage, analysis_model, key, request, regenerate):
             analysis.in_flight += 1
             continue
         prompt_tokens = text_tokens(f"Character id: {key}.") + text_tokens(ANALYSIS_INSTRUCTION)
@@ -342,7 +356,7 @@ def _estimate_image(
             image.kept += 1
             return None
         request = image_stage.content_request(prompt, safety)
-        if _in_flight(ledger, image.stage, model, key, request):
+        if _in_flight(ledger, image.stage, model, key, request, regenerate):
             image.in_flight += 1
             return None
         prompt_tokens, size = text_tokens(prompt.text), prompt.image_size

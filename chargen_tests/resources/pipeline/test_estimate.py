@@ -254,3 +254,23 @@ def test_a_character_without_its_source_stored_is_listed_when_the_source_is_not_
     )
     assert priced.unreadable["crimson-knight"].startswith("source_image has not been materialized")
     assert "not sent: crimson-knight: source_image has not been" in priced.table()
+
+
+def test_an_answer_a_finished_job_still_holds_is_priced_as_read_back_not_sent(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    """As the run decides by the claim rule: a request whose job finished (its output still
+    there) is read back from it for free, as after a template is reverted."""
+    _keep_only(inbox, "crimson-knight")
+    storage = tmp_path / "storage"
+    _materialize(inbox, storage, emulator, mode="batch")
+    store = ChargenStorage(local_root=str(storage))
+    record = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
+    (storage / "chargen" / "character_image" / "crimson-knight.json").unlink()  # not kept
+    _, image = _estimate(inbox, storage).stages
+    assert (image.send, image.kept, image.in_flight) == (0, 0, 1)
+    paid_before = _billing(emulator)["paid"]
+    _materialize(inbox, storage, emulator, mode="batch")
+    assert _billing(emulator)["paid"] == paid_before  # the run read it back, as priced
+    again = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
+    assert again.prompt_hash == record.prompt_hash
