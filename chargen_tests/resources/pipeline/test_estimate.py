@@ -138,6 +138,20 @@ def test_a_character_whose_image_could_never_be_asked_for_is_not_priced(
     assert "not sent: crowd: " in priced.table()
 
 
+def _made_alone(inbox: Path, tmp_path: Path, emulator: RunningEmulator, **config: object) -> Path:
+    """crimson-knight alone, made end to end; the storage it was stored in."""
+    _keep_only(inbox, "crimson-knight")
+    storage = tmp_path / "storage"
+    _materialize(inbox, storage, emulator, **config)
+    return storage
+
+
+def _add_to_sheet(inbox: Path, line: str) -> None:
+    """A line added to crimson-knight's character.yaml."""
+    sheet = inbox / "crimson-knight" / "character.yaml"
+    sheet.write_text(f"{sheet.read_text()}\n{line}\n")
+
+
 def _keep_only(inbox: Path, character: str) -> None:
     for other in inbox.iterdir():
         if other.name != character:
@@ -193,8 +207,7 @@ def test_an_image_request_another_run_is_carrying_is_in_flight_not_sent(
 def test_a_locked_character_with_no_image_yet_is_not_priced_for_one(
     inbox: Path, tmp_path: Path
 ) -> None:
-    spec = inbox / "crimson-knight" / "character.yaml"
-    spec.write_text(spec.read_text() + "\nlocked: true\n")
+    _add_to_sheet(inbox, "locked: true")
     priced = _estimate(inbox, tmp_path / "storage")
     analysis, image = priced.stages
     assert "crimson-knight" in analysis.sending  # the run still analyses it
@@ -206,9 +219,7 @@ def test_a_locked_character_with_no_image_yet_is_not_priced_for_one(
 def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_again(
     inbox: Path, tmp_path: Path, emulator: RunningEmulator
 ) -> None:
-    _keep_only(inbox, "crimson-knight")
-    storage = tmp_path / "storage"
-    _materialize(inbox, storage, emulator)
+    storage = _made_alone(inbox, tmp_path, emulator)
     store = ChargenStorage(local_root=str(storage))
     made = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
     failing = [made.qa[0].model_copy(update={"passed": False, "detail": "planted"})]
@@ -227,8 +238,7 @@ def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_aga
 def test_a_reference_images_name_the_folder_lacks_is_not_priced(
     inbox: Path, tmp_path: Path
 ) -> None:
-    spec = inbox / "crimson-knight" / "character.yaml"
-    spec.write_text(spec.read_text() + "\nreference_images: [missing.png]\n")
+    _add_to_sheet(inbox, "reference_images: [missing.png]")
     priced = _estimate(inbox, tmp_path / "storage")
     assert "reference_images names missing.png" in priced.unreadable["crimson-knight"]
     assert all("crimson-knight" not in stage.sending for stage in priced.stages)
@@ -237,11 +247,8 @@ def test_a_reference_images_name_the_folder_lacks_is_not_priced(
 def test_regenerating_a_locked_character_is_priced_at_nothing(
     inbox: Path, tmp_path: Path, emulator: RunningEmulator
 ) -> None:
-    _keep_only(inbox, "crimson-knight")
-    storage = tmp_path / "storage"
-    _materialize(inbox, storage, emulator)
-    spec = inbox / "crimson-knight" / "character.yaml"
-    spec.write_text(spec.read_text() + "\nlocked: true\n")
+    storage = _made_alone(inbox, tmp_path, emulator)
+    _add_to_sheet(inbox, "locked: true")
     analysis, image = _estimate(inbox, storage, regenerate=True).stages
     assert (analysis.send, analysis.kept, image.send, image.kept) == (0, 1, 0, 1)
 
@@ -261,9 +268,7 @@ def test_an_answer_a_finished_job_still_holds_is_priced_as_read_back_not_sent(
 ) -> None:
     """As the run decides by the claim rule: a request whose job finished (its output still
     there) is read back from it for free, as after a template is reverted."""
-    _keep_only(inbox, "crimson-knight")
-    storage = tmp_path / "storage"
-    _materialize(inbox, storage, emulator, mode="batch")
+    storage = _made_alone(inbox, tmp_path, emulator, mode="batch")
     store = ChargenStorage(local_root=str(storage))
     record = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
     (storage / "chargen" / "character_image" / "crimson-knight.json").unlink()  # not kept
