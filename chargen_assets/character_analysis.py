@@ -87,7 +87,7 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
 
 def locked_characters(sources: Mapping[str, SourceImages]) -> list[str]:
     """Characters whose character.yaml says `locked: true` (one record at a time: packed)."""
-    return [key for key in sorted(sources) if (spec := sources[key].spec) and spec.locked]
+    return [key for key in sorted(sources) if sources[key].locked]
 
 
 def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -> dict[str, str]:

@@ -42,10 +42,10 @@ from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
-from chargen_resources.inbox.sources import InboxCharacter, InboxError, content_hash
+from chargen_resources.inbox.sources import InboxCharacter
 from chargen_resources.pipeline.estimate import Estimate, estimate, not_materialized
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.stage_names import sends_spec
+from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
 from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
@@ -179,12 +179,7 @@ class _Run:
         """The hash of the bytes `stage`'s request is made of now (read for a content failure
         only): an analysis sends the sketches alone, not character.yaml."""
         listed = self._listed().get(character)
-        if listed is None:
-            return None
-        try:
-            return content_hash(self.inbox.source(), listed, spec=sends_spec(stage))
-        except (InboxError, OSError):
-            return None
+        return sent_inputs_hash(self.inbox.source(), listed, stage) if listed else None
 
     def load(self, stage: Stage[Any], keys: list[str]) -> StageOutcome[Any]:
         """Read a stage that is not selected in this run from storage."""

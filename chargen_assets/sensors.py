@@ -22,15 +22,13 @@ from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sensor_plan import plan_tick
 from chargen_resources.inbox.sources import (
     InboxCharacter,
-    InboxError,
     InboxScan,
     InboxSource,
-    content_hash,
 )
 from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
-from chargen_resources.pipeline.stage_names import sends_spec
+from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
 
 
 def _whole_number(variable: str, default: int, meaning: str) -> int:
@@ -310,18 +308,11 @@ def refused_unchanged(
                 continue
             if dead.inputs == character.fingerprint or (
                 dead.inputs_content is not None
-                and dead.inputs_content == _content_now(source, character, dead.stage)
+                and dead.inputs_content == sent_inputs_hash(source, character, dead.stage)
             ):
                 held[key] = dead.reason
                 break
     return held
-
-
-def _content_now(source: InboxSource, character: InboxCharacter, stage: str) -> str | None:
-    try:
-        return content_hash(source, character, spec=sends_spec(stage))
-    except (InboxError, OSError):  # gone or unreadable now: the run will say so
-        return None
 
 
 def stale_partitions(instance: dg.DagsterInstance, keys: Sequence[str]) -> dict[str, dg.AssetKey]:

@@ -2,8 +2,8 @@
 
 A stage is declared once, in its asset module: its spec (key, code version, upstream assets),
 the artifact type it stores, its per-character metadata, and `compute`, which turns this run's
-upstream results into its own; its name is `chargen_resources.pipeline.stage_names`', which the
-stage logic below Dagster shares. `pipeline.py` runs the declared stages in a short loop (see
+upstream results into its own; its name is in `chargen_resources.pipeline.stage_names`, which
+the stage logic below Dagster shares. `pipeline.py` runs the declared stages in a short loop (see
 `stages.py` for the table).
 """
 

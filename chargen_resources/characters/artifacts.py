@@ -62,6 +62,11 @@ class SourceImages(BaseModel):
         """sha256 over the normalised images only: what the analysis looks at."""
         return hashlib.sha256("\n".join(i.sha256 for i in self.images).encode()).hexdigest()
 
+    @property
+    def locked(self) -> bool:
+        """character.yaml says `locked: true`: an approved take, kept whatever changed."""
+        return self.spec is not None and self.spec.locked
+
     skipped_files: list[str] = Field(
         default_factory=list, description="Files in the folder that were left out, and why."
     )

@@ -263,10 +263,9 @@ def estimate(
     analysis = StageEstimate(stage=stage_names.ANALYSIS, model=analysis_model)
     known: PackedModels[AnalysisRecord] = PackedModels()  # one per character: packed
     for key, source in sources.items():
-        locked = bool(source.spec and source.spec.locked)  # kept even when regenerating
         old = (
             None
-            if regenerate and not locked
+            if regenerate and not source.locked  # a locked one's is kept even so
             else _stored(store, prefix, stage_names.ANALYSIS, key, AnalysisRecord)
         )
         if old is not None and analysis_stage.still_valid(old, source, analysis_model):
@@ -340,7 +339,7 @@ def _estimate_image(
     """Count the character's image as the run would decide it; the reason the run would refuse
     to send it, if it would."""
     model = image.model
-    locked = prompt.locked if prompt is not None else bool(source.spec and source.spec.locked)
+    locked = prompt.locked if prompt is not None else source.locked
     old = _stored(store, prefix, stage_names.IMAGE, key, GeneratedImage)
     if locked:  # an approved take is kept whatever changed, even when regenerating
         if old is None:

@@ -67,7 +67,7 @@ def compile_prompts(
             ),
             image_size=(spec.image_size if spec and spec.image_size else default_image_size),
             references=references + style_references,
-            locked=spec.locked if spec else False,
+            locked=source.locked if source else False,
             art_direction=style.spec.art_direction,
             palette_constraints=tuple(style.spec.palette),
         )
