@@ -130,9 +130,20 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     return outcome
 
 
+# One check for the image's four QA tests, each test's finding in its metadata: a check
+# verdict is an event Dagster stores (1-5 ms each, more on Postgres), once per character.
+QA_CHECK = "qa"
+
+
 def qa_checks(image: GeneratedImage) -> list[CheckVerdict]:
-    """The image's QA verdicts, as this character's asset checks."""
-    return [CheckVerdict(result.check, result.passed, result.detail) for result in image.qa]
+    """The image's QA as this character's `qa` asset check: failed when any test failed, and
+    then which and why."""
+    problems = failures_in_words(image.qa)
+    findings = {
+        result.check: f"{'passed' if result.passed else 'FAILED'}: {result.detail}"
+        for result in image.qa
+    }
+    return [CheckVerdict(QA_CHECK, problems is None, problems or "every test passed", findings)]
 
 
 # Evaluated for every character a run asked an image of: passed when the run made (or kept) it,
@@ -153,10 +164,14 @@ with warnings.catch_warnings():
                 "The run that asked for this character made its image; when it did not, the "
                 "failed stage, the reason and what to do are in this check's metadata.",
             ),
-            ("png_decodes", "The stored image decodes as a PNG."),
-            ("size_as_asked", "Its pixel size is the documented one for the asked ratio and size."),
-            ("not_blank", "It is a drawing, not one flat colour."),
-            ("final_not_thought", "The final part was the answer, not a draft (thought) image."),
+            (
+                QA_CHECK,
+                "The stored image passes its quality tests, each one's finding in this check's "
+                "metadata: png_decodes (it decodes as a PNG), size_as_asked (its pixel size is "
+                "the documented one for the asked ratio and size), not_blank (a drawing, not one "
+                "flat colour), final_not_thought (the final part was the answer, not a draft "
+                "image).",
+            ),
         )
     )
 

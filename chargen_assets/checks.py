@@ -31,8 +31,8 @@ def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=character_catalog,
     description=(
-        "Every finished image has its pixel size recorded (each character's own size_as_asked "
-        "check compares it with the ratio and size asked)."
+        "Every finished image has its pixel size recorded (each character's own qa check "
+        "compares it with the ratio and size asked, in its size_as_asked test)."
     ),
 )
 def images_have_dimensions(storage: ChargenStorage) -> dg.AssetCheckResult:

@@ -297,13 +297,14 @@ class _Run:
                 verdict = CheckVerdict(
                     character_image.MADE_CHECK, True, "made (or kept) by this run"
                 )
-                extra = {}
             else:
                 verdict = CheckVerdict(
-                    character_image.MADE_CHECK, False, f"{failure[0]} failed: {failure[1]}"
+                    character_image.MADE_CHECK,
+                    False,
+                    f"{failure[0]} failed: {failure[1]}",
+                    {"stage": failure[0], "what_to_do": RETRY_ADVICE},
                 )
-                extra = {"stage": failure[0], "what_to_do": RETRY_ADVICE}
-            yield from self.verdicts(image, key, [verdict], targets.get(key), extra)
+            yield from self.verdicts(image, key, [verdict], targets.get(key))
 
     def verdicts(
         self,
@@ -311,11 +312,10 @@ class _Run:
         partition: str,
         verdicts: Iterable[CheckVerdict],
         target: AssetCheckEvaluationTargetMaterializationData | None,
-        extra: dict[str, str] | None = None,
     ) -> Iterator[dg.AssetCheckEvaluation]:
         for verdict in verdicts:
             if self.check_selected(stage.key, verdict.check):
-                yield self.evaluation(stage.key, partition, verdict, target, extra)
+                yield self.evaluation(stage.key, partition, verdict, target)
 
     def evaluation(
         self,
@@ -323,7 +323,6 @@ class _Run:
         partition: str,
         verdict: CheckVerdict,
         target: AssetCheckEvaluationTargetMaterializationData | None,
-        extra: dict[str, str] | None = None,
     ) -> dg.AssetCheckEvaluation:
         return dg.AssetCheckEvaluation(
             asset_key=asset,
@@ -331,7 +330,7 @@ class _Run:
             passed=verdict.passed,
             partition=partition,
             description=verdict.detail,
-            metadata={"detail": dg.MetadataValue.text(verdict.detail), **(extra or {})},
+            metadata={"detail": dg.MetadataValue.text(verdict.detail), **verdict.facts},
             target_materialization_data=target,
         )
 

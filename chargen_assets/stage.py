@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import dagster as dg
@@ -182,11 +183,12 @@ class StageRun:
 
 
 class CheckVerdict(NamedTuple):
-    """One asset check's verdict on one stored result."""
+    """One asset check's verdict on one stored result, with what it found in its metadata."""
 
     check: str
     passed: bool
     detail: str
+    facts: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)

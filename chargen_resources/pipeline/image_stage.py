@@ -111,7 +111,7 @@ def still_valid(
     qa_must_pass: bool = False,
 ) -> bool:
     """A stored image made from this very prompt (text, settings, references) by this model,
-    still in storage (and, when QA failures are dead-lettered, passing its QA checks)."""
+    still in storage (and, when QA failures are dead-lettered, passing its QA tests)."""
     if qa_must_pass and qa_failed(old.qa):
         return False
     return (
@@ -187,20 +187,26 @@ class LookedAt:
     KB, whatever the image's size."""
 
     thumbnail: bytes | None
+    glance: str | None  # the thumbnail small enough to show inline (`glance_markdown`)
     pixels: ImageFacts | str  # measured, or why they do not decode
 
 
-def look_at(store: BlobStore, image: ImageBlock) -> LookedAt:
-    """Decode a staged image as it is read from the store, for its thumbnail and its checks
-    (its bytes are never whole in memory, only its pixels; it only reads: safe in a worker
-    thread). A rare JPEG/WEBP answer is looked at as the PNG it will be stored as."""
+def look_at(store: BlobStore, image: ImageBlock, character: str) -> LookedAt:
+    """Decode a staged image as it is read from the store, for its thumbnail, its inline
+    glance and its checks (its bytes are never whole in memory, only its pixels; it only reads:
+    safe in a worker thread). A rare JPEG/WEBP answer is looked at as the PNG it will be stored
+    as."""
     if image.format == "png":
         with closing(store.iter_bytes(image.key)) as chunks:
             decoded = open_image(cast(IO[bytes], ChunkFile(chunks)))
     else:
         decoded = open_image(as_png(store.get_bytes(image.key)))
     thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
-    return LookedAt(thumbnail=thumbnail, pixels=measure_image(decoded))
+    return LookedAt(
+        thumbnail=thumbnail,
+        glance=glance_markdown(thumbnail, character),
+        pixels=measure_image(decoded),
+    )
 
 
 def image_to_keep(line: LineResult) -> ImageBlock | None:
@@ -251,7 +257,7 @@ def keep_final_image(
         )
         return
     key = final_image_key(prefix, character)
-    looked = look if look is not None else look_at(store, final)
+    looked = look if look is not None else look_at(store, final, character)
     size = final.content_length
     if final.format == "png":
         store.move(final.key, key)
@@ -263,7 +269,6 @@ def keep_final_image(
     # Made once here: a later run that keeps this image needs no download. The thumbnail is
     # stored beside the take rather than in the record, which a run holds for every character.
     thumbnail = looked.thumbnail
-    glance = glance_markdown(thumbnail, character)
     qa = inspect_image(
         looked.pixels,
         model=model,
@@ -293,7 +298,7 @@ def keep_final_image(
             thoughts_tokens=line.usage.thoughts_tokens,
             batch=batch_job is not None,
         ),
-        glance=glance,
+        glance=looked.glance,
         qa=qa,
         made_at=datetime.now(UTC),
         backend=backend,
@@ -408,7 +413,9 @@ def image_stage(
     def looked_at_ahead(lines: Iterator[LineResult]) -> Iterator[LineResult]:
         def look(line: LineResult) -> tuple[LineResult, LookedAt | None]:
             image = image_to_keep(line)
-            return line, (look_at(store, image) if image is not None else None)
+            if image is None or line.key is None:  # nothing kept, or for no character
+                return line, None
+            return line, look_at(store, image, line.key)
 
         for line, looked in worked_ahead(look, lines, threads=1, name="image-look"):
             if looked is not None:

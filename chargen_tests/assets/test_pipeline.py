@@ -497,8 +497,12 @@ def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> Non
     for evaluation in evaluations:
         assert evaluation.passed, evaluation
         by_check.setdefault(evaluation.check_name, set()).add(evaluation.partition or "")
-    checks = ("made", "png_decodes", "size_as_asked", "not_blank", "final_not_thought")
-    assert by_check == {check: set(COLOURS) for check in checks}
+    assert by_check == {check: set(COLOURS) for check in ("made", "qa")}
+    qa = next(e for e in evaluations if e.check_name == "qa")
+    findings = {name: str(value.value) for name, value in qa.metadata.items()}
+    assert findings.pop("detail") == "every test passed"
+    assert set(findings) == {"png_decodes", "size_as_asked", "not_blank", "final_not_thought"}
+    assert all(finding.startswith("passed: ") for finding in findings.values()), findings
 
 
 def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_catalog(
@@ -513,10 +517,11 @@ def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_cat
 
     again = platform.run(keys)  # warn, the default: kept, and marked
     assert again.success
-    failed = {
-        (e.check_name, e.partition) for e in again.get_asset_check_evaluations() if not e.passed
-    }
-    assert failed == {("not_blank", "ash")}
+    failed = [e for e in again.get_asset_check_evaluations() if not e.passed]
+    assert [(e.check_name, e.partition) for e in failed] == [("qa", "ash")]
+    assert failed[0].description == "not_blank: grey-level spread 0.0"
+    assert failed[0].metadata["not_blank"].value == "FAILED: grey-level spread 0.0"
+    assert str(failed[0].metadata["png_decodes"].value).startswith("passed: PNG ")
     qa_metadata = {
         m.partition: m.metadata["qa"].value
         for m in again.asset_materializations_for_node("character_pipeline")

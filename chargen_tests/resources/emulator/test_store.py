@@ -8,7 +8,13 @@ import signal
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from chargen_resources.emulator.store import atomic_write_bytes, atomic_writer, locked, try_locked
+from chargen_resources.emulator.store import (
+    atomic_write_bytes,
+    atomic_writer,
+    locked,
+    new_id,
+    try_locked,
+)
 
 
 def _write_forever(path: str, writing: Event) -> None:
@@ -65,3 +71,11 @@ def test_lock_excludes_another_process(tmp_path: Path) -> None:
     process.join()
     with try_locked(lock) as acquired:
         assert acquired
+
+
+def test_ids_are_lowercase_alphanumerics_of_the_asked_length_and_differ() -> None:
+    # The SDK cuts a file's URI at the first character that is not a lowercase alphanumeric.
+    ids = {new_id(length) for length in (1, 8, 12, 24, 36) for _ in range(200)}
+    assert all(identifier.isalnum() and identifier == identifier.lower() for identifier in ids)
+    assert {len(new_id(length)) for length in (1, 8, 12, 24, 36)} == {1, 8, 12, 24, 36}
+    assert len({new_id(12) for _ in range(1000)}) == 1000
