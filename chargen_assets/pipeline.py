@@ -24,7 +24,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 from dagster._core.definitions.data_version import NULL_DATA_VERSION
 
-from chargen_assets import character_image, character_prompt, stages
+from chargen_assets import character_image, character_prompt, source_image, stages
 from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
@@ -37,7 +37,7 @@ from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
 from chargen_assets.stopping import counted, shortened, stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
-from chargen_resources.characters.artifacts import CastStyle, DeadLetter
+from chargen_resources.characters.artifacts import CastStyle, DeadLetter, SourceImages
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
 from chargen_resources.gemini.budget import BudgetExceeded, MonthlyBudget
 from chargen_resources.gemini.crash_points import crash_point
@@ -46,6 +46,7 @@ from chargen_resources.inbox.sources import InboxCharacter
 from chargen_resources.pipeline.estimate import Estimate, estimate, not_materialized
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
+from chargen_resources.pipeline.source_stage import prepare_sources
 from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
@@ -83,6 +84,17 @@ class _Run:
         # A request sent but failed is usually billed too (a refusal for its prompt at least):
         # counted at the estimate's price per request of its stage, the safe side for budgets.
         self.unit_cost: dict[str, float] = {}
+        # The sketches normalised (and stored) for the estimate, until the source stage takes
+        # them: a studio's scans take a while each, and are not normalised twice.
+        self.prepared_sources: StageOutcome[SourceImages] | None = None
+
+    def take_prepared_sources(self, keys: list[str]) -> StageOutcome[SourceImages] | None:
+        """The prepared sketches when they are those of `keys`, handed over once (not held for
+        the rest of the run)."""
+        prepared, self.prepared_sources = self.prepared_sources, None
+        if prepared is None or set(prepared.succeeded.keys() | prepared.failed) != set(keys):
+            return None
+        return prepared
 
     def selected(self, key: dg.AssetKey) -> bool:
         return key in self.context.selected_asset_keys
@@ -381,6 +393,15 @@ def _pipeline(
     ledger = Ledger(storage.store(), storage.prefix)
     # Reads storage and the inbox: the first thing to meet an unreachable service.
     with stopping("the cost estimate", keys, run.failures):
+        if run.selected(source_image.spec.key):
+            # Normalised once, for the estimate and then the source stage (nothing is sent).
+            run.prepared_sources = prepare_sources(
+                keys,
+                inbox.source(),
+                storage.store(),
+                storage.prefix,
+                config.max_source_side,
+            )
         priced = estimate(
             keys,
             inbox=inbox.source(),
@@ -398,6 +419,7 @@ def _pipeline(
             regenerate=config.regenerate,
             safety_settings=config.safety(),
             qa_must_pass=config.qa_must_pass(),
+            prepared_sources=run.prepared_sources,
         )
     (context.log.warning if priced.unpriced_note() else context.log.info)(
         priced.summary(interactive)
@@ -491,6 +513,7 @@ def _run_stages(
                             style=run.cast_style,
                             regenerate_since=began,
                             makes_images=run.selected(stages.IMAGE),
+                            prepared_sources=run.take_prepared_sources(wanted),
                         )
                     )
                 yield from run.record(stage, outcome)

@@ -42,13 +42,15 @@ def metadata(source: SourceImages, uri: str) -> dict[str, Any]:
 
 
 def compute(run: StageRun) -> StageOutcome[SourceImages]:
-    sources = prepare_sources(
-        run.keys,
-        run.inbox.source(),
-        run.storage.store(),
-        run.storage.prefix,
-        run.config.max_source_side,
-    )
+    sources = run.prepared_sources
+    if sources is None:
+        sources = prepare_sources(
+            run.keys,
+            run.inbox.source(),
+            run.storage.store(),
+            run.storage.prefix,
+            run.config.max_source_side,
+        )
     for key, source in sources.succeeded.items():
         for warning in source.skipped_files:
             run.log.warning(f"{key}: skipped {warning}")

@@ -20,7 +20,12 @@ from pydantic import BaseModel, Field
 
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import AnalysisRecord, CastStyle, GeneratedImage
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    CastStyle,
+    GeneratedImage,
+    SourceImages,
+)
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -113,6 +118,9 @@ class StageRun:
     # Whether this run sends image requests (the image stage is selected): an earlier stage
     # then refuses, before paying, a character whose image could never be asked for.
     makes_images: bool = False
+    # The sketches of `keys` as the run normalised them for its estimate: the source stage
+    # stores those rather than reading and normalising every sketch a second time.
+    prepared_sources: StageOutcome[SourceImages] | None = None
 
     def results(self, key: dg.AssetKey) -> Mapping[str, Any]:
         """This run's results of an upstream stage for the characters asked of this one

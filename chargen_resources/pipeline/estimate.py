@@ -35,6 +35,7 @@ from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage, stage_names
+from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
@@ -238,15 +239,22 @@ def estimate(
     regenerate: bool = False,
     safety_settings: Iterable[SafetySetting] = DEFAULT_SAFETY_SETTINGS,
     qa_must_pass: bool = False,
+    prepared_sources: StageOutcome[SourceImages] | None = None,
 ) -> Estimate:
-    """What a run over `keys` and `stages` would send and pay; sends and writes nothing."""
+    """What a run over `keys` and `stages` would send and pay; sends and writes nothing.
+    `prepared_sources`: the sketches of `keys` as the run itself normalised them, when it did
+    already (they are not normalised again here)."""
     keys = sorted(keys)
     selected = set(stages)
     reading = ReadOnlyStore(store)
     unreadable: dict[str, str] = {}
     sources: Mapping[str, SourceImages]
     if stage_names.SOURCE in selected:
-        prepared = prepare_sources(keys, inbox, reading, prefix, max_source_side)
+        prepared = (
+            prepared_sources
+            if prepared_sources is not None
+            else prepare_sources(keys, inbox, reading, prefix, max_source_side)
+        )
         sources, unreadable = prepared.succeeded, dict(prepared.failed)
     else:
         sources = {

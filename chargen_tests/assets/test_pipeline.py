@@ -19,8 +19,14 @@ from chargen_assets.pipeline import character_pipeline
 from chargen_assets.resources import GeminiBatchResource
 from chargen_assets.sensors import PIPELINE_KEYS, rebuild_stale_characters, stale_partitions
 from chargen_assets.storage import ChargenStorage
-from chargen_resources.characters.artifacts import AnalysisRecord, DeadLetter, GeneratedImage
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    DeadLetter,
+    GeneratedImage,
+    SourceImages,
+)
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
+from chargen_resources.pipeline import source_stage
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.storage.layout import beside_results
 from chargen_tests.fixtures.platform import (
@@ -487,6 +493,27 @@ def test_a_one_character_backfill_waits_for_batch_prices(platform: Platform) -> 
     image = platform.storage().read_artifact("character_image", "dune", GeneratedImage)
     assert image.mode == "batch" and image.batch_job
     assert len(platform.jobs()) == 2
+
+
+def test_a_run_reads_and_normalises_each_sketch_once(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run-start estimate and the source stage share one normalisation: a studio's scans
+    # take a while each to decode and shrink.
+    normalised: list[tuple[str, str]] = []
+    normalise = source_stage.normalise_image
+
+    def counted(data: bytes, **where: Any) -> Any:
+        normalised.append((where["character"], where["name"]))
+        return normalise(data, **where)
+
+    monkeypatch.setattr(source_stage, "normalise_image", counted)
+    assert platform.run(list(COLOURS)).success
+    assert sorted(normalised) == [(key, "front.png") for key in sorted(COLOURS)]
+    assert platform.materialized("source_image") == set(COLOURS)
+    # What the estimate normalised is what the stage stored and the analysis was sent.
+    source = platform.storage().read_artifact("source_image", "ash", SourceImages)
+    assert all((platform.storage_root / image.key).is_file() for image in source.images)
 
 
 def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> None:
