@@ -46,25 +46,7 @@ class UploadCache:
 
     def ensure_uploaded(self, data: bytes, mime_type: str, display_name: str) -> UploadedFile:
         sha = hashlib.sha256(data).hexdigest()
-        known = self.ledger.find_upload(sha)
-        if known is not None and self._still_usable(known):
-            return UploadedFile(known.file_name, known.uri, known.mime_type, reused=True)
-        uploaded = self.client.files.upload(
-            file=io.BytesIO(data),
-            config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name[:500]),
-        )
-        if uploaded.name is None or uploaded.uri is None:
-            raise RuntimeError(f"the Files API returned no name or uri for {display_name!r}")
-        self.ledger.save_upload(
-            UploadRecord(
-                sha256=sha,
-                file_name=uploaded.name,
-                uri=uploaded.uri,
-                mime_type=mime_type,
-                expires_at=uploaded.expiration_time,
-            )
-        )
-        return UploadedFile(uploaded.name, uploaded.uri, mime_type, reused=False)
+        return self._ensure(WantedFile(sha, lambda: data, mime_type, display_name))
 
     def ensure_all(self, wanted: Iterable[WantedFile]) -> dict[str, UploadedFile]:
         """Every distinct content of `wanted` on the service, by sha256 (the first one's name
@@ -73,12 +55,33 @@ class UploadCache:
         distinct: dict[str, WantedFile] = {}
         for file in wanted:
             distinct.setdefault(file.sha256, file)
-
-        def ensure(file: WantedFile) -> UploadedFile:
-            return self.ensure_uploaded(file.read(), file.mime_type, file.display_name)
-
-        files = worked_ahead(ensure, distinct.values(), threads=UPLOAD_THREADS, name="upload")
+        files = worked_ahead(self._ensure, distinct.values(), threads=UPLOAD_THREADS, name="upload")
         return dict(zip(distinct, files, strict=True))
+
+    def _ensure(self, file: WantedFile) -> UploadedFile:
+        """The file's upload, reused while the service keeps it (its bytes are then not even
+        read), else uploaded now."""
+        known = self.ledger.find_upload(file.sha256)
+        if known is not None and self._still_usable(known):
+            return UploadedFile(known.file_name, known.uri, known.mime_type, reused=True)
+        uploaded = self.client.files.upload(
+            file=io.BytesIO(file.read()),
+            config=types.UploadFileConfig(
+                mime_type=file.mime_type, display_name=file.display_name[:500]
+            ),
+        )
+        if uploaded.name is None or uploaded.uri is None:
+            raise RuntimeError(f"the Files API returned no name or uri for {file.display_name!r}")
+        self.ledger.save_upload(
+            UploadRecord(
+                sha256=file.sha256,
+                file_name=uploaded.name,
+                uri=uploaded.uri,
+                mime_type=file.mime_type,
+                expires_at=uploaded.expiration_time,
+            )
+        )
+        return UploadedFile(uploaded.name, uploaded.uri, file.mime_type, reused=False)
 
     def _still_usable(self, record: UploadRecord) -> bool:
         if record.expires_at is not None and record.expires_at - REUSE_MARGIN < datetime.now(UTC):

@@ -4,6 +4,7 @@ import hashlib
 import io
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -90,3 +91,16 @@ def test_an_unreadable_file_is_raised_after_the_ones_before_it_are_up(
     with pytest.raises(FileNotFoundError, match="hero-1"):
         cache.ensure_all([_wanted("hero-0", good), _wanted("hero-1", b"gone", missing)])
     assert ledger.find_upload(hashlib.sha256(good).hexdigest()) is not None
+
+
+def test_a_reused_upload_is_not_read_again(genai_client: genai.Client, tmp_path: Path) -> None:
+    # The image job reuses the analysis job's uploads: its sketches are not read from storage.
+    cache = UploadCache(genai_client, Ledger(LocalBlobStore(tmp_path / "store"), "chargen"))
+    data = _png((9, 9, 9))
+    first = cache.ensure_all([_wanted("hero-0", data)])
+
+    def unread() -> bytes:
+        raise AssertionError("a reused upload's bytes were read")
+
+    again = cache.ensure_all([_wanted("hero-0", data, unread)])
+    assert again == {sha: replace(file, reused=True) for sha, file in first.items()}
