@@ -81,6 +81,11 @@ class _Run:
         self.paid_requests = 0
         self.kept_results = 0
         self.checked: set[tuple[dg.AssetKey, str]] = set()  # (asset, character) with verdicts
+        # The materializations the verdicts of each checked stage were aimed at, by character
+        # (the image stage's are aimed at again by `made`: not read back a second time).
+        self.aimed_at: dict[
+            dg.AssetKey, dict[str, AssetCheckEvaluationTargetMaterializationData]
+        ] = {}
         # A request sent but failed is usually billed too (a refusal for its prompt at least):
         # counted at the estimate's price per request of its stage, the safe side for budgets.
         self.unit_cost: dict[str, float] = {}
@@ -277,6 +282,7 @@ class _Run:
         if not any(self.check_selected(stage.key, spec.name) for spec in stage.check_specs):
             return
         targets = latest_materializations(self.context.instance, stage.key, outcome.succeeded)
+        self.aimed_at[stage.key] = targets
         for key in sorted(outcome.rejected.keys() | outcome.succeeded.keys()):
             # One result at a time: the succeeded ones may be held packed.
             value = outcome.rejected[key] if key in outcome.rejected else outcome.succeeded[key]
@@ -291,7 +297,9 @@ class _Run:
         "latest execution" is then a failure while there is one)."""
         image = character_image.stage
         missing = [k for k in keys if (image.key, k) not in self.checked]
-        targets = latest_materializations(self.context.instance, image.key, keys)
+        targets = self.aimed_at.pop(image.key, {})
+        unaimed = [k for k in keys if k not in targets]
+        targets |= latest_materializations(self.context.instance, image.key, unaimed)
         earlier = self.storage.read_artifacts(image.key, missing, image.artifact, missing_ok=True)
         for key in missing:
             if key in earlier:

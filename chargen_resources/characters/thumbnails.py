@@ -22,14 +22,21 @@ def fitted_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def thumbnail_jpeg(image: Image.Image) -> bytes:
-    """A small JPEG of a decoded image (a few KB: light enough for every character)."""
+def thumbnail_image(image: Image.Image) -> Image.Image:
+    """A decoded image shrunk to thumbnail size, in RGB."""
     # Resized before it is converted: converting first copied every pixel of a full-size take.
     source = image if image.mode in _RESIZABLE_MODES else image.convert("RGB")
     box = (THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2)
-    small = source.resize(
-        fitted_size(source.size, box), Image.Resampling.BICUBIC, reducing_gap=2.0
+    # Averaged down by whole factors first, then bicubic for the rest: twice as fast as a gap of
+    # 2 (this runs once per image a run keeps), and alike at 160 pixels.
+    return source.resize(
+        fitted_size(source.size, box), Image.Resampling.BICUBIC, reducing_gap=1.0
     ).convert("RGB")
+
+
+def jpeg_bytes(small: Image.Image) -> bytes:
+    """A thumbnail as the JPEG stored beside its take (a few KB: light enough for every
+    character)."""
     buffer = io.BytesIO()
     small.save(buffer, format="JPEG", quality=80)
     return buffer.getvalue()
@@ -62,7 +69,7 @@ _GLANCE_STEPS = ((96, 60), (80, 50), (64, 45), (48, 35), (40, 25))
 
 
 def glance_markdown(jpeg: bytes | None, alt: str) -> str | None:
-    """A tiny WebP of a thumbnail, small enough to show inline on the materialization."""
+    """`glance_of` a stored thumbnail JPEG (None when there is none or it does not decode)."""
     if jpeg is None:
         return None
     try:
@@ -70,6 +77,12 @@ def glance_markdown(jpeg: bytes | None, alt: str) -> str | None:
             source = opened.convert("RGB")
     except (OSError, ValueError):  # an unreadable preview is no reason to fail a record
         return None
+    return glance_of(source, alt)
+
+
+def glance_of(source: Image.Image, alt: str) -> str | None:
+    """A tiny WebP of a thumbnail-sized image, as markdown small enough to show inline on the
+    materialization (None if even the smallest step is too large)."""
     label = alt.replace("]", "")[:40]
     for side, quality in _GLANCE_STEPS:
         small = source.copy()

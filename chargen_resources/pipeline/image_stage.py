@@ -36,8 +36,9 @@ from chargen_resources.characters.requests import (
     noted_groups,
 )
 from chargen_resources.characters.thumbnails import (
-    glance_markdown,
-    thumbnail_jpeg,
+    glance_of,
+    jpeg_bytes,
+    thumbnail_image,
 )
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
@@ -187,7 +188,7 @@ class LookedAt:
     KB, whatever the image's size."""
 
     thumbnail: bytes | None
-    glance: str | None  # the thumbnail small enough to show inline (`glance_markdown`)
+    glance: str | None  # the thumbnail small enough to show inline (`glance_of`)
     pixels: ImageFacts | str  # measured, or why they do not decode
 
 
@@ -201,10 +202,12 @@ def look_at(store: BlobStore, image: ImageBlock, character: str) -> LookedAt:
             decoded = open_image(cast(IO[bytes], ChunkFile(chunks)))
     else:
         decoded = open_image(as_png(store.get_bytes(image.key)))
-    thumbnail = None if isinstance(decoded, str) else thumbnail_jpeg(decoded)
+    if isinstance(decoded, str):
+        return LookedAt(thumbnail=None, glance=None, pixels=decoded)
+    small = thumbnail_image(decoded)
     return LookedAt(
-        thumbnail=thumbnail,
-        glance=glance_markdown(thumbnail, character),
+        thumbnail=jpeg_bytes(small),
+        glance=glance_of(small, character),
         pixels=measure_image(decoded),
     )
 

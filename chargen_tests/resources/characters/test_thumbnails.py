@@ -9,8 +9,10 @@ from chargen_resources.characters.thumbnails import (
     THUMBNAIL_SIDE,
     fitted_size,
     glance_markdown,
+    glance_of,
+    jpeg_bytes,
     thumbnail_bytes,
-    thumbnail_jpeg,
+    thumbnail_image,
 )
 
 
@@ -19,7 +21,7 @@ def _image(size: tuple[int, int]) -> Image.Image:
 
 
 def test_thumbnail_is_a_small_jpeg() -> None:
-    data = thumbnail_jpeg(_image((768, 1376)))
+    data = jpeg_bytes(thumbnail_image(_image((768, 1376))))
     with Image.open(io.BytesIO(data)) as thumb:
         assert thumb.format == "JPEG" and max(thumb.size) <= THUMBNAIL_SIDE * 2
     assert len(data) < 15_000  # light enough to keep one per take for thousands of characters
@@ -35,7 +37,7 @@ def test_a_thumbnail_looks_as_pillows_own_thumbnail_of_the_picture_in_every_mode
         picture = Image.new("RGB", (1024, 1536), (200, 30, 30)).convert(mode)
         expected = picture.convert("RGB")
         expected.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE * 2))
-        with Image.open(io.BytesIO(thumbnail_jpeg(picture))) as thumb:
+        with Image.open(io.BytesIO(jpeg_bytes(thumbnail_image(picture)))) as thumb:
             assert thumb.mode == "RGB" and thumb.size == expected.size == (160, 240), mode
             seen, wanted = _rgb(thumb.getpixel((80, 120))), _rgb(expected.getpixel((80, 120)))
             assert all(abs(a - b) <= 12 for a, b in zip(seen, wanted, strict=True)), (
@@ -53,7 +55,7 @@ def test_fitted_size_fits_the_box_keeps_the_aspect_and_never_enlarges() -> None:
 
 
 def test_an_older_records_inline_thumbnail_can_be_read_back() -> None:
-    jpeg = thumbnail_jpeg(_image((300, 600)))
+    jpeg = jpeg_bytes(thumbnail_image(_image((300, 600))))
     markdown = f"![ash](data:image/jpeg;base64,{base64.b64encode(jpeg).decode()})"
     assert thumbnail_bytes(markdown) == jpeg
     assert thumbnail_bytes(None) is None and thumbnail_bytes("no picture") is None
@@ -69,10 +71,13 @@ def _busy_image(size: tuple[int, int]) -> Image.Image:
 
 def test_the_glance_fits_under_dagsters_inline_limit_even_for_a_busy_picture() -> None:
     for image in (_image((768, 1376)), _busy_image((384, 688))):
-        glance = glance_markdown(thumbnail_jpeg(image), "ash")
-        assert glance is not None and len(glance) < INLINE_MARKDOWN_LIMIT
-        data = base64.b64decode(glance.split(",", 1)[1].rstrip(")"))
-        with Image.open(io.BytesIO(data)) as small:
-            assert small.format == "WEBP" and 20 <= small.height <= 192
+        small = thumbnail_image(image)
+        # From the thumbnail in hand (a kept image) or its stored JPEG (an older record).
+        for glance in (glance_of(small, "ash"), glance_markdown(jpeg_bytes(small), "ash")):
+            assert glance is not None and len(glance) < INLINE_MARKDOWN_LIMIT
+            assert glance.startswith("![ash](data:image/webp;base64,")
+            data = base64.b64decode(glance.split(",", 1)[1].rstrip(")"))
+            with Image.open(io.BytesIO(data)) as shown:
+                assert shown.format == "WEBP" and 20 <= shown.height <= 192
     assert glance_markdown(None, "ash") is None
     assert glance_markdown(b"not a picture", "ash") is None
