@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,10 +42,6 @@ class WantedFile:
 class UploadCache:
     client: genai.Client
     ledger: Ledger
-
-    def ensure_uploaded(self, data: bytes, mime_type: str, display_name: str) -> UploadedFile:
-        sha = hashlib.sha256(data).hexdigest()
-        return self._ensure(WantedFile(sha, lambda: data, mime_type, display_name))
 
     def ensure_all(self, wanted: Iterable[WantedFile]) -> dict[str, UploadedFile]:
         """Every distinct content of `wanted` on the service, by sha256 (the first one's name

@@ -13,7 +13,7 @@ from google import genai
 from PIL import Image
 
 from chargen_resources.gemini.ledger import Ledger, UploadRecord
-from chargen_resources.gemini.uploads import UploadCache, WantedFile
+from chargen_resources.gemini.uploads import UploadCache, UploadedFile, WantedFile
 from chargen_resources.storage.blob_store import LocalBlobStore
 
 
@@ -23,14 +23,20 @@ def _png(colour: tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def _ensure(cache: UploadCache, name: str, data: bytes) -> UploadedFile:
+    """One file, as a stage asks for it."""
+    wanted = _wanted(name, data)
+    return cache.ensure_all([wanted])[wanted.sha256]
+
+
 def test_uploads_are_reused_by_content_until_they_expire(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:
     ledger = Ledger(LocalBlobStore(tmp_path / "store"), "chargen")
     cache = UploadCache(genai_client, ledger)
-    first = cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red")
-    second = cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red again")
-    other = cache.ensure_uploaded(_png((0, 0, 255)), "image/png", "blue")
+    first = _ensure(cache, "red", _png((255, 0, 0)))
+    second = _ensure(cache, "red again", _png((255, 0, 0)))
+    other = _ensure(cache, "blue", _png((0, 0, 255)))
     assert not first.reused and second.reused and second.name == first.name
     assert other.name != first.name
     assert len(list(genai_client.files.list())) == 2
@@ -41,11 +47,11 @@ def test_uploads_are_reused_by_content_until_they_expire(
     assert record is not None
     soon = datetime.now(UTC) + timedelta(hours=1)
     ledger.save_upload(UploadRecord(**{**record.model_dump(), "expires_at": soon}))
-    assert not cache.ensure_uploaded(_png((255, 0, 0)), "image/png", "red").reused
+    assert not _ensure(cache, "red", _png((255, 0, 0))).reused
 
     # A file deleted behind our back is noticed.
     genai_client.files.delete(name=other.name)
-    assert not cache.ensure_uploaded(_png((0, 0, 255)), "image/png", "blue").reused
+    assert not _ensure(cache, "blue", _png((0, 0, 255))).reused
 
 
 def _wanted(name: str, data: bytes, read: Callable[[], bytes] | None = None) -> WantedFile:
