@@ -426,10 +426,7 @@ class BatchJobRunner:
             current = self.ledger.current_claim(stage, fp)
             generation = 0
             if current is not None:
-                job = None if current.interactive else self.ledger.find_job(current.carrier)
-                done = self.ledger.done(
-                    stage, ClaimRef(fingerprint=fp, generation=current.generation)
-                )
+                job, done = self.ledger.standing(current)
                 # A result from this very logical run (a retry's first attempt) is not
                 # regenerated again: that would pay twice for one `regenerate`.
                 ours_already = (
@@ -518,14 +515,7 @@ class BatchJobRunner:
             claimant=Claimant.this_process(self.run_id),
         )
         record = self.ledger.save_job(
-            record.model_copy(
-                update={
-                    "lines": {
-                        c.line_key: ClaimRef(fingerprint=c.fingerprint, generation=c.generation)
-                        for c in claims
-                    }
-                }
-            )
+            record.model_copy(update={"lines": {c.line_key: c.ref for c in claims}})
         )
         crash_point("job-recorded")
         try:
@@ -819,8 +809,7 @@ class BatchJobRunner:
         )
 
     def settle_interactive(self, stage: str, claim: Claim, problem: str | None) -> None:
-        ref = ClaimRef(fingerprint=claim.fingerprint, generation=claim.generation)
-        self.ledger.mark_done(stage, ref, LineDone(stored=problem is None, reason=problem))
+        self.ledger.mark_done(stage, claim.ref, LineDone(stored=problem is None, reason=problem))
         crash_point("line-done")
 
     def _consume_if_complete(self, record: JobRecord) -> None:

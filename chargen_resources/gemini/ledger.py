@@ -128,6 +128,10 @@ class Claim(BaseModel):
     def interactive(self) -> bool:
         return self.carrier.startswith(INTERACTIVE_CARRIER_PREFIX)
 
+    @property
+    def ref(self) -> ClaimRef:
+        return ClaimRef(fingerprint=self.fingerprint, generation=self.generation)
+
 
 class LineDone(BaseModel):
     """A claim's result was stored (`stored`), or its request ended without a usable result."""
@@ -239,6 +243,12 @@ class Ledger:
         if not self._store.exists(key):
             return None
         return LineDone.model_validate_json(self._store.get_bytes(key))
+
+    def standing(self, claim: Claim) -> tuple[JobRecord | None, LineDone | None]:
+        """What a claim stands on: the batch job carrying it (None for an interactive call, or
+        a job not recorded yet) and its done mark (None while its result is not settled)."""
+        job = None if claim.interactive else self.find_job(claim.carrier)
+        return job, self.done(claim.stage, claim.ref)
 
     # ---- jobs: live ones apart from ended ones, so that listing the live ones stays cheap
     def _job_key(self, display_name: str, ended: bool = False) -> str:

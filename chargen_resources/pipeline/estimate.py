@@ -30,7 +30,7 @@ from chargen_resources.characters.requests import (
     SafetySetting,
 )
 from chargen_resources.gemini.claims import Decision, decide
-from chargen_resources.gemini.ledger import ClaimRef, Ledger, fingerprint
+from chargen_resources.gemini.ledger import Ledger, fingerprint
 from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
@@ -208,11 +208,9 @@ def _in_flight(
     claim = ledger.current_claim(stage, fp)
     if claim is None:
         return False
-    job = None if claim.interactive else ledger.find_job(claim.carrier)
     decision = decide(
         claim,
-        job,
-        ledger.done(stage, ClaimRef(fingerprint=fp, generation=claim.generation)),
+        *ledger.standing(claim),
         claimant_alive=claim.claimant.is_alive(),
         at=datetime.now(UTC),
         regenerate=regenerate,

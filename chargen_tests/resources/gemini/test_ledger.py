@@ -149,3 +149,27 @@ def test_a_record_removed_between_listing_and_reading_is_skipped(tmp_path: Path)
         ledger.open_staging(StagingArea(area=area, claimant=Claimant.this_process()))
     assert [job.display_name for job in ledger.live_jobs()] == ["chargen-image-live"]
     assert [area.area for area in ledger.staging_areas()] == ["live-area"]
+
+
+def test_a_claim_stands_on_its_job_and_its_done_mark(store: BlobStore) -> None:
+    ledger = Ledger(store, "chargen")
+    claim = _claim(0, carrier="chargen-image-x")
+    assert ledger.standing(claim) == (None, None)  # its job not recorded yet, nothing settled
+    ledger.save_job(
+        JobRecord(
+            display_name="chargen-image-x",
+            stage="character_image",
+            model="m",
+            claimant=Claimant.this_process(),
+        )
+    )
+    ledger.mark_done("character_image", claim.ref, LineDone(stored=True))
+    job, done = ledger.standing(claim)
+    assert job is not None and job.display_name == "chargen-image-x"
+    assert done is not None and done.stored
+    # An interactive call has no job; only its done mark.
+    interactive = _claim(0, carrier="interactive-ash").model_copy(update={"fingerprint": "e" * 32})
+    assert ledger.standing(interactive) == (None, None)
+    ledger.mark_done("character_image", interactive.ref, LineDone(stored=False, reason="blocked"))
+    job, done = ledger.standing(interactive)
+    assert job is None and done is not None and done.reason == "blocked"
