@@ -291,6 +291,32 @@ def test_every_run_logs_its_estimate_right_after_naming_its_characters(
     )
 
 
+def test_a_run_does_not_log_that_its_checks_were_not_yielded(platform: Platform) -> None:
+    """Dagster's notice for check outputs without an `AssetCheckResult` is dropped: every
+    character's verdicts were yielded (as evaluations); a notice naming anything else stays."""
+    result = platform.run(list(COLOURS))
+    assert result.success
+    said = [entry.user_message for entry in platform.instance.all_logs(result.run_id)]
+    assert not [line for line in said if "did not yield" in line]
+    assert {e.check_name for e in result.get_asset_check_evaluations()} == {"made", "qa"}
+
+
+def test_only_the_notice_about_check_outputs_is_dropped() -> None:
+    import logging
+
+    from chargen_assets.pipeline import _VerdictsWereYielded
+
+    keep = _VerdictsWereYielded(["character_image_made", "character_image_qa"]).filter
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("dagster", logging.INFO, "", 0, message, None, None)
+
+    notice = "op 'character_pipeline' did not yield or return expected outputs"
+    assert not keep(record(f"{notice} {{'character_image_qa', 'character_image_made'}}."))
+    assert keep(record(f"{notice} {{'character_image_qa', 'character_image'}}."))
+    assert keep(record("5 characters (batch): red, green"))
+
+
 def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     platform: Platform,
 ) -> None:
