@@ -41,6 +41,7 @@ def _prepare_environment(inbox: Path, home: Path) -> None:
 
 
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d ")
+_FAILURE_CLASS = "dagster._core.definitions.events.Failure: "  # Dagster's prefix to the words
 
 
 class _WithoutStackTraces(io.TextIOBase):
@@ -61,7 +62,7 @@ class _WithoutStackTraces(io.TextIOBase):
             elif _LOG_LINE.match(line):
                 self._skipping = False
             if not self._skipping:
-                self._target.write(line + "\n")
+                self._target.write(line.replace(_FAILURE_CLASS, "") + "\n")
         return len(text)
 
     def flush(self) -> None:
@@ -102,6 +103,17 @@ def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
     return "\n".join(lines)
 
 
+def inbox_note(inbox: Path, configured: str | None) -> str | None:
+    """A word when CHARGEN_INBOX names another inbox than the one the demo runs over (the demo
+    sets it to its own for its run)."""
+    if not configured or Path(configured).resolve() == inbox.resolve():
+        return None
+    return (
+        f"chargen demo: running over {inbox} (--inbox); CHARGEN_INBOX={configured} is the inbox "
+        f"`make dev` and its sensor watch: give --inbox {configured} to run the demo over it"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--inbox", default="samples/inbox")
@@ -119,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.inbox.is_dir():
         print(f"chargen demo: no inbox folder at {args.inbox}", file=sys.stderr)
         return 2
+    if note := inbox_note(args.inbox, os.environ.get("CHARGEN_INBOX")):
+        print(note, file=sys.stderr)
     _prepare_environment(args.inbox, args.dagster_home)
 
     # Imported after the environment is set: definitions read it.

@@ -51,13 +51,15 @@ def test_expected_failures_print_without_the_framework_stack_trace() -> None:
 
     sink = io.StringIO()
     stream = demo._WithoutStackTraces(sink)
-    stream.write("2026-01-01 00:00:00 +0000 - dagster - ERROR - STEP_FAILURE\n\nFailure: 1 of 2")
+    stream.write("2026-01-01 00:00:00 +0000 - dagster - ERROR - STEP_FAILURE\n\n")
+    stream.write("dagster._core.definitions.events.Failure: 1 of 2")
     stream.write(' characters failed\n\nStack Trace:\n  File "x.py", line 1\n    raise\n')
     stream.write("2026-01-01 00:00:01 +0000 - dagster - INFO - next line\n")
     stream.flush()
     text = sink.getvalue()
     assert "1 of 2 characters failed" in text and "next line" in text
     assert "Stack Trace" not in text and "x.py" not in text
+    assert "\n1 of 2 characters failed" in text and "dagster._core" not in text
 
 
 def test_a_setting_the_definitions_refuse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
@@ -109,3 +111,13 @@ def test_an_s3_inbox_is_pointed_to_make_dev(capsys: pytest.CaptureFixture[str]) 
     assert main(["--inbox", "s3://studio/inbox"]) == 2
     told = capsys.readouterr().err
     assert "--inbox s3://studio/inbox" in told and "CHARGEN_INBOX" in told and "make dev" in told
+
+
+def test_the_demo_says_when_chargen_inbox_names_another_inbox(tmp_path: Path) -> None:
+    ours = tmp_path / "inbox"
+    ours.mkdir()
+    assert demo.inbox_note(ours, None) is None
+    assert demo.inbox_note(ours, str(ours)) is None
+    note = demo.inbox_note(ours, "s3://studio/inbox")
+    assert note is not None and "CHARGEN_INBOX=s3://studio/inbox" in note
+    assert f"running over {ours}" in note and "--inbox s3://studio/inbox" in note
