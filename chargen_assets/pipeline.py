@@ -37,7 +37,7 @@ from chargen_assets.provenance import (
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
-from chargen_assets.stopping import counted, shortened, stopping
+from chargen_assets.stopping import stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
 from chargen_resources.characters.artifacts import CastStyle, DeadLetter, SourceImages
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -53,6 +53,7 @@ from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import IO_THREADS
 from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
 from chargen_resources.streaming.ahead import each_ahead, worked_ahead
+from chargen_resources.words import counted, shortened
 
 BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value

@@ -14,7 +14,6 @@ from chargen_assets.pipeline import NEVER_MADE
 from chargen_assets.provenance import latest_data_version
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
-from chargen_assets.stopping import counted
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import NO_STYLE, DeadLetter
 from chargen_resources.gc_pause import cycle_collection_paused
@@ -29,6 +28,7 @@ from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
+from chargen_resources.words import counted
 
 
 def _whole_number(variable: str, default: int, meaning: str) -> int:

@@ -12,20 +12,10 @@ from typing import ParamSpec, TypeVar
 import dagster as dg
 
 from chargen_resources.pipeline.errors import explain
+from chargen_resources.words import shortened
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def counted(number: int, noun: str) -> str:
-    """'1 character', '2 characters'."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def shortened(names: Sequence[str], limit: int = 20) -> str:
-    """A list for one line: the first names, then how many more."""
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 @contextmanager

@@ -34,6 +34,7 @@ from chargen_resources.streaming import (
     read_batch_output,
     upload_image_chunks,
 )
+from chargen_resources.words import counted
 
 READ_CHUNK_BYTES = 1024 * 1024
 STAGING_DIR = ".chargen-staging"
@@ -227,7 +228,7 @@ def _extract_command(arguments: argparse.Namespace) -> int:
         print(f"chargen: extracting {source} into {arguments.out} failed: {error}", file=sys.stderr)
         return EXIT_FATAL
     print(
-        f"{sum(counts.values())} lines: {counts['ok']} images written, "
+        f"{counted(sum(counts.values()), 'line')}: {counts['ok']} images written, "
         f"{counts['no_image']} without image, {counts['error']} failed; "
         f"see {arguments.out / MANIFEST_NAME}",
         file=sys.stderr,

@@ -189,7 +189,13 @@ def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
     first, *others = error.errors()
     field, problem = field_problem(first)
     fix = _fix_for(field or "", first["type"])
-    also = [f"field '{name}' {what}" for name, what in map(field_problem, others)]
+    said = {fix}
+    also = []
+    for other in others:  # each with its own fix, once (not every unknown field's list again)
+        name, what = field_problem(other)
+        other_fix = _fix_for(name or "", other["type"])
+        also.append(f"field '{name}' {what}" + ("" if other_fix in said else f" ({other_fix})"))
+        said.add(other_fix)
     if also:
         fix += f". Also to fix: {'; '.join(also)}"
     return CharacterSpecError(character, problem, fix, field)

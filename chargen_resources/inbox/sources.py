@@ -522,8 +522,9 @@ class LocalInbox:
         folder's modification time, taken before it is read; each file's time and size)."""
         if not self.root.is_dir():
             raise InboxError(
-                f"inbox {self.root} does not exist or is not a folder; create it or point the "
-                "inbox setting at the folder holding your character folders"
+                f"inbox {self.root} does not exist or is not a folder; create it, or point "
+                "CHARGEN_INBOX (or the command's --inbox) at the folder holding your character "
+                "folders"
             )
         watched.note_folder(".")
         with os.scandir(self.root) as top_entries:

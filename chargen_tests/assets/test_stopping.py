@@ -4,7 +4,7 @@ import dagster as dg
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from chargen_assets.stopping import shortened, stopping, stops_plainly
+from chargen_assets.stopping import stopping, stops_plainly
 
 
 def test_an_unexpected_error_becomes_a_failure_naming_the_stage_characters_and_cause() -> None:
@@ -41,16 +41,3 @@ def test_an_asset_that_stops_plainly_fails_its_run_in_words_not_a_traceback() ->
     assert told is not None and (told.description or "").startswith(
         "cast_style stopped: no AWS credentials were found"
     )
-
-
-def test_a_long_list_of_names_is_shortened_for_one_line() -> None:
-    names = [f"c{n}" for n in range(25)]
-    assert shortened(names) == ", ".join(names[:20]) + " and 5 more"
-    assert shortened(names[:3]) == "c0, c1, c2"
-
-
-def test_a_count_reads_as_english() -> None:
-    from chargen_assets.stopping import counted
-
-    assert counted(1, "character") == "1 character" and counted(0, "request") == "0 requests"
-    assert counted(2, "character") == "2 characters"

@@ -150,3 +150,8 @@ def test_every_wrong_field_is_named_so_a_file_is_fixed_in_one_go() -> None:
     assert refused.value.field == "image_size" and "Use one of 1K, 2K, 4K" in told
     assert "Also to fix: field 'colour' is not a known field" in told
     assert "field 'feedbak' is not a known field" in told
+    assert told.count("Remove it or use one of") == 1  # each fix said once
+    # A later wrong value says what to use too, not only the first.
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"aspect_ratio: '7:3'\nimage_size: 3K\n", "hero")
+    assert "field 'image_size' '3K' is not supported (Use one of 1K, 2K, 4K)" in str(refused.value)

@@ -330,7 +330,7 @@ def test_s3_inbox_is_never_modified(s3_inbox: S3Inbox, s3_client: S3Client) -> N
 
 
 def test_missing_local_root(tmp_path: Path) -> None:
-    with pytest.raises(InboxError, match="does not exist"):
+    with pytest.raises(InboxError, match=r"does not exist.*point CHARGEN_INBOX"):
         LocalInbox(tmp_path / "nope").scan()
 
 
