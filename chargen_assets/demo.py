@@ -153,11 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     resources = defs.resources or {}
     inbox = resources["inbox"]
-    listed = inbox.source().list_characters()
-    keys = [character.key for character in listed]
+    scan = inbox.source().scan()
+    keys = [character.key for character in scan.characters]
+    # What the inbox sensor would list on its tick: an empty folder or a loose file is not
+    # silently left out.
+    unused = scan.not_characters()
     if not keys:
-        print(f"chargen demo: no characters found in {args.inbox}", file=sys.stderr)
+        print(
+            f"chargen demo: no characters found in {args.inbox}"
+            + (f" ({unused})" if unused else ""),
+            file=sys.stderr,
+        )
         return 2
+    if unused:
+        print(f"chargen demo: {args.inbox}: {unused}", file=sys.stderr)
     with dg.DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(CHARACTERS))
         instance.add_dynamic_partitions(CHARACTERS, [k for k in keys if k not in known])

@@ -16,6 +16,8 @@ def test_demo_materializes_everything_and_reports_the_blocked_character(
         (inbox / name).mkdir(parents=True)
         Image.new("RGB", (64, 64), colour).save(inbox / name / "a.png")
     (inbox / "brook" / "character.yaml").write_text("notes: gory\n")
+    (inbox / "empty").mkdir()
+    (inbox / "readme.txt").write_text("loose")
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
     monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
@@ -25,8 +27,10 @@ def test_demo_materializes_everything_and_reports_the_blocked_character(
     monkeypatch.setenv("CHARGEN_EMULATOR_RUNNING_SECONDS", "0")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
-    out = capsys.readouterr().out
+    told = capsys.readouterr()
+    out = told.out
     assert code == 0
+    assert "not characters: " in told.err and "empty" in told.err and "readme.txt" in told.err
     assert "1 of 2 characters done, 1 not." in out
     assert "brook" in out and "IMAGE_SAFETY" in out
     assert (tmp_path / "storage" / "chargen" / "character_image" / "ash.png").is_file()
