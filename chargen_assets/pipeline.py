@@ -30,9 +30,9 @@ from chargen_assets import character_image, character_prompt, source_image, stag
 from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
-    event_cursor,
     latest_data_version,
     latest_materializations,
+    latest_storage_ids,
     version_tags,
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
@@ -214,8 +214,7 @@ class _Run:
         return outcome
 
     def version_of(self, asset: dg.AssetKey, key: str) -> str:
-        # An input outside the pipeline (the cast's style) is one for every character.
-        partition = key if asset in stages.PIPELINE_KEYS else None
+        partition = stages.partition_of(asset, key)
         known = self.versions.get((asset, partition or ""))
         if known is None:
             # Never materialized: the version Dagster's stale resolver gives such an input.
@@ -236,7 +235,16 @@ class _Run:
                 outcome.fail(
                     key, "its result was stored by another run and then removed; re-run it"
                 )
-        pointer = event_cursor(self.context.instance) if stage.upstream else None
+        # The input materializations each character's result was made from, per input: the
+        # lineage Dagster's tags point at (one query per input, not per character).
+        consumed = {
+            up: latest_storage_ids(
+                self.context.instance,
+                up,
+                sorted(outcome.succeeded) if up in stages.PIPELINE_KEYS else None,
+            )
+            for up in stage.upstream
+        }
 
         def store(key: str) -> tuple[str, Any, StoredArtifact]:
             value = outcome.succeeded[key]
@@ -271,7 +279,12 @@ class _Run:
                 asset_key=stage.key,
                 partition=key,
                 metadata=metadata,
-                tags=version_tags(stage.code_version, version, upstream, pointer),
+                tags=version_tags(
+                    stage.code_version,
+                    version,
+                    upstream,
+                    {up: ids.get(stages.partition_of(up, key)) for up, ids in consumed.items()},
+                ),
             )
         yield from self.checks_of(stage, outcome)
         self.note_failures(outcome)

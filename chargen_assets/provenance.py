@@ -15,6 +15,7 @@ import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
+from dagster._core.definitions.data_version import NULL_EVENT_POINTER
 from dagster._core.events import DagsterEventType
 
 CODE_VERSION_TAG = "dagster/code_version"
@@ -31,10 +32,11 @@ def version_tags(
     code_version: str,
     data_version: str,
     upstream: Mapping[dg.AssetKey, str] | None = None,
-    event_pointer: int | None = None,
+    consumed: Mapping[dg.AssetKey, int | None] | None = None,
 ) -> dict[str, str]:
     """The tags Dagster reads a materialization's versions from; `upstream` maps each input
-    asset to the data version this result was made from."""
+    asset to the data version this result was made from, `consumed` to the storage id of the
+    input's materialization it was made from (None: the input was never materialized)."""
     tags = {
         CODE_VERSION_TAG: code_version,
         DATA_VERSION_TAG: data_version,
@@ -43,8 +45,11 @@ def version_tags(
     for key, version in (upstream or {}).items():
         name = key.to_user_string()
         tags[f"dagster/input_data_version/{name}"] = version
-        if event_pointer is not None:
-            tags[f"dagster/input_event_pointer/{name}"] = str(event_pointer)
+        if consumed is not None:
+            storage_id = consumed.get(key)
+            tags[f"dagster/input_event_pointer/{name}"] = (
+                str(storage_id) if storage_id is not None else NULL_EVENT_POINTER
+            )
     return tags
 
 
@@ -60,9 +65,21 @@ def latest_data_version(
     return event.tags.get(DATA_VERSION_TAG)
 
 
-def event_cursor(instance: dg.DagsterInstance) -> int | None:
-    """The newest event id: every upstream materialization read so far lies at or before it."""
-    return instance.event_log_storage.get_maximum_record_id()
+def latest_storage_ids(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Collection[str] | None
+) -> dict[str | None, int]:
+    """The storage id of each partition's newest materialization (under None for an
+    unpartitioned asset), in one query: the events a stage consumed, when it reads its inputs'
+    latest (another run could record a newer one meanwhile; the data versions stay exact)."""
+    if partitions is None:
+        records = instance.fetch_materializations(asset_key, limit=1).records
+        return {None: records[0].storage_id} if records else {}
+    if not partitions:
+        return {}
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(partitions)
+    )
+    return {partition: storage_id for partition, storage_id in latest.items()}
 
 
 def latest_materializations(

@@ -31,6 +31,12 @@ CODE_FINGERPRINT = hashlib.sha256(
 ).hexdigest()[:16]
 
 
+def partition_of(asset: dg.AssetKey, character: str) -> str | None:
+    """The partition of `asset` a character's result reads: the character's own for a stage,
+    none for an input outside the pipeline (the cast's style, one for every character)."""
+    return character if asset in PIPELINE_KEYS else None
+
+
 def needed_by(key: dg.AssetKey) -> list[Stage[Any]]:
     """The stages that read `key`'s results (from the asset specs' dependencies)."""
     return [stage for stage in PIPELINE if key in stage.upstream]

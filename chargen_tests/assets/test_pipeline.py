@@ -301,6 +301,35 @@ def test_a_run_does_not_log_that_its_checks_were_not_yielded(platform: Platform)
     assert {e.check_name for e in result.get_asset_check_evaluations()} == {"made", "qa"}
 
 
+def test_each_result_points_at_the_input_events_it_was_made_from(platform: Platform) -> None:
+    """Per character, Dagster's input-event tags name that character's own upstream
+    materializations (what the Events tab shows as its lineage), not a run-wide cursor."""
+    result = platform.run(list(COLOURS))
+    assert result.success
+    instance = platform.instance
+
+    def newest(asset: str) -> dict[str, int]:
+        records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+        return {r.partition_key or "": r.storage_id for r in reversed(records)}
+
+    prompts, analyses = newest("character_prompt"), newest("character_analysis")
+    for record in instance.fetch_materializations(
+        dg.AssetKey("character_image"), limit=100
+    ).records:
+        tags = record.asset_materialization.tags if record.asset_materialization else None
+        assert tags is not None and record.partition_key is not None
+        pointer = tags["dagster/input_event_pointer/character_prompt"]
+        assert pointer == str(prompts[record.partition_key])
+        assert tags["dagster/input_event_pointer/cast_style"] == "NULL"  # no style guide read
+    for record in instance.fetch_materializations(
+        dg.AssetKey("character_prompt"), limit=100
+    ).records:
+        tags = record.asset_materialization.tags if record.asset_materialization else None
+        assert tags is not None and record.partition_key is not None
+        pointer = tags["dagster/input_event_pointer/character_analysis"]
+        assert pointer == str(analyses[record.partition_key])
+
+
 def test_only_the_notice_about_check_outputs_is_dropped() -> None:
     import logging
 

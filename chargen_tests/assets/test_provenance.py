@@ -6,6 +6,7 @@ from chargen_assets.provenance import (
     derived_version,
     latest_data_version,
     latest_materializations,
+    latest_storage_ids,
     version_tags,
 )
 
@@ -18,11 +19,13 @@ def test_derived_versions_change_with_code_or_input() -> None:
 
 def test_tags_carry_code_data_and_input_versions() -> None:
     upstream = {dg.AssetKey("character_analysis"): "u1", dg.AssetKey("source_image"): "u2"}
-    tags = version_tags("v1", "d1", upstream, 42)
+    consumed = {dg.AssetKey("character_analysis"): 42, dg.AssetKey("source_image"): None}
+    tags = version_tags("v1", "d1", upstream, consumed)
     assert tags["dagster/code_version"] == "v1" and tags["dagster/data_version"] == "d1"
     assert tags["dagster/input_data_version/character_analysis"] == "u1"
     assert tags["dagster/input_data_version/source_image"] == "u2"
-    assert tags["dagster/input_event_pointer/source_image"] == "42"
+    assert tags["dagster/input_event_pointer/character_analysis"] == "42"
+    assert tags["dagster/input_event_pointer/source_image"] == "NULL"  # never materialized
     assert "dagster/input_data_version/source_image" not in version_tags("v1", "d1")
 
 
@@ -55,3 +58,20 @@ def test_latest_materializations_names_each_partitions_newest_across_pages(
         targets = latest_materializations(instance, dg.AssetKey("a"), [*partitions, "never"])
     assert {key: target.storage_id for key, target in targets.items()} == newest
     assert len(newest) == 5
+
+
+def test_latest_storage_ids_name_each_partitions_newest_event_in_one_query() -> None:
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert latest_storage_ids(instance, dg.AssetKey("a"), ["p"]) == {}
+        assert latest_storage_ids(instance, dg.AssetKey("style"), None) == {}
+        for partition in ("p", "q", "p"):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key="a", partition=partition)
+            )
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="style"))
+        newest: dict[str | None, int] = {}
+        for record in reversed(instance.fetch_materializations(dg.AssetKey("a"), limit=3).records):
+            newest[record.partition_key] = record.storage_id
+        (style,) = instance.fetch_materializations(dg.AssetKey("style"), limit=1).records
+        assert latest_storage_ids(instance, dg.AssetKey("a"), ["p", "q", "never"]) == newest
+        assert latest_storage_ids(instance, dg.AssetKey("style"), None) == {None: style.storage_id}
