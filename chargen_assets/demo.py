@@ -46,7 +46,8 @@ _FAILURE_CLASS = "dagster._core.definitions.events.Failure: "  # Dagster's prefi
 
 class _WithoutStackTraces(io.TextIOBase):
     """stderr for the demo's runs: Dagster prints the expected per-character Failure with a
-    framework stack trace that reads like a crash; keep its message, drop the trace."""
+    framework stack trace that reads like a crash; keep its message, drop the trace. A run that
+    failed for its step's failure repeats that step's message: the line stays, the repeat goes."""
 
     def __init__(self, target: TextIO) -> None:
         self._target = target
@@ -61,6 +62,10 @@ class _WithoutStackTraces(io.TextIOBase):
                 self._skipping = True
             elif _LOG_LINE.match(line):
                 self._skipping = False
+                if " - RUN_FAILURE - " in line and "Steps failed:" in line:  # said above
+                    self._target.write(line + "\n")
+                    self._skipping = True
+                    continue
             if not self._skipping:
                 self._target.write(line.replace(_FAILURE_CLASS, "") + "\n")
         return len(text)

@@ -58,9 +58,16 @@ def test_expected_failures_print_without_the_framework_stack_trace() -> None:
     stream.write("2026-01-01 00:00:00 +0000 - dagster - ERROR - STEP_FAILURE\n\n")
     stream.write("dagster._core.definitions.events.Failure: 1 of 2")
     stream.write(' characters failed\n\nStack Trace:\n  File "x.py", line 1\n    raise\n')
+    stream.write(
+        "2026-01-01 00:00:01 +0000 - dagster - ERROR - RUN_FAILURE - run failed. "
+        "Steps failed: ['character_pipeline'].\n\n"
+    )
+    stream.write("dagster._core.definitions.events.Failure: 1 of 2 characters failed\n")
     stream.write("2026-01-01 00:00:01 +0000 - dagster - INFO - next line\n")
     stream.flush()
     text = sink.getvalue()
+    assert "RUN_FAILURE - run failed. Steps failed:" in text
+    assert text.count("1 of 2 characters failed") == 1  # the run's repeat of the step's words
     assert "1 of 2 characters failed" in text and "next line" in text
     assert "Stack Trace" not in text and "x.py" not in text
     assert "\n1 of 2 characters failed" in text and "dagster._core" not in text
@@ -125,3 +132,14 @@ def test_the_demo_says_when_chargen_inbox_names_another_inbox(tmp_path: Path) ->
     note = demo.inbox_note(ours, "s3://studio/inbox")
     assert note is not None and "CHARGEN_INBOX=s3://studio/inbox" in note
     assert f"running over {ours}" in note and "--inbox s3://studio/inbox" in note
+
+
+def test_a_run_failure_of_its_own_keeps_its_words() -> None:
+    import io
+
+    sink = io.StringIO()
+    stream = demo._WithoutStackTraces(sink)
+    stream.write("2026-01-01 00:00:01 +0000 - dagster - ERROR - RUN_FAILURE - run failed.\n\n")
+    stream.write("the run worker could not start\n")
+    stream.flush()
+    assert "the run worker could not start" in sink.getvalue()
