@@ -312,22 +312,27 @@ def test_each_result_points_at_the_input_events_it_was_made_from(platform: Platf
         records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
         return {r.partition_key or "": r.storage_id for r in reversed(records)}
 
-    prompts, analyses = newest("character_prompt"), newest("character_analysis")
-    for record in instance.fetch_materializations(
-        dg.AssetKey("character_image"), limit=100
-    ).records:
-        tags = record.asset_materialization.tags if record.asset_materialization else None
-        assert tags is not None and record.partition_key is not None
-        pointer = tags["dagster/input_event_pointer/character_prompt"]
-        assert pointer == str(prompts[record.partition_key])
-        assert tags["dagster/input_event_pointer/cast_style"] == "NULL"  # no style guide read
-    for record in instance.fetch_materializations(
-        dg.AssetKey("character_prompt"), limit=100
-    ).records:
-        tags = record.asset_materialization.tags if record.asset_materialization else None
-        assert tags is not None and record.partition_key is not None
-        pointer = tags["dagster/input_event_pointer/character_analysis"]
-        assert pointer == str(analyses[record.partition_key])
+    def pointers(asset: str, read: str) -> dict[str, str]:
+        """Each character's `asset` materialization's tag naming the event of `read` it used."""
+        records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+        return {
+            r.partition_key or "": r.asset_materialization.tags[
+                f"dagster/input_event_pointer/{read}"
+            ]
+            for r in records
+            if r.asset_materialization and r.asset_materialization.tags
+        }
+
+    for asset, read in [
+        ("character_image", "character_prompt"),
+        ("character_prompt", "character_analysis"),
+        ("character_prompt", "source_image"),
+        ("character_analysis", "source_image"),
+    ]:
+        expected = {key: str(storage_id) for key, storage_id in newest(read).items()}
+        assert pointers(asset, read) == expected, (asset, read)
+    # No style guide was read: its pointer says so, as Dagster writes a missing input's.
+    assert set(pointers("character_image", "cast_style").values()) == {"NULL"}
 
 
 def test_only_the_notice_about_check_outputs_is_dropped() -> None:
