@@ -90,12 +90,7 @@ def latest_materializations(
 
     Read a page of records at a time: a record carries its whole event (metadata, tags), and
     only three fields of it are kept."""
-    if not partitions:
-        return {}
-    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
-        asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions=set(partitions)
-    )
-    storage_ids = sorted(latest.values())
+    storage_ids = sorted(latest_storage_ids(instance, asset_key, partitions).values())
     targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
     for start in range(0, len(storage_ids), RECORDS_PAGE):
         page = storage_ids[start : start + RECORDS_PAGE]
