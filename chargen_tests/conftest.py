@@ -6,4 +6,5 @@ pytest_plugins = [
     "chargen_tests.fixtures.project",
     "chargen_tests.fixtures.platform",
     "chargen_tests.fixtures.postgres",
+    "chargen_tests.fixtures.containers",
 ]

@@ -40,214 +40,45 @@ deadline.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
-from PIL import Image
 
 from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_tests.fixtures.production import (
+    BIN,
+    CHARACTERS,
+    HOLDING_EMULATOR,
+    RANGE_START,
+    Production,
+    deploy_instance,
+    running_production,
+    tag,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.e2e
-
-# Batch jobs stay RUNNING this long on the emulator's clock: in wall time, until the test
-# advances that clock. (Far below the jobs' own 26 h timeout and the files' 48 h expiry even
-# after every advance the test makes.)
-HOLD_SECONDS = 600.0
-CHARACTERS = {"amber": (230, 160, 20), "basalt": (50, 50, 60), "coral": (240, 110, 100)}
-RANGE_START = "dagster/asset_partition_range_start"
-PARENT = "dagster/parent_run_id"
-IN_FLIGHT = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-T = TypeVar("T")
 
 
 @pytest.fixture
 def emulator_settings() -> EmulatorSettings:
-    return EmulatorSettings(pending_seconds=0, running_seconds=HOLD_SECONDS, draft_images=0)
+    return HOLDING_EMULATOR
 
 
-def production_instance(postgres_port: int) -> dict[str, Any]:
+def production_instance() -> dict[str, Any]:
     """deploy/dagster.yaml with its run launcher, and only that, swapped for the default one."""
-    settings: dict[str, Any] = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    settings = deploy_instance()
     assert settings["run_launcher"]["class"] == "DockerRunLauncher"  # what we replace
     settings["run_launcher"] = {"module": "dagster", "class": "DefaultRunLauncher"}
-    if postgres_port != 5432:
-        settings["storage"]["postgres"]["postgres_db"]["port"] = postgres_port
     return settings
-
-
-def production_workspace(code_port: int) -> dict[str, Any]:
-    """deploy/workspace.yaml, its gRPC server on loopback instead of the `chargen-code` host."""
-    workspace: dict[str, Any] = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
-    (entry,) = workspace["load_from"]
-    entry["grpc_server"].update(host="127.0.0.1", port=code_port)
-    return workspace
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _restore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _http_json(
-    url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-@dataclass
-class Production:
-    """The running deployment, as the test sees it from outside."""
-
-    webserver_port: int
-    emulator: RunningEmulator
-    s3: S3Client
-    bucket: str
-    logs: Path
-
-    def graphql(self, query: str) -> dict[str, Any]:
-        answer = _http_json(f"http://127.0.0.1:{self.webserver_port}/graphql", {"query": query})
-        assert "errors" not in answer, answer
-        data: dict[str, Any] = answer["data"]
-        return data
-
-    def runs(self) -> list[dict[str, Any]]:
-        data = self.graphql(
-            "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
-        )
-        runs: list[dict[str, Any]] = data["runsOrError"]["results"]
-        return runs
-
-    def pipeline_runs(self) -> list[dict[str, Any]]:
-        """The inbox sensor's runs and their retries (not the catalog automation's)."""
-        return [run for run in self.runs() if tag(run, RANGE_START)]
-
-    def messages(self, run_id: str) -> list[str]:
-        """Every message in a run's event log (engine events and the run's own log lines)."""
-        data = self.graphql(
-            f'{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{ '
-            "... on MessageEvent { message } } } } }"
-        )
-        return [event.get("message") or "" for event in data["logsForRun"]["events"]]
-
-    def worker_pid(self, run_id: str) -> int | None:
-        """The run worker's pid, from the engine event Dagster logs when the worker starts."""
-        for message in self.messages(run_id):
-            if message.startswith("Started process for run (pid: "):
-                return int(message.split("pid: ")[1].rstrip(")."))
-        return None
-
-    def batch_states(self) -> list[str]:
-        """Every batch job the emulator holds, by state (BATCH_STATE_RUNNING, ...)."""
-        answer = _http_json(
-            f"{self.emulator.base_url}/v1beta/batches?pageSize=1000",
-            headers={"x-goog-api-key": "test-key"},
-        )
-        return [op["metadata"]["state"] for op in answer.get("operations", [])]
-
-    def release_batch_jobs(self) -> None:
-        """Let every batch job now RUNNING finish: move the emulator's clock past its hold."""
-        _http_json(f"{self.emulator.base_url}/emulator/clock", {"advanceSeconds": HOLD_SECONDS})
-
-    def billing(self) -> dict[str, Any]:
-        summary: dict[str, Any] = _http_json(f"{self.emulator.base_url}/emulator/billing")
-        return summary
-
-    def drop(self, character: str) -> None:
-        buffer = io.BytesIO()
-        Image.new("RGB", (64, 96), CHARACTERS[character]).save(buffer, format="PNG")
-        self.s3.put_object(
-            Bucket=self.bucket, Key=f"inbox/{character}/sketch.png", Body=buffer.getvalue()
-        )
-
-    def images(self) -> set[str]:
-        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="results/character_image/")
-        keys = [item["Key"] for item in listed.get("Contents", [])]
-        final = [k.removeprefix("results/character_image/") for k in keys if k.endswith(".png")]
-        return {name.removesuffix(".png") for name in final if "/" not in name}  # not the takes
-
-    def wait_for(self, condition: Callable[[], T | None], what: str, timeout: float = 120) -> T:
-        """Poll `condition()` (each call reads real state) until it gives something truthy."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):  # a server still starting
-                value = condition()
-                if value:
-                    return value
-            time.sleep(0.5)
-        tails = "\n".join(
-            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
-            for log in sorted(self.logs.glob("*.log"))
-        )
-        raise AssertionError(f"timed out waiting for {what}\n{tails}")
-
-
-def tag(run: dict[str, Any], key: str) -> str | None:
-    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
-
-
-@contextlib.contextmanager
-def _processes(commands: dict[str, list[str]], env: dict[str, str], logs: Path) -> Iterator[None]:
-    """Start each command in its own session (its run workers too); stop them all at the end."""
-    started: list[tuple[subprocess.Popen[bytes], Any]] = []
-    try:
-        for name, command in commands.items():
-            log = (logs / f"{name}.log").open("wb")
-            process = subprocess.Popen(
-                command,
-                cwd=logs,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_restore_sigint,
-            )
-            started.append((process, log))
-        yield
-    finally:
-        for process, _ in started:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGINT)
-        for process, log in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-            # Whatever is left of the group (a run worker the code server spawned) goes too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            log.close()
 
 
 @pytest.fixture
@@ -259,79 +90,35 @@ def production(
     s3_client: S3Client,
     s3_bucket: str,
 ) -> Iterator[Production]:
-    database = urlsplit(postgres_database)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(production_instance(database.port or 5432)))
-    code_port, webserver_port = _free_port(), _free_port()
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump(production_workspace(code_port)))
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": database.hostname or "127.0.0.1",
-        "DAGSTER_PG_USERNAME": database.username or "",
-        "DAGSTER_PG_PASSWORD": database.password or "",
-        "DAGSTER_PG_DB": database.path.lstrip("/"),
-        "CHARGEN_PROFILE": "production",
-        "CHARGEN_ALLOW_EMULATOR": "true",  # the profile's explicit allowance; no key is set
-        "GEMINI_BASE_URL": emulator.base_url,
-        "CHARGEN_STORAGE": f"s3://{s3_bucket}/results",
-        "CHARGEN_INBOX": f"s3://{s3_bucket}/inbox",
-        "CHARGEN_S3_ENDPOINT_URL": moto_server,
-        "CHARGEN_EMULATOR_STATE": str(tmp_path / "unused-embedded-emulator"),
-        "CHARGEN_POLL_SECONDS": "0.2",
-        "CHARGEN_SENSOR_INTERVAL_SECONDS": "1",
-        "PYTHONWARNINGS": "ignore::FutureWarning",
-    }
-    env.pop("GEMINI_API_KEY", None)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    running = Production(webserver_port, emulator, s3_client, s3_bucket, logs)
-    code_server = {
-        "code-server": [
-            *(str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1"),
-            *("-p", str(code_port), "-m", "chargen_assets.definitions"),
-        ]
-    }
-    instance_processes = {
-        "webserver": [
-            *(str(BIN / "dagster-webserver"), "-h", "127.0.0.1"),
-            *("-p", str(webserver_port), "-w", str(workspace)),
-        ],
-        "daemon": [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-    }
-    with _processes(code_server, env, logs):
-        # The webserver and daemon find the location loaded when they start.
-        running.wait_for(lambda: _code_location_loaded(code_port), "the code server to load")
-        with _processes(instance_processes, env, logs):
-            yield running
+    with running_production(
+        tmp_path,
+        production_instance(),
+        postgres_database,
+        emulator,
+        moto_server,
+        s3_client,
+        s3_bucket,
+    ) as running:
+        yield running
 
 
-def _code_location_loaded(port: int) -> bool:
-    from dagster._grpc.client import DagsterGrpcClient
-
-    try:
-        DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()
-    except Exception:  # not listening yet, or still loading the definitions
-        return False
-    return True
+def worker_pid(production: Production, run_id: str) -> int | None:
+    """The run worker's pid, from the engine event Dagster logs when the worker starts."""
+    for message in production.messages(run_id):
+        if message.startswith("Started process for run (pid: "):
+            return int(message.split("pid: ")[1].rstrip(")."))
+    return None
 
 
 def test_three_overlapping_sensor_runs_a_killed_worker_retried_and_each_request_paid_once(
     production: Production,
 ) -> None:
-    def launched_for(character: str) -> dict[str, Any] | None:
-        return next(
-            (r for r in production.pipeline_runs() if tag(r, RANGE_START) == character), None
-        )
-
     # Three folders at different moments: each after the sensor launched the previous one's run.
     first: dict[str, dict[str, Any]] = {}
     for character in CHARACTERS:
         production.drop(character)
         first[character] = production.wait_for(
-            functools.partial(launched_for, character),
+            functools.partial(production.launched_for, character),
             f"the inbox sensor to launch a run for {character}",
             timeout=150 if not first else 60,  # the first also waits for the servers to start
         )
@@ -348,18 +135,13 @@ def test_three_overlapping_sensor_runs_a_killed_worker_retried_and_each_request_
 
     # kill -9 the worker of the first run, mid-poll; Dagster fails the run and retries it.
     victim = first["amber"]["runId"]
-    pid = production.wait_for(lambda: production.worker_pid(victim), "the worker's pid")
+    pid = production.wait_for(lambda: worker_pid(production, victim), "the worker's pid")
     os.kill(pid, signal.SIGKILL)
 
     def retry_started() -> dict[str, Any] | None:
-        runs = production.pipeline_runs()
-        dead = next(r for r in runs if r["runId"] == victim)
-        retry = next((r for r in runs if tag(r, PARENT) == victim), None)
-        return (
-            retry
-            if dead["status"] == "FAILURE" and retry and retry["status"] == "STARTED"
-            else None
-        )
+        retry = production.retry_of(victim)
+        failed = production.status(victim) == "FAILURE"
+        return retry if failed and retry and retry["status"] == "STARTED" else None
 
     retry = production.wait_for(retry_started, "Dagster to fail the run and start its retry")
     assert tag(retry, RANGE_START) == "amber"
@@ -372,14 +154,9 @@ def test_three_overlapping_sensor_runs_a_killed_worker_retried_and_each_request_
     assert production.batch_states().count("BATCH_STATE_RUNNING") == len(CHARACTERS)
 
     # Release the jobs (each time one is held) until every run has ended and every image is in S3.
-    def all_done() -> list[dict[str, Any]] | None:
-        if "BATCH_STATE_RUNNING" in production.batch_states():
-            production.release_batch_jobs()
-        runs = production.pipeline_runs()
-        ended = runs and not any(r["status"] in IN_FLIGHT for r in runs)
-        return runs if ended and production.images() == set(CHARACTERS) else None
-
-    runs = production.wait_for(all_done, "every character's image", timeout=180)
+    runs = production.wait_for(
+        lambda: production.all_done(set(CHARACTERS)), "every character's image", timeout=180
+    )
     by_id = {r["runId"]: r["status"] for r in runs}
     assert by_id.pop(victim) == "FAILURE"
     assert by_id.pop(retry["runId"]) == "SUCCESS"

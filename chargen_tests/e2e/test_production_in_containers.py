@@ -1,0 +1,146 @@
+"""End to end with deploy/'s own run launcher: every run a container of deploy/'s image.
+
+The deployment of test_production_on_postgres.py (a code server, webserver and daemon on deploy/'s
+files, Postgres, S3 on moto, the emulator holding batch jobs), but with the DockerRunLauncher of
+deploy/dagster.yaml kept: the daemon launches each run as a container of the image built from
+deploy/Dockerfile (fixtures/containers.py: podman, serving Docker's API to the launcher), and the
+run worker inside it reads the instance from the `dagster.yaml` baked into that image. A run's
+container is killed with SIGKILL while it polls its batch job; Dagster's run monitoring asks the
+launcher, the launcher finds the container exited, the run is failed and retried in a new
+container, which attaches to the job the dead one submitted; every request is paid once.
+
+Two changes to deploy/dagster.yaml, both the launcher's: its network is the host's (the compose
+file's `chargen` network does not exist here; Postgres, S3 and the emulator listen on this host's
+loopback), and it passes the emulator's address and the test's quick polling to the run
+containers. The emulator is reached with a key, as Google would be, so the launcher's list of
+variables is deploy's own otherwise: GEMINI_API_KEY among them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_tests.fixtures.containers import ContainerEngine
+from chargen_tests.fixtures.production import (
+    HOLDING_EMULATOR,
+    RANGE_START,
+    Production,
+    deploy_instance,
+    running_production,
+    tag,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+pytestmark = pytest.mark.e2e
+CAST = ("amber", "basalt")
+
+
+@pytest.fixture
+def emulator_settings() -> EmulatorSettings:
+    return HOLDING_EMULATOR
+
+
+def container_instance() -> dict[str, Any]:
+    settings = deploy_instance()
+    launcher = settings["run_launcher"]
+    assert launcher["class"] == "DockerRunLauncher"  # what runs the containers: kept
+    launcher["config"]["network"] = "host"
+    launcher["config"]["env_vars"] += ["GEMINI_BASE_URL", "CHARGEN_POLL_SECONDS"]
+    return settings
+
+
+@pytest.fixture
+def production(
+    tmp_path: Path,
+    container_engine: ContainerEngine,
+    postgres_database: str,
+    emulator: RunningEmulator,
+    moto_server: str,
+    s3_client: S3Client,
+    s3_bucket: str,
+) -> Iterator[Production]:
+    env = {
+        "DOCKER_HOST": container_engine.docker_host,  # the launcher's Docker: podman here
+        "DAGSTER_CURRENT_IMAGE": container_engine.image,  # as the compose file gives it
+        "GEMINI_API_KEY": "test-key",
+        "CHARGEN_MAX_RUN_COST_USD": "50",
+        "CHARGEN_MONTHLY_BUDGET_USD": "",  # listed for the launcher; empty is "no budget"
+    }
+    with running_production(
+        tmp_path,
+        container_instance(),
+        postgres_database,
+        emulator,
+        moto_server,
+        s3_client,
+        s3_bucket,
+        env,
+    ) as running:
+        yield running
+
+
+def test_each_run_is_a_container_and_a_killed_one_is_retried_by_run_monitoring(
+    production: Production, container_engine: ContainerEngine
+) -> None:
+    first: dict[str, dict[str, Any]] = {}
+    for character in CAST:
+        production.drop(character)
+        first[character] = production.wait_for(
+            functools.partial(production.launched_for, character),
+            f"the inbox sensor to launch a run for {character}",
+            timeout=150 if not first else 60,
+        )
+
+    def both_polling() -> list[dict[str, Any]] | None:
+        running = [c for c in container_engine.run_containers() if c["state"] == "running"]
+        submitted = production.batch_states().count("BATCH_STATE_RUNNING") == len(CAST)
+        return running if submitted and len(running) == len(CAST) else None
+
+    containers = production.wait_for(
+        both_polling, "a running container per run, each polling its batch job", timeout=180
+    )
+    assert {c["run_id"] for c in containers} == {run["runId"] for run in first.values()}
+    for run in first.values():
+        said = production.messages(run["runId"])
+        launched = "Launching run in a new container"
+        assert any(launched in m and container_engine.image in m for m in said), said
+
+    victim = first["amber"]["runId"]
+    (container,) = [c["id"] for c in containers if c["run_id"] == victim]
+    container_engine.podman("kill", "--signal", "KILL", container)
+
+    def retried() -> dict[str, Any] | None:
+        retry = production.retry_of(victim)
+        failed = production.status(victim) == "FAILURE"
+        return retry if failed and retry and retry["status"] == "STARTED" else None
+
+    # Run monitoring polls every 30 s (deploy's setting); then the retry's container starts.
+    retry = production.wait_for(retried, "run monitoring to fail the run, and its retry", 180)
+    assert tag(retry, RANGE_START) == "amber"
+    said = production.messages(victim)
+    assert any("Container status is exited" in m for m in said), said  # the launcher's check
+    assert production.batch_states().count("BATCH_STATE_RUNNING") == len(CAST)  # attached
+
+    runs = production.wait_for(
+        lambda: production.all_done(set(CAST)), "every character's image", timeout=240
+    )
+    by_id = {r["runId"]: r["status"] for r in runs}
+    assert by_id == {
+        victim: "FAILURE",
+        retry["runId"]: "SUCCESS",
+        first["basalt"]["runId"]: "SUCCESS",
+    }, runs
+    assert any("attaching" in m for m in production.messages(retry["runId"]))
+    run_containers = {c["run_id"] for c in container_engine.run_containers()}
+    assert set(by_id) <= run_containers  # the retry ran in a container of its own too
+    billing = production.billing()
+    assert billing["repeated"] == {}, billing
+    assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
