@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +44,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from chargen_resources.gc_pause import cycle_collection_paused
@@ -87,6 +89,7 @@ class SkipKind(StrEnum):
     DUPLICATE_SPEC = "duplicate_spec"
     EMPTY_FOLDER = "empty_folder"
     NAME_CONFLICT = "name_conflict"
+    UNREADABLE_NAME = "unreadable_name"
     NOT_A_FILE = "not_a_file"
     LINK_OUTSIDE = "link_outside"
 
@@ -246,7 +249,26 @@ def _not_image_reason(name: str) -> tuple[SkipKind, str]:
     )
 
 
-_NOT_A_FILE = "not a regular file (a broken link, pipe or device); it was left out"
+_NOT_A_FILE = "not a regular file (a broken link, pipe, device or link loop); it was left out"
+_UNREADABLE_NAME = (
+    "its name is not valid UTF-8 (it came from a system with another encoding, an old zip "
+    "or a network share); rename it"
+)
+
+
+def _readable(name: str) -> bool:
+    """False for a name the filesystem gave as bytes that are not UTF-8 (Python keeps them as
+    lone surrogates, which nothing downstream can encode)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(path: str) -> str:
+    """A path fit to print, an unreadable byte as `\\xe9`."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _loose_base_name(name: str) -> str | None:
@@ -270,6 +292,18 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
     ordered = sorted(entries, key=lambda entry: (len(entry.parts), entry.parts))
     for entry in ordered:
         top, rest = entry.parts[0], entry.parts[1:]
+        if not all(_readable(part) for part in entry.parts[:2]) and not _is_hidden(top):
+            # The folder (and all in it), or one file of a character: the others go on.
+            unreadable = entry.parts[:1] if not _readable(top) else entry.parts[:2]
+            path = _shown("/".join(unreadable))
+            skip = SkippedEntry(path=path, kind=SkipKind.UNREADABLE_NAME, reason=_UNREADABLE_NAME)
+            if len(unreadable) == 1:
+                root_skips.setdefault(path, skip)
+            else:
+                folder = folders.setdefault(top, _Folder([], [], {}))
+                folder.visible += 1
+                folder.skipped[path] = skip
+            continue
         if entry.escapes_to is not None and not _is_hidden(top):
             # The character exists (so it can fail, by name), but the link is never read.
             folder = folders.setdefault(top, _Folder([], [], {}))
@@ -325,6 +359,16 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
                 reason="empty folder: not a character until it holds an image",
             )
 
+    for name, kept in _same_names_in_other_forms([*folders, *loose]).items():
+        folders.pop(name, None)
+        loose.pop(name, None)
+        root_skips[name] = SkippedEntry(
+            path=name,
+            kind=SkipKind.NAME_CONFLICT,
+            reason=f"the same name as '{kept}' beside it, its letters encoded another way "
+            "(macOS writes accents as separate marks); merge the two or rename one",
+        )
+
     style_folder = folders.pop(STYLE_FOLDER, None)
     style = (
         _folder_character(STYLE_FOLDER, STYLE_FOLDER, style_folder, STYLE_SPEC_NAMES)
@@ -345,6 +389,21 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
         skipped=tuple(sorted(root_skips.values(), key=lambda skip: skip.path)),
         style=style,
     )
+
+
+def _same_names_in_other_forms(names: Iterable[str]) -> dict[str, str]:
+    """Names that only differ from another by Unicode normal form (macOS writes `ë` as `e` and
+    a combining mark), each with the one kept instead: they would be one partition key. The
+    composed spelling is kept (most systems write it), else the first in order."""
+    forms: dict[str, list[str]] = {}
+    for name in names:
+        forms.setdefault(unicodedata.normalize("NFC", name), []).append(name)
+    dropped: dict[str, str] = {}
+    for composed, spellings in forms.items():
+        if len(spellings) > 1:
+            kept = composed if composed in spellings else min(spellings)
+            dropped.update({name: kept for name in spellings if name != kept})
+    return dropped
 
 
 def _add_to_folder(
@@ -491,6 +550,13 @@ class _Watched:
             os.close(root)
 
 
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop: listed as what it is, not a folder (see `_entry`)
+        return False
+
+
 # The last scan of each local inbox in this process (the sensor's, tick after tick).
 _REMEMBERED: dict[Path, tuple[_Watched, InboxScan]] = {}
 
@@ -533,7 +599,7 @@ class LocalInbox:
                 if escapes_to is not None:
                     watched.unsure()
                     yield ListedEntry((top.name,), None, escapes_to=escapes_to)
-                elif top.is_dir():
+                elif _is_folder(top):
                     yield ListedEntry((top.name,), None)
                     if _is_hidden(top.name):
                         continue
@@ -658,8 +724,25 @@ class S3Inbox:
 
     def scan(self, remember: bool = False) -> InboxScan:
         # Nothing is remembered: a bucket's listing is itself the cheapest check for changes.
-        with cycle_collection_paused():
-            return build_scan(self._listing())
+        try:
+            with cycle_collection_paused():
+                return build_scan(self._listing())
+        except ClientError as error:
+            raise InboxError(self._unlisted(error)) from None
+
+    def _unlisted(self, error: ClientError) -> str:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchBucket":
+            return (
+                f"the inbox's bucket '{self.bucket}' does not exist; create it (`aws s3 mb "
+                f"s3://{self.bucket}`, with --endpoint-url for MinIO or another S3-compatible "
+                "store) or point CHARGEN_INBOX at the bucket holding your character folders"
+            )
+        message = error.response.get("Error", {}).get("Message", "")
+        return (
+            f"the inbox {self.description} could not be listed ({code}: {message}); check "
+            "CHARGEN_INBOX, CHARGEN_S3_ENDPOINT_URL and that the credentials may list the bucket"
+        )
 
     def list_characters(self) -> list[InboxCharacter]:
         return list(self.scan().characters)

@@ -544,3 +544,60 @@ def test_a_file_over_the_limit_is_told_by_its_real_size(
     file = LocalInbox(tmp_path).list_characters()[0].images[0]
     with pytest.raises(InboxError, match=r"hero/a\.png: 5000 bytes is more than"):
         LocalInbox(tmp_path).read_bytes(file)
+
+
+def test_a_name_that_is_not_utf8_is_skipped_by_name_and_the_rest_go_on(tmp_path: Path) -> None:
+    """Names from another encoding (an old zip, a network share) arrive as bytes Python cannot
+    encode again: the folder, or the one file, is reported for renaming; nothing else stops."""
+    root = os.fsencode(tmp_path)
+    write_tree(tmp_path, {"hero/front.png": image_bytes("red"), "ash/a.png": image_bytes("grey")})
+    os.mkdir(root + b"/latin1-\xe9")
+    (Path(os.fsdecode(root + b"/latin1-\xe9")) / "a.png").write_bytes(image_bytes("blue"))
+    Path(os.fsdecode(root + b"/hero/side-\xe9.png")).write_bytes(image_bytes("red"))
+    scan = LocalInbox(tmp_path).scan()
+    assert sorted(c.source_name for c in scan.characters) == ["ash", "hero"]
+    hero = by_source(scan)["hero"]
+    assert [f.name for f in hero.images] == ["front.png"]
+    assert [(e.path, e.kind) for e in hero.skipped] == [
+        ("hero/side-\\xe9.png", SkipKind.UNREADABLE_NAME)
+    ]
+    assert [(e.path, e.kind) for e in scan.skipped] == [("latin1-\\xe9", SkipKind.UNREADABLE_NAME)]
+    told = scan.not_characters()
+    assert told is not None and "latin1-\\xe9: its name is not valid UTF-8" in told
+    scan.model_dump_json()  # everything in it can be written out (the run's metadata, the CLI)
+
+
+def test_one_name_in_two_unicode_forms_keeps_the_composed_one(tmp_path: Path) -> None:
+    """`Zoë` written composed (Linux, Windows) and decomposed (macOS) would be one partition
+    key: the composed folder is the character, the other is reported as a conflict."""
+    composed, decomposed = "Zo\u00eb", "Zoe\u0308"
+    write_tree(
+        tmp_path,
+        {
+            f"{composed}/a.png": image_bytes("red"),
+            f"{decomposed}/b.png": image_bytes("blue"),
+            "ash/a.png": image_bytes("grey"),
+        },
+    )
+    scan = LocalInbox(tmp_path).scan()
+    assert sorted(c.source_name for c in scan.characters) == ["Zo\u00eb", "ash"]
+    (conflict,) = scan.skipped
+    assert (conflict.path, conflict.kind) == (decomposed, SkipKind.NAME_CONFLICT)
+    assert f"the same name as '{composed}' beside it, its letters encoded" in conflict.reason
+
+
+def test_a_link_loop_is_left_out_like_a_broken_link(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"hero/a.png": image_bytes("red")})
+    (tmp_path / "selfloop").symlink_to(tmp_path / "selfloop")
+    (tmp_path / "hero" / "loop.png").symlink_to(tmp_path / "hero" / "loop.png")
+    scan = LocalInbox(tmp_path).scan()
+    assert [c.source_name for c in scan.characters] == ["hero"]
+    assert [(e.path, e.kind) for e in scan.skipped] == [("selfloop", SkipKind.NOT_A_FILE)]
+    assert [(e.path, e.kind) for e in by_source(scan)["hero"].skipped] == [
+        ("hero/loop.png", SkipKind.NOT_A_FILE)
+    ]
+
+
+def test_a_missing_bucket_is_told_with_how_to_make_it(s3_client: S3Client) -> None:
+    with pytest.raises(InboxError, match=r"bucket 'no-such-bucket' does not exist; create it"):
+        S3Inbox(s3_client, "no-such-bucket", "inbox").scan()
