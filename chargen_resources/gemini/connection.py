@@ -45,13 +45,19 @@ class GeminiConnection:
     client: genai.Client
     backend: Backend
     base_url: str
+    given_url: bool = False  # GEMINI_BASE_URL chose the server, not a missing key
 
     def describe(self) -> str:
         """A log line that says where requests go, without the key."""
         if self.backend == "emulator":
+            to_use_google = (
+                "GEMINI_BASE_URL points at it; unset it to use Google"
+                if self.given_url
+                else "set GEMINI_API_KEY to use Google"
+            )
             return (
                 f"using the Gemini emulator at {self.base_url}: its images are drawings, marked "
-                "backend: emulator (set GEMINI_API_KEY to use Google)"
+                f"backend: emulator ({to_use_google})"
             )
         return f"using the Gemini API at {self.base_url}"
 
@@ -108,4 +114,6 @@ def connect(settings: ConnectionSettings) -> GeminiConnection:
         backend = "emulator"  # `chargen-emulator serve`: its drawings must say so
     client = genai.Client(api_key=api_key, http_options=http_options(settings, base_url))
     shown_url = base_url or "https://generativelanguage.googleapis.com"
-    return GeminiConnection(client=client, backend=backend, base_url=shown_url)
+    return GeminiConnection(
+        client=client, backend=backend, base_url=shown_url, given_url=bool(settings.base_url)
+    )
