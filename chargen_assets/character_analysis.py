@@ -11,11 +11,12 @@ import dagster as dg
 from chargen_assets import source_image
 from chargen_assets.partitions import character_asset_spec
 from chargen_assets.stage import Stage, StageRun
-from chargen_resources.characters.artifacts import AnalysisRecord, SourceImages
+from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage, SourceImages
 from chargen_resources.characters.requests import ANALYSIS_REQUEST_VERSION
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.analysis_stage import analysis_stage
 from chargen_resources.pipeline.analysis_stage import still_valid as analysis_still_valid
+from chargen_resources.pipeline.image_stage import STAGE as IMAGE_STAGE
 from chargen_resources.pipeline.image_stage import never_sendable
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import only
@@ -92,15 +93,17 @@ def locked_characters(sources: Mapping[str, SourceImages]) -> list[str]:
 
 def _images_never_sendable(run: StageRun, sources: Mapping[str, SourceImages]) -> dict[str, str]:
     """When this run makes images: characters whose image could never be asked for as they
-    are (a reference_images name the folder lacks, too many references for the image model),
-    so their analysis is not paid for either."""
+    are (locked with no take stored, a reference_images name the folder lacks, too many
+    references for the image model), so their analysis is not paid for either."""
     if not run.makes_images:
         return {}
     try:
         style = run.style()
     except StyleError:  # a `_style/` not read yet: the prompt stage says so, for everyone
         return {}
-    return never_sendable(sources, style, run.gemini.image_model)
+    locked = locked_characters(sources)
+    imaged = run.storage.read_artifacts(IMAGE_STAGE, locked, GeneratedImage, missing_ok=True)
+    return never_sendable(sources, style, run.gemini.image_model, imaged=imaged.keys())
 
 
 stage = Stage(spec=spec, artifact=AnalysisRecord, metadata=metadata, compute=compute)

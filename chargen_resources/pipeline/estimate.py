@@ -263,7 +263,13 @@ def estimate(
         )
     style = stored_style(store, prefix, inbox) if stage_names.IMAGE in selected else None
     if style is not None:  # as the run: a character whose image could never be asked for
-        never = image_stage.never_sendable(sources, style, image_model)
+        imaged = [
+            k
+            for k in sources
+            if sources[k].locked
+            and store.exists(artifact_key(prefix, stage_names.IMAGE, k, "json"))
+        ]
+        never = image_stage.never_sendable(sources, style, image_model, imaged=imaged)
         unreadable.update(never)
         sources = only(sources, [k for k in sources if k not in never])
     analysis = StageEstimate(stage=stage_names.ANALYSIS, model=analysis_model)

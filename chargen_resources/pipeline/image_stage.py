@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -152,14 +152,22 @@ def too_many_references(sketches: int, style_images: int, model: str) -> str | N
 
 
 def never_sendable(
-    sources: Mapping[str, SourceImages], style: CastStyle, model: str
+    sources: Mapping[str, SourceImages],
+    style: CastStyle,
+    model: str,
+    imaged: Collection[str] = (),
 ) -> dict[str, str]:
-    """Characters whose image could never be asked for as they are, with what to do: their
-    character.yaml's reference_images names a sketch the folder lacks, or the request would
-    carry more references than `model` takes (the sketches it picks, then the cast's style
-    images). Refused before anything is paid for them, not after their analysis."""
+    """Characters whose image could never be asked for as they are, with what to do: locked
+    (an approved take, never generated again) with no take stored (`imaged`: the characters
+    that have one), their character.yaml's reference_images names a sketch the folder lacks,
+    or the request would carry more references than `model` takes (the sketches it picks, then
+    the cast's style images). Refused before anything is paid for them, not after their
+    analysis."""
     refused: dict[str, str] = {}
     for key in sorted(sources):  # one at a time: they may be held packed
+        if sources[key].locked and key not in imaged:
+            refused[key] = LOCKED_WITHOUT_IMAGE
+            continue
         try:
             sketches = len(chosen_references(sources[key]))
         except ValueError as error:  # a reference_images name that is not there

@@ -174,10 +174,15 @@ def test_feedback_sends_one_character_again_and_a_locked_one_never(
     assert billing["paid"] == paid_before + 2
 
 
-def test_a_locked_character_without_an_image_is_refused_by_name(platform: Platform) -> None:
+def test_a_locked_character_without_an_image_is_refused_by_name_before_it_is_paid_for(
+    platform: Platform, emulator: RunningEmulator
+) -> None:
     (platform.inbox / "cinder" / "character.yaml").write_text("locked: true\n")
     result = platform.run(["cinder", "dune"])
     assert not result.success
-    dead = platform.storage().read_dead_letter("character_image", "cinder", DeadLetter)
+    # Refused at the first paid stage: its analysis would only feed an image never made.
+    dead = platform.storage().read_dead_letter("character_analysis", "cinder", DeadLetter)
     assert dead is not None and "locked: true, but no image of it is stored yet" in dead.reason
+    assert platform.materialized("character_analysis") == {"dune"}
     assert platform.materialized("character_image") == {"dune"}
+    assert _admin(emulator, "billing")["paid"] == 2  # dune's analysis and image

@@ -210,10 +210,10 @@ def test_a_locked_character_with_no_image_yet_is_not_priced_for_one(
     _add_to_sheet(inbox, "locked: true")
     priced = _estimate(inbox, tmp_path / "storage")
     analysis, image = priced.stages
-    assert "crimson-knight" in analysis.sending  # the run still analyses it
+    assert "crimson-knight" not in analysis.sending  # the run refuses it before its analysis
     assert "crimson-knight" not in image.sending
-    assert "no image of it is stored yet" in image.refused["crimson-knight"]
-    assert "character_image not sent: crimson-knight: character.yaml says locked" in priced.table()
+    assert "no image of it is stored yet" in priced.unreadable["crimson-knight"]
+    assert "not sent: crimson-knight: character.yaml says locked" in priced.table()
 
 
 def test_with_qa_failures_dead_lettered_a_failing_image_is_priced_to_be_made_again(
