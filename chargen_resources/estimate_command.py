@@ -9,6 +9,7 @@ batch and at interactive prices. Nothing is written anywhere and no request reac
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 from typing import get_args
@@ -90,11 +91,14 @@ def _estimate(arguments: argparse.Namespace) -> int:
     if arguments.characters is not None and not named:
         print("chargen estimate: --characters names no character", file=sys.stderr)
         return EXIT_BAD_INPUT
-    wanted = named or listed
+    # A folder name as written is as good as its key (`Mon Héros` for `mon-heros-47ac588e`).
+    key_of = {character.source_name: character.key for character in scan.characters}
+    wanted = [key_of.get(name, name) for name in named] or listed
     missing = sorted(set(wanted) - set(listed))
     if missing:
         print(
-            f"chargen estimate: not in the inbox ({inbox.description}): {', '.join(missing)}",
+            f"chargen estimate: not in the inbox ({inbox.description}): "
+            f"{', '.join(_with_a_guess(name, [*listed, *key_of]) for name in missing)}",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -190,3 +194,9 @@ def add_estimate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--regenerate", action="store_true", help="price sending every character again"
     )
     parser.set_defaults(handler=_command)
+
+
+def _with_a_guess(name: str, known: list[str]) -> str:
+    """`name`, and the nearest character key or folder name when one is close (a typo)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f"{name} (did you mean {close[0]}?)" if close else name

@@ -57,10 +57,20 @@ def test_an_unknown_stage_or_character_is_a_clear_error(tmp_path: Path) -> None:
     for extra, expected in (
         (["--select", "character_imag"], "unknown stage(s) character_imag"),
         (["--characters", "nobody"], "not in the inbox"),
+        (["--characters", "crimson-knigth"], "crimson-knigth (did you mean crimson-knight?)"),
         (["--characters", ""], "--characters names no character"),
     ):
         done = _estimate("--inbox", str(REPO / "samples" / "inbox"), *extra, env=env)
         assert done.returncode == 2 and expected in done.stderr, done.stderr
+
+
+def test_a_character_can_be_named_by_its_folder_as_written(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "Mon Héros ✨")
+    env = {"CHARGEN_STORAGE": str(tmp_path / "storage")}
+    done = _estimate("--inbox", str(inbox), "--characters", "Mon Héros ✨", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "character_analysis would send: mon-heros-" in done.stdout
 
 
 def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
