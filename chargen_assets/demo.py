@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     if not keys:
         print(
             f"chargen demo: no characters found in {args.inbox}"
-            + (f" ({unused})" if unused else ""),
+            + (f" ({unused})" if unused else "")
+            + ": put a folder per character in it, each with its PNG, JPEG or WEBP sketches "
+            "(samples/inbox shows how), or empty ./inbox and `make demo` copies the samples in",
             file=sys.stderr,
         )
         return 2

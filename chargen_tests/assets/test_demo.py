@@ -50,6 +50,18 @@ def test_demo_refuses_a_missing_inbox(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no inbox folder" in capsys.readouterr().err
 
 
+def test_demo_says_what_an_inbox_without_characters_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "not-yet").mkdir(parents=True)
+    home = str(tmp_path / "h")
+    assert demo.main(["--inbox", str(inbox), "--dagster-home", home]) == 2
+    told = capsys.readouterr().err
+    assert f"no characters found in {inbox} (not characters: not-yet: empty folder" in told
+    assert "put a folder per character in it, each with its PNG, JPEG or WEBP sketches" in told
+
+
 def test_expected_failures_print_without_the_framework_stack_trace() -> None:
     import io
 
