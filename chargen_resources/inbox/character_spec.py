@@ -13,17 +13,6 @@ ImageSize = Literal["1K", "2K", "4K"]
 
 SPEC_FILE_NAMES = ("character.yaml", "character.yml")
 
-EXAMPLE_SPEC = """\
-display_name: Ser Maren of the Red Vale
-notes: a weathered knight who carries her late brother's banner
-style_override: watercolour storybook illustration
-aspect_ratio: "9:16"
-image_size: 2K
-reference_images: [front.png, side.png]   # or all (the default) or none
-feedback: the banner should be torn, and her armour more battered
-locked: false
-"""
-
 
 class CharacterSpec(BaseModel):
     """What a user may say about a character besides the sketches. Every field is optional."""
@@ -232,7 +221,8 @@ def parse_character_spec(data: bytes, character: str) -> CharacterSpec:
         raise CharacterSpecError(
             character,
             f"must be a mapping of field: value, not a {type(loaded).__name__}",
-            f"Write one field per line, for example:\n{EXAMPLE_SPEC}",
+            "Write one field per line, such as 'display_name: Ser Maren' then 'notes: a "
+            'weathered knight\' (README "The inbox" lists every field)',
         )
     try:
         return CharacterSpec.model_validate(loaded)

@@ -1,25 +1,32 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chargen_resources.inbox.character_spec import (
-    EXAMPLE_SPEC,
     CharacterSpec,
     CharacterSpecError,
     parse_character_spec,
 )
 
+README = Path(__file__).resolve().parents[3] / "README.md"
 
-def test_full_spec_is_read() -> None:
-    spec = parse_character_spec(EXAMPLE_SPEC.encode(), "red-knight")
+
+def test_the_readmes_example_is_read_field_by_field() -> None:
+    readme = README.read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert example.startswith("# character.yaml")
+    spec = parse_character_spec(example.encode(), "red-knight")
     assert spec == CharacterSpec(
         display_name="Ser Maren of the Red Vale",
         notes="a weathered knight who carries her late brother's banner",
         style_override="watercolour storybook illustration",
         aspect_ratio="9:16",
         image_size="2K",
-        reference_images=["front.png", "side.png"],
-        feedback="the banner should be torn, and her armour more battered",
+        reference_images="all",
+        feedback="the banner should be torn",
+        locked=False,
     )
 
 
