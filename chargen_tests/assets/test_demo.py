@@ -51,8 +51,15 @@ def test_demo_refuses_a_missing_inbox(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_demo_says_what_an_inbox_without_characters_lacks(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # main() sets these for the run it would make: restored after the test.
+    monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "h"))
+    for name in ("CHARGEN_POLL_SECONDS", "CHARGEN_EMULATOR_PENDING_SECONDS"):
+        monkeypatch.setenv(name, "0")
+    monkeypatch.setenv("CHARGEN_EMULATOR_RUNNING_SECONDS", "0")
     inbox = tmp_path / "inbox"
     (inbox / "not-yet").mkdir(parents=True)
     home = str(tmp_path / "h")
