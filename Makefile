@@ -4,15 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo seed test browser postgres lint typecheck check dev bench clean
+.PHONY: install constraints demo seed test browser postgres lint typecheck check dev bench clean
 
-$(STAMP): pyproject.toml
+# deploy/constraints.txt: the versions the production image installs, so the tests run on them.
+$(STAMP): pyproject.toml deploy/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c deploy/constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Pin what `.[deploy]` resolves to today (after changing dependencies in pyproject.toml): a
+## fresh virtualenv, unconstrained, frozen into deploy/constraints.txt.
+constraints:
+	rm -rf /tmp/chargen-constraints && $(PYTHON) -m venv /tmp/chargen-constraints
+	/tmp/chargen-constraints/bin/python -m pip install --quiet ".[deploy]"
+	{ sed -n '1,2p' deploy/constraints.txt; /tmp/chargen-constraints/bin/python -m pip freeze \
+		--exclude-editable | grep -v '^chargen @'; } > deploy/constraints.new
+	mv deploy/constraints.new deploy/constraints.txt && rm -rf /tmp/chargen-constraints
 
 ## Materialize every bundled sample character end to end (emulator + local storage).
 ## ./inbox (the folder `make dev` watches) gets the samples while it holds nothing yet.

@@ -1,10 +1,13 @@
 """The production profile's files: Dagster's own schema accepts the instance, and the compose
-file, the Helm values and the image agree on the production settings. (Docker and Kubernetes
-cannot run on this project's machines; README "Deploying" says what was not run.)"""
+file, the Helm values and the image agree on the production settings, and the image installs
+the versions the tests ran with. (The image and its Docker launcher run for real, under Podman, in
+e2e/test_production_in_containers.py; README "Deploying" says what could not run.)"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -71,6 +74,23 @@ def test_compose_helm_and_image_run_the_production_profile() -> None:
     assert "--set postgresql.postgresqlPassword=" in readme  # given at install instead
     assert "deployments[0].image.tag'=" in readme
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert '".[deploy]"' in dockerfile and "chargen_assets.definitions" in dockerfile
+    assert '-c constraints.txt ".[deploy]"' in dockerfile
+    assert "chargen_assets.definitions" in dockerfile
     assert "ENV CHARGEN_PROFILE=production" in dockerfile
     assert "ENV MALLOC_ARENA_MAX=2" in dockerfile  # README "Scale"
+
+
+def test_the_image_installs_the_versions_the_tests_ran_with() -> None:
+    """deploy/constraints.txt pins what the image installs; `make install` uses it too, so every
+    package the tests import is the image's version; and Dagster's chart is that version."""
+    pinned = dict(
+        line.split("==")
+        for line in (DEPLOY / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert {"dagster", "dagster-postgres", "dagster-docker", "dagster-k8s"} <= set(pinned)
+    for name, version in pinned.items():
+        with contextlib.suppress(metadata.PackageNotFoundError):  # only in the image (k8s)
+            assert metadata.version(name) == version, name
+    readme = (DEPLOY.parent / "README.md").read_text()
+    assert f"dagster/dagster --version {pinned['dagster']} " in readme
