@@ -7,4 +7,5 @@ pytest_plugins = [
     "chargen_tests.fixtures.platform",
     "chargen_tests.fixtures.postgres",
     "chargen_tests.fixtures.containers",
+    "chargen_tests.fixtures.production",
 ]

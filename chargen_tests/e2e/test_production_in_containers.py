@@ -18,26 +18,24 @@ variables is deploy's own otherwise: GEMINI_API_KEY among them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_resources.emulator import EmulatorSettings
 from chargen_tests.fixtures.containers import ContainerEngine
 from chargen_tests.fixtures.production import (
     HOLDING_EMULATOR,
     RANGE_START,
     Production,
+    StartProduction,
     deploy_instance,
-    running_production,
     tag,
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 pytestmark = pytest.mark.e2e
 CAST = ("amber", "basalt")
@@ -59,13 +57,7 @@ def container_instance() -> dict[str, Any]:
 
 @pytest.fixture
 def production(
-    tmp_path: Path,
-    container_engine: ContainerEngine,
-    postgres_database: str,
-    emulator: RunningEmulator,
-    moto_server: str,
-    s3_client: S3Client,
-    s3_bucket: str,
+    start_production: StartProduction, container_engine: ContainerEngine
 ) -> Iterator[Production]:
     env = {
         "DOCKER_HOST": container_engine.docker_host,  # the launcher's Docker: podman here
@@ -74,30 +66,14 @@ def production(
         "CHARGEN_MAX_RUN_COST_USD": "50",
         "CHARGEN_MONTHLY_BUDGET_USD": "",  # listed for the launcher; empty is "no budget"
     }
-    with running_production(
-        tmp_path,
-        container_instance(),
-        postgres_database,
-        emulator,
-        moto_server,
-        s3_client,
-        s3_bucket,
-        env,
-    ) as running:
+    with start_production(container_instance(), env=env) as running:
         yield running
 
 
 def test_each_run_is_a_container_and_a_killed_one_is_retried_by_run_monitoring(
     production: Production, container_engine: ContainerEngine
 ) -> None:
-    first: dict[str, dict[str, Any]] = {}
-    for character in CAST:
-        production.drop(character)
-        first[character] = production.wait_for(
-            functools.partial(production.launched_for, character),
-            f"the inbox sensor to launch a run for {character}",
-            timeout=150 if not first else 60,
-        )
+    first = production.drop_one_by_one(CAST)
 
     def both_polling() -> list[dict[str, Any]] | None:
         running = [c for c in container_engine.run_containers() if c["state"] == "running"]
@@ -117,13 +93,8 @@ def test_each_run_is_a_container_and_a_killed_one_is_retried_by_run_monitoring(
     (container,) = [c["id"] for c in containers if c["run_id"] == victim]
     container_engine.podman("kill", "--signal", "KILL", container)
 
-    def retried() -> dict[str, Any] | None:
-        retry = production.retry_of(victim)
-        failed = production.status(victim) == "FAILURE"
-        return retry if failed and retry and retry["status"] == "STARTED" else None
-
     # Run monitoring polls every 30 s (deploy's setting); then the retry's container starts.
-    retry = production.wait_for(retried, "run monitoring to fail the run, and its retry", 180)
+    retry = production.failed_and_retried(victim, timeout=180)
     assert tag(retry, RANGE_START) == "amber"
     said = production.messages(victim)
     assert any("Container status is exited" in m for m in said), said  # the launcher's check

@@ -40,7 +40,6 @@ deadline.
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -50,20 +49,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chargen_resources.emulator import EmulatorSettings, RunningEmulator
+from chargen_resources.emulator import EmulatorSettings
 from chargen_tests.fixtures.production import (
     BIN,
     CHARACTERS,
     HOLDING_EMULATOR,
     RANGE_START,
     Production,
+    StartProduction,
     deploy_instance,
-    running_production,
     tag,
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 pytestmark = pytest.mark.e2e
 
@@ -82,23 +81,8 @@ def production_instance() -> dict[str, Any]:
 
 
 @pytest.fixture
-def production(
-    tmp_path: Path,
-    postgres_database: str,
-    emulator: RunningEmulator,
-    moto_server: str,
-    s3_client: S3Client,
-    s3_bucket: str,
-) -> Iterator[Production]:
-    with running_production(
-        tmp_path,
-        production_instance(),
-        postgres_database,
-        emulator,
-        moto_server,
-        s3_client,
-        s3_bucket,
-    ) as running:
+def production(start_production: StartProduction) -> Iterator[Production]:
+    with start_production(production_instance()) as running:
         yield running
 
 
@@ -114,14 +98,7 @@ def test_three_overlapping_sensor_runs_a_killed_worker_retried_and_each_request_
     production: Production,
 ) -> None:
     # Three folders at different moments: each after the sensor launched the previous one's run.
-    first: dict[str, dict[str, Any]] = {}
-    for character in CHARACTERS:
-        production.drop(character)
-        first[character] = production.wait_for(
-            functools.partial(production.launched_for, character),
-            f"the inbox sensor to launch a run for {character}",
-            timeout=150 if not first else 60,  # the first also waits for the servers to start
-        )
+    first = production.drop_one_by_one(CHARACTERS)
 
     # Every run polls its analysis job, which the emulator holds RUNNING: three runs in flight.
     def three_started() -> list[dict[str, Any]] | None:
@@ -138,12 +115,7 @@ def test_three_overlapping_sensor_runs_a_killed_worker_retried_and_each_request_
     pid = production.wait_for(lambda: worker_pid(production, victim), "the worker's pid")
     os.kill(pid, signal.SIGKILL)
 
-    def retry_started() -> dict[str, Any] | None:
-        retry = production.retry_of(victim)
-        failed = production.status(victim) == "FAILURE"
-        return retry if failed and retry and retry["status"] == "STARTED" else None
-
-    retry = production.wait_for(retry_started, "Dagster to fail the run and start its retry")
+    retry = production.failed_and_retried(victim)
     assert tag(retry, RANGE_START) == "amber"
     # Who noticed: the code server that spawned the worker (DefaultRunLauncher has no health
     # check for the daemon's run monitoring to call; see the module's docstring).
