@@ -19,7 +19,7 @@ variables is deploy's own otherwise: GEMINI_API_KEY among them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -33,9 +33,6 @@ from chargen_tests.fixtures.production import (
     deploy_instance,
     tag,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.e2e
 CAST = ("amber", "basalt")

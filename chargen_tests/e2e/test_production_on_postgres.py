@@ -45,7 +45,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -60,9 +60,6 @@ from chargen_tests.fixtures.production import (
     deploy_instance,
     tag,
 )
-
-if TYPE_CHECKING:
-    pass
 
 pytestmark = pytest.mark.e2e
 
