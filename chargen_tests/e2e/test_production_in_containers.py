@@ -11,9 +11,8 @@ container, which attaches to the job the dead one submitted; every request is pa
 
 Two changes to deploy/dagster.yaml, both the launcher's: its network is the host's (the compose
 file's `chargen` network does not exist here; Postgres, S3 and the emulator listen on this host's
-loopback), and it passes the emulator's address and the test's quick polling to the run
-containers. The emulator is reached with a key, as Google would be, so the launcher's list of
-variables is deploy's own otherwise: GEMINI_API_KEY among them.
+loopback), and it passes the test's quick polling to the run containers. The emulator is reached
+with a key through GEMINI_BASE_URL, which deploy's launcher passes on like GEMINI_API_KEY.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ def container_instance() -> dict[str, Any]:
     launcher = settings["run_launcher"]
     assert launcher["class"] == "DockerRunLauncher"  # what runs the containers: kept
     launcher["config"]["network"] = "host"
-    launcher["config"]["env_vars"] += ["GEMINI_BASE_URL", "CHARGEN_POLL_SECONDS"]
+    launcher["config"]["env_vars"] += ["CHARGEN_POLL_SECONDS"]
     return settings
 
 
