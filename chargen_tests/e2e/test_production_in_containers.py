@@ -13,17 +13,27 @@ Two changes to deploy/dagster.yaml, both the launcher's: its network is the host
 file's `chargen` network does not exist here; Postgres, S3 and the emulator listen on this host's
 loopback), and it passes the test's quick polling to the run containers. The emulator is reached
 with a key through GEMINI_BASE_URL, which deploy's launcher passes on like GEMINI_API_KEY.
+
+The last test brings deploy/docker-compose.yaml up as it is, under podman-compose
+(fixtures/containers.py, `compose_stack`): its Postgres, MinIO and bucket services, code
+location, webserver and daemon, the Docker socket it mounts, each run a container on its
+network; compose-emulator.yaml adds the Gemini emulator, reached through the file's own
+GEMINI_BASE_URL. The images Docker Hub would give are stand-ins built here (.ci/standins/), no
+registry being reachable. Sketches go in through MinIO's published port; every character's image
+comes out in the bucket; every request is paid once.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from chargen_resources.emulator import EmulatorSettings
-from chargen_tests.fixtures.containers import ContainerEngine
+from chargen_tests.fixtures.containers import ContainerEngine, Stack
 from chargen_tests.fixtures.production import (
     HOLDING_EMULATOR,
     RANGE_START,
@@ -35,6 +45,7 @@ from chargen_tests.fixtures.production import (
 
 pytestmark = pytest.mark.e2e
 CAST = ("amber", "basalt")
+COLOURS = {"amber": (230, 160, 20), "basalt": (50, 50, 60)}
 
 
 @pytest.fixture
@@ -109,5 +120,33 @@ def test_each_run_is_a_container_and_a_killed_one_is_retried_by_run_monitoring(
     run_containers = {c["run_id"] for c in container_engine.run_containers()}
     assert set(by_id) <= run_containers  # the retry ran in a container of its own too
     billing = production.billing()
+    assert billing["repeated"] == {}, billing
+    assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
+
+
+def test_the_compose_file_brings_up_a_deployment_that_makes_the_cast(compose_stack: Stack) -> None:
+    s3 = compose_stack.s3()
+    # The bucket service made the bucket; sketches go in as the README says (S3 port 9000).
+    compose_stack.wait_for(lambda: s3.head_bucket(Bucket="chargen"), "the bucket service", 180)
+    for character, colour in COLOURS.items():
+        sketch = io.BytesIO()
+        Image.new("RGB", (64, 96), colour).save(sketch, format="PNG")
+        s3.put_object(Bucket="chargen", Key=f"inbox/{character}/sketch.png", Body=sketch.getvalue())
+
+    def images() -> set[str] | None:
+        listed = s3.list_objects_v2(Bucket="chargen", Prefix="results/character_image/")
+        names = {item["Key"].rsplit("/", 1)[-1] for item in listed.get("Contents", [])}
+        made = {name.removesuffix(".png") for name in names if name.endswith(".png")}
+        return made if set(CAST) <= made else None
+
+    compose_stack.wait_for(images, "every character's image in the bucket", 300)
+
+    def statuses() -> list[str] | None:
+        runs = compose_stack.graphql("{ runsOrError { ... on Runs { results { status } } } }")
+        found = [run["status"] for run in runs["runsOrError"]["results"]]
+        return found if found and not set(found) & {"QUEUED", "STARTING", "STARTED"} else None
+
+    assert set(compose_stack.wait_for(statuses, "every run to end", 120)) == {"SUCCESS"}
+    billing = compose_stack.billing()
     assert billing["repeated"] == {}, billing
     assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
