@@ -15,9 +15,8 @@ pytest_plugins = [
 ]
 
 
-# The two longest modules go first, one to each xdist worker (`make test` hands whole files out,
-# in collection order with --no-loadscope-reorder): the rest fills in around them, instead of
-# xdist ordering files by their number of tests (these have few) and starting them last.
+# The two longest modules go first, one to each xdist worker (`make test` hands out whole files
+# in collection order): the rest fills in around them instead of one starting last.
 SLOWEST_FIRST = ("test_production_in_containers.py", "test_crash_safety.py")
 
 
