@@ -18,6 +18,9 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
 SUPPORTED_LIST = "PNG, JPEG or WEBP"
 DEFAULT_MAX_SIDE = 2048
 DEFAULT_MAX_PIXELS = 40_000_000
+# Smaller than this on a side, a picture shows no figure to follow (a 1x1 tracking pixel, an
+# icon, a failed export) and its analysis would be paid for nothing.
+MIN_SIDE = 32
 # Python's warnings filters are process-wide: two threads changing them at once (sketches are
 # normalised two at a time) can leave one's "error" filter in force for good, or lift it while
 # the other decodes. Whoever turns Pillow's bomb warning into an error holds this.
@@ -97,6 +100,14 @@ def _open_header(data: bytes, name: str, character: str | None, max_pixels: int)
     if width <= 0 or height <= 0:
         raise _fail(
             name, character, f"the image has no pixels ({width}x{height})", "Export it again"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise _fail(
+            name,
+            character,
+            f"the image is {width}x{height} pixels, too small to show a character (each side "
+            f"must be at least {MIN_SIDE} pixels)",
+            "It may be a thumbnail or a failed export; use the full-size sketch",
         )
     if width * height > max_pixels:
         raise _fail(
@@ -190,7 +201,7 @@ def normalise_image(
     """Validate ``data`` and return it upright, at most ``max_side`` px, as RGB(A) PNG bytes.
 
     Raises ``SourceImageError`` for anything unusable: empty, not an image, unsupported or
-    animated format, too many pixels, truncated or corrupt data. The same input always gives
+    animated format, too few or too many pixels, truncated or corrupt data. The same input always gives
     the same bytes (metadata is dropped, encoder settings fixed).
     """
     if not data:

@@ -364,7 +364,7 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     (platform.inbox / "giant").mkdir()
     (platform.inbox / "giant" / "front.png").write_bytes(png_header_claiming(100_000, 100_000))
     (platform.inbox / "flicker").mkdir()
-    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 0, 255))]
+    frames = [Image.new("RGB", (32, 32), c) for c in ((255, 0, 0), (0, 0, 255))]
     frames[0].save(
         platform.inbox / "flicker" / "walk.webp", save_all=True, append_images=frames[1:]
     )

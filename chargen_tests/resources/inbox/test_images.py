@@ -96,13 +96,13 @@ def test_large_images_are_downscaled_keeping_aspect() -> None:
 
 
 def test_small_images_are_not_upscaled() -> None:
-    result = normalise_image(encode(two_tone((30, 10)), "PNG"), name="a.png", max_side=256)
-    assert (result.width, result.height) == (30, 10)
+    result = normalise_image(encode(two_tone((48, 32)), "PNG"), name="a.png", max_side=256)
+    assert (result.width, result.height) == (48, 32)
 
 
 def test_transparency_is_kept() -> None:
-    image = Image.new("RGBA", (20, 20), (255, 0, 0, 0))
-    image.paste((0, 255, 0, 255), (5, 5, 15, 15))
+    image = Image.new("RGBA", (40, 40), (255, 0, 0, 0))
+    image.paste((0, 255, 0, 255), (10, 10, 30, 30))
     result = normalise_image(encode(image, "WEBP", lossless=True), name="a.webp")
     decoded = Image.open(io.BytesIO(result.png))
     assert decoded.mode == "RGBA"
@@ -110,26 +110,26 @@ def test_transparency_is_kept() -> None:
 
 
 def test_opaque_alpha_is_dropped() -> None:
-    result = normalise_image(encode(Image.new("RGBA", (8, 8), "red"), "PNG"), name="a.png")
+    result = normalise_image(encode(Image.new("RGBA", (32, 32), "red"), "PNG"), name="a.png")
     assert Image.open(io.BytesIO(result.png)).mode == "RGB"
 
 
 def test_palette_and_greyscale_become_rgb() -> None:
-    palette = Image.new("P", (8, 8), 3)
-    grey = Image.new("L", (8, 8), 128)
+    palette = Image.new("P", (32, 32), 3)
+    grey = Image.new("L", (32, 32), 128)
     for image in (palette, grey):
         result = normalise_image(encode(image, "PNG"), name="a.png")
         assert Image.open(io.BytesIO(result.png)).mode == "RGB"
 
 
 def test_sixteen_bit_greyscale_is_scaled_not_clipped() -> None:
-    result = normalise_image(encode(Image.new("I;16", (8, 8), 30000), "PNG"), name="a.png")
+    result = normalise_image(encode(Image.new("I;16", (32, 32), 30000), "PNG"), name="a.png")
     red, green, blue = Image.open(io.BytesIO(result.png)).getpixel((0, 0))  # type: ignore[misc]
     assert red == green == blue == round(30000 / 257)
 
 
 def test_cmyk_jpeg_becomes_rgb() -> None:
-    data = encode(Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG")
+    data = encode(Image.new("CMYK", (32, 32), (0, 255, 255, 0)), "JPEG")
     result = normalise_image(data, name="print.jpg")
     red, green, blue = Image.open(io.BytesIO(result.png)).getpixel((0, 0))  # type: ignore[misc]
     assert red > 200 and green < 60 and blue < 60
@@ -138,14 +138,14 @@ def test_cmyk_jpeg_becomes_rgb() -> None:
 def test_embedded_colour_profile_is_converted_to_srgb() -> None:
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    image = Image.new("RGB", (8, 8), (200, 40, 40))
+    image = Image.new("RGB", (32, 32), (200, 40, 40))
     with_srgb = normalise_image(encode(image, "PNG", icc_profile=srgb), name="a.png")
     decoded = Image.open(io.BytesIO(with_srgb.png))
     assert decoded.getpixel((0, 0)) == (200, 40, 40)
     assert "icc_profile" not in decoded.info  # converted to sRGB, so no profile is needed
     # A profile that cannot be applied to RGB is ignored instead of failing the image.
     odd = normalise_image(encode(image, "PNG", icc_profile=profile), name="a.png")
-    assert (odd.width, odd.height) == (8, 8)
+    assert (odd.width, odd.height) == (32, 32)
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -226,6 +226,15 @@ def test_dimensions_over_our_limit_but_under_pillows_are_rejected_from_the_heade
     assert "over the limit of 40 megapixels" in error.reason
 
 
+@pytest.mark.parametrize("size", [(1, 1), (31, 400), (400, 31)])
+def test_an_image_too_small_to_show_a_figure_is_rejected_from_the_header(
+    size: tuple[int, int],
+) -> None:
+    error = error_for(png_claiming(*size), "thumb.png")
+    assert f"{size[0]}x{size[1]} pixels, too small" in error.reason
+    assert "at least 32 pixels" in error.reason and "full-size sketch" in error.hint
+
+
 def test_pixel_limit_is_configurable() -> None:
     data = encode(two_tone((100, 100)), "PNG")
     with pytest.raises(SourceImageError, match="over the limit"):
@@ -237,7 +246,7 @@ def test_pixel_limit_is_configurable() -> None:
     [("PNG", {}), ("WEBP", {"lossless": True})],
 )
 def test_animated_images_are_rejected(fmt: str, params: dict[str, object]) -> None:
-    frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "blue", "green")]
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue", "green")]
     data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], **params)
     error = error_for(data, f"walk.{fmt.lower()}")
     assert "animated (3 frames)" in error.reason
@@ -245,7 +254,7 @@ def test_animated_images_are_rejected(fmt: str, params: dict[str, object]) -> No
 
 
 def test_animated_gif_is_rejected() -> None:
-    frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "blue")]
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue")]
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
     error = error_for(data, "walk.gif")
     assert "GIF images are not supported" in error.reason
@@ -253,7 +262,7 @@ def test_animated_gif_is_rejected() -> None:
 
 @pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF", "ICO", "TGA"])
 def test_unsupported_formats_name_the_supported_ones(fmt: str) -> None:
-    error = error_for(encode(two_tone((16, 16)), fmt), "sketch.png")  # misleading extension
+    error = error_for(encode(two_tone((32, 32)), fmt), "sketch.png")  # misleading extension
     assert f"{fmt} images are not supported" in error.reason
     assert "PNG, JPEG or WEBP" in error.hint
 
