@@ -94,7 +94,8 @@ def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
         unknown = [name for name in choice if name not in by_name]
         if unknown:
             raise ValueError(
-                f"character.yaml reference_images names {', '.join(unknown)}, not among this "
+                f"character '{source.character}': character.yaml reference_images names "
+                f"{', '.join(unknown)}, not among this "
                 f"folder's images ({', '.join(by_name) or 'none'}); fix the names, or use all "
                 "or none"
             )

@@ -416,7 +416,8 @@ def test_oversize_and_linked_out_files_fail_their_character_only(
     data = failure.step_failure_data
     assert data is not None and data.user_failure_data is not None
     table = str(data.user_failure_data.metadata["failures"].value)
-    assert "| vast | source_image |" in table and "MiB" in table
+    assert "| vast | source_image | character 'vast': vast/front.png: " in table
+    assert "MiB" in table
     assert "| thief | source_image |" in table and "outside the inbox" in table
     assert f"| {listed['portal']} | source_image |" in table
     assert platform.materialized("character_image") == set(COLOURS)

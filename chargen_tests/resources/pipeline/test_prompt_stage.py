@@ -99,7 +99,9 @@ def test_reference_images_picks_the_named_sketches_or_none_or_all() -> None:
 
 def test_a_reference_image_not_in_the_folder_is_named_with_what_is_there() -> None:
     source = _source_with(["front.png"], CharacterSpec(reference_images=["frnt.png"]))
-    with pytest.raises(ValueError, match=r"names frnt\.png, not among this folder's images"):
+    with pytest.raises(
+        ValueError, match=r"^character 'hero': .* names frnt\.png, not among this folder's images"
+    ):
         chosen_references(source)
     outcome = compile_prompts({"hero": _record("hero")}, {"hero": source}, template=load_template())
     assert "frnt.png" in outcome.failed["hero"] and "front.png" in outcome.failed["hero"]
