@@ -245,6 +245,11 @@ def _line_done(reasons: Sequence[str]) -> LineDone:
     return LineDone(stored=not reasons, reason=reasons[0] if reasons else None)
 
 
+def _identity(ref: ClaimRef) -> tuple[str, int]:
+    """A claim as a set member (the model itself is not hashable)."""
+    return ref.fingerprint, ref.generation
+
+
 def new_token() -> str:
     """Unique enough to name one run's jobs: a timestamp and 24 random bits."""
     return f"{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
@@ -768,13 +773,13 @@ class BatchJobRunner:
             crash_point("line-done")
 
         for job in jobs:
-            lines = (
+            lines = [
                 (ref, _line_done([problems[c] for c in characters if c in problems]))
                 for line_key, characters in job.wanted.items()
                 if (ref := job.record.lines.get(line_key)) is not None
-            )
+            ]
             each_ahead(mark, lines, threads=IO_THREADS, name="done")
-            self._consume_if_complete(job.record)
+            self._consume_if_complete(job.record, done_here={_identity(ref) for ref, _ in lines})
 
     def sweep(self, stage: str, stored_from: Mapping[str, str | None]) -> None:
         """Finish what a crashed run left half done, so no job's files outlive it.
@@ -795,10 +800,13 @@ class BatchJobRunner:
             stored_here = jobs_of.get(record.job_name, set())
             if not stored_here or record.status != "succeeded":
                 continue
+            done_here: set[tuple[str, int]] = set()
             for line_key, ref in record.lines.items():
-                if line_key in stored_here and self.ledger.done(stage, ref) is None:
-                    self.ledger.mark_done(stage, ref, LineDone(stored=True))
-            self._consume_if_complete(record)
+                if line_key in stored_here:
+                    if self.ledger.done(stage, ref) is None:
+                        self.ledger.mark_done(stage, ref, LineDone(stored=True))
+                    done_here.add(_identity(ref))
+            self._consume_if_complete(record, done_here)
 
     def output_lost(self, job: FinishedJob) -> None:
         """A job whose output is gone for good: mark it failed so its requests are sent again."""
@@ -812,13 +820,17 @@ class BatchJobRunner:
         self.ledger.mark_done(stage, claim.ref, LineDone(stored=problem is None, reason=problem))
         crash_point("line-done")
 
-    def _consume_if_complete(self, record: JobRecord) -> None:
+    def _consume_if_complete(
+        self, record: JobRecord, done_here: Collection[tuple[str, int]] = ()
+    ) -> None:
+        """Consume the job if every line is done: those this run just marked (`done_here`) are
+        not read back, which would be a round trip per line on S3."""
         fresh = self.ledger.find_job(record.display_name) or record
         if fresh.status == "consumed" or not fresh.lines:
             return
         lines_done = worked_ahead(
             lambda ref: self.ledger.done(fresh.stage, ref) is not None,
-            fresh.lines.values(),
+            (ref for ref in fresh.lines.values() if _identity(ref) not in done_here),
             threads=IO_THREADS,
             name="done",
         )

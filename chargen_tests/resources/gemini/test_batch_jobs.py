@@ -168,6 +168,32 @@ def test_claims_and_done_marks_are_written_several_at_once(
     assert record is not None and record.status == "consumed"
 
 
+class _DoneMarkReadsCounted(LocalBlobStore):
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.done_marks_read = 0
+
+    def get_bytes(self, key: str) -> bytes:
+        self.done_marks_read += key.endswith("-done.json")
+        return super().get_bytes(key)
+
+    def exists(self, key: str) -> bool:
+        self.done_marks_read += key.endswith("-done.json")
+        return super().exists(key)
+
+
+def test_settling_does_not_read_back_the_done_marks_it_just_wrote(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    store = _DoneMarkReadsCounted(tmp_path)
+    runner = BatchJobRunner(client=genai_client, ledger=Ledger(store, "chargen"), poll=FAST)
+    carriage = runner.claim(stage="analysis", model=MODEL, requests=_requests(5), display_name="t")
+    runner.settle("analysis", runner.wait(carriage), {})
+    (record,) = [runner.ledger.find_job(name) for name in carriage.owned_jobs]
+    assert record is not None and record.status == "consumed"
+    assert store.done_marks_read == 0  # a round trip each on S3
+
+
 def test_a_stored_request_is_kept_or_read_again_and_regenerate_sends_it_anew(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:
