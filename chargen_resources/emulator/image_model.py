@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chargen_resources.emulator import prompt_reading, props, sketch_regions, styles
 from chargen_resources.emulator.colours import RGB, colours_in_text
+from chargen_resources.emulator.enlarged_png import enlarged_png
 from chargen_resources.emulator.facts import FAMILY_PROPS, archetype_family, mood_family
 from chargen_resources.emulator.wire import ApiError
 from chargen_resources.gemini.image_sizes import (
@@ -267,18 +268,22 @@ def _draw_body(
         draw.ellipse(box(-11, 92, 11, 88), outline=spec.accent, width=max(1, int(unit * 1.5)))
 
 
-def _finish(canvas: Image.Image, spec: CharacterSpec, size: tuple[int, int]) -> Image.Image:
-    styled = styles.apply_style(canvas, spec.style, spec.seed)
-    if styled.size == size:
-        return styled
-    smooth = spec.style in styles.SMOOTH_UPSCALE
-    return styled.resize(size, Image.Resampling.BILINEAR if smooth else Image.Resampling.NEAREST)
-
-
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
+
+
+def _finished_png(canvas: Image.Image, spec: CharacterSpec, size: tuple[int, int]) -> bytes:
+    """The styled canvas at `size`, as PNG: smoothly enlarged for the soft styles, by repeated
+    pixels for the rest (written without the enlarged picture, see enlarged_png)."""
+    styled = styles.apply_style(canvas, spec.style, spec.seed)
+    if styled.size == size:
+        return _png(styled)
+    if spec.style in styles.SMOOTH_UPSCALE:
+        return _png(styled.resize(size, Image.Resampling.BILINEAR))
+    enlarged = enlarged_png(styled, size, PNG_COMPRESS_LEVEL)
+    return enlarged or _png(styled.resize(size, Image.Resampling.NEAREST))
 
 
 def render_png(
@@ -289,7 +294,7 @@ def render_png(
     reference: ReferenceFigure | None = None,
 ) -> bytes:
     canvas = draw_character(spec, max(1, width // divisor), max(1, height // divisor), reference)
-    return _png(_finish(canvas, spec, (width, height)))
+    return _finished_png(canvas, spec, (width, height))
 
 
 def render_draft(
