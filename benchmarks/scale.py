@@ -230,9 +230,8 @@ def create_sensor_run(instance: Any, backend: str, table: Table) -> None:
     before it can launch it: Dagster records a planned materialization per character and stage."""
     from benchmarks.pipeline_run import benchmark_job, create_run
     from chargen_assets.definitions import build_defs
-    from chargen_assets.partitions import MAX_CHARACTERS_PER_RUN
     from chargen_assets.pipeline import character_pipeline
-    from chargen_assets.sensors import RANGE_END, RANGE_START
+    from chargen_assets.sensors import MAX_CHARACTERS_PER_RUN, RANGE_END, RANGE_START
 
     job = benchmark_job(character_pipeline, build_defs().resources or {})
     cast = keys(0, MAX_CHARACTERS_PER_RUN)

@@ -27,7 +27,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 from dagster._core.definitions.data_version import NULL_DATA_VERSION
 
 from chargen_assets import character_image, character_prompt, source_image, stages
-from chargen_assets.partitions import MAX_CHARACTERS_PER_RUN, characters
+from chargen_assets.partitions import characters
 from chargen_assets.provenance import (
     derived_version,
     latest_data_version,
@@ -397,8 +397,7 @@ class _VerdictsWereYielded(logging.Filter):
     specs=[stage.spec for stage in stages.PIPELINE],
     check_specs=[check for stage in stages.PIPELINE for check in stage.check_specs],
     partitions_def=characters,
-    # A backfill is cut into runs as the sensors cut theirs (see MAX_CHARACTERS_PER_RUN).
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_CHARACTERS_PER_RUN),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=True,
 )
 def character_pipeline(

@@ -1,6 +1,7 @@
 """Sensors: pick up new inbox content, and rebuild characters a code change made stale."""
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -8,12 +9,7 @@ import dagster as dg
 from dagster._core.storage.tags import RUN_KEY_TAG
 
 from chargen_assets import cast_style, character_prompt
-from chargen_assets.partitions import (
-    CHARACTERS,
-    MAX_CHARACTERS_PER_RUN,
-    characters,
-    whole_number_setting,
-)
+from chargen_assets.partitions import CHARACTERS, characters
 from chargen_assets.pipeline import NEVER_MADE
 from chargen_assets.provenance import latest_data_version
 from chargen_assets.resources import GeminiBatchResource, InboxResource
@@ -34,9 +30,33 @@ from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
 from chargen_resources.words import counted
 
+
+def _whole_number(variable: str, default: int, meaning: str) -> int:
+    """A setting from the environment, at least 1; a wrong one names itself and the fix."""
+    given = os.environ.get(variable, str(default))
+    try:
+        value = int(given)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"{variable} is {given!r}: it is {meaning}, so it must be a whole number of 1 or "
+            f"more (default {default})."
+        )
+    return value
+
+
 # Tests and impatient users shorten this with CHARGEN_SENSOR_INTERVAL_SECONDS.
-INBOX_INTERVAL_SECONDS = whole_number_setting(
+INBOX_INTERVAL_SECONDS = _whole_number(
     "CHARGEN_SENSOR_INTERVAL_SECONDS", 30, "how many seconds the inbox sensor waits between ticks"
+)
+# Characters in one run a sensor launches. Dagster records a planned materialization per
+# character and stage when it creates a run, in the daemon, before the run can start: about
+# 85-90 ms per character on Postgres here (README "Scale"), so a run of 10,000 would hold the
+# daemon for a quarter of an hour, and start nothing until then. A run of 1,000 starts after a
+# minute and a half, the next ones while the first works (each is one batch job per stage).
+MAX_CHARACTERS_PER_RUN = _whole_number(
+    "CHARGEN_MAX_CHARACTERS_PER_RUN", 1000, "the most characters one run a sensor launches may take"
 )
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
 UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}

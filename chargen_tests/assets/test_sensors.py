@@ -68,3 +68,32 @@ def test_new_partitions_are_added_in_batches_sqlite_accepts() -> None:
     assert [k for r in requests for k in r.partition_keys] == keys  # order kept
     assert PARTITIONS_PER_ADD < 32_766  # SQLite's default limit of variables per statement
     assert add_requests([]) == []
+
+
+@pytest.mark.parametrize(
+    ("given", "told"),
+    [
+        ("7", "7"),
+        ("abc", "CHARGEN_MAX_CHARACTERS_PER_RUN is 'abc': it is the most characters one run"),
+        ("0", "CHARGEN_MAX_CHARACTERS_PER_RUN is '0'"),
+    ],
+)
+def test_the_run_size_comes_from_the_environment_and_a_wrong_one_names_itself(
+    given: str, told: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from chargen_assets import sensors; print(sensors.MAX_CHARACTERS_PER_RUN)",
+        ],
+        env={**os.environ, "CHARGEN_MAX_CHARACTERS_PER_RUN": given},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert told in (done.stdout if done.returncode == 0 else done.stderr)
