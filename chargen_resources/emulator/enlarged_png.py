@@ -38,9 +38,16 @@ def _scanlines(widened: Image.Image, repeat: int) -> Iterator[bytes]:
 def enlarged_png(image: Image.Image, size: tuple[int, int], compress_level: int) -> bytes | None:
     """PNG bytes of `image` resized to `size` by nearest neighbour (the same pixels as
     `image.resize(size, Image.Resampling.NEAREST)` saved as PNG); None when the height is not
-    a whole multiple of the image's or the mode is not RGB(A)."""
+    a whole multiple of the image's, the mode is not RGB(A), or the image carries a colour key
+    or profile (chunks this writer does not write)."""
     width, height = size
-    if image.mode not in _COLOUR_TYPES or height % image.height:
+    if (
+        image.mode not in _COLOUR_TYPES
+        or width < 1
+        or height < 1
+        or height % image.height
+        or {"transparency", "icc_profile"} & image.info.keys()
+    ):
         return None
     widened = image.resize((width, image.height), Image.Resampling.NEAREST)
     compressor = zlib.compressobj(compress_level)

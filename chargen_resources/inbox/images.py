@@ -18,9 +18,9 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
 SUPPORTED_LIST = "PNG, JPEG or WEBP"
 DEFAULT_MAX_SIDE = 2048
 DEFAULT_MAX_PIXELS = 40_000_000
-# Smaller than this on a side, a picture shows no figure to follow (a 1x1 tracking pixel, an
+# Smaller than this on a side, a sketch shows no figure to follow (a 1x1 tracking pixel, an
 # icon, a failed export) and its analysis would be paid for nothing.
-MIN_SIDE = 32
+MIN_SKETCH_SIDE = 32
 # Python's warnings filters are process-wide: two threads changing them at once (sketches are
 # normalised two at a time) can leave one's "error" filter in force for good, or lift it while
 # the other decodes. Whoever turns Pillow's bomb warning into an error holds this.
@@ -69,7 +69,9 @@ def _truncated(name: str, character: str | None, error: BaseException) -> Source
     )
 
 
-def _open_header(data: bytes, name: str, character: str | None, max_pixels: int) -> Image.Image:
+def _open_header(
+    data: bytes, name: str, character: str | None, max_pixels: int, min_side: int
+) -> Image.Image:
     """Parse the header only, turning Pillow's bomb warnings and errors into ours."""
     too_big_hint = (
         f"Downscale it to at most {max_pixels / 1e6:g} megapixels (e.g. 4000x4000) and export again"
@@ -101,12 +103,12 @@ def _open_header(data: bytes, name: str, character: str | None, max_pixels: int)
         raise _fail(
             name, character, f"the image has no pixels ({width}x{height})", "Export it again"
         )
-    if min(width, height) < MIN_SIDE:
+    if min(width, height) < min_side:
         raise _fail(
             name,
             character,
             f"the image is {width}x{height} pixels, too small to show a character (each side "
-            f"must be at least {MIN_SIDE} pixels)",
+            f"must be at least {min_side} pixels)",
             "It may be a thumbnail or a failed export; use the full-size sketch",
         )
     if width * height > max_pixels:
@@ -196,6 +198,7 @@ def normalise_image(
     name: str,
     max_side: int = DEFAULT_MAX_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = MIN_SKETCH_SIDE,
     character: str | None = None,
 ) -> NormalisedImage:
     """Validate ``data`` and return it upright, at most ``max_side`` px, as RGB(A) PNG bytes.
@@ -211,7 +214,7 @@ def normalise_image(
             "the file is empty (0 bytes)",
             "It may still be copying, or the export failed; save the image again",
         )
-    header = _open_header(data, name, character, max_pixels)
+    header = _open_header(data, name, character, max_pixels, min_side)
     with header:
         source_format = _check_format(header, name, character)
         decoded = _decode(header, name, character, max_side)

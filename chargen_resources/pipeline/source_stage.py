@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from chargen_resources.characters.artifacts import SourceImages, StoredImage
 from chargen_resources.inbox.character_spec import CharacterSpecError, parse_character_spec
-from chargen_resources.inbox.images import SourceImageError, normalise_image
+from chargen_resources.inbox.images import MIN_SKETCH_SIDE, SourceImageError, normalise_image
 from chargen_resources.inbox.sources import InboxCharacter, InboxError, InboxFile, InboxSource
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -57,12 +57,17 @@ def store_normalised(
     folder: str,
     max_side: int,
     owner: str,
+    min_side: int = MIN_SKETCH_SIDE,
 ) -> list[StoredImage]:
     """Normalise each image (by name order) into `folder`; raise naming the file and cause."""
     stored: list[StoredImage] = []
     for index, file in enumerate(sorted(files, key=lambda f: f.name)):
         image = normalise_image(
-            inbox.read_bytes(file), name=file.name, max_side=max_side, character=owner
+            inbox.read_bytes(file),
+            name=file.name,
+            max_side=max_side,
+            min_side=min_side,
+            character=owner,
         )
         key = f"{folder}/{index:02d}-{image.sha256[:12]}.png"
         store.put_bytes(key, image.png, "image/png")

@@ -57,5 +57,6 @@ def prepare_style(
         artifact_stem(prefix, STAGE, "images"),
         max_side,
         STYLE_FOLDER,
+        min_side=1,  # art direction, not a figure to follow: a swatch or a tile may be tiny
     )
     return CastStyle(spec=spec, images=images, present=True)

@@ -52,6 +52,10 @@ def test_transparency_is_kept() -> None:
     assert image.tobytes() == canvas.resize((17, 12), Image.Resampling.NEAREST).tobytes()
 
 
-def test_a_height_that_is_not_a_whole_multiple_or_another_mode_is_left_to_pillow() -> None:
-    assert enlarged_png(speckled((4, 3)), (8, 7), compress_level=1) is None
+def test_what_this_writer_cannot_write_exactly_is_left_to_pillow() -> None:
+    assert enlarged_png(speckled((4, 3)), (8, 7), compress_level=1) is None  # 7 rows from 3
+    assert enlarged_png(speckled((4, 3)), (8, 0), compress_level=1) is None
     assert enlarged_png(speckled((4, 3)).convert("L"), (8, 6), compress_level=1) is None
+    keyed = speckled((4, 3))
+    keyed.info["transparency"] = (0, 0, 0)  # Pillow would write a tRNS chunk
+    assert enlarged_png(keyed, (8, 6), compress_level=1) is None

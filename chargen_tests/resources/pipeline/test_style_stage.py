@@ -39,3 +39,16 @@ def test_the_style_folder_is_read_and_its_images_normalised(tmp_path: Path) -> N
     # Never materialized while the folder exists: said plainly, not silently ignored.
     with pytest.raises(StyleError, match="cast_style has not been materialized"):
         stored_style(store, "chargen", inbox)
+
+
+def test_a_tiny_swatch_is_art_direction_though_a_sketch_that_size_would_be_refused(
+    tmp_path: Path,
+) -> None:
+    inbox = _inbox(tmp_path / "inbox", style=True)
+    Image.new("RGB", (4, 4), (90, 20, 160)).save(tmp_path / "inbox" / "_style" / "swatch.png")
+    store = LocalBlobStore(tmp_path / "store")
+    style = prepare_style(inbox.scan().style, inbox, store, "chargen", 2048)
+    assert [(image.source_name, image.width) for image in style.images] == [
+        ("mood.png", 32),
+        ("swatch.png", 4),
+    ]
