@@ -54,8 +54,8 @@ INBOX_INTERVAL_SECONDS = _whole_number(
 # character and stage when it creates a run, in the daemon, before the run can start: about
 # 85-90 ms per character on Postgres here (README "Scale"), and for each check a row per
 # character holding the run's whole list of characters (quadratic), so a run of 10,000 would
-# hold the daemon for a quarter of an hour, and start nothing until then. A run of 1,000 starts after a
-# minute and a half, the next ones while the first works (each is one batch job per stage).
+# hold the daemon for a quarter of an hour, and start nothing until then. A run of 1,000 starts
+# after a minute and a half, the next ones while the first works (each one batch job a stage).
 MAX_CHARACTERS_PER_RUN = _whole_number(
     "CHARGEN_MAX_CHARACTERS_PER_RUN", 1000, "the most characters one run a sensor launches may take"
 )

@@ -204,8 +204,8 @@ def normalise_image(
     """Validate ``data`` and return it upright, at most ``max_side`` px, as RGB(A) PNG bytes.
 
     Raises ``SourceImageError`` for anything unusable: empty, not an image, unsupported or
-    animated format, too few or too many pixels, truncated or corrupt data. The same input always gives
-    the same bytes (metadata is dropped, encoder settings fixed).
+    animated format, too few or too many pixels, truncated or corrupt data. The same input
+    always gives the same bytes (metadata is dropped, encoder settings fixed).
     """
     if not data:
         raise _fail(

@@ -95,9 +95,8 @@ def chosen_references(source: SourceImages) -> tuple[Reference, ...]:
         if unknown:
             raise ValueError(
                 f"character '{source.character}': character.yaml reference_images names "
-                f"{', '.join(unknown)}, not among this "
-                f"folder's images ({', '.join(by_name) or 'none'}); fix the names, or use all "
-                "or none"
+                f"{', '.join(unknown)}, not among this folder's images "
+                f"({', '.join(by_name) or 'none'}); fix the names, or use all or none"
             )
         chosen = set(choice)
         images = [image for image in images if image.source_name in chosen]

@@ -91,12 +91,6 @@ class _Refused:
     content: bool  # the character's own input is at fault (not a folder gone missing)
 
 
-def _naming(character: str, reason: str) -> str:
-    """The reason, led by the character it refuses, as every refusal is (a file the inbox could
-    not give names only its path)."""
-    return reason if reason.startswith("character '") else f"character '{character}': {reason}"
-
-
 def prepare_sources(
     keys: Sequence[str], inbox: InboxSource, store: BlobStore, prefix: str, max_side: int = 2048
 ) -> StageOutcome[SourceImages]:
@@ -114,9 +108,11 @@ def prepare_sources(
             )
         try:
             return prepare_character(character, inbox, store, prefix, max_side)
-        except (SourceImageError, CharacterSpecError, InboxError, ValueError) as error:
-            # One character's bad input (unreadable, oversize, a link out) fails it alone.
-            return _Refused(_naming(key, str(error)), content=True)
+        # One character's bad input (unreadable, oversize, a link out) fails it alone.
+        except InboxError as error:  # names only the file: led by the character, as the rest are
+            return _Refused(f"character '{key}': {error}", content=True)
+        except (SourceImageError, CharacterSpecError, ValueError) as error:
+            return _Refused(str(error), content=True)
 
     # Two characters at a time: decoding and encoding sketches mostly leave the GIL.
     for key, prepared in zip(keys, worked_ahead(prepare, keys, name="source"), strict=True):
