@@ -130,49 +130,46 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
     return outcome
 
 
-# One check for the image's four QA tests, each test's finding in its metadata: a check
-# verdict is an event Dagster stores (1-5 ms each, more on Postgres), once per character.
-QA_CHECK = "qa"
+# One verdict per character, evaluated for every character a run asked an image of: failed when
+# the run did not make (or keep) its image, with the stage, the reason and what to do; else the
+# image's four QA tests, failed when any failed, each test's finding in its metadata. One check,
+# not one for "made" and one for QA: a character without an image has no QA verdict that is
+# true, and each verdict is an event Dagster stores per character, plus a planned row per
+# character when the run is created, each holding the run's whole partition list (README,
+# "Creating a huge run"). Dagster 1.13 has no per-partition failure reason of its own (README,
+# "When some characters fail").
+READY_CHECK = "ready"
 
 
 def qa_checks(image: GeneratedImage) -> list[CheckVerdict]:
-    """The image's QA as this character's `qa` asset check: failed when any test failed, and
-    then which and why."""
+    """A stored image's verdict: failed when any QA test failed, and then which and why."""
     problems = failures_in_words(image.qa)
     findings = {
         result.check: f"{'passed' if result.passed else 'FAILED'}: {result.detail}"
         for result in image.qa
     }
-    return [CheckVerdict(QA_CHECK, problems is None, problems or "every test passed", findings)]
-
-
-# Evaluated for every character a run asked an image of: passed when the run made (or kept) it,
-# failed with the stage, the reason and what to do when it did not. Dagster 1.13 has no
-# per-partition failure reason of its own (README, "When some characters fail").
-MADE_CHECK = "made"
+    return [CheckVerdict(READY_CHECK, problems is None, problems or "every test passed", findings)]
 
 
 with warnings.catch_warnings():
     # Partitioned asset checks are a "preview" in Dagster 1.13; chosen knowingly (README,
     # "Image QA"), so the warning is not repeated on every load of the code location.
     warnings.simplefilter("ignore", dg.PreviewWarning)
-    CHECK_SPECS = tuple(
-        dg.AssetCheckSpec(name, asset=spec.key, partitions_def=characters, description=text)
-        for name, text in (
-            (
-                MADE_CHECK,
-                "The run that asked for this character made its image; when it did not, the "
-                "failed stage, the reason and what to do are in this check's metadata.",
-            ),
-            (
-                QA_CHECK,
-                "The stored image passes its quality tests, each one's finding in this check's "
-                "metadata: png_decodes (it decodes as a PNG), size_as_asked (its pixel size is "
-                "the documented one for the asked ratio and size), not_blank (a drawing, not one "
+    CHECK_SPECS = (
+        dg.AssetCheckSpec(
+            READY_CHECK,
+            asset=spec.key,
+            partitions_def=characters,
+            description=(
+                "This character's image was made (or kept) by the run that asked for it and "
+                "passes its quality tests. When it was not made: the failed stage, the reason "
+                "and what to do, in this check's metadata. When it was: each test's finding, "
+                "png_decodes (it decodes as a PNG), size_as_asked (its pixel size is the "
+                "documented one for the asked ratio and size), not_blank (a drawing, not one "
                 "flat colour), final_not_thought (the final part was the answer, not a draft "
-                "image).",
+                "image)."
             ),
-        )
+        ),
     )
 
 

@@ -31,7 +31,7 @@ def no_failed_characters(storage: ChargenStorage) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=character_catalog,
     description=(
-        "Every finished image has its pixel size recorded (each character's own qa check "
+        "Every finished image has its pixel size recorded (each character's own ready check "
         "compares it with the ratio and size asked, in its size_as_asked test)."
     ),
 )

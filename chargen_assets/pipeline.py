@@ -59,7 +59,7 @@ BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
 # The metadata entry that marks the step's failure as "some characters failed" (not a crash).
 FAILED_CHARACTERS = "failed_characters"
-NOTHING_TO_CHECK = "no image of this character is stored yet (see its made check): nothing to check"
+NO_IMAGE_STORED = "no image of this character is stored, though no stage failed for it"
 RETRY_ADVICE = (
     "fix the cause named here, then materialize this character again (select its partition, or "
     "let the inbox sensor pick up the changed folder): only it is sent again"
@@ -85,7 +85,7 @@ class _Run:
         self.kept_results = 0
         self.checked: set[tuple[dg.AssetKey, str]] = set()  # (asset, character) with verdicts
         # The materializations the verdicts of each checked stage were aimed at, by character
-        # (the image stage's are aimed at again by `made`: not read back a second time).
+        # (read once: the verdicts of characters left unchecked may be aimed at them too).
         self.aimed_at: dict[
             dg.AssetKey, dict[str, AssetCheckEvaluationTargetMaterializationData]
         ] = {}
@@ -306,41 +306,40 @@ class _Run:
             yield from self.verdicts(stage, key, stage.checks(value), targets.get(key))
 
     def unchecked(self, keys: list[str]) -> Iterator[PipelineEvent]:
-        """Every character the run planned checks for gets a verdict, else Dagster shows the
-        check as failed to execute (red) for it. One that failed before its image was made
-        keeps its earlier image's verdicts, or has nothing to check; then `made` says for
-        each whether the run made it, and if not why (its failures last: the check's
-        "latest execution" is then a failure while there is one)."""
+        """Every character the run planned a check for gets a verdict, else Dagster shows the
+        check as failed to execute (red) for it. One the run failed gets its failure (the
+        stage, the reason, what to do), aimed at its earlier image if it has one; one whose
+        image was kept without being checked here gets that image's verdict. Failures come
+        last: the check's "latest execution" is then a failure while there is one."""
         image = character_image.stage
+        if not self.check_selected(image.key, character_image.READY_CHECK):
+            return
         missing = [k for k in keys if (image.key, k) not in self.checked]
         targets = self.aimed_at.pop(image.key, {})
-        unaimed = [k for k in keys if k not in targets]
+        unaimed = [k for k in missing if k not in targets]
         targets |= latest_materializations(self.context.instance, image.key, unaimed)
-        earlier = self.storage.read_artifacts(image.key, missing, image.artifact, missing_ok=True)
-        for key in missing:
-            if key in earlier:
-                yield from self.verdicts(image, key, image.checks(earlier[key]), targets.get(key))
+        unfailed = [k for k in missing if k not in self.failures]
+        stored = self.storage.read_artifacts(image.key, unfailed, image.artifact, missing_ok=True)
+        for key in unfailed:
+            if key in stored:
+                verdicts = image.checks(stored[key])
             else:
-                nothing = [
-                    CheckVerdict(spec.name, True, NOTHING_TO_CHECK)
-                    for spec in image.check_specs
-                    if spec.name != character_image.MADE_CHECK
-                ]
-                yield from self.verdicts(image, key, nothing, None)
-        for key in sorted(keys, key=lambda k: k in self.failures):
-            failure = self.failures.get(key)
-            if failure is None:
-                verdict = CheckVerdict(
-                    character_image.MADE_CHECK, True, "made (or kept) by this run"
-                )
-            else:
-                verdict = CheckVerdict(
-                    character_image.MADE_CHECK,
-                    False,
-                    f"{failure[0]} failed: {failure[1]}",
-                    {"stage": failure[0], "what_to_do": RETRY_ADVICE},
-                )
+                verdicts = [self.failed(image.name, NO_IMAGE_STORED)]
+            yield from self.verdicts(image, key, verdicts, targets.get(key))
+        for key in (k for k in missing if k in self.failures):
+            stage, reason = self.failures[key]
+            verdict = self.failed(stage, f"{stage} failed: {reason}")
             yield from self.verdicts(image, key, [verdict], targets.get(key))
+
+    @staticmethod
+    def failed(stage: str, reason: str) -> CheckVerdict:
+        """The verdict on a character whose image this run did not make."""
+        return CheckVerdict(
+            character_image.READY_CHECK,
+            False,
+            reason,
+            {"stage": stage, "what_to_do": RETRY_ADVICE},
+        )
 
     def verdicts(
         self,
@@ -595,7 +594,7 @@ def _fail_for_failures(run: _Run, keys: list[str], storage: ChargenStorage) -> N
                 f"{len(keys) - len(run.failures)} of {len(keys)} characters were materialized; "
                 f"{len(run.failures)} failed ({shortened(sorted(run.failures), 5)}). Each "
                 "failed character is marked Failed in the assets' Partitions tab, and its "
-                f"`{character_image.MADE_CHECK}` check on character_image says why. Fix the cause and re-run the "
+                f"`{character_image.READY_CHECK}` check on character_image says why. Fix the cause and re-run the "
                 "failed partitions: only they are sent again. Dead letters are kept under "
                 f"{storage.store().uri(beside_results(storage.prefix, DEAD_LETTERS_DIR))}.\n"
                 + "\n".join(lines)

@@ -298,7 +298,7 @@ def test_a_run_does_not_log_that_its_checks_were_not_yielded(platform: Platform)
     assert result.success
     said = [entry.user_message for entry in platform.instance.all_logs(result.run_id)]
     assert not [line for line in said if "did not yield" in line]
-    assert {e.check_name for e in result.get_asset_check_evaluations()} == {"made", "qa"}
+    assert {e.check_name for e in result.get_asset_check_evaluations()} == {"ready"}
 
 
 def test_each_result_points_at_the_input_events_it_was_made_from(platform: Platform) -> None:
@@ -585,8 +585,8 @@ def test_every_image_gets_its_qa_checks_per_character(platform: Platform) -> Non
     for evaluation in evaluations:
         assert evaluation.passed, evaluation
         by_check.setdefault(evaluation.check_name, set()).add(evaluation.partition or "")
-    assert by_check == {check: set(COLOURS) for check in ("made", "qa")}
-    qa = next(e for e in evaluations if e.check_name == "qa")
+    assert by_check == {"ready": set(COLOURS)}
+    qa = evaluations[0]
     findings = {name: str(value.value) for name, value in qa.metadata.items()}
     assert findings.pop("detail") == "every test passed"
     assert set(findings) == {"png_decodes", "size_as_asked", "not_blank", "final_not_thought"}
@@ -606,7 +606,7 @@ def test_a_failing_qa_check_marks_that_character_only_in_checks_metadata_and_cat
     again = platform.run(keys)  # warn, the default: kept, and marked
     assert again.success
     failed = [e for e in again.get_asset_check_evaluations() if not e.passed]
-    assert [(e.check_name, e.partition) for e in failed] == [("qa", "ash")]
+    assert [(e.check_name, e.partition) for e in failed] == [("ready", "ash")]
     assert failed[0].description == "not_blank: grey-level spread 0.0"
     assert failed[0].metadata["not_blank"].value == "FAILED: grey-level spread 0.0"
     assert str(failed[0].metadata["png_decodes"].value).startswith("passed: PNG ")
