@@ -3,8 +3,8 @@ its database connection held for the run.
 
 Dagster's in-process executor keeps every event a step yields in a list, to hand to the step's
 hooks when the step ends (`inner_plan_execution_iterator` in Dagster 1.13's
-`_core/execution/plan/execute_plan.py`). chargen runs the whole cast as one step that logs six
-events per character (four materializations, two check verdicts): about 20 KB each character
+`_core/execution/plan/execute_plan.py`). chargen runs the whole cast as one step that logs five
+events per character (four materializations, one check verdict): about 20 KB each character
 when it logged nine, 200 MB at 10,000, held until the step ends, for hooks chargen does not have.
 
 This executor runs the same loop and keeps that list only for a step that has hooks. The rest
