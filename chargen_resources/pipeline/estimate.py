@@ -137,13 +137,22 @@ class Estimate(BaseModel):
                 shown = ", ".join(s.sending[:20]) + (" ..." if len(s.sending) > 20 else "")
                 rows.append(f"{s.stage} would send: {shown}")
         for character, reason in sorted(self.unreadable.items()):
-            rows.append(f"not sent: {character}: {reason}")
+            rows.append(f"not sent: {character}: {unnamed(reason, character)}")
         for s in self.stages:
             for character, reason in sorted(s.refused.items()):
-                rows.append(f"{s.stage} not sent: {character}: {reason}")
+                rows.append(f"{s.stage} not sent: {character}: {unnamed(reason, character)}")
         if note := self.unpriced_note():
             rows.append(f"+?: {note}")
         return "\n".join(rows)
+
+
+def unnamed(reason: str, character: str) -> str:
+    """A refusal without its leading "character 'x': " (or "character 'x', "), for a line
+    that names the character already."""
+    for lead in (f"character '{character}': ", f"character '{character}', "):
+        if reason.startswith(lead):
+            return reason.removeprefix(lead)
+    return reason
 
 
 def _cost_cell(usd: float, unpriced: int, width: int) -> str:
