@@ -75,3 +75,29 @@ def test_one_blocked_character_of_five_reads_as_one_failure_not_five(
     assert ready["cinder"].metadata["stage"].value == "character_image"
     assert isinstance(reason, str) and "safety filter" in reason and "re-run" in reason
     assert "materialize this character again" in str(ready["cinder"].metadata["what_to_do"].value)
+
+
+def test_a_character_that_fails_after_an_earlier_image_fails_ready_on_that_image(
+    platform: Platform,
+) -> None:
+    """Its earlier image stays materialized; the run's verdict on it says this run failed it,
+    and why, aimed at that earlier image (the one a user sees on the partition)."""
+    keys = sorted(COLOURS)
+    assert platform.run(keys).success
+    earlier = platform.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("character_image"), asset_partitions=["ash"]),
+        limit=1,
+    ).records[0]
+    (platform.inbox / "ash" / "character.yaml").write_text("notes: '[emulator:safety]'\n")
+
+    again = platform.run(keys)
+    assert not again.success
+    verdicts = [e for e in again.get_asset_check_evaluations() if e.partition == "ash"]
+    assert len(verdicts) == 1 and not verdicts[0].passed
+    assert verdicts[0].check_name == "ready"
+    assert "safety filter" in str(verdicts[0].metadata["detail"].value)
+    target = verdicts[0].target_materialization_data
+    assert target is not None and target.storage_id == earlier.storage_id
+    others = [e for e in again.get_asset_check_evaluations() if e.partition != "ash"]
+    assert sorted(e.partition or "" for e in others) == [k for k in keys if k != "ash"]
+    assert all(e.passed for e in others)
