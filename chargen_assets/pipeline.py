@@ -59,7 +59,8 @@ BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
 # The metadata entry that marks the step's failure as "some characters failed" (not a crash).
 FAILED_CHARACTERS = "failed_characters"
-NO_IMAGE_STORED = "no image of this character is stored, though no stage failed for it"
+# A check run without its asset (the Checks tab's "Execute") finds some characters never drawn.
+NO_IMAGE_STORED = "no image of this character is stored yet: materialize its character_image"
 RETRY_ADVICE = (
     "fix the cause named here, then materialize this character again (select its partition, or "
     "let the inbox sensor pick up the changed folder): only it is sent again"

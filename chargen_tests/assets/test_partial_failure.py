@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from chargen_assets.pipeline import character_pipeline
 from chargen_tests.fixtures.dagster_ui import ui_graphql
 from chargen_tests.fixtures.platform import COLOURS, Platform
 
@@ -101,3 +102,35 @@ def test_a_character_that_fails_after_an_earlier_image_fails_ready_on_that_image
     others = [e for e in again.get_asset_check_evaluations() if e.partition != "ash"]
     assert sorted(e.partition or "" for e in others) == [k for k in keys if k != "ash"]
     assert all(e.passed for e in others)
+
+
+def test_the_ready_check_run_alone_names_a_character_never_drawn(platform: Platform) -> None:
+    """The Checks tab's "Execute" runs the check without its asset: each character drawn gets
+    its image's QA again, and one never drawn fails with what to do, nothing is paid."""
+    keys = sorted(COLOURS)
+    assert platform.run(keys[:-1]).success
+    platform.add(keys)
+    paid = len(platform.jobs())
+    result = dg.materialize(
+        [character_pipeline],
+        selection=dg.AssetSelection.checks(
+            dg.AssetCheckKey(dg.AssetKey("character_image"), "ready")
+        ),
+        instance=platform.instance,
+        resources=platform.resources,
+        tags={
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        },
+    )
+    verdicts = {e.partition: e for e in result.get_asset_check_evaluations()}
+    assert set(verdicts) == set(keys)
+    assert all(verdicts[k].passed for k in keys[:-1])
+    never = verdicts[keys[-1]]
+    assert not never.passed
+    assert (
+        never.description
+        == "no image of this character is stored yet: materialize its character_image"
+    )
+    assert result.get_asset_materialization_events() == []
+    assert len(platform.jobs()) == paid
