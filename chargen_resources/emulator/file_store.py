@@ -108,9 +108,9 @@ class FileStore:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
-        # What the quota needs of each record read, by file id, with the inode it was read
-        # from: (inode, uploaded bytes or 0, visible after, expires at); not the whole record.
-        self._quota_records: dict[str, tuple[int, int, float, float]] = {}
+        # What the quota needs of each record read, by file id, with the identity of the file it
+        # was read from: ((inode, mtime), uploaded bytes or 0, visible after, expires at).
+        self._quota_records: dict[str, tuple[tuple[int, int], int, float, float]] = {}
         self._quota_lock = threading.Lock()
         self._counted_bytes = 0  # the last exact count,
         self._counted_at = -QUOTA_RECOUNT_SECONDS  # when (monotonic seconds),
@@ -189,29 +189,32 @@ class FileStore:
 
     def uploaded_bytes(self) -> int:
         """Bytes of the uploads alive now (the project quota counts them). A record is written
-        once (a name deleted and used again is a new record, on a new inode), so each is read
-        once per process and one listing per check tells which are new or gone: checking is
-        not reading every record again, which made 10,000 uploads take quadratic time."""
+        once (a name deleted and used again is a new record file), so each is read once per
+        process and one listing per check tells which are new or gone: checking is not reading
+        every record again, which made 10,000 uploads take quadratic time. A record file is
+        known by inode and modification time, since a filesystem may give a deleted record's
+        inode to the next one written."""
         now = self.clock.now()
+        listed: dict[str, tuple[int, int]] = {}
         with os.scandir(self.files_dir) as entries:
-            listed = {
-                entry.name.removesuffix(".json"): entry.inode()
-                for entry in entries
-                if entry.name.endswith(".json")
-            }
+            for entry in entries:
+                if entry.name.endswith(".json"):
+                    with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                        stat = entry.stat()
+                        listed[entry.name.removesuffix(".json")] = (stat.st_ino, stat.st_mtime_ns)
         cached = self._quota_records
         for gone in cached.keys() - listed.keys():
             cached.pop(gone, None)  # pop: the server's threads may check at once
         used = 0
-        for file_id, inode in listed.items():
+        for file_id, identity in listed.items():
             known = cached.get(file_id)
-            if known is None or known[0] != inode:
+            if known is None or known[0] != identity:
                 try:
                     record = FileRecord.model_validate(read_json(self._record_path(file_id)))
                 except (ValueError, TypeError):  # removed meanwhile, or not a record
                     continue
                 uploaded = record.size_bytes if record.source == "UPLOADED" else 0
-                known = (inode, uploaded, record.visible_after, record.expiration_time)
+                known = (identity, uploaded, record.visible_after, record.expiration_time)
                 cached[file_id] = known
             _, uploaded, visible_after, expires = known
             if now >= expires:
@@ -241,6 +244,9 @@ class FileStore:
 
     # ---- deleting
     def _remove(self, file_id: str) -> None:
+        # Forgotten here too: the record written next under this name may get the same inode
+        # and, within the clock's granularity, the same modification time.
+        self._quota_records.pop(file_id, None)
         with contextlib.suppress(FileNotFoundError):
             self._record_path(file_id).unlink()
         with contextlib.suppress(FileNotFoundError):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -44,6 +48,33 @@ def test_the_quota_refuses_an_upload_past_it_and_frees_with_deletes_and_expiry(
 
 
 def test_a_name_deleted_and_uploaded_again_counts_its_new_size(files: FileStore) -> None:
+    _upload(files, b"x" * 10, name="hero")
+    assert files.uploaded_bytes() == 10
+    files.delete("hero")
+    _upload(files, b"y" * 25, name="hero")
+    assert files.uploaded_bytes() == 25
+
+
+def test_a_name_uploaded_again_on_the_same_inode_and_time_still_counts_its_new_size(
+    files: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filesystem may give a deleted record's inode to the next record written, within the
+    same tick of its clock (CI's did): the count must not take the new record for the old."""
+    real_scandir = os.scandir
+
+    class SameIdentity:
+        def __init__(self, entry: os.DirEntry[str]) -> None:
+            self.name = entry.name
+
+        def stat(self) -> SimpleNamespace:
+            return SimpleNamespace(st_ino=7, st_mtime_ns=0)
+
+    @contextlib.contextmanager
+    def reused_inodes(path: Path) -> Iterator[list[SameIdentity]]:
+        with real_scandir(path) as entries:
+            yield [SameIdentity(entry) for entry in entries]
+
+    monkeypatch.setattr(file_store.os, "scandir", reused_inodes)
     _upload(files, b"x" * 10, name="hero")
     assert files.uploaded_bytes() == 10
     files.delete("hero")
