@@ -25,8 +25,8 @@ run worker starts (timed apart: for a ranged run Dagster logs a planned material
 partition and asset, which takes minutes and 100+ MB at thousands of characters), and executed
 here as a run worker executes it (`execute_run_iterator`: each event goes to the instance and
 is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
-every event of the run in a list for its result (some 30 KB per character: four
-materializations and four check evaluations each).
+every event of the run in a list for its result (four materializations and a check
+evaluation per character, each with its metadata and tags).
 `--catalog` also materializes `character_catalog` over the cast and times it, then once more
 with nothing changed (it reads only what was stored since the last catalog).
 """

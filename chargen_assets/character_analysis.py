@@ -63,7 +63,7 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
     paid = analysis_stage(
         sources,
         store=run.storage.store(),
-        uploads=run.gemini.upload_cache(run.runner.ledger),
+        uploads=run.uploads,
         client=run.gemini.streaming_client(),
         model=model,
         timeout_seconds=run.gemini.request_timeout_seconds,

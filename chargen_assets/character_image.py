@@ -94,7 +94,7 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
         backend=run.gemini.connection().backend,
-        uploads=run.gemini.upload_cache(run.runner.ledger),
+        uploads=run.uploads,
         prompts=prompts,
     )
     strict = run.config.qa_must_pass()

@@ -538,6 +538,7 @@ def _run_stages(
     context = run.context
     results: dict[dg.AssetKey, StageOutcome[Any]] = {}
     began = run.started_at()
+    uploads = gemini.upload_cache(runner.ledger)
     for stage in stages.PIPELINE:
         wanted = run.wanted(keys)
         with stopping(stage.name, wanted, run.failures):
@@ -555,6 +556,7 @@ def _run_stages(
                             storage=storage,
                             inbox=inbox,
                             runner=runner,
+                            uploads=uploads,
                             interactive=interactive,
                             log=context.log,
                             style=run.cast_style,

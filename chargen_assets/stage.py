@@ -29,6 +29,7 @@ from chargen_resources.characters.artifacts import (
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
+from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
@@ -107,6 +108,7 @@ class StageRun:
     storage: ChargenStorage
     inbox: InboxResource
     runner: BatchJobRunner
+    uploads: UploadCache  # one for the run: the image job reuses the analysis job's sketches
     interactive: bool
     log: Any  # Dagster's log manager
     # The cast's style guide as stored, read once per run by the first stage that asks (it

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from google import genai
@@ -18,6 +19,13 @@ REUSE_MARGIN = timedelta(hours=26)
 # Uploads (or checks that an upload is still there) at once: each is a round trip of a few
 # hundred milliseconds to Google, so 10,000 sketches one at a time would take most of an hour.
 UPLOAD_THREADS = 8
+# A file this cache uploaded, or found still on the service, is used again within this many
+# seconds without asking the service once more: within one run the image job's references are
+# the sketches the analysis job sent minutes before, and asking about each again cost a round
+# trip per character. Only another run's job end could delete one meanwhile (a job deletes no
+# upload a live job uses), as it could between any check and a job's creation; a batch line
+# whose file is gone fails, and is sent again, uploaded anew, when its character is re-run.
+TRUSTED_FOR_SECONDS = 10 * 60.0
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,13 @@ class WantedFile:
 
 @dataclass
 class UploadCache:
+    """One per run: what it has confirmed is trusted for TRUSTED_FOR_SECONDS."""
+
     client: genai.Client
     ledger: Ledger
+    clock: Callable[[], float] = time.monotonic
+    # By sha256: the file as this cache last uploaded or found it, and when (`clock` seconds).
+    _confirmed: dict[str, tuple[UploadedFile, float]] = field(default_factory=dict, init=False)
 
     def ensure_all(self, wanted: Iterable[WantedFile]) -> dict[str, UploadedFile]:
         """Every distinct content of `wanted` on the service, by sha256 (the first one's name
@@ -56,6 +69,14 @@ class UploadCache:
     def _ensure(self, file: WantedFile) -> UploadedFile:
         """The file's upload, reused while the service keeps it (its bytes are then not even
         read), else uploaded now."""
+        confirmed = self._confirmed.get(file.sha256)
+        if confirmed is not None and self.clock() - confirmed[1] < TRUSTED_FOR_SECONDS:
+            return replace(confirmed[0], reused=True)
+        ensured = self._reused_or_uploaded(file)
+        self._confirmed[file.sha256] = (ensured, self.clock())
+        return ensured
+
+    def _reused_or_uploaded(self, file: WantedFile) -> UploadedFile:
         known = self.ledger.find_upload(file.sha256)
         if known is not None and self._still_usable(known):
             return UploadedFile(known.file_name, known.uri, known.mime_type, reused=True)

@@ -13,7 +13,12 @@ from google import genai
 from PIL import Image
 
 from chargen_resources.gemini.ledger import Ledger, UploadRecord
-from chargen_resources.gemini.uploads import UploadCache, UploadedFile, WantedFile
+from chargen_resources.gemini.uploads import (
+    TRUSTED_FOR_SECONDS,
+    UploadCache,
+    UploadedFile,
+    WantedFile,
+)
 from chargen_resources.storage.blob_store import LocalBlobStore
 
 
@@ -41,17 +46,40 @@ def test_uploads_are_reused_by_content_until_they_expire(
     assert other.name != first.name
     assert len(list(genai_client.files.list())) == 2
 
+    # A later run finds them in the ledger and reuses them while the service keeps them.
+    later = UploadCache(genai_client, ledger)
+    assert _ensure(later, "red", _png((255, 0, 0))).name == first.name
+
     # A record about to expire is not trusted: the image goes up again.
     sha = hashlib.sha256(_png((255, 0, 0))).hexdigest()
     record = ledger.find_upload(sha)
     assert record is not None
     soon = datetime.now(UTC) + timedelta(hours=1)
     ledger.save_upload(UploadRecord(**{**record.model_dump(), "expires_at": soon}))
-    assert not _ensure(cache, "red", _png((255, 0, 0))).reused
+    assert not _ensure(UploadCache(genai_client, ledger), "red", _png((255, 0, 0))).reused
 
     # A file deleted behind our back is noticed.
     genai_client.files.delete(name=other.name)
-    assert not _ensure(cache, "blue", _png((0, 0, 255))).reused
+    assert not _ensure(UploadCache(genai_client, ledger), "blue", _png((0, 0, 255))).reused
+
+
+def test_a_run_trusts_what_it_confirmed_for_a_while_then_asks_the_service_again(
+    genai_client: genai.Client, tmp_path: Path
+) -> None:
+    # The image job's references are the sketches the analysis job sent minutes before: not
+    # asked about again, one round trip per character. Later, the service is asked again.
+    now = [0.0]
+    cache = UploadCache(
+        genai_client, Ledger(LocalBlobStore(tmp_path / "store"), "chargen"), clock=lambda: now[0]
+    )
+    sent = _ensure(cache, "hero", _png((4, 5, 6)))
+    genai_client.files.delete(name=sent.name)  # the service is not asked: this goes unseen
+    now[0] = TRUSTED_FOR_SECONDS - 1
+    assert _ensure(cache, "hero", _png((4, 5, 6))) == replace(sent, reused=True)
+    now[0] = TRUSTED_FOR_SECONDS + 1
+    again = _ensure(cache, "hero", _png((4, 5, 6)))
+    assert not again.reused and again.name != sent.name
+    assert genai_client.files.get(name=again.name).state is not None
 
 
 def _wanted(name: str, data: bytes, read: Callable[[], bytes] | None = None) -> WantedFile:
