@@ -41,6 +41,7 @@ from chargen_resources.characters.thumbnails import (
     thumbnail_image,
 )
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
+from chargen_resources.gemini.image_sizes import SIZE_SCALES
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.models import max_reference_images
 from chargen_resources.gemini.pricing import estimate_cost
@@ -218,6 +219,15 @@ def look_at(store: BlobStore, image: ImageBlock, character: str) -> LookedAt:
         glance=glance_of(small, character),
         pixels=measure_image(decoded),
     )
+
+
+def look_threads(prompts: Iterable[CompiledPrompt]) -> int:
+    """How many answers are looked at at once. Decoding and shrinking leave the GIL, so two keep
+    both cores busy while the lines before them are kept; a 4K image is 48 MB of pixels, so a
+    stage that asks for any goes one at a time and its reading stays under 64 MB (two 2K
+    images: 24 MB)."""
+    largest = max((SIZE_SCALES.get(prompt.image_size, 4) for prompt in prompts), default=1)
+    return 2 if largest <= SIZE_SCALES["2K"] else 1
 
 
 def image_to_keep(line: LineResult) -> ImageBlock | None:
@@ -418,8 +428,9 @@ def image_stage(
 
     # Each batch line's final image, looked at by a worker thread while the lines before it
     # are kept (decoding and shrinking leave the GIL), by staging key until `keep` takes it.
-    # One thread: one image decoded at a time, as when `keep` decoded it.
+    # Two at a time up to 2K, one at 4K (`look_threads`).
     looks: dict[str, LookedAt] = {}
+    looking_threads = look_threads(prompts.values())
 
     def looked_at_ahead(lines: Iterator[LineResult]) -> Iterator[LineResult]:
         def look(line: LineResult) -> tuple[LineResult, LookedAt | None]:
@@ -428,7 +439,7 @@ def image_stage(
                 return line, None
             return line, look_at(store, image, line.key)
 
-        for line, looked in worked_ahead(look, lines, threads=1, name="image-look"):
+        for line, looked in worked_ahead(look, lines, threads=looking_threads, name="image-look"):
             if looked is not None:
                 looks[line.images[-1].key] = looked
             yield line

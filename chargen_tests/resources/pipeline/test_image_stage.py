@@ -31,6 +31,7 @@ from chargen_resources.pipeline.image_stage import (
     final_image_key,
     image_stage,
     keep_final_image,
+    look_threads,
     thumbnail_key,
 )
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -408,6 +409,13 @@ def _write_large_output(emulator: RunningEmulator, lines: int, image_bytes: int)
             handle.write(b'"}}]}, "finishReason": "STOP"}]}, "key": "k%d"}\n' % index)
     files.register_generated("batch-large", "large output", "application/jsonl")
     return "files/batch-large"
+
+
+def test_answers_are_looked_at_two_at_a_time_unless_a_4k_image_is_asked_for() -> None:
+    # Two decoded 2K images are 24 MB of pixels; one 4K image alone is 48 MB.
+    assert look_threads([]) == 2
+    assert look_threads([compiled_prompt(image_size="1K"), compiled_prompt(image_size="2K")]) == 2
+    assert look_threads([compiled_prompt(image_size="2K"), compiled_prompt(image_size="4K")]) == 1
 
 
 def test_reading_a_large_output_keeps_memory_bounded(
