@@ -41,7 +41,6 @@ from chargen_resources.characters.thumbnails import (
     thumbnail_image,
 )
 from chargen_resources.gemini.batch_jobs import BatchLine, FinishedJob, Prepared
-from chargen_resources.gemini.image_sizes import SIZE_SCALES
 from chargen_resources.gemini.ledger import Claimant, Ledger, StagingArea
 from chargen_resources.gemini.models import max_reference_images
 from chargen_resources.gemini.pricing import estimate_cost
@@ -226,8 +225,7 @@ def look_threads(prompts: Iterable[CompiledPrompt]) -> int:
     both cores busy while the lines before them are kept; a 4K image is 48 MB of pixels, so a
     stage that asks for any goes one at a time and its reading stays under 64 MB (two 2K
     images: 24 MB)."""
-    largest = max((SIZE_SCALES.get(prompt.image_size, 4) for prompt in prompts), default=1)
-    return 2 if largest <= SIZE_SCALES["2K"] else 1
+    return 1 if any(prompt.image_size == "4K" for prompt in prompts) else 2
 
 
 def image_to_keep(line: LineResult) -> ImageBlock | None:
