@@ -30,7 +30,7 @@ from chargen_resources.pipeline.batch_results import (
     line_results,
 )
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import PaidStage, TakeLine
+from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.references import uploaded_references
 from chargen_resources.pipeline.streamed import streamed_line
 from chargen_resources.storage.blob_store import BlobStore
@@ -89,10 +89,8 @@ def analysis_stage(
         )
         return Prepared(lines, shared_files=sent.file_names)
 
-    def read_output(
-        job: FinishedJob, chunks: Iterator[bytes], take: TakeLine
-    ) -> Iterator[Sequence[str]]:
-        return map(take, line_results(read_batch_output(chunks)))
+    def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        return line_results(read_batch_output(chunks))
 
     def send_interactive(character: str, source: SourceImages) -> Iterable[LineResult]:
         request = analysis_request([], character)

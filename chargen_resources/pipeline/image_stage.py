@@ -48,7 +48,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import PaidStage, TakeLine
+from chargen_resources.pipeline.paid_stage import PaidStage
 from chargen_resources.pipeline.prompt_stage import chosen_references
 from chargen_resources.pipeline.references import uploaded_references
 from chargen_resources.pipeline.streamed import as_single_line
@@ -221,8 +221,8 @@ def look_at(store: BlobStore, image: ImageBlock, character: str) -> LookedAt:
 
 
 def look_threads(prompts: Iterable[CompiledPrompt]) -> int:
-    """How many answers are looked at and kept at once. Decoding and shrinking leave the GIL,
-    so two keep both cores busy while the output is read on; a 4K image is 48 MB of pixels, so a
+    """How many answers are looked at at once. Decoding and shrinking leave the GIL, so two keep
+    both cores busy while the lines before them are kept; a 4K image is 48 MB of pixels, so a
     stage that asks for any goes one at a time and its reading stays under 64 MB (two 2K
     images: 24 MB)."""
     return 1 if any(prompt.image_size == "4K" for prompt in prompts) else 2
@@ -424,30 +424,30 @@ def image_stage(
         )
         return Prepared(lines, uploaded_files=sent.file_names)
 
-    # Each batch line is taken by a worker thread while this one reads on: its final image
-    # looked at (decoding and shrinking leave the GIL), then kept (moves and small durable
-    # writes: waits on the disk, round trips to S3). Two at a time up to 2K, one at 4K
-    # (`look_threads`). `keep` finds the look here, by staging key.
+    # Each batch line's final image, looked at by a worker thread while the lines before it
+    # are kept (decoding and shrinking leave the GIL), by staging key until `keep` takes it.
+    # Two at a time up to 2K, one at 4K (`look_threads`).
     looks: dict[str, LookedAt] = {}
-    taking_threads = look_threads(prompts.values())
+    looking_threads = look_threads(prompts.values())
 
-    def look_and_take(take: TakeLine, line: LineResult) -> Sequence[str]:
-        image = image_to_keep(line)
-        if image is not None and line.key is not None:  # something kept, for a character
-            looks[image.key] = look_at(store, image, line.key)
-        return take(line)
+    def looked_at_ahead(lines: Iterator[LineResult]) -> Iterator[LineResult]:
+        def look(line: LineResult) -> tuple[LineResult, LookedAt | None]:
+            image = image_to_keep(line)
+            if image is None or line.key is None:  # nothing kept, or for no character
+                return line, None
+            return line, look_at(store, image, line.key)
 
-    def read_output(
-        job: FinishedJob, chunks: Iterator[bytes], take: TakeLine
-    ) -> Iterator[Sequence[str]]:
-        """`chunks` is the download itself (`BatchJobRunner.output_chunks`): one pass. Every
-        line is taken before its staging area is emptied."""
+        for line, looked in worked_ahead(look, lines, threads=looking_threads, name="image-look"):
+            if looked is not None:
+                looks[line.images[-1].key] = looked
+            yield line
+
+    def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        """`chunks` is the download itself (`BatchJobRunner.output_chunks`): one pass."""
         with staging_area(f"{_job_id(job.job_name)}-{reader}") as namer:
             events = read_batch_output(chunks)
             lines = line_results(upload_image_chunks(events, store.image_sink(), namer))
-            yield from worked_ahead(
-                partial(look_and_take, take), lines, threads=taking_threads, name="image-take"
-            )
+            yield from looked_at_ahead(lines)
 
     def send_interactive(character: str, prompt: CompiledPrompt) -> Iterable[LineResult]:
         request = image_request(prompt, safety_settings)

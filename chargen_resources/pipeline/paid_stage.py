@@ -31,9 +31,6 @@ from chargen_resources.pipeline.packed import PackedModels
 In = TypeVar("In")
 Out = TypeVar("Out")
 
-# Keeps one output line for the characters that asked for it (or drops it) and names them.
-TakeLine = Callable[[LineResult], Sequence[str]]
-
 
 @dataclass(frozen=True)
 class PaidStage(Generic[In, Out]):
@@ -42,15 +39,11 @@ class PaidStage(Generic[In, Out]):
     job_display_name: str
     # The request for one character with uploaded files named by content (`sha256:<hex>`).
     content_request: Callable[[str, In], dict[str, Any]]
-    # Reads a finished job's output (once per job read) into lines, hands each to `take`, which
-    # keeps it for the characters that asked for it and names them, and yields those names in
-    # the lines' order. A stage may take lines in threads of its own (never one line in two at
-    # once), but takes them all before it cleans away what it staged for them.
-    read_output: Callable[[FinishedJob, Iterator[bytes], TakeLine], Iterator[Sequence[str]]]
+    # Output lines of a finished job (images staged in storage); called once per job read.
+    read_output: Callable[[FinishedJob, Iterator[bytes]], Iterator[LineResult]]
     # One interactive call for one character, as the line a batch would have returned.
     send_interactive: Callable[[str, In], Iterable[LineResult]]
-    # A line's verdict for one character: its result into `outcome.succeeded`, or a failure
-    # (called by `read_output`'s `take`, perhaps in its threads: one character, one call).
+    # A line's verdict for one character: its result into `outcome.succeeded`, or a failure.
     keep: Callable[[StageOutcome[Out], LineResult, str, In, str | None], None]
     # Drop what a line staged when no character of this run wants it.
     discard: Callable[[LineResult], None] = lambda line: None
@@ -120,10 +113,14 @@ def carry(
         wanted = {c: line_key for line_key, cs in job.wanted.items() for c in cs}
         outcome.job_of.update(dict.fromkeys(wanted, job.job_name))
         seen: set[str] = set()
-        take = partial(_take_line, stage, outcome, inputs, job)
         try:
-            for characters in stage.read_output(job, runner.output_chunks(job), take):
-                seen.update(characters)
+            for line in stage.read_output(job, runner.output_chunks(job)):
+                characters = job.wanted.get(line.key or "", [])
+                if not characters:
+                    stage.discard(line)
+                for character in characters:
+                    seen.add(character)
+                    stage.keep(outcome, line, character, inputs[character], job.job_name)
         except BatchOutputUnavailable as error:
             for character in wanted:
                 outcome.fail(character, str(error))
@@ -137,22 +134,6 @@ def carry(
         outcome.fail(character, reason)
     outcome.settlements.append(lambda: runner.settle(stage.name, read, outcome.failed))
     return outcome
-
-
-def _take_line(
-    stage: PaidStage[In, Out],
-    outcome: StageOutcome[Out],
-    inputs: Mapping[str, In],
-    job: FinishedJob,
-    line: LineResult,
-) -> list[str]:
-    """`line` kept for every character of this run that asked for it, or dropped if none did."""
-    characters = job.wanted.get(line.key or "", [])
-    if not characters:
-        stage.discard(line)
-    for character in characters:
-        stage.keep(outcome, line, character, inputs[character], job.job_name)
-    return characters
 
 
 class _Requests(Mapping[str, dict[str, Any]], Generic[In]):

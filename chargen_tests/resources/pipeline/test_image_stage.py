@@ -7,7 +7,7 @@ import random
 import tempfile
 import tracemalloc
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -35,7 +35,7 @@ from chargen_resources.pipeline.image_stage import (
     thumbnail_key,
 )
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import PaidStage, TakeLine, carry
+from chargen_resources.pipeline.paid_stage import PaidStage, carry
 from chargen_resources.storage.blob_store import BlobStore, LocalBlobStore, S3BlobStore
 from chargen_resources.streaming import (
     GoogleGenAIApiAdapter,
@@ -276,13 +276,11 @@ def _carry_images(
     }
     stage = _stage_over(store, ledger, client, inputs)
 
-    def read_watched(
-        job: FinishedJob, chunks: Iterator[bytes], take: TakeLine
-    ) -> Iterator[Sequence[str]]:
-        for characters in stage.read_output(job, chunks, take):
+    def read_watched(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        for line in stage.read_output(job, chunks):
             if watch is not None:  # checked while the reading is under way, line by line
                 watch.assert_untouched()
-            yield characters
+            yield line
 
     runner = BatchJobRunner(
         client=client,
@@ -307,12 +305,11 @@ def _billing(emulator: RunningEmulator) -> dict[str, Any]:
 CHARACTERS = ["ash", "brook", "cinder"]
 
 
-def test_each_batch_image_is_decoded_once_and_kept_by_a_worker_thread(
+def test_each_batch_image_is_decoded_once_by_the_look_ahead_thread(
     genai_client: genai.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The decoding for the thumbnail and the checks happens once per image, in a worker
-    thread that then keeps it (`keep` uses what it found): the moves and small durable writes
-    wait there, while the run's own thread reads the output on."""
+    """The decoding for the thumbnail and the checks happens beside the keeping, in the
+    look-ahead thread, once per image; `keep` uses what it found."""
     import threading
 
     from chargen_resources.pipeline import image_stage
@@ -327,30 +324,20 @@ def test_each_batch_image_is_decoded_once_and_kept_by_a_worker_thread(
     monkeypatch.setattr(image_stage, "open_image", recording)
     store = LocalBlobStore(tmp_path / "storage")
     read_whole: list[str] = []
-    written_in: list[str] = []
-    get_bytes, put_bytes = store.get_bytes, store.put_bytes
+    get_bytes = store.get_bytes
 
     def recording_get_bytes(key: str) -> bytes:
         read_whole.append(key)
         return get_bytes(key)
 
-    def recording_put_bytes(key: str, data: bytes, content_type: str = "") -> None:
-        if "/takes/" in key:
-            written_in.append(threading.current_thread().name)
-        put_bytes(key, data, content_type)
-
     monkeypatch.setattr(store, "get_bytes", recording_get_bytes)
-    monkeypatch.setattr(store, "put_bytes", recording_put_bytes)
     outcome = _carry_images(store, genai_client, CHARACTERS)
     assert sorted(outcome.succeeded) == CHARACTERS
     # Decoded as it was read, and kept by a move and a take that is a store copy: no image
     # is ever read whole into memory.
     assert not [key for key in read_whole if "character_image" in key or "_staging" in key]
     assert len(decoded_in) == len(CHARACTERS)
-    assert all(name.startswith("image-take") for name in decoded_in), decoded_in
-    # Each take's thumbnail and record, written by the same threads.
-    assert len(written_in) == 2 * len(CHARACTERS)
-    assert all(name.startswith("image-take") for name in written_in), written_in
+    assert all(name.startswith("image-look") for name in decoded_in), decoded_in
     for character in CHARACTERS:
         image = outcome.succeeded[character]
         assert {qa.check for qa in image.qa if qa.passed} >= {"png_decodes", "not_blank"}
@@ -451,17 +438,15 @@ def test_reading_a_large_output_keeps_memory_bounded(
         output_file=output,
     )
     runner = BatchJobRunner(client=genai_client, ledger=ledger, log=lambda _: None)
-    sizes: list[int | None] = []
-
-    def take(line: LineResult) -> list[str]:  # wanted by no character: only measured
-        sizes.append(line.images[0].content_length)
-        return []
-
-    job = FinishedJob(record, {}, owned=False)
     tracemalloc.start()
     try:
-        for _ in stage.read_output(job, runner.output_chunks(job), take):
-            pass
+        sizes = [
+            line.images[0].content_length
+            for line in stage.read_output(
+                FinishedJob(record, {}, owned=False),
+                runner.output_chunks(FinishedJob(record, {}, owned=False)),
+            )
+        ]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

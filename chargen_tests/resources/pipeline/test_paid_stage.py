@@ -1,7 +1,7 @@
 """The paid-stage loop against the emulator: what it holds while a cast's job is carried."""
 
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from chargen_resources.gemini.batch_jobs import BatchJobRunner, FinishedJob, Pol
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.pipeline.batch_results import LineResult, line_results
 from chargen_resources.pipeline.outcomes import StageOutcome
-from chargen_resources.pipeline.paid_stage import PaidStage, TakeLine, carry
+from chargen_resources.pipeline.paid_stage import PaidStage, carry
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.streaming import read_batch_output
 
@@ -41,10 +41,8 @@ class _Counted(dict[str, Any]):
 
 
 def _stage() -> PaidStage[str, Said]:
-    def read_output(
-        job: FinishedJob, chunks: Iterator[bytes], take: TakeLine
-    ) -> Iterator[Sequence[str]]:
-        return map(take, line_results(read_batch_output(chunks)))
+    def read_output(job: FinishedJob, chunks: Iterator[bytes]) -> Iterator[LineResult]:
+        return line_results(read_batch_output(chunks))
 
     def send_interactive(character: str, text: str) -> Iterable[LineResult]:
         raise AssertionError("batch only")
