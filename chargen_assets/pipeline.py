@@ -46,7 +46,7 @@ from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sources import InboxCharacter
 from chargen_resources.pipeline.estimate import Estimate, estimate, not_materialized
-from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.outcomes import StageOutcome, unnamed
 from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
 from chargen_resources.pipeline.source_stage import prepare_sources
 from chargen_resources.pipeline.style_stage import stored_style
@@ -115,8 +115,10 @@ class _Run:
         """Report each failed character; keep a dead letter and an observation on the asset
         only when the stage ran (a missing upstream result is not that stage's failure)."""
         for character, reason in outcome.failed.items():
-            self.failures[character] = (outcome.stage, reason)
-            self.context.log.error(f"{character}: {outcome.stage} failed: {reason}")
+            # Told beside the character's name (log, failure table, its check): named once.
+            told = unnamed(reason, character)
+            self.failures[character] = (outcome.stage, told)
+            self.context.log.error(f"{character}: {outcome.stage} failed: {told}")
             if not ran:
                 continue
             if character in outcome.paid_here:

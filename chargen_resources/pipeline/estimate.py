@@ -35,7 +35,7 @@ from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
 from chargen_resources.inbox.sources import InboxSource
 from chargen_resources.pipeline import analysis_stage, image_stage, stage_names
-from chargen_resources.pipeline.outcomes import StageOutcome
+from chargen_resources.pipeline.outcomes import StageOutcome, unnamed
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
@@ -144,15 +144,6 @@ class Estimate(BaseModel):
         if note := self.unpriced_note():
             rows.append(f"+?: {note}")
         return "\n".join(rows)
-
-
-def unnamed(reason: str, character: str) -> str:
-    """A refusal without its leading "character 'x': " (or "character 'x', "), for a line
-    that names the character already."""
-    for lead in (f"character '{character}': ", f"character '{character}', "):
-        if reason.startswith(lead):
-            return reason.removeprefix(lead)
-    return reason
 
 
 def _cost_cell(usd: float, unpriced: int, width: int) -> str:

@@ -45,3 +45,12 @@ class StageOutcome(Generic[T]):
         for settlement in self.settlements:
             settlement()
         self.settlements.clear()
+
+
+def unnamed(reason: str, character: str) -> str:
+    """A refusal without its leading "character 'x': " (or "character 'x', "), for a line
+    that names the character already."""
+    for lead in (f"character '{character}': ", f"character '{character}', "):
+        if reason.startswith(lead):
+            return reason.removeprefix(lead)
+    return reason

@@ -389,6 +389,7 @@ def test_bad_inputs_fail_their_character_only_and_leave_the_inbox_untouched(
     message = str(data.user_failure_data.metadata["failures"].value)
     for key in bad:
         assert f"| {key} |" in message
+        assert f"character '{key}'" not in message  # its row names it
     assert "aspect_ratio" in message and "animated" in message and "pixels" in message
     assert platform.materialized("character_image") == {*COLOURS, unicode_key}
     assert {p: p.stat().st_mtime_ns for p in platform.inbox.rglob("*")} == before
@@ -416,7 +417,8 @@ def test_oversize_and_linked_out_files_fail_their_character_only(
     data = failure.step_failure_data
     assert data is not None and data.user_failure_data is not None
     table = str(data.user_failure_data.metadata["failures"].value)
-    assert "| vast | source_image | character 'vast': vast/front.png: " in table
+    assert "| vast | source_image | vast/front.png: " in table  # named once, in its row
+    assert "character 'vast'" not in table
     assert "MiB" in table
     assert "| thief | source_image |" in table and "outside the inbox" in table
     assert f"| {listed['portal']} | source_image |" in table

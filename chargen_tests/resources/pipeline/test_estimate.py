@@ -19,7 +19,7 @@ from chargen_resources.characters.prompt_template import load_template
 from chargen_resources.emulator import RunningEmulator
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.inbox.sources import LocalInbox
-from chargen_resources.pipeline.estimate import Estimate, estimate, unnamed
+from chargen_resources.pipeline.estimate import Estimate, estimate
 from chargen_resources.storage.blob_store import LocalBlobStore
 
 REPO = Path(__file__).resolve().parents[3]
@@ -137,15 +137,6 @@ def test_a_character_whose_image_could_never_be_asked_for_is_not_priced(
     assert all("crowd" not in stage.sending for stage in priced.stages)
     assert "not sent: crowd: " in priced.table()
     assert "character 'crowd'" not in priced.table()  # named once, at the line's start
-
-
-def test_a_refusal_loses_only_its_own_leading_name() -> None:
-    assert unnamed("character 'ash': too small", "ash") == "too small"
-    assert (
-        unnamed("character 'ash', image 'a.png': unreadable", "ash") == "image 'a.png': unreadable"
-    )
-    assert unnamed("character 'ashen': too small", "ash") == "character 'ashen': too small"
-    assert unnamed("safety filter", "ash") == "safety filter"
 
 
 def _made_alone(inbox: Path, tmp_path: Path, emulator: RunningEmulator, **config: object) -> Path:
