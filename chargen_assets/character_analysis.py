@@ -67,9 +67,9 @@ def compute(run: StageRun) -> StageOutcome[AnalysisRecord]:
         client=run.gemini.streaming_client(),
         model=model,
         timeout_seconds=run.gemini.request_timeout_seconds,
-        backend=run.gemini.connection().backend,
+        backend=run.gemini.backend(),
     )
-    valid = partial(analysis_still_valid, model=model)
+    valid = partial(analysis_still_valid, model=model, answering=run.gemini.backend())
     refused = _images_never_sendable(run, sources)
     outcome = run.pay(
         spec.key,

@@ -93,12 +93,18 @@ def compute(run: StageRun) -> StageOutcome[GeneratedImage]:
         model=model,
         safety_settings=run.config.safety(),
         timeout_seconds=run.gemini.request_timeout_seconds,
-        backend=run.gemini.connection().backend,
+        backend=run.gemini.backend(),
         uploads=run.uploads,
         prompts=prompts,
     )
     strict = run.config.qa_must_pass()
-    valid = partial(image_still_valid, model=model, store=store, qa_must_pass=strict)
+    valid = partial(
+        image_still_valid,
+        model=model,
+        store=store,
+        answering=run.gemini.backend(),
+        qa_must_pass=strict,
+    )
     refused = refusals(prompts, model)
     # An approved take (character.yaml `locked: true`) is never generated again, whatever
     # changed, not even with `regenerate`.

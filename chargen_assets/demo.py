@@ -100,8 +100,9 @@ def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
     cost = float(table["estimated_cost_usd"].sum() or 0.0)
     lines += [
         f"Images are under {images_at}/; the gallery is {gallery_at}",
-        f"Their stored results together: {tokens:,} tokens, ${cost:.3f} at batch prices (a "
-        "run's own paid figure, in its log and its chargen/paid_usd tag, also counts requests "
+        f"Their stored results together: {tokens:,} tokens, ${cost:.3f} at the prices they "
+        "were made at (a batch job's half price, a single character's interactive full price; "
+        "a run's own paid figure, in its log and its chargen/paid_usd tag, also counts requests "
         "that were refused; a re-run pays only for what it sends again).",
         "Open the UI with `make dev` to see lineage, metadata and thumbnails per character.",
     ]
@@ -217,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         for start, end, _ in ranges:
             with contextlib.redirect_stderr(_WithoutStackTraces(sys.stderr)):
                 result = materialize_range(start, end)
+            if said_no := _refusal(result):  # a setting said no: nothing ran, nothing to sum up
+                print(f"chargen demo: {said_no}", file=sys.stderr)
+                return 2
             broke = broke or _unexpected_failure(result)
 
         catalog = dg.materialize(
@@ -244,6 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _refusal(result: dg.ExecuteInProcessResult) -> str | None:
+    """chargen's words when the run refused to send anything (a cost ceiling, a budget)."""
+    from chargen_assets.pipeline import NOTHING_SENT
+
+    for event in result.all_events:
+        data = event.step_failure_data if event.event_type_value == "STEP_FAILURE" else None
+        reported = data.user_failure_data if data else None
+        if reported is not None and NOTHING_SENT in reported.metadata:
+            return reported.description
+    return None
+
+
 def _unexpected_failure(result: dg.ExecuteInProcessResult) -> str | None:
     """A step failure that is not chargen's own per-character Failure means something broke."""
     from chargen_assets.pipeline import FAILED_CHARACTERS
@@ -258,7 +274,7 @@ def _unexpected_failure(result: dg.ExecuteInProcessResult) -> str | None:
             if reported is not None and FAILED_CHARACTERS in reported.metadata:
                 continue  # some characters failed, each reported; the platform did not
             if reported is not None and reported.description:
-                return reported.description  # chargen's own words: a ceiling, a stopped stage
+                return reported.description  # chargen's own words: a stage that stopped
             return f"the platform failed: {error.cls_name}: {error.message}"
     return None
 

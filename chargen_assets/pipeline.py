@@ -59,6 +59,8 @@ BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
 # The metadata entry that marks the step's failure as "some characters failed" (not a crash).
 FAILED_CHARACTERS = "failed_characters"
+# On every refusal before anything is paid (a setting or the store said no): nothing was sent.
+NOTHING_SENT = "nothing_sent"
 # A check run without its asset (the Checks tab's "Execute") finds some characters never drawn.
 NO_IMAGE_STORED = "no image of this character is stored yet: materialize its character_image"
 RETRY_ADVICE = (
@@ -459,6 +461,7 @@ def _pipeline(
             ledger=ledger,
             analysis_model=gemini.analysis_model,
             image_model=gemini.image_model,
+            answering=gemini.backend(),
             template=character_prompt.TEMPLATE,
             stages=[stage.name for stage in stages.PIPELINE if run.selected(stage.key)],
             style_override=config.style_override,
@@ -488,6 +491,7 @@ def _pipeline(
                 "pay for one request; nothing was sent. Use AWS S3, a recent MinIO, or a local "
                 "folder for CHARGEN_STORAGE."
             ),
+            metadata={NOTHING_SENT: True},
             allow_retries=False,
         )
     budget = reservation = None
@@ -498,7 +502,9 @@ def _pipeline(
         except BudgetExceeded as error:
             reason = str(error)
             raise dg.Failure(
-                description=reason[:1].upper() + reason[1:], allow_retries=False
+                description=reason[:1].upper() + reason[1:],
+                metadata={NOTHING_SENT: True},
+                allow_retries=False,
             ) from None
     runner = gemini.runner(ledger, context.log, context.run.run_id)
     try:
@@ -639,6 +645,7 @@ def _refuse_unpriced(priced: Estimate, ceiling: float | None, budget: float | No
             "image_model), record the model's price in chargen_resources/gemini/pricing.py, or "
             "unset the guard to send without one."
         ),
+        metadata={NOTHING_SENT: True},
         allow_retries=False,
     )
 
@@ -656,6 +663,7 @@ def _hold_to_ceiling(priced: Estimate, interactive: bool, ceiling: float | None)
             "fewer characters or stages; `chargen estimate` shows the cost of a selection first."
         ),
         metadata={
+            NOTHING_SENT: True,
             "estimate_usd": round(cost, 3),
             "ceiling_usd": ceiling,
             "estimate": dg.MetadataValue.md(f"```\n{priced.table()}\n```"),

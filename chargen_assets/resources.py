@@ -11,8 +11,14 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr, field_validator
 
+from chargen_resources.characters.artifacts import Backend
 from chargen_resources.gemini.batch_jobs import BatchJobRunner, PollPolicy
-from chargen_resources.gemini.connection import ConnectionSettings, GeminiConnection, connect
+from chargen_resources.gemini.connection import (
+    ConnectionSettings,
+    GeminiConnection,
+    backend_of,
+    connect,
+)
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.gemini.uploads import UploadCache
@@ -72,17 +78,25 @@ class GeminiBatchResource(dg.ConfigurableResource):
 
     _connection: GeminiConnection | None = PrivateAttr(default=None)
 
+    def _settings(self) -> ConnectionSettings:
+        return ConnectionSettings(
+            api_key=self.api_key or None,
+            base_url=self.base_url or None,
+            emulator_state_dir=Path(self.emulator_state_dir),
+            retry_attempts=self.retry_attempts,
+            request_timeout_seconds=self.request_timeout_seconds,
+        )
+
+    def backend(self) -> Backend:
+        """Who answers this resource's requests; known without connecting (a sensor's
+        estimate asks it and sends nothing)."""
+        if self._connection is not None:
+            return self._connection.backend
+        return backend_of(self._settings())
+
     def connection(self) -> GeminiConnection:
         if self._connection is None:
-            self._connection = connect(
-                ConnectionSettings(
-                    api_key=self.api_key or None,
-                    base_url=self.base_url or None,
-                    emulator_state_dir=Path(self.emulator_state_dir),
-                    retry_attempts=self.retry_attempts,
-                    request_timeout_seconds=self.request_timeout_seconds,
-                )
-            )
+            self._connection = connect(self._settings())
             message = self._connection.describe()
             if message not in _announced:  # say it once per process, not per step
                 _announced.add(message)

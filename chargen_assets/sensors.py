@@ -388,6 +388,7 @@ def rebuild_stale_characters(
                 ledger=Ledger(storage.store(), storage.prefix),
                 analysis_model=gemini.analysis_model,
                 image_model=gemini.image_model,
+                answering=gemini.backend(),
                 template=character_prompt.TEMPLATE,
                 stages=selected,
             )

@@ -25,6 +25,7 @@ from chargen_resources.characters.artifacts import (
     CastStyle,
     GeneratedImage,
     SourceImages,
+    stands_for,
 )
 from chargen_resources.characters.prompt_compiler import AspectRatio, ImageSize
 from chargen_resources.characters.requests import DEFAULT_SAFETY_SETTINGS, SafetySetting
@@ -136,11 +137,14 @@ class StageRun:
         model: type[T],
         still_valid: Callable[[T, U], bool],
         kept_when_regenerating: Collection[str] = (),
+        drawings: set[str] | None = None,
     ) -> MutableMapping[str, T]:
         """Stored results still valid for what is asked now: kept, not paid for again (held
         packed: a re-run over thousands of unchanged characters keeps them all). With
-        `regenerate`, only those of `kept_when_regenerating` are."""
+        `regenerate`, only those of `kept_when_regenerating` are. Into `drawings`, the stored
+        results the emulator made when a real backend answers now (`stands_for`)."""
         kept: PackedModels[T] = PackedModels()
+        answering = self.gemini.backend()
         looked_at = wanted
         if self.config.regenerate:
             keep = set(kept_when_regenerating)
@@ -150,6 +154,8 @@ class StageRun:
         for k, old in self.storage.iter_artifacts(key, looked_at, model, missing_ok=True):
             if still_valid(old, wanted[k]):
                 kept[k] = old
+            elif drawings is not None and not stands_for(getattr(old, "backend", None), answering):
+                drawings.add(k)
         if kept:
             self.log.info(
                 f"{key.to_user_string()}: {len(kept)} characters unchanged since their last "
@@ -171,7 +177,10 @@ class StageRun:
         or attached to another run's job) through the ledger; `resend` are asked anew even
         where an earlier result could be read back; `kept_when_regenerating` keep a valid
         stored result even under `regenerate`."""
-        kept = self.reusable(key, wanted, model, still_valid, kept_when_regenerating)
+        # The emulator's drawings are asked for anew of a real backend: never read back from,
+        # or attached to, the emulator's jobs their ledger entries name.
+        drawings: set[str] = set()
+        kept = self.reusable(key, wanted, model, still_valid, kept_when_regenerating, drawings)
 
         def stored_meanwhile(character: str) -> bool:  # by another run, while we decided
             found = self.storage.read_artifacts(key, [character], model, missing_ok=True)
@@ -183,7 +192,7 @@ class StageRun:
             runner=self.runner,
             interactive=self.interactive,
             regenerate=self.config.regenerate,
-            resend=resend,
+            resend={*resend, *drawings},
             kept_from={k: kept[k].batch_job for k in kept},
             regenerate_since=self.regenerate_since,
             ours_stored=stored_meanwhile,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import shutil
 import sys
@@ -274,7 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = arguments.handler
-    return handler(arguments)
+    try:
+        code = handler(arguments)
+        sys.stdout.flush()  # a pipe closed early shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`chargen estimate | head`): nothing went wrong here. The
+        # rest of the output goes nowhere, so that Python's flush at exit does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from pathlib import Path
 from typing import get_args
@@ -24,6 +25,7 @@ from chargen_resources.gemini.budget import (
     MonthlyBudget,
     dollars_from_env,
 )
+from chargen_resources.gemini.connection import ConnectionSettings, backend_of
 from chargen_resources.gemini.ledger import Ledger
 from chargen_resources.gemini.models import DEFAULT_ANALYSIS_MODEL, DEFAULT_IMAGE_MODEL
 from chargen_resources.inbox.sources import InboxError, InboxSource, LocalInbox, S3Inbox
@@ -58,6 +60,8 @@ def _command(arguments: argparse.Namespace) -> int:
     except (BotoCoreError, ClientError) as error:  # an s3:// inbox or results unreachable
         print(f"chargen estimate: {in_words(error)}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except BrokenPipeError:  # the reader stopped reading (`| head`): told by `cli.main`
+        raise
     except OSError as error:  # a local one (the estimate never contacts Gemini)
         print(
             f"chargen estimate: the inbox or the results could not be read: {error}",
@@ -123,6 +127,13 @@ def _estimate(arguments: argparse.Namespace) -> int:
             ledger=Ledger(store, prefix),
             analysis_model=arguments.analysis_model,
             image_model=arguments.image_model,
+            # Who would answer the run: with a key, the emulator's stored drawings are sent again.
+            answering=backend_of(
+                ConnectionSettings(
+                    api_key=os.environ.get("GEMINI_API_KEY") or None,
+                    base_url=os.environ.get("GEMINI_BASE_URL") or None,
+                )
+            ),
             template=template,
             stages=selected,
             style_override=arguments.style_override,

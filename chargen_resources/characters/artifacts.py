@@ -20,6 +20,15 @@ def _legacy_mode(value: object) -> object:
 
 # Who answered: Google, another endpoint (a proxy), or chargen's emulator (drawings, not art).
 Backend = Literal["google", "custom", "emulator"]
+
+
+def stands_for(made_by: Backend | None, answering: Backend | None) -> bool:
+    """Whether a stored result made by `made_by` may stand for one `answering` would make: an
+    emulator's drawing only while the emulator answers. Once a real backend does, the result is
+    asked for (and paid for) again, never kept as finished art."""
+    return made_by != "emulator" or answering == "emulator"
+
+
 # batch: half price, a job that takes minutes to a day; interactive: full price, seconds.
 RequestMode = Annotated[Literal["batch", "interactive"], BeforeValidator(_legacy_mode)]
 

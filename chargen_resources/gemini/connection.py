@@ -100,18 +100,23 @@ def is_emulator(base_url: str) -> bool:
         return False
 
 
+def backend_of(settings: ConnectionSettings) -> Backend:
+    """Who will answer, without connecting: Google with a key, the emulator without one, and
+    for a `base_url` whatever answers there (`chargen-emulator serve` says it is one)."""
+    if not settings.base_url:
+        return "google" if settings.api_key else "emulator"
+    return "emulator" if is_emulator(settings.base_url) else "custom"
+
+
 def connect(settings: ConnectionSettings) -> GeminiConnection:
     """A client for Google when a key is set, for `base_url` when given, else the emulator."""
+    backend = backend_of(settings)
     if settings.api_key:
         base_url = settings.base_url
-        backend: Backend = "custom" if base_url else "google"
         api_key = settings.api_key
     else:
         base_url = settings.base_url or embedded_emulator_url(settings.emulator_state_dir)
-        backend = "custom" if settings.base_url else "emulator"
         api_key = EMULATOR_API_KEY
-    if backend == "custom" and base_url and is_emulator(base_url):
-        backend = "emulator"  # `chargen-emulator serve`: its drawings must say so
     client = genai.Client(api_key=api_key, http_options=http_options(settings, base_url))
     shown_url = base_url or "https://generativelanguage.googleapis.com"
     return GeminiConnection(

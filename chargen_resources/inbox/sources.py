@@ -479,10 +479,16 @@ def content_hash(source: InboxSource, character: InboxCharacter, spec: bool = Tr
     return digest.hexdigest()
 
 
+def _in_words(size: int) -> str:
+    """A file's size as a person reads it: MiB from one MiB up, bytes below."""
+    mib = 1024 * 1024
+    return f"{size / mib:.1f} MiB".replace(".0 MiB", " MiB") if size >= mib else f"{size:,} bytes"
+
+
 def _too_large(file: InboxFile, where: str) -> InboxError:
     return InboxError(
-        f"{where}: {file.size} bytes is more than the {MAX_READ_BYTES // (1024 * 1024)} MiB "
-        "a reference file may have; downscale or re-export it"
+        f"{where}: {_in_words(file.size)} is more than the {_in_words(MAX_READ_BYTES)} a "
+        "reference file may have; downscale or re-export it"
     )
 
 

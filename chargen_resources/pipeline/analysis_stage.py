@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from chargen_resources.characters.analysis import CharacterAnalysis
-from chargen_resources.characters.artifacts import AnalysisRecord, Backend, SourceImages
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    Backend,
+    SourceImages,
+    stands_for,
+)
 from chargen_resources.characters.prompt_compiler import Reference
 from chargen_resources.characters.requests import (
     ANALYSIS_INSTRUCTION,
@@ -44,12 +49,16 @@ from chargen_resources.streaming import (
 STAGE = stage_names.ANALYSIS
 
 
-def still_valid(old: AnalysisRecord, source: SourceImages, model: str) -> bool:
-    """A stored analysis that still describes these sketches, asked the same way."""
+def still_valid(
+    old: AnalysisRecord, source: SourceImages, model: str, answering: Backend | None
+) -> bool:
+    """A stored analysis that still describes these sketches, asked the same way, of a backend
+    that may stand for `answering` (`stands_for`)."""
     return (
         old.source_hash == source.images_hash
         and old.request_version == ANALYSIS_REQUEST_VERSION
         and old.model == model
+        and stands_for(old.backend, answering)
     )
 
 

@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chargen_resources.characters.artifacts import AnalysisRecord, GeneratedImage, SourceImages
+from chargen_resources.characters.artifacts import (
+    AnalysisRecord,
+    Backend,
+    GeneratedImage,
+    SourceImages,
+    stands_for,
+)
 from chargen_resources.characters.prompt_compiler import (
     AspectRatio,
     CompiledPrompt,
@@ -228,6 +234,7 @@ def estimate(
     ledger: Ledger,
     analysis_model: str,
     image_model: str,
+    answering: Backend | None,
     template: PromptTemplate,
     stages: Iterable[str] = stage_names.PIPELINE,
     style_override: str | None = None,
@@ -280,7 +287,7 @@ def estimate(
             if regenerate and not source.locked  # a locked one's is kept even so
             else _stored(store, prefix, stage_names.ANALYSIS, key, AnalysisRecord)
         )
-        if old is not None and analysis_stage.still_valid(old, source, analysis_model):
+        if old is not None and analysis_stage.still_valid(old, source, analysis_model, answering):
             known[key] = old
             if stage_names.ANALYSIS in selected:
                 analysis.kept += 1
@@ -288,7 +295,9 @@ def estimate(
         if stage_names.ANALYSIS not in selected:
             continue
         request = analysis_stage.content_request(key, source)
-        if _in_flight(ledger, analysis.stage, analysis_model, key, request, regenerate):
+        # As the run: the emulator's drawing is asked for anew of a real backend, never attached.
+        anew = regenerate or (old is not None and not stands_for(old.backend, answering))
+        if _in_flight(ledger, analysis.stage, analysis_model, key, request, anew):
             analysis.in_flight += 1
             continue
         prompt_tokens = text_tokens(f"Character id: {key}.") + text_tokens(ANALYSIS_INSTRUCTION)
@@ -322,6 +331,7 @@ def estimate(
                 prefix,
                 ledger,
                 regenerate,
+                answering,
                 qa_must_pass,
                 safety,
                 image_size,
@@ -343,6 +353,7 @@ def _estimate_image(
     prefix: str,
     ledger: Ledger,
     regenerate: bool,
+    answering: Backend | None,
     qa_must_pass: bool,
     safety: list[SafetySetting],
     default_size: ImageSize,
@@ -362,12 +373,13 @@ def _estimate_image(
         if (
             old is not None
             and not regenerate
-            and image_stage.still_valid(old, prompt, model, store, qa_must_pass)
+            and image_stage.still_valid(old, prompt, model, store, answering, qa_must_pass)
         ):
             image.kept += 1
             return None
         request = image_stage.content_request(prompt, safety)
-        if _in_flight(ledger, image.stage, model, key, request, regenerate):
+        anew = regenerate or (old is not None and not stands_for(old.backend, answering))
+        if _in_flight(ledger, image.stage, model, key, request, anew):
             image.in_flight += 1
             return None
         prompt_tokens, size = text_tokens(prompt.text), prompt.image_size

@@ -20,7 +20,13 @@ from typing import IO, Any, cast
 
 from PIL import Image
 
-from chargen_resources.characters.artifacts import Backend, CastStyle, GeneratedImage, SourceImages
+from chargen_resources.characters.artifacts import (
+    Backend,
+    CastStyle,
+    GeneratedImage,
+    SourceImages,
+    stands_for,
+)
 from chargen_resources.characters.image_qa import (
     ImageFacts,
     inspect_image,
@@ -109,14 +115,19 @@ def still_valid(
     prompt: CompiledPrompt,
     model: str,
     store: BlobStore,
+    answering: Backend | None,
     qa_must_pass: bool = False,
 ) -> bool:
     """A stored image made from this very prompt (text, settings, references) by this model,
-    still in storage (and, when QA failures are dead-lettered, passing its QA tests)."""
+    of a backend that may stand for `answering` (`stands_for`), still in storage (and, when QA
+    failures are dead-lettered, passing its QA tests)."""
     if qa_must_pass and qa_failed(old.qa):
         return False
     return (
-        old.prompt_hash == prompt.prompt_hash and old.model == model and store.exists(old.image_key)
+        old.prompt_hash == prompt.prompt_hash
+        and old.model == model
+        and stands_for(old.backend, answering)
+        and store.exists(old.image_key)
     )
 
 

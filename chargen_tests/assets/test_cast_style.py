@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -14,10 +17,13 @@ from PIL import Image
 from chargen_assets.cast_style import cast_style
 from chargen_assets.pipeline import character_pipeline
 from chargen_assets.sensors import inbox_sensor, stale_partitions
+from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.prompt_compiler import CompiledPrompt
 from chargen_resources.characters.requests import REFERENCE_NOTES
 from chargen_resources.emulator import RunningEmulator
+from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_tests.fixtures.platform import COLOURS, Platform
+from chargen_tests.fixtures.project import REPO, Project
 
 STYLE_YAML = "art_direction: painterly, warm rim light\npalette: [deep teal, bone white]\n"
 
@@ -164,3 +170,27 @@ def test_a_style_folder_never_read_stops_the_prompt_stage_saying_so(
     failure = result.failure_data_for_node("character_pipeline")
     assert failure is not None and failure.user_failure_data is not None
     assert "cast_style has not been materialized" in (failure.user_failure_data.description or "")
+
+
+def test_the_readmes_commands_read_the_style_then_the_characters(project: Project) -> None:
+    """README "From the command line": with an inbox `_style/`, cast_style is materialized by
+    itself first (a partition range takes only the characters' assets), then the range."""
+    project.add_characters(["ash", "birch"])
+    shutil.copytree(REPO / "samples" / "style", project.inbox / STYLE_FOLDER)
+    style = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            *("asset", "materialize", "-m", "chargen_assets.definitions"),
+            *("--select", "cast_style"),
+        ],
+        cwd=REPO,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert style.returncode == 0, style.stderr[-3000:]
+    assert project.materialize("ash", "birch") == 0, project.log()
+    storage = ChargenStorage(local_root=str(project.storage))
+    prompts = storage.read_artifacts("character_prompt", ["ash", "birch"], CompiledPrompt)
+    assert all("painterly fantasy" in prompt.text for prompt in prompts.values())

@@ -664,6 +664,36 @@ def test_running_the_same_characters_again_pays_for_nothing(platform: Platform) 
     assert platform.materialized("character_image") == set(keys)
 
 
+def test_once_a_real_backend_answers_the_emulators_drawings_are_all_sent_again(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A studio that tried chargen on the emulator and then set its key: no drawing is kept as
+    finished art, read back from, or attached to, the emulator's jobs; each request is paid
+    again, once, and what the real backend made is kept after."""
+    from chargen_assets.resources import GeminiBatchResource
+
+    keys = list(COLOURS)
+    assert platform.run(keys).success  # the emulator's drawings
+    # The emulator still answers (nothing here reaches Google), as a real backend would.
+    monkeypatch.setattr(GeminiBatchResource, "backend", lambda self: "google")
+    second = platform.run(keys)
+    assert second.success
+    run = platform.instance.get_run_by_id(second.run_id)
+    assert run is not None and run.tags["chargen/paid_requests"] == "10"
+    assert run.tags["chargen/kept_results"] == "0"
+    assert len(platform.jobs()) == 4  # a new job per stage, none attached to
+    backends = {
+        (m.asset_key.to_user_string(), m.metadata["backend"].value)
+        for m in second.asset_materializations_for_node("character_pipeline")
+        if "backend" in m.metadata
+    }
+    assert backends == {("character_analysis", "google"), ("character_image", "google")}
+    third = platform.run(keys)
+    kept = platform.instance.get_run_by_id(third.run_id)
+    assert kept is not None and kept.tags["chargen/paid_requests"] == "0"
+    assert kept.tags["chargen/kept_results"] == "10"
+
+
 def test_regenerate_sends_everything_again(platform: Platform) -> None:
     keys = list(COLOURS)
     assert platform.run(keys).success

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -146,3 +147,24 @@ def test_the_cost_guards_are_shown_against_the_selection(tmp_path: Path) -> None
         "--inbox", str(REPO / "samples" / "inbox"), env={**env, "CHARGEN_MAX_RUN_COST_USD": "nan"}
     )
     assert refused.returncode == 2 and "is not an amount of dollars" in refused.stderr
+
+
+def test_a_reader_that_stops_reading_is_not_an_error(tmp_path: Path) -> None:
+    """`chargen estimate | head -3`: the pipe closed early is no unreadable inbox."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(REPO / "samples" / "inbox", inbox)
+    env = {"PATH": str(Path(sys.executable).parent), "CHARGEN_STORAGE": str(tmp_path / "s")}
+    reading, writing = os.pipe()
+    os.close(reading)  # the reader is gone before the first line: every write breaks the pipe
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "chargen"), "estimate", "--inbox", str(inbox)],
+            env=env,
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(writing)
+    assert done.returncode == 0 and done.stderr == ""

@@ -397,7 +397,7 @@ def test_a_local_file_over_the_limit_is_refused_even_if_it_grew_after_listing(
     write_tree(tmp_path, {"hero/a.png": b"x" * 10})
     file = LocalInbox(tmp_path).list_characters()[0].images[0]
     (tmp_path / "hero" / "a.png").write_bytes(b"x" * 1001)
-    with pytest.raises(InboxError, match=r"hero/a\.png: 1001 bytes is more than"):
+    with pytest.raises(InboxError, match=r"hero/a\.png: 1,001 bytes is more than"):
         LocalInbox(tmp_path).read_bytes(file)
 
 
@@ -470,8 +470,9 @@ def test_reads_outside_the_inbox_are_refused(local_inbox: LocalInbox, tmp_path: 
 
 def test_oversized_files_are_refused_before_reading(s3_inbox: S3Inbox) -> None:
     knight = by_source(s3_inbox.scan())["red-knight"]
-    huge = knight.images[0].model_copy(update={"size": MAX_READ_BYTES + 1})
-    with pytest.raises(InboxError, match="MiB"):
+    huge = knight.images[0].model_copy(update={"size": 75_028_011})
+    assert huge.size > MAX_READ_BYTES
+    with pytest.raises(InboxError, match=r"71\.6 MiB is more than the 64 MiB"):
         s3_inbox.read_bytes(huge)
 
 
@@ -542,7 +543,7 @@ def test_a_file_over_the_limit_is_told_by_its_real_size(
     monkeypatch.setattr(sources, "MAX_READ_BYTES", 1000)
     write_tree(tmp_path, {"hero/a.png": b"x" * 5000})
     file = LocalInbox(tmp_path).list_characters()[0].images[0]
-    with pytest.raises(InboxError, match=r"hero/a\.png: 5000 bytes is more than"):
+    with pytest.raises(InboxError, match=r"hero/a\.png: 5,000 bytes is more than"):
         LocalInbox(tmp_path).read_bytes(file)
 
 

@@ -47,7 +47,7 @@ def _estimate(
         analysis_model="gemini-2.5-flash",
         image_model="gemini-3-pro-image-preview",
         template=load_template(),
-        **options,
+        **{"answering": "emulator", **options},
     )
 
 
@@ -101,6 +101,12 @@ def test_an_estimate_sends_nothing_writes_nothing_and_is_what_the_run_pays(
     analysis, image = after.stages
     assert (analysis.send, analysis.kept) == (0, 10)
     assert (image.send, image.kept) == (1, 9)  # the safety-blocked one would be sent again
+
+    # With a key set, the emulator's drawings stand for nothing: all of it would be paid again.
+    real = _estimate(inbox, storage, answering="google")
+    analysis, image = real.stages
+    assert (analysis.send, analysis.kept) == (10, 0) and (image.send, image.kept) == (10, 0)
+    assert real.cost(False) == before.cost(False)
 
 
 def test_requests_to_a_model_with_no_recorded_price_are_never_counted_as_free() -> None:

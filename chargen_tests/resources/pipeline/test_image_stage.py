@@ -32,6 +32,7 @@ from chargen_resources.pipeline.image_stage import (
     image_stage,
     keep_final_image,
     look_threads,
+    still_valid,
     thumbnail_key,
 )
 from chargen_resources.pipeline.outcomes import StageOutcome
@@ -538,3 +539,19 @@ def _stage_over(
         uploads=UploadCache(client, ledger),
         prompts=prompts,
     )
+
+
+def test_a_stored_image_is_kept_only_as_the_same_prompts_from_a_backend_that_stands(
+    tmp_path: Path,
+) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put_bytes("k.png", b"png")
+    prompt = compiled_prompt(prompt_hash="h")
+    drawn = generated_image(prompt_hash="h", model="m", backend="emulator")
+    made = generated_image(prompt_hash="h", model="m", backend="google")
+    assert still_valid(drawn, prompt, "m", store, "emulator")
+    assert not still_valid(drawn, prompt, "m", store, "google")  # a key set since: asked again
+    assert still_valid(made, prompt, "m", store, "google")
+    assert still_valid(made, prompt, "m", store, "emulator")
+    assert not still_valid(made, compiled_prompt(prompt_hash="other"), "m", store, "google")
+    assert not still_valid(made, prompt, "other-model", store, "google")
