@@ -90,6 +90,9 @@ class CastStyle(BaseModel):
     spec: StyleSpec = Field(default_factory=StyleSpec)
     images: list[StoredImage] = Field(default_factory=list)
     present: bool = False
+    # The listed folder it was read from (`InboxCharacter.fingerprint`): a run tells from it
+    # that the inbox's _style/ changed since (None: no folder, or stored before it was kept).
+    folder_fingerprint: str | None = None
 
     @property
     def content_hash(self) -> str:

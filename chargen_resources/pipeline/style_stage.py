@@ -16,17 +16,38 @@ STAGE = stage_names.STYLE
 
 def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle:
     """The stored style guide; an empty one when there is no `_style/` (or none stored yet).
-    A `_style/` folder that was never read is the user's to materialize first, said plainly."""
+    A `_style/` folder that was never read, or changed, added or removed since it was, is the
+    user's to materialize first, said plainly: prompts made from the old guide would be paid for
+    and then be stale at once."""
     try:
-        return get_model(store, artifact_key(prefix, STAGE, None, "json"), CastStyle)
-    except BlobNotFoundError:
-        pass
-    if inbox.scan().style is not None:
-        raise StyleError(
-            f"the inbox has a {STYLE_FOLDER}/ folder but cast_style has not been materialized "
-            "yet; materialize cast_style (the inbox sensor does when the folder changes)"
+        stored: CastStyle | None = get_model(
+            store, artifact_key(prefix, STAGE, None, "json"), CastStyle
         )
-    return CastStyle()
+    except BlobNotFoundError:
+        stored = None
+    if (problem := style_out_of_date(stored, inbox.scan().style)) is not None:
+        raise StyleError(
+            f"{problem}; materialize cast_style first (the inbox sensor does when the folder "
+            "changes)"
+        )
+    return stored or CastStyle()
+
+
+def style_out_of_date(stored: CastStyle | None, folder: InboxCharacter | None) -> str | None:
+    """How the inbox's `_style/` differs from the stored guide, if it does."""
+    if folder is None:
+        if stored is not None and stored.present:
+            return f"the inbox no longer has the {STYLE_FOLDER}/ folder cast_style was read from"
+        return None
+    if stored is None:
+        return (
+            f"the inbox has a {STYLE_FOLDER}/ folder but cast_style has not been materialized yet"
+        )
+    if not stored.present:
+        return f"the inbox has a {STYLE_FOLDER}/ folder now, and cast_style was read without one"
+    if stored.folder_fingerprint not in (None, folder.fingerprint):  # None: stored before
+        return f"the inbox's {STYLE_FOLDER}/ folder changed since cast_style was read"
+    return None
 
 
 class StyleError(ValueError):
@@ -59,4 +80,4 @@ def prepare_style(
         STYLE_FOLDER,
         min_side=1,  # art direction, not a figure to follow: a swatch or a tile may be tiny
     )
-    return CastStyle(spec=spec, images=images, present=True)
+    return CastStyle(spec=spec, images=images, present=True, folder_fingerprint=folder.fingerprint)

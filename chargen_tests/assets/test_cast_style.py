@@ -172,6 +172,24 @@ def test_a_style_folder_never_read_stops_the_prompt_stage_saying_so(
     assert "cast_style has not been materialized" in (failure.user_failure_data.description or "")
 
 
+def test_a_style_folder_added_after_the_guide_was_read_stops_the_run_before_paying(
+    platform: Platform,
+) -> None:
+    """The demo read the inbox without a _style/ (an empty guide); the folder added since is not
+    silently ignored by a run that does not read it: nothing is paid, and it says what to do."""
+    assert _read_style(platform).success  # no folder yet
+    _add_style(platform.inbox)
+    result = platform.run(["ash"])
+    assert not result.success
+    failure = result.failure_data_for_node("character_pipeline")
+    assert failure is not None and failure.user_failure_data is not None
+    told = failure.user_failure_data.description or ""
+    assert "has a _style/ folder now" in told and "materialize cast_style first" in told
+    assert not platform.jobs()  # stopped at the estimate: nothing was sent
+    assert _read_style(platform).success
+    assert platform.run(["ash"]).success
+
+
 def test_the_readmes_commands_read_the_style_then_the_characters(project: Project) -> None:
     """README "From the command line": with an inbox `_style/`, cast_style is materialized by
     itself first (a partition range takes only the characters' assets), then the range."""

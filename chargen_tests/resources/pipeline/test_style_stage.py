@@ -7,6 +7,8 @@ from chargen_resources.characters.artifacts import NO_STYLE, CastStyle
 from chargen_resources.inbox.sources import LocalInbox
 from chargen_resources.pipeline.style_stage import StyleError, prepare_style, stored_style
 from chargen_resources.storage.blob_store import LocalBlobStore
+from chargen_resources.storage.documents import put_model
+from chargen_resources.storage.layout import artifact_key
 
 
 def _inbox(root: Path, style: bool) -> LocalInbox:
@@ -52,3 +54,36 @@ def test_a_tiny_swatch_is_art_direction_though_a_sketch_that_size_would_be_refus
         ("mood.png", 32),
         ("swatch.png", 4),
     ]
+
+
+def test_a_style_folder_added_changed_or_removed_since_it_was_read_is_said(
+    tmp_path: Path,
+) -> None:
+    """The stored guide stands only for the folder it was read from: prompts made from an older
+    one would be paid for and stale at once."""
+    root = tmp_path / "inbox"
+    inbox = _inbox(root, style=False)
+    store = LocalBlobStore(tmp_path / "store")
+    key = artifact_key("chargen", "cast_style", None, "json")
+
+    def read() -> CastStyle:
+        style = prepare_style(inbox.scan().style, inbox, store, "chargen", 2048)
+        put_model(store, key, style)
+        return style
+
+    read()  # no folder then
+    assert stored_style(store, "chargen", inbox) == CastStyle()
+    (root / "_style").mkdir()
+    (root / "_style" / "style.yaml").write_text("art_direction: ink and wash\n")
+    with pytest.raises(StyleError, match="has a _style/ folder now, and cast_style was read"):
+        stored_style(store, "chargen", inbox)
+    assert read().folder_fingerprint is not None
+    assert stored_style(store, "chargen", inbox).spec.art_direction == "ink and wash"
+    (root / "_style" / "style.yaml").write_text("art_direction: charcoal, heavy shadow\n")
+    with pytest.raises(StyleError, match="_style/ folder changed since cast_style was read"):
+        stored_style(store, "chargen", inbox)
+    read()
+    (root / "_style" / "style.yaml").unlink()
+    (root / "_style").rmdir()
+    with pytest.raises(StyleError, match="no longer has the _style/ folder"):
+        stored_style(store, "chargen", inbox)
