@@ -122,8 +122,15 @@ def inbox_note(inbox: Path, configured: str | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--inbox", default="samples/inbox")
-    parser.add_argument("--dagster-home", type=Path, default=DEFAULT_HOME)
+    parser.add_argument(
+        "--inbox", default="inbox", help="the folder of character folders (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--dagster-home",
+        type=Path,
+        default=DEFAULT_HOME,
+        help="the Dagster instance, shared with `make dev` (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.inbox.startswith("s3://"):
         print(

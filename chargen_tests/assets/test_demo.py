@@ -163,3 +163,12 @@ def test_a_run_failure_of_its_own_keeps_its_words() -> None:
     stream.write("the run worker could not start\n")
     stream.flush()
     assert "the run worker could not start" in sink.getvalue()
+
+
+def test_without_inbox_the_demo_runs_over_the_inbox_make_dev_watches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`./inbox`, as README says (not the bundled samples, which `make demo` copies there)."""
+    monkeypatch.chdir(tmp_path)
+    assert demo.main(["--dagster-home", str(tmp_path / "home")]) == 2
+    assert "no inbox folder at inbox" in capsys.readouterr().err
