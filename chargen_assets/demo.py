@@ -12,11 +12,13 @@ import io
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
 import polars as pl
+from dagster._core.execution.plan.objects import StepFailureData
 
 from chargen_resources.pipeline import stage_names
 from chargen_resources.storage.locations import DEFAULT_STORAGE
@@ -255,13 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _step_failures(result: dg.ExecuteInProcessResult) -> Iterator[StepFailureData]:
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE" and event.step_failure_data is not None:
+            yield event.step_failure_data
+
+
 def _refusal(result: dg.ExecuteInProcessResult) -> str | None:
     """chargen's words when the run refused to send anything (a cost ceiling, a budget)."""
     from chargen_assets.pipeline import NOTHING_SENT
 
-    for event in result.all_events:
-        data = event.step_failure_data if event.event_type_value == "STEP_FAILURE" else None
-        reported = data.user_failure_data if data else None
+    for data in _step_failures(result):
+        reported = data.user_failure_data
         if reported is not None and NOTHING_SENT in reported.metadata:
             return reported.description
     return None
@@ -271,18 +278,15 @@ def _unexpected_failure(result: dg.ExecuteInProcessResult) -> str | None:
     """A step failure that is not chargen's own per-character Failure means something broke."""
     from chargen_assets.pipeline import FAILED_CHARACTERS
 
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            data = event.step_failure_data
-            error = data.error if data else None
-            if error is None:
-                continue
-            reported = data.user_failure_data if data else None
-            if reported is not None and FAILED_CHARACTERS in reported.metadata:
-                continue  # some characters failed, each reported; the platform did not
-            if reported is not None and reported.description:
-                return reported.description  # chargen's own words: a stage that stopped
-            return f"the platform failed: {error.cls_name}: {error.message}"
+    for data in _step_failures(result):
+        if data.error is None:
+            continue
+        reported = data.user_failure_data
+        if reported is not None and FAILED_CHARACTERS in reported.metadata:
+            continue  # some characters failed, each reported; the platform did not
+        if reported is not None and reported.description:
+            return reported.description  # chargen's own words: a stage that stopped
+        return f"the platform failed: {data.error.cls_name}: {data.error.message}"
     return None
 
 

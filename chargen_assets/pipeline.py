@@ -181,8 +181,8 @@ class _Run:
         return created if created.tzinfo else created.replace(tzinfo=UTC)  # SQLite: naive UTC
 
     def cast_style(self) -> CastStyle:
-        """The stored style guide, read when a stage first asks (without one stored, reading
-        it lists the inbox: once a run, not once a stage)."""
+        """The stored style guide, read when a stage first asks (reading it lists the inbox,
+        to tell whether `_style/` changed since: once a run, not once a stage)."""
         if self._style is None:
             self._style = stored_style(
                 self.storage.store(), self.storage.prefix, self.inbox.source()

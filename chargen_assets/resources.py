@@ -77,6 +77,7 @@ class GeminiBatchResource(dg.ConfigurableResource):
         return value
 
     _connection: GeminiConnection | None = PrivateAttr(default=None)
+    _backend: Backend | None = PrivateAttr(default=None)
 
     def _settings(self) -> ConnectionSettings:
         return ConnectionSettings(
@@ -89,14 +90,15 @@ class GeminiBatchResource(dg.ConfigurableResource):
 
     def backend(self) -> Backend:
         """Who answers this resource's requests; known without connecting (a sensor's
-        estimate asks it and sends nothing)."""
-        if self._connection is not None:
-            return self._connection.backend
-        return backend_of(self._settings())
+        estimate asks it and sends nothing), and asked once: for a `base_url` it is a round
+        trip to that server."""
+        if self._backend is None:
+            self._backend = backend_of(self._settings())
+        return self._backend
 
     def connection(self) -> GeminiConnection:
         if self._connection is None:
-            self._connection = connect(self._settings())
+            self._connection = connect(self._settings(), self.backend())
             message = self._connection.describe()
             if message not in _announced:  # say it once per process, not per step
                 _announced.add(message)

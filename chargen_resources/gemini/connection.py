@@ -108,9 +108,10 @@ def backend_of(settings: ConnectionSettings) -> Backend:
     return "emulator" if is_emulator(settings.base_url) else "custom"
 
 
-def connect(settings: ConnectionSettings) -> GeminiConnection:
-    """A client for Google when a key is set, for `base_url` when given, else the emulator."""
-    backend = backend_of(settings)
+def connect(settings: ConnectionSettings, backend: Backend | None = None) -> GeminiConnection:
+    """A client for Google when a key is set, for `base_url` when given, else the emulator;
+    `backend`, when the caller already asked `backend_of`."""
+    backend = backend or backend_of(settings)
     if settings.api_key:
         base_url = settings.base_url
         api_key = settings.api_key
