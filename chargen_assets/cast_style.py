@@ -39,7 +39,7 @@ def cast_style(
     context: dg.AssetExecutionContext, storage: ChargenStorage, inbox: InboxResource
 ) -> dg.MaterializeResult:
     source = inbox.source()
-    folder = source.scan().style  # listed once: what is read is what the fingerprint names
+    folder = source.style()  # listed once: what is read is what the fingerprint names
     try:
         style = prepare_style(folder, source, storage.store(), storage.prefix, MAX_STYLE_IMAGE_SIDE)
     except (StyleSpecError, StyleError, SourceImageError) as error:

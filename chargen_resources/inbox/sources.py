@@ -207,6 +207,11 @@ class InboxSource(Protocol):
         that makes the next one cheaper (the inbox sensor, tick after tick)."""
         ...
 
+    def style(self) -> InboxCharacter | None:
+        """The `_style/` folder alone, as `scan().style` gives it, without listing every
+        character: a run's estimate and the rebuild sensor ask for it once per run."""
+        ...
+
     def list_characters(self) -> list[InboxCharacter]: ...
 
     def read_bytes(self, file: InboxFile) -> bytes: ...
@@ -589,9 +594,10 @@ class LocalInbox:
         inside = os.path.commonpath([target, os.path.realpath(self.root)])
         return None if inside == os.path.realpath(self.root) else target
 
-    def _listing(self, watched: _Watched) -> Iterator[ListedEntry]:
-        """Every entry under the root, noting in `watched` what to look at next time (each
-        folder's modification time, taken before it is read; each file's time and size)."""
+    def _listing(self, watched: _Watched, only: str | None = None) -> Iterator[ListedEntry]:
+        """Every entry under the root (under its top-level entry `only`, if given), noting in
+        `watched` what to look at next time (each folder's modification time, taken before it
+        is read; each file's time and size)."""
         if not self.root.is_dir():
             raise InboxError(
                 f"inbox {self.root} does not exist or is not a folder; create it, or point "
@@ -601,6 +607,8 @@ class LocalInbox:
         watched.note_folder(".")
         with os.scandir(self.root) as top_entries:
             for top in top_entries:
+                if only is not None and top.name != only:
+                    continue  # the root's listing alone carries no system call per entry
                 escapes_to = self._escapes(top)
                 if escapes_to is not None:
                     watched.unsure()
@@ -661,6 +669,10 @@ class LocalInbox:
             _REMEMBERED.pop(self.root, None)
         return scan
 
+    def style(self) -> InboxCharacter | None:
+        with cycle_collection_paused():
+            return build_scan(self._listing(_Watched(self.root), only=STYLE_FOLDER)).style
+
     def list_characters(self) -> list[InboxCharacter]:
         return list(self.scan().characters)
 
@@ -706,10 +718,13 @@ class S3Inbox:
     def description(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
-    def _listing(self) -> Iterator[ListedEntry]:
+    def _listing(self, under: str = "") -> Iterator[ListedEntry]:
+        """Every object under the inbox's prefix (and under `under` within it)."""
         paginator = self.client.get_paginator("list_objects_v2")
         pages = paginator.paginate(
-            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+            Bucket=self.bucket,
+            Prefix=self.prefix + under,
+            PaginationConfig={"PageSize": self.page_size},
         )
         for page in pages:
             for obj in page.get("Contents", []):
@@ -730,9 +745,15 @@ class S3Inbox:
 
     def scan(self, remember: bool = False) -> InboxScan:
         # Nothing is remembered: a bucket's listing is itself the cheapest check for changes.
+        return self._scanned()
+
+    def style(self) -> InboxCharacter | None:
+        return self._scanned(under=f"{STYLE_FOLDER}/").style
+
+    def _scanned(self, under: str = "") -> InboxScan:
         try:
             with cycle_collection_paused():
-                return build_scan(self._listing())
+                return build_scan(self._listing(under))
         except ClientError as error:
             raise InboxError(self._unlisted(error)) from None
 

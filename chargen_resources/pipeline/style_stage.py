@@ -25,7 +25,7 @@ def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle
         )
     except BlobNotFoundError:
         stored = None
-    if (problem := style_out_of_date(stored, inbox.scan().style)) is not None:
+    if (problem := style_out_of_date(stored, inbox.style())) is not None:
         raise StyleError(
             f"{problem}; materialize cast_style first (the inbox sensor does when the folder "
             "changes)"

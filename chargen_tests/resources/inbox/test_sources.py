@@ -29,6 +29,8 @@ from chargen_resources.inbox.sources import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_s3 import S3Client
 
 
@@ -602,3 +604,59 @@ def test_a_link_loop_is_left_out_like_a_broken_link(tmp_path: Path) -> None:
 def test_a_missing_bucket_is_told_with_how_to_make_it(s3_client: S3Client) -> None:
     with pytest.raises(InboxError, match=r"bucket 'no-such-bucket' does not exist; create it"):
         S3Inbox(s3_client, "no-such-bucket", "inbox").scan()
+
+
+STYLE_TREE: dict[str, bytes | None] = {
+    "_style/style.yaml": b"notes: ink and wash\n",
+    "_style/palette.png": image_bytes("olive"),
+    "_style/moodboard.pdf": b"%PDF-1.4",
+}
+
+
+def test_the_style_folder_alone_is_what_a_whole_scan_finds(
+    local_inbox: LocalInbox,
+    s3_inbox: S3Inbox,
+    s3_client: S3Client,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert local_inbox.style() is None and s3_inbox.style() is None
+    write_tree(local_inbox.root, STYLE_TREE)
+    upload_tree(s3_client, s3_bucket, "team/inbox/", STYLE_TREE)
+    for inbox in (local_inbox, s3_inbox):
+        alone = inbox.style()
+        assert alone is not None and alone == inbox.scan().style
+        assert [image.name for image in alone.images] == ["palette.png"]
+        assert [skip.path for skip in alone.skipped] == ["_style/moodboard.pdf"]
+
+    # Only the root and `_style/` are listed locally, only `_style/`'s prefix on S3.
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counted(path: str) -> Iterator[os.DirEntry[str]]:
+        listed.append(Path(path).name)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    local_inbox.style()
+    assert listed == ["inbox", "_style"]
+    prefixes: list[str] = []
+    s3_client.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2",
+        lambda params, **_: prefixes.append(params["Prefix"]),
+    )
+    s3_inbox.style()
+    assert set(prefixes) == {"team/inbox/_style/"}
+
+
+def test_a_style_folder_that_links_out_is_seen_alone_as_in_a_scan(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "palette.png").write_bytes(image_bytes("olive"))
+    root = tmp_path / "inbox"
+    root.mkdir()
+    (root / "_style").symlink_to(outside)
+    inbox = LocalInbox(root)
+    alone = inbox.style()
+    assert alone is not None and alone == inbox.scan().style
+    assert [skip.kind for skip in alone.skipped] == [SkipKind.LINK_OUTSIDE]
