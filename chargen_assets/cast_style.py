@@ -8,7 +8,7 @@ else does. Without `_style/` it is an empty style that changes no prompt.
 import dagster as dg
 
 from chargen_assets.resources import InboxResource
-from chargen_assets.stopping import stops_plainly
+from chargen_assets.stopping import NOTHING_SENT, stops_plainly
 from chargen_assets.storage import ChargenStorage
 from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpecError
@@ -45,6 +45,7 @@ def cast_style(
     except (StyleSpecError, StyleError, SourceImageError) as error:
         raise dg.Failure(
             description=f"cast_style: {error}. Nothing changed for the characters.",
+            metadata={NOTHING_SENT: True},
             allow_retries=False,
         ) from None
     stored = storage.store_artifact(KEY, None, style)

@@ -22,6 +22,7 @@ from dagster._core.execution.plan.objects import StepFailureData
 
 from chargen_resources.pipeline import stage_names
 from chargen_resources.storage.locations import DEFAULT_STORAGE
+from chargen_resources.words import counted
 
 DEFAULT_HOME = Path(".chargen/dagster_home")
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # no DEBUG event lines
@@ -190,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         # One run per contiguous range of this inbox's characters in partition order (one run
         # normally): a range must not sweep in characters other inboxes registered.
         ranges = contiguous_ranges(instance.get_dynamic_partitions(CHARACTERS), set(keys))
-        print(f"chargen demo: {len(keys)} characters from {args.inbox}: {', '.join(sorted(keys))}")
+        print(
+            f"chargen demo: {counted(len(keys), 'character')} from {args.inbox}: {', '.join(sorted(keys))}"
+        )
 
         def materialize_range(start: str, end: str) -> dg.ExecuteInProcessResult:
             return dg.materialize(
@@ -215,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise_on_error=False,
             )
         if not style.success:
-            failure = style.failure_data_for_node(stage_names.STYLE)
-            told = failure.user_failure_data if failure else None
+            if said_no := _refusal(style):  # `_style/` as it is cannot be read: nothing ran
+                print(f"chargen demo: {said_no}", file=sys.stderr)
+                return 2
             print(
-                f"chargen demo: {told.description if told else 'cast_style failed'}",
+                f"chargen demo: {_unexpected_failure(style) or 'cast_style failed'}",
                 file=sys.stderr,
             )
             return 1
@@ -265,7 +269,7 @@ def _step_failures(result: dg.ExecuteInProcessResult) -> Iterator[StepFailureDat
 
 def _refusal(result: dg.ExecuteInProcessResult) -> str | None:
     """chargen's words when the run refused to send anything (a cost ceiling, a budget)."""
-    from chargen_assets.pipeline import NOTHING_SENT
+    from chargen_assets.stopping import NOTHING_SENT
 
     for data in _step_failures(result):
         reported = data.user_failure_data

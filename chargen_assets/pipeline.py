@@ -37,7 +37,7 @@ from chargen_assets.provenance import (
 )
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stage import CheckVerdict, PipelineConfig, Stage, StageRun
-from chargen_assets.stopping import stopping
+from chargen_assets.stopping import NOTHING_SENT, stopping
 from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage, StoredArtifact
 from chargen_resources.characters.artifacts import CastStyle, DeadLetter, SourceImages
 from chargen_resources.gemini.batch_jobs import BatchJobRunner
@@ -59,8 +59,6 @@ BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
 # The metadata entry that marks the step's failure as "some characters failed" (not a crash).
 FAILED_CHARACTERS = "failed_characters"
-# On every refusal before anything is paid (a setting or the store said no): nothing was sent.
-NOTHING_SENT = "nothing_sent"
 # A check run without its asset (the Checks tab's "Execute") finds some characters never drawn.
 NO_IMAGE_STORED = "no image of this character is stored yet: materialize its character_image"
 RETRY_ADVICE = (

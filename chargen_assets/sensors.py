@@ -28,7 +28,7 @@ from chargen_resources.inbox.style_spec import STYLE_FOLDER
 from chargen_resources.pipeline.errors import in_words
 from chargen_resources.pipeline.estimate import estimate
 from chargen_resources.pipeline.sent_inputs import sent_inputs_hash
-from chargen_resources.words import counted
+from chargen_resources.words import counted, shortened
 
 
 def _whole_number(variable: str, default: int, meaning: str) -> int:
@@ -367,6 +367,26 @@ def rebuild_stale_characters(
     stale = stale_partitions(context.instance, ordered)
     if not stale:
         return dg.SensorResult(skip_reason="every character was made with the current code")
+    # A character whose folder is gone could only fail its run (and turn from done to failed):
+    # it is named, not rebuilt.
+    try:
+        in_inbox = {character.key for character in inbox.source().scan().characters}
+    except Exception as error:  # told in words on the tick, as the estimate below is
+        return dg.SensorResult(
+            skip_reason=f"{counted(len(stale), 'stale character')} wait for the inbox to be "
+            f"listed: {in_words(error)}"
+        )
+    if gone := sorted(key for key in stale if key not in in_inbox):
+        context.log.info(
+            f"{counted(len(gone), 'stale character')} no longer in the inbox, not rebuilt "
+            f"(put the folder back to rebuild it): {shortened(gone)}"
+        )
+        stale = {key: asset for key, asset in stale.items() if key in in_inbox}
+        if not stale:
+            return dg.SensorResult(
+                skip_reason=f"the stale characters' folders are gone from the inbox: "
+                f"{shortened(gone)}"
+            )
     first = min(PIPELINE_KEYS.index(asset) for asset in stale.values())
     # What the rebuild is towards: the code and the cast's style guide of now (a later style
     # change over the same characters is a new rebuild, not the earlier run's key again).
@@ -394,7 +414,9 @@ def rebuild_stale_characters(
             )
         except Exception as error:
             told = in_words(error)
-            context.log.warning(f"the rebuild of {len(keys)} characters was not estimated: {told}")
+            context.log.warning(
+                f"the rebuild of {counted(len(keys), 'character')} was not estimated: {told}"
+            )
             return {ESTIMATE_TAG: f"not estimated: {told}"}
         return {ESTIMATE_TAG: f"${priced.cost(False):.2f}: {priced.summary(False)}"}
 
@@ -402,7 +424,7 @@ def rebuild_stale_characters(
         ordered, set(stale), PIPELINE_KEYS[first:], "stale", lambda keys: versions, extra_tags=price
     )
     context.log.info(
-        f"{len(stale)} stale characters in {len(runs)} run(s); "
+        f"{counted(len(stale), 'stale character')} in {counted(len(runs), 'run')}; "
         + "; ".join(run.tags[ESTIMATE_TAG] for run in runs)
     )
     return dg.SensorResult(run_requests=runs)

@@ -34,6 +34,7 @@ from chargen_resources.gemini.uploads import UploadCache
 from chargen_resources.pipeline.outcomes import StageOutcome
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.paid_stage import PaidStage, carry
+from chargen_resources.words import counted
 
 T = TypeVar("T", bound=BaseModel)
 U = TypeVar("U")
@@ -158,7 +159,7 @@ class StageRun:
                 drawings.add(k)
         if kept:
             self.log.info(
-                f"{key.to_user_string()}: {len(kept)} characters unchanged since their last "
+                f"{key.to_user_string()}: {counted(len(kept), 'character')} unchanged since their last "
                 f"result, kept without a new request: {', '.join(sorted(kept))}"
             )
         return kept

@@ -12,7 +12,11 @@ from typing import ParamSpec, TypeVar
 import dagster as dg
 
 from chargen_resources.pipeline.errors import explain
-from chargen_resources.words import shortened
+from chargen_resources.words import counted, shortened
+
+# On every refusal before anything is paid (a setting, the store or the inbox's `_style/` said
+# no): nothing was sent. The demo exits 2 on it, as on any refusal to start.
+NOTHING_SENT = "nothing_sent"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,7 +40,11 @@ def stopping(
         told = explain(error).rstrip(".") + "."
         if record is not None:
             record(f"{what} stopped: {told}")
-        whom = f" for {len(characters)} characters ({shortened(characters)})" if characters else ""
+        whom = (
+            f" for {counted(len(characters), 'character')} ({shortened(characters)})"
+            if characters
+            else ""
+        )
         listed = "".join(
             f"\n- {k}: {stage}: {reason}" for k, (stage, reason) in sorted((earlier or {}).items())
         )

@@ -41,6 +41,7 @@ from chargen_resources.storage.locations import (
     storage_from_env,
     storage_location,
 )
+from chargen_resources.words import counted
 
 STAGES = stage_names.PIPELINE
 EXIT_OK = 0
@@ -144,7 +145,9 @@ def _estimate(arguments: argparse.Namespace) -> int:
     except StyleError as error:  # a _style/ folder the cast_style asset has not read yet
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"{len(wanted)} characters in {inbox.description}; results in {store.uri(prefix)}")
+    print(
+        f"{counted(len(wanted), 'character')} in {inbox.description}; results in {store.uri(prefix)}"
+    )
     print(priced.table())
     for line in guard_lines(priced, ceiling, budget, MonthlyBudget(store, prefix, budget or 0)):
         print(line)

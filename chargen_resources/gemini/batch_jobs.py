@@ -50,6 +50,7 @@ from chargen_resources.streaming.ahead import each_ahead, worked_ahead
 from chargen_resources.streaming.api_adapter import GoogleGenAIApiAdapter
 from chargen_resources.streaming.errors import GeminiHttpError
 from chargen_resources.streaming.file_download import DownloadProgress, FileDownloadClient
+from chargen_resources.words import counted
 
 MAX_INPUT_FILE_BYTES = 2 * 1024**3
 FAILED_STATES = {"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
@@ -171,7 +172,7 @@ class ProgressReport:
     failed: int | None = None
 
     def __str__(self) -> str:
-        counts = f"{self.total} requests"
+        counts = counted(self.total, "request")
         if self.done is not None:
             counts = f"{self.done}/{self.total} done"
             if self.failed:
@@ -354,7 +355,7 @@ class BatchJobRunner:
                         waiting.append(lost.fingerprint)
             if waiting and attempt == 0:
                 self.log(
-                    f"{stage}: {len(waiting)} requests are being submitted by another run; "
+                    f"{stage}: {counted(len(waiting), 'request')} being submitted by another run; "
                     "waiting to attach to its job instead of paying for them again"
                 )
             pending = waiting
@@ -371,7 +372,7 @@ class BatchJobRunner:
         if carriage.attached:
             jobs = sorted({claim.carrier for claim in carriage.attached.values()})
             self.log(
-                f"{stage}: {len(carriage.attached)} requests are already carried by "
+                f"{stage}: {counted(len(carriage.attached), 'request')} already carried by "
                 f"{', '.join(jobs)}; attaching to {'it' if len(jobs) == 1 else 'them'} "
                 "instead of paying again"
             )
@@ -607,7 +608,7 @@ class BatchJobRunner:
         )
         crash_point("submitted")
         carriage.owned_jobs.append(carrier)
-        self.log(f"{carriage.stage}: submitted {job.name} with {len(claims)} requests")
+        self.log(f"{carriage.stage}: submitted {job.name} with {counted(len(claims), 'request')}")
         return True
 
     def _find_job_by_display_name(self, display_name: str) -> str | None:

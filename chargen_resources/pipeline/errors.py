@@ -8,8 +8,16 @@ import httpx2
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from google.genai import errors as genai_errors
 
+from chargen_resources.characters.prompt_template import TemplateError
 from chargen_resources.gemini.batch_jobs import BatchOutputUnavailable
+from chargen_resources.inbox.sources import InboxError
+from chargen_resources.inbox.style_spec import StyleSpecError
+from chargen_resources.pipeline.style_stage import StyleError
 from chargen_resources.streaming.errors import GeminiApiError, StreamingError, StreamTimeoutError
+
+# The user's own input refused, already worded (the file, the cause, what to do) and before
+# anything was sent for it: told as it is, without the re-run advice.
+INPUT_REFUSED = StyleError | StyleSpecError | TemplateError
 
 RERUN = (
     "Nothing paid for is lost: re-running the same characters reattaches to any batch job "
@@ -20,7 +28,7 @@ RERUN = (
 def explain(error: BaseException) -> str:
     """The cause in a user's words, what to do about it, and that nothing paid for is lost."""
     told = in_words(error)
-    if _key_refused(error) or isinstance(error, BatchOutputUnavailable):
+    if _key_refused(error) or isinstance(error, BatchOutputUnavailable | INPUT_REFUSED):
         return told
     return f"{told} {RERUN}"
 
@@ -78,8 +86,8 @@ def in_words(error: BaseException) -> str:
             f"the storage could not be reached ({error}). Check CHARGEN_STORAGE, CHARGEN_INBOX "
             "and CHARGEN_S3_ENDPOINT_URL, and that the endpoint is up, then re-run."
         )
-    if isinstance(error, BatchOutputUnavailable):
-        return str(error)
+    if isinstance(error, BatchOutputUnavailable | InboxError | INPUT_REFUSED):
+        return str(error).rstrip(".") + "."  # worded where it was raised
     if isinstance(error, PermissionError):
         return f"a file could not be written or read ({error}); check its permissions."
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:

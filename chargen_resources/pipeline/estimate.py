@@ -49,6 +49,7 @@ from chargen_resources.pipeline.style_stage import stored_style
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 from chargen_resources.storage.documents import get_model
 from chargen_resources.storage.layout import artifact_key
+from chargen_resources.words import counted
 
 ANALYSIS_OUTPUT_TOKENS = 400
 ANALYSIS_THOUGHT_TOKENS = 200
@@ -116,7 +117,7 @@ class Estimate(BaseModel):
         price = "interactive" if interactive else "batch"
         note = self.unpriced_note()
         return (
-            f"estimate for {self.characters} character(s): send {sent} request(s), keep {held} "
+            f"estimate for {counted(self.characters, 'character')}: send {sent} request(s), keep {held} "
             f"result(s), {flying} already in flight; about ${self.cost(interactive):.2f} at "
             f"{price} prices" + (f"; {note}" if note else "")
         )

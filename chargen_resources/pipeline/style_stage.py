@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from chargen_resources.characters.artifacts import CastStyle
 from chargen_resources.inbox.sources import InboxCharacter, InboxSource, SkipKind
-from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpec, parse_style_spec
+from chargen_resources.inbox.style_spec import (
+    STYLE_FOLDER,
+    StyleSpec,
+    StyleSpecError,
+    parse_style_spec,
+)
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.source_stage import store_normalised
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
@@ -25,12 +30,34 @@ def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle
         )
     except BlobNotFoundError:
         stored = None
-    if (problem := style_out_of_date(stored, inbox.style())) is not None:
-        raise StyleError(
-            f"{problem}; materialize cast_style first (the inbox sensor does when the folder "
-            "changes)"
-        )
+    folder = inbox.style()
+    if (problem := style_out_of_date(stored, folder)) is not None:
+        if (unreadable := spec_problem(folder, inbox)) is not None:
+            raise StyleError(f"{problem}, and cannot be read as it is: {unreadable}")
+        raise StyleError(f"{problem}; {MATERIALIZE_STYLE}")
     return stored or CastStyle()
+
+
+# What to do when the stored guide is out of date, in the UI and from the command line.
+MATERIALIZE_STYLE = (
+    "materialize cast_style first (the inbox sensor does when the folder changes; by hand, "
+    "Materialize on cast_style in the UI, or `dagster asset materialize -m "
+    "chargen_assets.definitions --select cast_style`)"
+)
+
+
+def spec_problem(folder: InboxCharacter | None, inbox: InboxSource) -> str | None:
+    """Why `_style/`'s style.yaml cannot be read, if it cannot: the cause cast_style met, named
+    where its stale guide is refused (a run, an estimate) rather than only in cast_style's run."""
+    if folder is None or folder.spec_file is None:
+        return None
+    try:
+        parse_style_spec(
+            inbox.read_bytes(folder.spec_file), f"{STYLE_FOLDER}/{folder.spec_file.name}"
+        )
+    except StyleSpecError as error:
+        return f"{error}; fix it, then materialize cast_style"
+    return None
 
 
 def style_out_of_date(stored: CastStyle | None, folder: InboxCharacter | None) -> str | None:

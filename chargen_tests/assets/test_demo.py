@@ -172,3 +172,23 @@ def test_without_inbox_the_demo_runs_over_the_inbox_make_dev_watches(
     monkeypatch.chdir(tmp_path)
     assert demo.main(["--dagster-home", str(tmp_path / "home")]) == 2
     assert "no inbox folder at inbox" in capsys.readouterr().err
+
+
+def test_a_style_guide_it_cannot_read_is_a_refusal_named_by_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "ash").mkdir(parents=True)
+    Image.new("RGB", (64, 64), (200, 20, 20)).save(inbox / "ash" / "a.png")
+    (inbox / "_style").mkdir()
+    (inbox / "_style" / "style.yaml").write_text("aspect_ratio: '16:10'\n")
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
+    monkeypatch.setenv("CHARGEN_EMULATOR_STATE", str(tmp_path / "emulator"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
+    told = [line for line in capsys.readouterr().err.splitlines() if "chargen demo: " in line]
+    assert code == 2  # the user's own input refused before anything ran, not a broken platform
+    assert told[-1].startswith("chargen demo: cast_style: _style/style.yaml: ")
+    assert "16:10" in told[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,7 @@ def test_every_run_logs_its_estimate_right_after_naming_its_characters(
     ]
     named = next(i for i, line in enumerate(said) if line.startswith("5 characters (batch): "))
     assert said[named + 1].startswith(
-        "estimate for 5 character(s): send character_analysis 5, character_image 5 request(s), "
+        "estimate for 5 characters: send character_analysis 5, character_image 5 request(s), "
         "keep 0 result(s), 0 already in flight; about $"
     )
 
@@ -494,7 +495,7 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     assert request.asset_selection == PIPELINE_KEYS[2:]
     # The preview shows the price: the prompts compile again (free), the images are kept
     # until the prompt text really changes, so this rebuild would send nothing.
-    assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 character(s)")
+    assert request.tags["chargen/estimate"].startswith("$0.00: estimate for 5 characters")
     assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
     # A new style guide over the same characters is a new rebuild: a new run key, not the
     # earlier one Dagster would skip.
@@ -894,3 +895,39 @@ def _fail_not_blank(storage: ChargenStorage, character: str) -> None:
     blank = QaResult(check="not_blank", passed=False, detail="grey-level spread 0.0")
     qa = [blank if result.check == "not_blank" else result for result in image.qa]
     storage.store_artifact("character_image", character, image.model_copy(update={"qa": qa}))
+
+
+def test_a_stale_character_whose_folder_is_gone_is_named_not_rebuilt(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = list(COLOURS)
+    assert platform.run(keys).success
+    from chargen_assets import sensors
+
+    monkeypatch.setitem(sensors.CODE_VERSIONS, dg.AssetKey("character_prompt"), "v2")
+    gone = keys[1]
+    shutil.rmtree(platform.inbox / gone)
+    with dg.build_sensor_context(
+        instance=platform.instance, resources=platform.resources
+    ) as context:
+        result = rebuild_stale_characters(context)
+    assert isinstance(result, dg.SensorResult) and result.run_requests is not None
+    # The others are rebuilt around it, and the preview prices only what can be sent.
+    ranges = [request.partition_key_range for request in result.run_requests]
+    assert ranges == [
+        dg.PartitionKeyRange(keys[0], keys[0]),
+        dg.PartitionKeyRange(keys[2], keys[-1]),
+    ]
+    assert [r.tags["chargen/estimate"].split(": ")[1] for r in result.run_requests] == [
+        "estimate for 1 character",
+        f"estimate for {len(keys) - 2} characters",
+    ]
+    for key in keys:
+        if key != keys[0]:
+            shutil.rmtree(platform.inbox / key, ignore_errors=True)
+    with dg.build_sensor_context(
+        instance=platform.instance, resources=platform.resources
+    ) as context:
+        only_first = rebuild_stale_characters(context)
+    assert isinstance(only_first, dg.SensorResult) and only_first.run_requests is not None
+    assert len(only_first.run_requests) == 1

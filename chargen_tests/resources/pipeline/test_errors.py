@@ -54,3 +54,15 @@ def test_file_errors_say_which_remedy_fits() -> None:
     assert "disk space" in in_words(OSError(errno.ENOSPC, "No space left on device"))
     other = in_words(OSError(errno.EIO, "Input/output error"))
     assert "disk space" not in other and "permissions" not in other
+
+
+def test_chargens_own_worded_refusals_are_told_as_they_are() -> None:
+    from chargen_resources.inbox.sources import InboxError
+    from chargen_resources.pipeline.style_stage import StyleError
+
+    refused = StyleError("the inbox has a _style/ folder but cast_style has not been read")
+    assert explain(refused) == "the inbox has a _style/ folder but cast_style has not been read."
+    assert "unexpected" not in explain(InboxError("inbox /x does not exist; create it"))
+    assert in_words(InboxError("inbox /x does not exist; create it.")) == (
+        "inbox /x does not exist; create it."
+    )

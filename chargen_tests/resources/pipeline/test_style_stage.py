@@ -87,3 +87,26 @@ def test_a_style_folder_added_changed_or_removed_since_it_was_read_is_said(
     (root / "_style").rmdir()
     with pytest.raises(StyleError, match="no longer has the _style/ folder"):
         stored_style(store, "chargen", inbox)
+
+
+def test_a_stale_guide_whose_folder_cannot_be_read_names_the_file_and_the_cause(
+    tmp_path: Path,
+) -> None:
+    """cast_style failed on the file: a run or an estimate refusing the stale guide says why,
+    not only that the folder changed."""
+    inbox = _inbox(tmp_path / "inbox", style=True)
+    store = LocalBlobStore(tmp_path / "store")
+    put_model(
+        store,
+        artifact_key("chargen", "cast_style", None, "json"),
+        prepare_style(inbox.style(), inbox, store, "chargen", 2048),
+    )
+    (tmp_path / "inbox" / "_style" / "style.yaml").write_text("palette: [teal\n")
+    with pytest.raises(StyleError) as refused:
+        stored_style(store, "chargen", inbox)
+    told = str(refused.value)
+    assert told.startswith("the inbox's _style/ folder changed since cast_style was read, and ")
+    assert "_style/style.yaml" in told and told.endswith("fix it, then materialize cast_style")
+    (tmp_path / "inbox" / "_style" / "style.yaml").write_text("art_direction: pencil\n")
+    with pytest.raises(StyleError, match=r"dagster asset materialize .* --select cast_style"):
+        stored_style(store, "chargen", inbox)
