@@ -21,6 +21,7 @@ import polars as pl
 from dagster._core.execution.plan.objects import StepFailureData
 
 from chargen_resources.pipeline import stage_names
+from chargen_resources.pipeline.outcomes import unnamed
 from chargen_resources.storage.locations import DEFAULT_STORAGE
 from chargen_resources.words import counted
 
@@ -97,7 +98,8 @@ def _summary(table: pl.DataFrame, images_at: str, gallery_at: str) -> str:
             f"{size:<10} {row['image_key']}"
         )
     for row in others.iter_rows(named=True):
-        why = f"{row['failed_stage']}: {row['reason']}" if row["failed_stage"] else "no image yet"
+        reason = unnamed(row["reason"] or "", row["character"])  # the line names it already
+        why = f"{row['failed_stage']}: {reason}" if row["failed_stage"] else "no image yet"
         lines.append(f"  {row['status']:<7} {row['character']:<{name_width}}{why}")
     tokens = int(table["tokens"].sum() or 0)
     cost = float(table["estimated_cost_usd"].sum() or 0.0)

@@ -156,9 +156,16 @@ class InboxCharacter(BaseModel):
         if self.spec_file is not None:
             present.insert(0, self.spec_file.name)
         found = ", ".join(present) or "nothing"
+        # What the user most likely meant to be the sketch: the reason it was not taken.
+        meant = [
+            f"{entry.path.rsplit('/', 1)[-1]}: {entry.reason}. "
+            for entry in self.skipped
+            if entry.kind in (SkipKind.UNSUPPORTED_IMAGE, SkipKind.NESTED_FOLDER)
+        ][:1]
         return (
             f"character '{self.source_name}': no reference image (found: {found}). "
-            f"Add at least one {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} file "
+            + "".join(meant)
+            + f"Add at least one {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} file "
             f"directly inside the folder '{self.source_name}'."
         )
 
@@ -374,6 +381,16 @@ def build_scan(entries: Iterable[ListedEntry]) -> InboxScan:
             "(macOS writes accents as separate marks); merge the two or rename one",
         )
 
+    for name in [name for name in folders if name.casefold() == STYLE_FOLDER != name]:
+        # `_Style/` is a style guide misnamed (macOS keeps whatever case was typed), not a
+        # character to pay for.
+        del folders[name]
+        root_skips[name] = SkippedEntry(
+            path=name,
+            kind=SkipKind.NAME_CONFLICT,
+            reason=f"only a folder named exactly '{STYLE_FOLDER}' is the cast's style guide; "
+            "rename it",
+        )
     style_folder = folders.pop(STYLE_FOLDER, None)
     style = (
         _folder_character(STYLE_FOLDER, STYLE_FOLDER, style_folder, STYLE_SPEC_NAMES)

@@ -192,3 +192,27 @@ def test_a_style_guide_it_cannot_read_is_a_refusal_named_by_its_file(
     assert code == 2  # the user's own input refused before anything ran, not a broken platform
     assert told[-1].startswith("chargen demo: cast_style: _style/style.yaml: ")
     assert "16:10" in told[-1]
+
+
+def test_the_summary_names_a_failed_character_once() -> None:
+    import polars as pl
+
+    table = pl.DataFrame(
+        {
+            "character": ["badsyntax"],
+            "status": ["failed"],
+            "image_key": [None],
+            "width": [None],
+            "height": [None],
+            "archetype": [None],
+            "failed_stage": ["source_image"],
+            "reason": ["character 'badsyntax': character.yaml: line 2: a tab is not allowed"],
+            "tokens": [0],
+            "estimated_cost_usd": [0.0],
+        }
+    )
+    summary = demo._summary(table, "file:///i", "file:///g").splitlines()
+    (line,) = [row for row in summary if "failed" in row]
+    assert " ".join(line.split()) == (
+        "failed badsyntax source_image: character.yaml: line 2: a tab is not allowed"
+    )

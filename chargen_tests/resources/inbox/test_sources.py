@@ -660,3 +660,29 @@ def test_a_style_folder_that_links_out_is_seen_alone_as_in_a_scan(tmp_path: Path
     alone = inbox.style()
     assert alone is not None and alone == inbox.scan().style
     assert [skip.kind for skip in alone.skipped] == [SkipKind.LINK_OUTSIDE]
+
+
+def test_a_misnamed_style_folder_is_not_a_character_to_pay_for(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"_Style/style.yaml": b"notes: x\n", "_Style/a.png": image_bytes("red")})
+    write_tree(tmp_path, {"ash/front.png": image_bytes("grey")})
+    scan = LocalInbox(tmp_path).scan()
+    assert [c.source_name for c in scan.characters] == ["ash"] and scan.style is None
+    assert [(e.path, e.kind) for e in scan.skipped] == [("_Style", SkipKind.NAME_CONFLICT)]
+    assert "named exactly '_style'" in scan.skipped[0].reason
+
+
+def test_a_folder_without_a_usable_image_says_why_its_likeliest_sketch_was_not_taken(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "psd-one/front.psd": b"8BPS",
+            "nested-one/sketches/front.png": image_bytes("red"),
+        },
+    )
+    characters = by_source(LocalInbox(tmp_path).scan())
+    psd = characters["psd-one"].error
+    assert psd is not None and "front.psd: PSD images are not supported; export it" in psd
+    nested = characters["nested-one"].error
+    assert nested is not None and "sketches: sub-folders are not read" in nested
