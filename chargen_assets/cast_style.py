@@ -49,6 +49,9 @@ def cast_style(
             allow_retries=False,
         ) from None
     stored = storage.store_artifact(KEY, None, style)
+    left_out = folder.warnings if folder is not None else ()
+    for warning in left_out:  # as a character's folder says of its own
+        context.log.warning(f"cast_style: {warning}")
     context.log.info(
         f"cast style: {len(style.images)} style images, art direction {style.spec.art_direction!r}"
         if style.present
@@ -62,6 +65,7 @@ def cast_style(
             "aspect_ratio": style.spec.aspect_ratio or "",
             "image_size": style.spec.image_size or "",
             "style_images": ", ".join(image.source_name for image in style.images) or "none",
+            "skipped_files": dg.MetadataValue.md("\n".join(f"- {w}" for w in left_out) or "none"),
             "stored_at": dg.MetadataValue.path(stored.uri),
         },
         data_version=dg.DataVersion(style.content_hash),

@@ -107,6 +107,23 @@ def test_a_bad_style_yaml_names_the_file_and_the_field(platform: Platform) -> No
     assert "_style/style.yaml: field 'palette'" in text and "Nothing changed" in text
 
 
+def test_a_file_left_out_of_the_style_folder_is_said_as_for_a_character(
+    platform: Platform,
+) -> None:
+    _add_style(platform.inbox)
+    (platform.inbox / "_style" / "front.psd").write_bytes(b"8BPS")
+    result = _read_style(platform)
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("cast_style")
+    skipped = materialization.metadata["skipped_files"]
+    assert isinstance(skipped, dg.MarkdownMetadataValue)
+    assert "_style/front.psd: PSD images are not supported" in skipped.md_str
+    assert any(  # and in the run's log, as a warning
+        "cast_style: _style/front.psd: PSD images are not supported" in (record.user_message or "")
+        for record in platform.instance.all_logs(result.run_id)
+    )
+
+
 def test_the_style_folder_is_not_a_character(platform: Platform) -> None:
     _add_style(platform.inbox)
     listed = [c.key for c in platform.resources_inbox().source().list_characters()]
