@@ -117,7 +117,7 @@ def test_a_file_left_out_of_the_style_folder_is_said_as_for_a_character(
     (materialization,) = result.asset_materializations_for_node("cast_style")
     skipped = materialization.metadata["skipped_files"]
     assert isinstance(skipped, dg.MarkdownMetadataValue)
-    assert "_style/front.psd: PSD images are not supported" in skipped.md_str
+    assert "_style/front.psd: PSD images are not supported" in (skipped.md_str or "")
     assert any(  # and in the run's log, as a warning
         "cast_style: _style/front.psd: PSD images are not supported" in (record.user_message or "")
         for record in platform.instance.all_logs(result.run_id)
