@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -69,6 +70,10 @@ def _truncated(name: str, character: str | None, error: BaseException) -> Source
     )
 
 
+# "Image size (144000000 pixels) exceeds limit of ...": Pillow's words for a bomb.
+_PILLOW_PIXEL_COUNT = re.compile(r"\((\d+) pixels\)")
+
+
 def _open_header(
     data: bytes, name: str, character: str | None, max_pixels: int, min_side: int
 ) -> Image.Image:
@@ -82,11 +87,13 @@ def _open_header(
             image = Image.open(io.BytesIO(data), formats=_IDENTIFIABLE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow refused from the header alone; its message has the pixel count, not the sides.
+        claimed = _PILLOW_PIXEL_COUNT.search(str(error))
+        size = f" of {int(claimed[1]) / 1e6:.1f} megapixels" if claimed else ""
         raise _fail(
             name,
             character,
-            f"the header claims an enormous picture, far over {max_pixels / 1e6:g} megapixels "
-            "(a possible decompression bomb); it was not decoded",
+            f"the header claims an enormous picture{size}, far over {max_pixels / 1e6:g} "
+            "megapixels (a possible decompression bomb); it was not decoded",
             too_big_hint,
         ) from error
     except UnidentifiedImageError as error:
