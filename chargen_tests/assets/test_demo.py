@@ -115,9 +115,8 @@ def test_a_setting_the_definitions_refuse_is_one_line_not_a_traceback(tmp_path: 
     assert "Traceback" not in done.stderr
 
 
-def test_a_run_over_the_ceiling_is_told_in_chargens_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _one_character(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An inbox of one character, with the demo's storage, emulator and instance in tmp_path."""
     inbox = tmp_path / "inbox"
     (inbox / "ash").mkdir(parents=True)
     Image.new("RGB", (64, 64), (200, 20, 20)).save(inbox / "ash" / "a.png")
@@ -125,8 +124,15 @@ def test_a_run_over_the_ceiling_is_told_in_chargens_words(
     monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
     monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
     monkeypatch.setenv("CHARGEN_EMULATOR_STATE", str(tmp_path / "emulator"))
-    monkeypatch.setenv("CHARGEN_MAX_RUN_COST_USD", "0.01")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    return inbox
+
+
+def test_a_run_over_the_ceiling_is_told_in_chargens_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = _one_character(tmp_path, monkeypatch)
+    monkeypatch.setenv("CHARGEN_MAX_RUN_COST_USD", "0.01")
     code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
     captured = capsys.readouterr()
     assert code == 2  # refused by a setting, as README says; the platform did not break
@@ -177,16 +183,9 @@ def test_without_inbox_the_demo_runs_over_the_inbox_make_dev_watches(
 def test_a_style_guide_it_cannot_read_is_a_refusal_named_by_its_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inbox = tmp_path / "inbox"
-    (inbox / "ash").mkdir(parents=True)
-    Image.new("RGB", (64, 64), (200, 20, 20)).save(inbox / "ash" / "a.png")
+    inbox = _one_character(tmp_path, monkeypatch)
     (inbox / "_style").mkdir()
     (inbox / "_style" / "style.yaml").write_text("aspect_ratio: '16:10'\n")
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.setenv("CHARGEN_INBOX", "restored-after-the-test")  # main() sets it
-    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "storage"))
-    monkeypatch.setenv("CHARGEN_EMULATOR_STATE", str(tmp_path / "emulator"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     code = demo.main(["--inbox", str(inbox), "--dagster-home", str(tmp_path / "home")])
     told = [line for line in capsys.readouterr().err.splitlines() if "chargen demo: " in line]
     assert code == 2  # the user's own input refused before anything ran, not a broken platform

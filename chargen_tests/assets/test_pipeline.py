@@ -510,14 +510,21 @@ def test_a_code_version_change_marks_every_character_for_rebuild(
     assert again.run_requests[0].run_key != request.run_key
 
 
-def test_a_rebuild_that_cannot_be_estimated_says_why_on_its_run_request(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _made_then_stale(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every character made, then the prompt's code version moved on: all of them stale."""
     keys = list(COLOURS)
     assert platform.run(keys).success
     from chargen_assets import sensors
 
     monkeypatch.setitem(sensors.CODE_VERSIONS, dg.AssetKey("character_prompt"), "v2")
+    return keys
+
+
+def test_a_rebuild_that_cannot_be_estimated_says_why_on_its_run_request(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _made_then_stale(platform, monkeypatch)
+    from chargen_assets import sensors
 
     def unreadable(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied", "chargen/character_image/ash.json")
@@ -900,11 +907,7 @@ def _fail_not_blank(storage: ChargenStorage, character: str) -> None:
 def test_a_stale_character_whose_folder_is_gone_is_named_not_rebuilt(
     platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = list(COLOURS)
-    assert platform.run(keys).success
-    from chargen_assets import sensors
-
-    monkeypatch.setitem(sensors.CODE_VERSIONS, dg.AssetKey("character_prompt"), "v2")
+    keys = _made_then_stale(platform, monkeypatch)
     gone = keys[1]
     shutil.rmtree(platform.inbox / gone)
     with dg.build_sensor_context(
