@@ -32,7 +32,7 @@ def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle
         stored = None
     folder = inbox.style()
     if (problem := style_out_of_date(stored, folder)) is not None:
-        if (unreadable := spec_problem(folder, inbox)) is not None:
+        if (unreadable := _spec_problem(folder, inbox)) is not None:
             raise StyleError(f"{problem}, and cannot be read as it is: {unreadable}")
         raise StyleError(f"{problem}; {MATERIALIZE_STYLE}")
     return stored or CastStyle()
@@ -46,7 +46,7 @@ MATERIALIZE_STYLE = (
 )
 
 
-def spec_problem(folder: InboxCharacter | None, inbox: InboxSource) -> str | None:
+def _spec_problem(folder: InboxCharacter | None, inbox: InboxSource) -> str | None:
     """Why `_style/`'s style.yaml cannot be read, if it cannot: the cause cast_style met, named
     where its stale guide is refused (a run, an estimate) rather than only in cast_style's run."""
     if folder is None or folder.spec_file is None:
