@@ -15,7 +15,7 @@ batch job whichever run needs it (`chargen_resources.gemini.batch_jobs`).
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -504,7 +504,7 @@ def _pipeline(
                 metadata={NOTHING_SENT: True},
                 allow_retries=False,
             ) from None
-    runner = gemini.runner(ledger, context.log, context.run.run_id)
+    runner = gemini.runner(ledger, context.log, context.run.run_id, _run_over(context.instance))
     try:
         yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)
         yield from run.unchecked(keys)
@@ -528,6 +528,17 @@ def _pipeline(
         if budget is not None and reservation is not None:
             budget.settle(reservation, run.paid_usd)
     _fail_for_failures(run, keys, storage)
+
+
+def _run_over(instance: dg.DagsterInstance) -> Callable[[str], bool]:
+    """Whether a run has ended, by the instance's record: a claim made by a run worker whose
+    pod or container died is recovered as soon as Dagster has failed that run."""
+
+    def over(run_id: str) -> bool:
+        run = instance.get_run_by_id(run_id)
+        return run is not None and run.is_finished
+
+    return over
 
 
 def _run_stages(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -106,7 +107,11 @@ class GeminiBatchResource(dg.ConfigurableResource):
         return self._connection
 
     def runner(
-        self, ledger: Ledger, log: logging.Logger, run_id: str | None = None
+        self,
+        ledger: Ledger,
+        log: logging.Logger,
+        run_id: str | None = None,
+        run_over: Callable[[str], bool] = lambda run_id: False,
     ) -> BatchJobRunner:
         return BatchJobRunner(
             client=self.connection().client,
@@ -119,6 +124,7 @@ class GeminiBatchResource(dg.ConfigurableResource):
             log=log.info,
             delete_files=self.delete_uploads_after_success,
             run_id=run_id,
+            run_over=run_over,
         )
 
     def streaming_client(self) -> StreamingGenerateClient:

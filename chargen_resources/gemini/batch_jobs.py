@@ -267,6 +267,9 @@ class BatchJobRunner:
     clock: Callable[[], float] = time.monotonic
     delete_files: bool = True  # delete a job's input file and uploads once it ends
     run_id: str | None = None
+    # Whether the orchestrator's run of this id has ended (Dagster's run status): how a
+    # claimant on another host, a run's pod or container, is known to be gone before its lease.
+    run_over: Callable[[str], bool] = lambda run_id: False
 
     # ---- claiming
     def claim(
@@ -446,6 +449,7 @@ class BatchJobRunner:
                     job,
                     done,
                     claimant_alive=alive,
+                    claimant_run_over=alive is None and self._run_over(current.claimant),
                     at=datetime.now(UTC),
                     regenerate=regenerate and not ours_already,
                     ours_stored=any(ours_stored(c) for c in characters),
@@ -476,6 +480,11 @@ class BatchJobRunner:
                 crash_point("claimed")
                 return "own", claim
             # Another run made this generation a moment ago: read theirs and decide again.
+
+    def _run_over(self, claimant: Claimant) -> bool:
+        """Whether the run that made a claim has ended (never this run: it is us)."""
+        run_id = claimant.run_id
+        return run_id is not None and run_id != self.run_id and self.run_over(run_id)
 
     def _recover(self, job: JobRecord, lease_until: datetime, alive: bool | None) -> str:
         """A claim whose job was never recorded, from a claimant presumed gone: "attach" if the
@@ -795,8 +804,9 @@ class BatchJobRunner:
                 jobs_of.setdefault(job_name, set()).add(character)
         for record in self.ledger.live_jobs(stage):
             if record.job_name is None:
-                if record.claimant.is_alive() is False:
-                    self._recover(record, record.updated_at, alive=False)
+                alive = record.claimant.is_alive()
+                if alive is False or (alive is None and self._run_over(record.claimant)):
+                    self._recover(record, record.updated_at, alive)
                 continue
             stored_here = jobs_of.get(record.job_name, set())
             if not stored_here or record.status != "succeeded":

@@ -10,6 +10,8 @@ claimant is alive and the time, it says what a run that needs the same request d
     interactive, claimant alive or in lease  -> wait: the call takes seconds
     interactive, claimant dead               -> take over (a cut call leaves nothing to read)
     batch, not created, claimant alive/lease -> wait: it is uploading or creating the job
+                                                (not when its Dagster run has ended: a pod or
+                                                container that died is seen by its run)
     batch, not created, claimant gone        -> recover: look the job up by its display name
                                                 (it may exist); else the job's fence decides:
                                                 an owner that reached `create` is waited for,
@@ -40,6 +42,7 @@ def decide(
     done: LineDone | None,
     *,
     claimant_alive: bool | None,
+    claimant_run_over: bool,
     at: datetime,
     regenerate: bool,
     ours_stored: bool,
@@ -62,7 +65,12 @@ def decide(
     if claim.interactive:
         return Decision.WAIT if in_progress else Decision.TAKE_OVER
     if job is None or job.job_name is None:
-        return Decision.WAIT if in_progress else Decision.RECOVER
+        # A claimant on another host (a run's pod or container) whose Dagster run has ended is
+        # not waited for: recovering looks its job up by name, and the job's fence still has an
+        # owner that reached `create` waited for. (An interactive call has no such fence: only
+        # its process, or its lease, can say the call is over.)
+        waited = in_progress and not claimant_run_over
+        return Decision.WAIT if waited else Decision.RECOVER
     if job.status == "failed":
         return Decision.TAKE_OVER
     return Decision.ATTACH

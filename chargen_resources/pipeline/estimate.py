@@ -219,6 +219,9 @@ def _in_flight(
         claim,
         *ledger.standing(claim),
         claimant_alive=claim.claimant.is_alive(),
+        # No run's status is known here: a claim whose pod died with its run, before it made
+        # its job, counts as in flight, though the run will find it gone and pay for it.
+        claimant_run_over=False,
         at=datetime.now(UTC),
         regenerate=regenerate,
         ours_stored=False,

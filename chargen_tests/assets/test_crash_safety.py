@@ -6,8 +6,10 @@ each request exactly once.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
+import dagster as dg
 import pytest
 
 from chargen_resources.gemini.crash_points import CRASH_EXIT_CODE, POINTS
@@ -97,4 +99,32 @@ def test_on_s3_a_crash_then_a_rerun_pays_each_request_once(
     assert staging.get("KeyCount", 0) == 0
     billing = project.billing()
     assert billing["repeated"] == {} and billing["paid"] == billing["unique"] == 6, billing
+    assert project.files_left() == []
+
+
+def test_a_crash_in_another_pod_is_recovered_once_dagster_failed_its_run(project: Project) -> None:
+    """A run worker in a pod (or container) dies after claiming its requests and uploading,
+    before creating the job. No process here can say it is gone; its run, failed by Dagster's
+    run monitoring, does: the retry takes the claims over at once instead of waiting out their
+    15-minute lease, and pays each request once."""
+    project.add_characters(CAST)
+    env = {"CHARGEN_CRASH_AT": "uploaded#1"}
+    assert project.materialize(CAST[0], CAST[-1], env) == CRASH_EXIT_CODE, project.log()
+    ledger = project.storage / "chargen" / "_ledger"
+    left = [*ledger.glob("claims/**/*.json"), *ledger.glob("jobs/*.json")]
+    assert left, "the crash left no claims to recover"
+    for path in left:  # the ledger as the pod left it: made on a host this one is not
+        record = json.loads(path.read_text())
+        record["claimant"]["host"] = "chargen-run-5d1c-x7k2q"
+        path.write_text(json.dumps(record))
+    with dg.DagsterInstance.from_config(str(project.home)) as instance:
+        (crashed,) = instance.get_runs()
+        assert crashed.status == dg.DagsterRunStatus.STARTED  # nothing here monitors runs
+        instance.report_run_failed(crashed)  # what run monitoring does for a dead pod
+    assert project.materialize(CAST[0], CAST[-1]) == 0, project.log()
+    assert "being submitted by another run" not in project.log(tail=0)
+    assert project.materialized_images() == set(CAST)
+    billing = project.billing()
+    assert billing["repeated"] == {}, billing
+    assert billing["paid"] == billing["unique"] == 2 * len(CAST), billing
     assert project.files_left() == []

@@ -281,6 +281,42 @@ def test_a_claim_whose_claimant_died_before_creating_its_job_is_taken_over(
     assert ledger.find_job("t-dead") is None  # the dead attempt's record is gone
 
 
+@pytest.mark.parametrize("run_ended", [True, False])
+def test_a_claim_from_a_pod_whose_run_ended_is_taken_over_without_waiting_out_its_lease(
+    genai_client: genai.Client, tmp_path: Path, run_ended: bool
+) -> None:
+    """A run worker in another pod or container claimed c0 and died before creating its job:
+    no pid here can say so, its Dagster run's end does. Until then its lease is waited out."""
+    ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
+    pod = Claimant(host="chargen-run-7f3a-xk2p9", pid=1, process_start="9", run_id="dead-run")
+    fp = _claimed_without_a_job(ledger, "t-pod", pod)
+    asked: list[str] = []
+
+    def run_over(run_id: str) -> bool:
+        asked.append(run_id)
+        return run_ended
+
+    runner = BatchJobRunner(
+        client=genai_client,
+        ledger=ledger,
+        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_wait=0.1),
+        log=lambda _: None,
+        run_id="retry-run",
+        run_over=run_over,
+    )
+    carriage = runner.claim(stage="image", model=MODEL, requests=_requests(1), display_name="t")
+    assert "dead-run" in asked
+    current = ledger.current_claim("image", fp)
+    assert current is not None
+    if run_ended:
+        assert len(carriage.owned_jobs) == 1 and not carriage.failed
+        assert current.generation == 1 and current.claimant.run_id == "retry-run"
+        assert ledger.find_job("t-pod") is None
+    else:  # its lease (an hour here) is still running: the character waits, then fails
+        assert "another run claimed this request" in carriage.failed["c0"]
+        assert current.generation == 0 and list(genai_client.batches.list()) == []
+
+
 def test_a_claim_that_stays_unsubmitted_fails_its_character_with_advice(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:

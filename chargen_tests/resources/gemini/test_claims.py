@@ -46,6 +46,7 @@ def _decide(
     done: LineDone | None = None,
     *,
     alive: bool | None = True,
+    run_over: bool = False,
     at: datetime = NOW,
     regenerate: bool = False,
     ours_stored: bool = False,
@@ -55,6 +56,7 @@ def _decide(
         job,
         done,
         claimant_alive=alive,
+        claimant_run_over=run_over,
         at=at,
         regenerate=regenerate,
         ours_stored=ours_stored,
@@ -89,6 +91,17 @@ def test_a_claimant_on_another_host_is_trusted_for_its_lease_only() -> None:
     assert _decide(_claim(), job, alive=None) is Decision.WAIT
     late = NOW + timedelta(minutes=16)
     assert _decide(_claim(), job, alive=None, at=late) is Decision.RECOVER
+
+
+def test_a_claimant_on_another_host_whose_run_ended_is_recovered_at_once() -> None:
+    job = _job("submitting", job_name=None)
+    assert _decide(_claim(), job, alive=None, run_over=True) is Decision.RECOVER
+    assert _decide(_claim(), _job("submitted"), alive=None, run_over=True) is Decision.ATTACH
+
+
+def test_an_interactive_call_is_waited_for_by_its_lease_even_when_its_run_ended() -> None:
+    claim = _claim("interactive-20261130-abc")
+    assert _decide(claim, None, alive=None, run_over=True) is Decision.WAIT
 
 
 def test_an_error_line_is_asked_again() -> None:
