@@ -38,11 +38,9 @@ seed:
 
 ## The whole test suite (what CI runs). The gallery test opens a page in headless Chromium and
 ## the production-profile tests use a PostgreSQL server: Debian's packages are installed first
-## when the machine lacks them, and the server is started on loopback. Tests go to either
-## worker one by one; a module whose tests share one costly server (`dagster dev`, the
-## container image) names its xdist_group, and its tests stay on one worker.
+## when the machine lacks them, and the server is started on loopback.
 test: $(STAMP) browser postgres
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

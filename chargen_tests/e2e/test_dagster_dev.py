@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dagster_dev")]  # one `dagster dev`
+pytestmark = pytest.mark.e2e
 
 
 def _free_port() -> int:

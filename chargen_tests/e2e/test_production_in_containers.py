@@ -43,7 +43,7 @@ from chargen_tests.fixtures.production import (
     tag,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("containers")]  # one image build
+pytestmark = pytest.mark.e2e
 CAST = ("amber", "basalt")
 COLOURS = {"amber": (230, 160, 20), "basalt": (50, 50, 60)}
 
