@@ -40,7 +40,7 @@ seed:
 ## the production-profile tests use a PostgreSQL server: Debian's packages are installed first
 ## when the machine lacks them, and the server is started on loopback.
 test: $(STAMP) browser postgres
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
