@@ -110,8 +110,8 @@ class GeminiBatchResource(dg.ConfigurableResource):
         self,
         ledger: Ledger,
         log: logging.Logger,
-        run_id: str | None = None,
-        run_over: Callable[[str], bool] = lambda run_id: False,
+        run_id: str,
+        run_over: Callable[[str], bool],
     ) -> BatchJobRunner:
         return BatchJobRunner(
             client=self.connection().client,

@@ -270,6 +270,7 @@ class BatchJobRunner:
     # Whether the orchestrator's run of this id has ended (Dagster's run status): how a
     # claimant on another host, a run's pod or container, is known to be gone before its lease.
     run_over: Callable[[str], bool] = lambda run_id: False
+    _ended_runs: set[str] = field(default_factory=set, init=False, repr=False)
 
     # ---- claiming
     def claim(
@@ -444,12 +445,17 @@ class BatchJobRunner:
                     and done.at >= regenerate_since
                 )
                 alive = current.claimant.is_alive()
+                # Dagster is asked only where `decide` reads the answer: a claim on another
+                # host whose job is not recorded (not for each claim attached to a live job).
+                unrecorded = job is None or job.job_name is None
                 decision = decide(
                     current,
                     job,
                     done,
                     claimant_alive=alive,
-                    claimant_run_over=alive is None and self._run_over(current.claimant),
+                    claimant_run_over=alive is None
+                    and unrecorded
+                    and self._run_over(current.claimant),
                     at=datetime.now(UTC),
                     regenerate=regenerate and not ours_already,
                     ours_stored=any(ours_stored(c) for c in characters),
@@ -482,9 +488,14 @@ class BatchJobRunner:
             # Another run made this generation a moment ago: read theirs and decide again.
 
     def _run_over(self, claimant: Claimant) -> bool:
-        """Whether the run that made a claim has ended (never this run: it is us)."""
+        """Whether the run that made a claim has ended (never this run: it is us). An ended
+        run stays ended, so each is asked about once, however many claims it left."""
         run_id = claimant.run_id
-        return run_id is not None and run_id != self.run_id and self.run_over(run_id)
+        if run_id is None or run_id == self.run_id:
+            return False
+        if run_id not in self._ended_runs and self.run_over(run_id):
+            self._ended_runs.add(run_id)
+        return run_id in self._ended_runs
 
     def _recover(self, job: JobRecord, lease_until: datetime, alive: bool | None) -> str:
         """A claim whose job was never recorded, from a claimant presumed gone: "attach" if the
