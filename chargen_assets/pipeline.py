@@ -470,6 +470,7 @@ def _pipeline(
             safety_settings=config.safety(),
             qa_must_pass=config.qa_must_pass(),
             prepared_sources=run.prepared_sources,
+            run_over=run_has_ended(context.instance),
         )
     (context.log.warning if priced.unpriced_note() else context.log.info)(
         priced.summary(interactive)
@@ -504,7 +505,7 @@ def _pipeline(
                 metadata={NOTHING_SENT: True},
                 allow_retries=False,
             ) from None
-    runner = gemini.runner(ledger, context.log, context.run.run_id, _run_over(context.instance))
+    runner = gemini.runner(ledger, context.log, context.run.run_id, run_has_ended(context.instance))
     try:
         yield from _run_stages(run, keys, config, gemini, storage, inbox, runner, interactive)
         yield from run.unchecked(keys)
@@ -530,9 +531,10 @@ def _pipeline(
     _fail_for_failures(run, keys, storage)
 
 
-def _run_over(instance: dg.DagsterInstance) -> Callable[[str], bool]:
+def run_has_ended(instance: dg.DagsterInstance) -> Callable[[str], bool]:
     """Whether a run has ended, by the instance's record: a claim made by a run worker whose
-    pod or container died is recovered as soon as Dagster has failed that run."""
+    pod or container died is recovered (and estimated as paid) as soon as Dagster has failed
+    that run."""
 
     def over(run_id: str) -> bool:
         run = instance.get_run_by_id(run_id)

@@ -10,7 +10,7 @@ from dagster._core.storage.tags import RUN_KEY_TAG
 
 from chargen_assets import cast_style, character_prompt
 from chargen_assets.partitions import CHARACTERS, characters
-from chargen_assets.pipeline import NEVER_MADE
+from chargen_assets.pipeline import NEVER_MADE, run_has_ended
 from chargen_assets.provenance import latest_data_version
 from chargen_assets.resources import GeminiBatchResource, InboxResource
 from chargen_assets.stages import CODE_FINGERPRINT, CODE_VERSIONS, PIPELINE_KEYS
@@ -411,6 +411,7 @@ def rebuild_stale_characters(
                 answering=gemini.backend(),
                 template=character_prompt.TEMPLATE,
                 stages=selected,
+                run_over=run_has_ended(context.instance),
             )
         except Exception as error:
             told = in_words(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal, get_args
 
 import yaml
@@ -171,22 +172,29 @@ def field_problem(detail: Any) -> tuple[str | None, str]:
     return field, f"{detail['msg'][0].lower()}{detail['msg'][1:]} (got {_shown(detail['input'])})"
 
 
-def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
-    """The first problem with its fix (one clear message reads better in the Dagster UI than a
-    pydantic dump), naming the other fields to fix too, so a file is not fixed one run at a
-    time."""
+def first_problem(
+    error: ValidationError, fix_for: Callable[[str, str], str]
+) -> tuple[str | None, str, str]:
+    """The first problem's field, what is wrong and its fix (one clear message reads better in
+    the Dagster UI than a pydantic dump), the fix naming the other fields to fix too, so a file
+    is not fixed one run at a time. `fix_for(field, pydantic error type)` words a fix."""
     first, *others = error.errors()
     field, problem = field_problem(first)
-    fix = _fix_for(field or "", first["type"])
+    fix = fix_for(field or "", first["type"])
     said = {fix}
     also = []
     for other in others:  # each with its own fix, once (not every unknown field's list again)
         name, what = field_problem(other)
-        other_fix = _fix_for(name or "", other["type"])
+        other_fix = fix_for(name or "", other["type"])
         also.append(f"field '{name}' {what}" + ("" if other_fix in said else f" ({other_fix})"))
         said.add(other_fix)
     if also:
         fix += f". Also to fix: {'; '.join(also)}"
+    return field, problem, fix
+
+
+def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
+    field, problem, fix = first_problem(error, _fix_for)
     return CharacterSpecError(character, problem, fix, field)
 
 

@@ -20,7 +20,7 @@ from chargen_resources.inbox.character_spec import (
     AspectRatio,
     ImageSize,
     NoSexagesimalLoader,
-    field_problem,
+    first_problem,
     yaml_fix,
     yaml_problem,
 )
@@ -82,10 +82,11 @@ def parse_style_spec(data: bytes, where: str = f"{STYLE_FOLDER}/style.yaml") -> 
     try:
         return StyleSpec.model_validate(loaded)
     except ValidationError as error:
-        detail = error.errors()[0]
-        field, problem = field_problem(detail)
-        if detail["type"] == "extra_forbidden":
-            fix = f"use {', '.join(StyleSpec.model_fields)}"
-        else:
-            fix = _FIXES.get(field or "", "fix the value")
+        field, problem, fix = first_problem(error, _fix_for)
         raise StyleSpecError(f"{where}: field '{field}' {problem}; {fix}") from None
+
+
+def _fix_for(field: str, error_type: str) -> str:
+    if error_type == "extra_forbidden":
+        return f"use {', '.join(StyleSpec.model_fields)}"
+    return _FIXES.get(field, "fix the value")

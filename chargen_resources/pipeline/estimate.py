@@ -11,7 +11,8 @@ compiled (its analysis would be new) as the template plus `UNKNOWN_PROMPT_EXTRA_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -201,32 +202,44 @@ def _stored(store: BlobStore, prefix: str, stage: str, character: str, model: ty
         return None
 
 
-def _in_flight(
-    ledger: Ledger,
-    stage: str,
-    model: str,
-    character: str,
-    request: Mapping[str, Any],
-    regenerate: bool = False,
-) -> bool:
-    """Whether a run would read this request's answer from another's job, live or finished
-    (its output still there), instead of paying: the run's own claim rule decides."""
-    fp = fingerprint(model, {"key": character, "request": request})
-    claim = ledger.current_claim(stage, fp)
-    if claim is None:
-        return False
-    decision = decide(
-        claim,
-        *ledger.standing(claim),
-        claimant_alive=claim.claimant.is_alive(),
-        # No run's status is known here: a claim whose pod died with its run, before it made
-        # its job, counts as in flight, though the run will find it gone and pay for it.
-        claimant_run_over=False,
-        at=datetime.now(UTC),
-        regenerate=regenerate,
-        ours_stored=False,
-    )
-    return decision in (Decision.ATTACH, Decision.WAIT)
+class _OtherRuns:
+    """Whether a run would read a request's answer from another's job, live or finished (its
+    output still there), instead of paying: the run's own claim rule decides.
+
+    `run_over(run_id)`, where Dagster's record of runs is at hand, says whether a claimant's
+    run has ended: the claim of a pod that died with its run before it made its job is then
+    counted as paid here, as the run would recover it (and pay, unless it finds that job).
+    Without it such a claim counts as in flight."""
+
+    def __init__(self, ledger: Ledger, run_over: Callable[[str], bool] | None) -> None:
+        self.ledger = ledger
+        self.run_over = functools.cache(run_over) if run_over is not None else None
+
+    def carry(
+        self, stage: str, model: str, character: str, request: Mapping[str, Any], regenerate: bool
+    ) -> bool:
+        fp = fingerprint(model, {"key": character, "request": request})
+        claim = self.ledger.current_claim(stage, fp)
+        if claim is None:
+            return False
+        job, done = self.ledger.standing(claim)
+        alive = claim.claimant.is_alive()
+        run_id = claim.claimant.run_id
+        decision = decide(
+            claim,
+            job,
+            done,
+            claimant_alive=alive,
+            claimant_run_over=alive is None
+            and (job is None or job.job_name is None)
+            and run_id is not None
+            and self.run_over is not None
+            and self.run_over(run_id),
+            at=datetime.now(UTC),
+            regenerate=regenerate,
+            ours_stored=False,
+        )
+        return decision in (Decision.ATTACH, Decision.WAIT)
 
 
 def estimate(
@@ -249,10 +262,13 @@ def estimate(
     safety_settings: Iterable[SafetySetting] = DEFAULT_SAFETY_SETTINGS,
     qa_must_pass: bool = False,
     prepared_sources: StageOutcome[SourceImages] | None = None,
+    run_over: Callable[[str], bool] | None = None,
 ) -> Estimate:
     """What a run over `keys` and `stages` would send and pay; sends and writes nothing.
     `prepared_sources`: the sketches of `keys` as the run itself normalised them, when it did
-    already (they are not normalised again here)."""
+    already (they are not normalised again here). `run_over`: whether a Dagster run has ended
+    (see `_OtherRuns`)."""
+    others = _OtherRuns(ledger, run_over)
     keys = sorted(keys)
     selected = set(stages)
     reading = ReadOnlyStore(store)
@@ -301,7 +317,7 @@ def estimate(
         request = analysis_stage.content_request(key, source)
         # As the run: the emulator's drawing is asked for anew of a real backend, never attached.
         anew = regenerate or (old is not None and not stands_for(old.backend, answering))
-        if _in_flight(ledger, analysis.stage, analysis_model, key, request, anew):
+        if others.carry(analysis.stage, analysis_model, key, request, anew):
             analysis.in_flight += 1
             continue
         prompt_tokens = text_tokens(f"Character id: {key}.") + text_tokens(ANALYSIS_INSTRUCTION)
@@ -333,7 +349,7 @@ def estimate(
                 sources[key],
                 store,
                 prefix,
-                ledger,
+                others,
                 regenerate,
                 answering,
                 qa_must_pass,
@@ -355,7 +371,7 @@ def _estimate_image(
     source: SourceImages,
     store: BlobStore,
     prefix: str,
-    ledger: Ledger,
+    others: _OtherRuns,
     regenerate: bool,
     answering: Backend | None,
     qa_must_pass: bool,
@@ -383,7 +399,7 @@ def _estimate_image(
             return None
         request = image_stage.content_request(prompt, safety)
         anew = regenerate or (old is not None and not stands_for(old.backend, answering))
-        if _in_flight(ledger, image.stage, model, key, request, anew):
+        if others.carry(image.stage, model, key, request, anew):
             image.in_flight += 1
             return None
         prompt_tokens, size = text_tokens(prompt.text), prompt.image_size

@@ -123,6 +123,10 @@ def test_a_crash_in_another_pod_is_recovered_once_dagster_failed_its_run(project
         instance.report_run_failed(crashed)  # what run monitoring does for a dead pod
     assert project.materialize(CAST[0], CAST[-1]) == 0, project.log()
     assert "being submitted by another run" not in project.log(tail=0)
+    # The retry's estimate priced them as to be paid, not as carried by the dead pod's run.
+    *_, retry_estimate = (line for line in project.log(tail=0).splitlines() if "estimate" in line)
+    assert f"send character_analysis {len(CAST)}, " in retry_estimate
+    assert "0 already in flight" in retry_estimate
     assert project.materialized_images() == set(CAST)
     billing = project.billing()
     assert billing["repeated"] == {}, billing

@@ -41,3 +41,12 @@ def test_a_ratio_not_offered_lists_the_choices_once() -> None:
         parse_style_spec(b"aspect_ratio: 7:3\n")
     told = str(refused.value)
     assert "field 'aspect_ratio' '7:3' is not supported" in told and told.count("21:9") == 1
+
+
+def test_every_wrong_field_is_named_at_once() -> None:
+    with pytest.raises(StyleSpecError) as refused:
+        parse_style_spec(b"colour: red\nimage_size: 8K\npalette: {teal: 1}\n")
+    told = str(refused.value)
+    assert "field 'colour' is not a known field" in told
+    assert "Also to fix: field 'image_size' '8K' is not supported (use one of 1K, 2K, 4K)" in told
+    assert "field 'palette'" in told

@@ -187,11 +187,15 @@ def _materialize(inbox: Path, storage: Path, emulator: RunningEmulator, **config
         )
 
 
-def test_an_image_request_another_run_is_carrying_is_in_flight_not_sent(
-    inbox: Path, tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The estimate names a request as the run fingerprints it (its sketches included), so a
-    job still carrying it is found: not priced again, not reserved against the budget."""
+def _image_job_left_running(
+    inbox: Path,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    **config: object,
+) -> Path:
+    """A run over crimson-knight that stopped while its image request was being answered (its
+    job live, or its interactive call); its storage."""
     from chargen_resources.gemini.batch_jobs import BatchJobRunner, Carriage, FinishedJob
 
     _keep_only(inbox, "crimson-knight")
@@ -206,8 +210,51 @@ def test_an_image_request_another_run_is_carrying_is_in_flight_not_sent(
 
     monkeypatch.setattr(BatchJobRunner, "wait", stopped_while_images_are_made)
     storage = tmp_path / "storage"
-    _materialize(inbox, storage, emulator)  # fails, its image job left running
+    _materialize(inbox, storage, emulator, **config)  # fails, its image job left running
+    monkeypatch.undo()
+    return storage
+
+
+def test_an_image_request_another_run_is_carrying_is_in_flight_not_sent(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimate names a request as the run fingerprints it (its sketches included), so a
+    job still carrying it is found: not priced again, not reserved against the budget."""
+    storage = _image_job_left_running(inbox, tmp_path, emulator, monkeypatch)
     _, image = _estimate(inbox, storage).stages
+    assert (image.send, image.in_flight) == (0, 1)
+
+
+def test_a_claim_whose_run_dagster_ended_before_its_job_existed_is_priced_as_paid(
+    inbox: Path, tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pod that died between claiming and recording its job left a claim that is another
+    host's: once Dagster has ended that run, the run recovers the claim and pays (no job to
+    find), so the estimate prices it; without Dagster's word it is in flight for its lease."""
+    storage = _image_job_left_running(inbox, tmp_path, emulator, monkeypatch, mode="batch")
+    ledger = storage / "chargen" / "_ledger"
+    for job in ledger.glob("jobs/*.json"):
+        if json.loads(job.read_text())["stage"] == "character_image":
+            job.unlink()  # never recorded: the pod died before
+    claimed_by = set()
+    for path in ledger.glob("claims/character_image/**/*.json"):
+        record = json.loads(path.read_text())
+        record["claimant"]["host"] = "chargen-run-5d1c-x7k2q"  # the pod's, not this host
+        claimed_by.add(record["claimant"]["run_id"])
+        path.write_text(json.dumps(record))
+    assert len(claimed_by) == 1 and None not in claimed_by
+    asked: list[str] = []
+
+    def ended(run_id: str) -> bool:
+        asked.append(run_id)
+        return True
+
+    _, image = _estimate(inbox, storage, run_over=ended).stages
+    assert (image.send, image.in_flight) == (1, 0)
+    assert asked == list(claimed_by)
+    _, image = _estimate(inbox, storage, run_over=lambda run_id: False).stages
+    assert (image.send, image.in_flight) == (0, 1)
+    _, image = _estimate(inbox, storage).stages  # the `chargen estimate` command: no Dagster
     assert (image.send, image.in_flight) == (0, 1)
 
 
