@@ -104,7 +104,9 @@ class Estimate(BaseModel):
         unknown = self.unpriced_models()
         if not unknown:
             return None
-        which = ", ".join(f"{model} ({count} request(s))" for model, count in unknown.items())
+        which = ", ".join(
+            f"{model} ({counted(count, 'request')})" for model, count in unknown.items()
+        )
         return (
             f"no list price is recorded for {which}, so those requests are not in the cost "
             f"(chargen_resources/gemini/pricing.py prices {', '.join(sorted(PRICES))})"
@@ -112,15 +114,17 @@ class Estimate(BaseModel):
 
     def summary(self, interactive: bool) -> str:
         """One line: what would be sent, and what it would cost at this run's prices."""
-        sent = ", ".join(f"{s.stage} {s.send}" for s in self.stages) or "nothing"
-        held = sum(s.kept for s in self.stages)
+        sent = ", ".join(f"{s.stage} {s.send}" for s in self.stages)
+        total = counted(sum(s.send for s in self.stages), "request")
+        held = counted(sum(s.kept for s in self.stages), "result")
         flying = sum(s.in_flight for s in self.stages)
         price = "interactive" if interactive else "batch"
         note = self.unpriced_note()
         return (
-            f"estimate for {counted(self.characters, 'character')}: send {sent} request(s), keep {held} "
-            f"result(s), {flying} already in flight; about ${self.cost(interactive):.2f} at "
-            f"{price} prices" + (f"; {note}" if note else "")
+            f"estimate for {counted(self.characters, 'character')}: send "
+            f"{f'{sent} ({total})' if sent else 'nothing'}, keep {held}, {flying} already in "
+            f"flight; about ${self.cost(interactive):.2f} at {price} prices"
+            + (f"; {note}" if note else "")
         )
 
     def table(self) -> str:

@@ -287,8 +287,8 @@ def test_every_run_logs_its_estimate_right_after_naming_its_characters(
     ]
     named = next(i for i, line in enumerate(said) if line.startswith("5 characters (batch): "))
     assert said[named + 1].startswith(
-        "estimate for 5 characters: send character_analysis 5, character_image 5 request(s), "
-        "keep 0 result(s), 0 already in flight; about $"
+        "estimate for 5 characters: send character_analysis 5, character_image 5 (10 requests), "
+        "keep 0 results, 0 already in flight; about $"
     )
 
 

@@ -112,7 +112,7 @@ def test_an_unknown_model_is_priced_as_unknown_not_as_free(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     image_row = next(line for line in done.stdout.splitlines() if "gemini-9-image" in line)
     assert image_row.split()[-2:] == ["0.00+?", "0.00+?"]
-    assert "no list price is recorded for gemini-9-image (10 request(s))" in done.stdout
+    assert "no list price is recorded for gemini-9-image (10 requests)" in done.stdout
 
 
 def test_what_in_the_inbox_is_not_a_character_is_listed(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_requests_to_a_model_with_no_recorded_price_are_never_counted_as_free() 
     assert image.unpriced == 1 and image.batch_usd == 0
     assert priced.cost(False) == analysis.batch_usd > 0  # what is known, and no more
     assert priced.unpriced_models() == {"gemini-9": 1}
-    assert "no list price is recorded for gemini-9 (1 request(s))" in priced.summary(False)
+    assert "no list price is recorded for gemini-9 (1 request)" in priced.summary(False)
     table = priced.table()
     assert "0.00+?" in table  # the image row: not free, unknown
     assert f"{analysis.batch_usd:.2f}+?" in table.splitlines()[3]  # the total: at least this
