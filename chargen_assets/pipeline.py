@@ -25,6 +25,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.definitions.data_version import NULL_DATA_VERSION
+from dagster._core.storage.tags import BACKFILL_ID_TAG, RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
 from chargen_assets import character_image, character_prompt, source_image, stages
 from chargen_assets.partitions import characters
@@ -55,7 +56,6 @@ from chargen_resources.storage.layout import DEAD_LETTERS_DIR, beside_results
 from chargen_resources.streaming.ahead import each_ahead, worked_ahead
 from chargen_resources.words import counted, shortened
 
-BACKFILL_TAG = "dagster/backfill"
 NEVER_MADE = NULL_DATA_VERSION.value
 # The metadata entry that marks the step's failure as "some characters failed" (not a crash).
 FAILED_CHARACTERS = "failed_characters"
@@ -411,6 +411,12 @@ def character_pipeline(
 ) -> Iterator[PipelineEvent]:
     # Dagster logs the notice after the step's last event: the filter stays for the step.
     context.log.addFilter(_VerdictsWereYielded(context.assets_def.check_specs_by_output_name))
+    # Whoever launched the run and whatever the instance says (Dagster's default, or a Helm
+    # chart that does not render `retryOnAssetOrOpFailure`, retries every failed run): if this
+    # step fails, because characters failed or a stage stopped, Dagster does not retry the run
+    # (trying them again is the user's call, and may pay again); a run whose worker died, whose
+    # failure is not the step's, still is.
+    context.instance.add_run_tags(context.run.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false"})
     run = _Run(context, storage, inbox)
     keys = sorted(context.partition_keys)
     # What fails outside a stage (the store refusing the ledger or the budget, say) is told in
@@ -430,7 +436,7 @@ def _pipeline(
     context = run.context
     # Interactive only when asked, or for one character a person launched: backfills (even of
     # one partition) and sensor runs are unattended and wait for batch prices.
-    launched_by_hand = BACKFILL_TAG not in context.run.tags
+    launched_by_hand = BACKFILL_ID_TAG not in context.run.tags
     interactive = config.mode == "interactive" or (
         config.mode == "auto" and len(keys) == 1 and launched_by_hand
     )

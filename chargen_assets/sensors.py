@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG, RUN_KEY_TAG
+from dagster._core.storage.tags import RUN_KEY_TAG
 
 from chargen_assets import cast_style, character_prompt
 from chargen_assets.partitions import CHARACTERS, characters
@@ -61,11 +61,6 @@ MAX_CHARACTERS_PER_RUN = _whole_number(
 )
 # Runs a sensor launches are not interactive: even one character waits for batch prices.
 UNATTENDED_RUN_CONFIG = {"ops": {"character_pipeline": {"config": {"mode": "batch"}}}}
-# And they carry chargen's retry rule themselves, whatever the instance says (Dagster's default,
-# or a Helm chart that does not render `retryOnAssetOrOpFailure`, retries every failed run): a
-# run whose worker died is retried, one that failed because characters failed is not (trying
-# them again is the user's call, and may pay again).
-UNATTENDED_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false"}
 RANGE_START = "dagster/asset_partition_range_start"
 ESTIMATE_TAG = "chargen/estimate"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -115,7 +110,6 @@ def range_run_requests(
                 asset_selection=list(assets),
                 run_config=UNATTENDED_RUN_CONFIG,
                 tags={
-                    **UNATTENDED_TAGS,
                     RANGE_START: start,
                     RANGE_END: end,
                     "chargen/characters": str(len(keys)),
@@ -211,7 +205,7 @@ def _inbox_tick(
         # Read the new style guide; the characters it makes stale are rebuilt by
         # rebuild_stale_characters (it pays for every image), not behind the user's back.
         style_run = dg.RunRequest(
-            run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY], tags=UNATTENDED_TAGS
+            run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY]
         )
         if failed := _failed_run(context.instance, style_run.run_key):
             # Dagster would skip the same run key: say why nothing happens, once a tick.

@@ -934,3 +934,28 @@ def test_a_stale_character_whose_folder_is_gone_is_named_not_rebuilt(
         only_first = rebuild_stale_characters(context)
     assert isinstance(only_first, dg.SensorResult) and only_first.run_requests is not None
     assert len(only_first.run_requests) == 1
+
+
+def test_a_run_that_failed_of_its_characters_is_not_retried_one_whose_worker_died_is(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Under an instance that retries every failed run (Dagster's default once `run_retries` is
+    on, and what a Helm chart gives that does not render `retryOnAssetOrOpFailure`), Dagster's
+    own retry rule retries a pipeline run whose worker died, not one whose characters failed,
+    however it was launched (here by hand, with none of the sensors' settings)."""
+    from dagster._core.events import RunFailureReason
+    from dagster._core.execution.retries import auto_reexecution_should_retry_run
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "dagster.yaml").write_text(
+        "run_retries:\n  enabled: true\n  max_retries: 5\n"
+    )
+    (platform.inbox / "ember" / "character.yaml").write_text("notes: a gory executioner\n")
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        assert instance.run_retries_retry_on_asset_or_op_failure  # retries any failure
+        assert not platform.run(list(COLOURS), instance=instance).success  # ember was refused
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        assert not auto_reexecution_should_retry_run(instance, run, RunFailureReason.STEP_FAILURE)
+        for died in (RunFailureReason.UNEXPECTED_TERMINATION, RunFailureReason.RUN_WORKER_RESTART):
+            assert auto_reexecution_should_retry_run(instance, run, died)

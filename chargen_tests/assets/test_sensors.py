@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import dagster as dg
 import pytest
 
@@ -99,23 +97,3 @@ def test_the_run_size_comes_from_the_environment_and_a_wrong_one_names_itself(
         timeout=120,
     )
     assert told in (done.stdout if done.returncode == 0 else done.stderr)
-
-
-def test_a_sensors_run_is_retried_when_its_worker_died_not_when_its_characters_failed(
-    tmp_path: Path,
-) -> None:
-    """Under an instance that retries every failed run (Dagster's default once `run_retries`
-    is on, and what a Helm chart gives that does not render `retryOnAssetOrOpFailure`), Dagster's
-    own retry rule still retries a sensor's run only when it did not fail of its characters."""
-    from dagster._core.events import RunFailureReason
-    from dagster._core.execution.retries import auto_reexecution_should_retry_run
-    from dagster._core.test_utils import create_run_for_test
-
-    (tmp_path / "dagster.yaml").write_text("run_retries:\n  enabled: true\n  max_retries: 5\n")
-    (request,) = range_run_requests(["a", "b"], {"a", "b"}, [dg.AssetKey("x")], "new", str)
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        assert instance.run_retries_retry_on_asset_or_op_failure
-        run = create_run_for_test(instance, tags=request.tags, status=dg.DagsterRunStatus.FAILURE)
-        assert not auto_reexecution_should_retry_run(instance, run, RunFailureReason.STEP_FAILURE)
-        for died in (RunFailureReason.RUN_WORKER_RESTART, RunFailureReason.UNEXPECTED_TERMINATION):
-            assert auto_reexecution_should_retry_run(instance, run, died)
