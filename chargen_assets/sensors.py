@@ -18,7 +18,7 @@ from chargen_assets.storage import ChargenStorage
 from chargen_resources.characters.artifacts import NO_STYLE, DeadLetter
 from chargen_resources.gc_pause import cycle_collection_paused
 from chargen_resources.gemini.ledger import Ledger
-from chargen_resources.inbox.sensor_plan import plan_tick
+from chargen_resources.inbox.sensor_plan import TickPlan, plan_tick
 from chargen_resources.inbox.sources import (
     InboxCharacter,
     InboxScan,
@@ -201,28 +201,8 @@ def _inbox_tick(
             "materialize it by hand to try anyway"
         )
     requests = [r for r in plan.requests if r.partition_key not in held]
-    if style_changed and not requests:
-        # Read the new style guide; the characters it makes stale are rebuilt by
-        # rebuild_stale_characters (it pays for every image), not behind the user's back.
-        style_run = dg.RunRequest(
-            run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY]
-        )
-        if failed := _failed_run(context.instance, style_run.run_key):
-            # Dagster would skip the same run key: say why nothing happens, once a tick.
-            return dg.SensorResult(
-                skip_reason=(
-                    f"{STYLE_FOLDER}/ as it is now could not be read (run {failed[:8]} failed; "
-                    "its reason is in that run): fix it, and the next tick reads it again"
-                ),
-                dynamic_partitions_requests=add_requests(plan.new_partitions),
-                cursor=plan.cursor,
-            )
-        context.log.info(f"{STYLE_FOLDER}/ changed: reading the cast's style guide")
-        return dg.SensorResult(
-            run_requests=[style_run],
-            dynamic_partitions_requests=add_requests(plan.new_partitions),
-            cursor=plan.cursor,
-        )
+    if style_changed:
+        return _style_first(context, style_changed, [r.partition_key for r in requests], plan)
     if not requests and not plan.new_partitions:
         return dg.SensorResult(
             skip_reason=_with_unused(
@@ -236,14 +216,12 @@ def _inbox_tick(
     ordered = [*partitions, *plan.new_partitions]
     # Each character's request is keyed by its content: a range's key changes with its own.
     request_keys = {request.partition_key: request.run_key or "" for request in requests}
-    # A changed style guide is read first, in the same runs, before their prompts are made.
-    assets = [cast_style.KEY, *PIPELINE_KEYS] if style_changed else PIPELINE_KEYS
     runs = range_run_requests(
         ordered,
         {request.partition_key for request in requests},
-        assets,
+        PIPELINE_KEYS,
         "inbox",
-        lambda keys: "\n".join(request_keys[key] for key in keys) + (style_changed or ""),
+        lambda keys: "\n".join(request_keys[key] for key in keys),
     )
     context.log.info(
         f"{len(plan.new_partitions)} new, {len(requests)} to run in {len(runs)} run(s), "
@@ -261,6 +239,39 @@ def _inbox_tick(
 # Dagster looks new keys up with one SQL variable each: SQLite refuses more than 32,766 in one
 # statement (benchmarks/scale.py), so a first tick over a huge inbox adds them in batches.
 PARTITIONS_PER_ADD = 10_000
+
+
+def _style_first(
+    context: dg.SensorEvaluationContext, style_changed: str, waiting: list[str], plan: TickPlan
+) -> dg.SensorResult:
+    """A changed `_style/` is read in a run of its own before any prompt is made from it. The
+    new and changed characters wait: the cursor stays where it was, so a later tick asks for
+    them again once the guide is read, and one that cannot be read strands none of them. The
+    characters it makes stale are rebuilt by rebuild_stale_characters (it pays for every
+    image), not behind the user's back."""
+    style_run = dg.RunRequest(run_key=f"style@{style_changed}", asset_selection=[cast_style.KEY])
+    cursor = context.cursor if waiting else plan.cursor
+    wait = (
+        f"; {counted(len(waiting), 'new or changed character')} wait for it "
+        f"({shortened(sorted(waiting), 10)})"
+        if waiting
+        else ""
+    )
+    partitions = add_requests(plan.new_partitions)
+    if failed := _failed_run(context.instance, style_run.run_key):
+        # Dagster would skip the same run key: say why nothing happens, once a tick.
+        return dg.SensorResult(
+            skip_reason=(
+                f"{STYLE_FOLDER}/ as it is now could not be read (run {failed[:8]} failed; "
+                f"its reason is in that run): fix it, and the next tick reads it again{wait}"
+            ),
+            dynamic_partitions_requests=partitions,
+            cursor=cursor,
+        )
+    context.log.info(f"{STYLE_FOLDER}/ changed: reading the cast's style guide first{wait}")
+    return dg.SensorResult(
+        run_requests=[style_run], dynamic_partitions_requests=partitions, cursor=cursor
+    )
 
 
 def add_requests(new: list[str]) -> list[dg.AddDynamicPartitionsRequest]:

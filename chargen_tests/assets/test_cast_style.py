@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.definitions.data_version import StaleStatus
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._utils.test.data_versions import get_stale_status_resolver
 from PIL import Image
 
@@ -160,7 +161,11 @@ def test_the_inbox_sensor_reads_a_new_or_changed_style_guide(platform: Platform)
     assert third == []
 
 
-def test_a_changed_character_and_a_changed_style_go_in_one_run(platform: Platform) -> None:
+def test_a_changed_style_is_read_in_a_run_of_its_own_and_the_characters_follow(
+    platform: Platform,
+) -> None:
+    """The sensor's requests are valid for the definitions: first `cast_style` alone, then, once
+    it has been read, the characters that waited for it, through the whole pipeline."""
     resources = {"inbox": platform.resources_inbox(), "storage": platform.storage()}
     defs = dg.Definitions(
         assets=[cast_style, character_pipeline],
@@ -168,13 +173,23 @@ def test_a_changed_character_and_a_changed_style_go_in_one_run(platform: Platfor
         resources=platform.resources,
     )
     _add_style(platform.inbox)
-    with dg.build_sensor_context(
-        instance=platform.instance, definitions=defs, resources=resources
-    ) as context:
-        data = inbox_sensor.evaluate_tick(context)
-    (run,) = data.run_requests or []
-    assert run.asset_selection is not None and run.asset_selection[0] == dg.AssetKey("cast_style")
-    assert dg.AssetKey("character_image") in run.asset_selection
+
+    def tick(cursor: str | None) -> SensorExecutionData:
+        with dg.build_sensor_context(
+            instance=platform.instance, definitions=defs, resources=resources, cursor=cursor
+        ) as context:
+            return inbox_sensor.evaluate_tick(context)
+
+    first = tick(None)
+    for added in first.dynamic_partitions_requests or []:
+        platform.add(list(added.partition_keys))
+    (style_run,) = first.run_requests or []
+    assert style_run.asset_selection == [dg.AssetKey("cast_style")]
+    assert _read_style(platform).success
+    (characters,) = tick(first.cursor).run_requests or []
+    assert characters.asset_selection is not None
+    assert dg.AssetKey("cast_style") not in characters.asset_selection
+    assert dg.AssetKey("character_image") in characters.asset_selection
 
 
 @pytest.mark.parametrize("content", ["art_direction: x\n"])

@@ -163,13 +163,14 @@ def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
     monkeypatch.setattr(sensors, "_style_changed", counted)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(CHARACTERS, ["alpha"])
-        first = _tick(instance, inbox, None)  # alpha, with the style read first in its run
+        first = _tick(instance, inbox, None)  # the style is read first, in a run of its own
         (run,) = first.run_requests or []
-        assert run.asset_selection == [cast_style.KEY, *PIPELINE_KEYS]
+        assert run.asset_selection == [cast_style.KEY]
         # The style not read yet (its run may be queued or have failed): the next tick asks.
         again = _tick(instance, inbox, first.cursor)
         (read_style,) = again.run_requests or []
         assert read_style.asset_selection == [cast_style.KEY]
+        assert read_style.run_key == run.run_key  # Dagster launches it once
         assert len(asked) == 2
 
         style = InboxResource(local_root=str(inbox)).source().scan().style
@@ -179,8 +180,12 @@ def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
                 cast_style.KEY, tags={cast_style.INBOX_FINGERPRINT_TAG: style.fingerprint}
             )
         )
-        read = _tick(instance, inbox, again.cursor)
-        assert not read.run_requests and len(asked) == 3
+        read = _tick(instance, inbox, again.cursor)  # alpha waited for it, and now runs
+        (alpha,) = read.run_requests or []
+        assert alpha.asset_selection == PIPELINE_KEYS and alpha.partition_key_range == (
+            dg.PartitionKeyRange("alpha", "alpha")
+        )
+        assert len(asked) == 3
         quiet = _tick(instance, inbox, read.cursor)  # read from this very inbox: settled
         assert not quiet.run_requests and len(asked) == 3
         assert quiet.skip_reason is not None
@@ -233,3 +238,52 @@ def test_a_style_guide_whose_run_failed_is_said_once_a_tick_not_asked_again(
         told = after.skip_reason.skip_message or ""
         assert told.startswith("_style/ as it is now could not be read")
         assert failed.run_id[:8] in told
+
+
+def test_a_character_dropped_while_the_style_guide_cannot_be_read_is_made_once_it_is_fixed(
+    tmp_path: Path,
+) -> None:
+    """A newcomer broke style.yaml, dropped a character, then fixed style.yaml: the character
+    waited for the guide instead of going down with it in one run, and is asked for once the
+    fixed guide has been read."""
+    inbox = tmp_path / "inbox"
+    _sketch(inbox / "alpha" / "a.png", (10, 20, 30))
+    (inbox / "_style").mkdir()
+    (inbox / "_style" / "style.yaml").write_text("aspect_ratio: 7:3\n")  # not a ratio offered
+    resources = {
+        "inbox": InboxResource(local_root=str(inbox)),
+        "storage": ChargenStorage(local_root=str(tmp_path / "storage")),
+    }
+
+    def read_style(run_key: str | None) -> bool:
+        """The style run the daemon launches for this run key."""
+        return dg.materialize(
+            [cast_style.cast_style],
+            instance=instance,
+            resources=resources,
+            tags={"dagster/run_key": run_key or ""},
+            raise_on_error=False,
+        ).success
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, inbox, None)
+        (added,) = first.dynamic_partitions_requests or []
+        instance.add_dynamic_partitions(CHARACTERS, list(added.partition_keys))
+        (style_run,) = first.run_requests or []
+        assert style_run.asset_selection == [cast_style.KEY]  # alpha is not in it
+        assert not read_style(style_run.run_key)
+        stuck = _tick(instance, inbox, first.cursor)
+        assert not stuck.run_requests and stuck.skip_reason is not None
+        told = stuck.skip_reason.skip_message or ""
+        assert told.startswith("_style/ as it is now could not be read")
+        assert told.endswith("; 1 new or changed character wait for it (alpha)")
+
+        (inbox / "_style" / "style.yaml").write_text('aspect_ratio: "2:3"\n')  # fixed
+        fixed = _tick(instance, inbox, stuck.cursor)
+        (style_run,) = fixed.run_requests or []
+        assert style_run.asset_selection == [cast_style.KEY]
+        assert read_style(style_run.run_key)
+        made = _tick(instance, inbox, fixed.cursor)
+        (alpha,) = made.run_requests or []
+        assert alpha.asset_selection == PIPELINE_KEYS
+        assert alpha.partition_key_range == dg.PartitionKeyRange("alpha", "alpha")
