@@ -53,9 +53,22 @@ def test_compose_helm_and_image_run_the_production_profile() -> None:
     assert launcher["config"]["network"] == compose["networks"]["chargen"]["name"]
     # MinIO starts empty: a one-shot service makes the bucket, and the S3 API is published so
     # sketches can be put in the inbox from the host.
-    bucket = env["CHARGEN_INBOX"].removeprefix("s3://").split("/")[0]
+    bucket = _default(env["CHARGEN_INBOX"]).removeprefix("s3://").split("/")[0]
+    assert _default(env["CHARGEN_STORAGE"]).startswith(f"s3://{bucket}/")
     assert f"mb --ignore-existing minio/{bucket}" in services["bucket"]["entrypoint"]
-    assert "${MINIO_API_PORT:-9000}:9000" in services["minio"]["ports"]
+    # Published on loopback unless asked: the UI has no login and launches paid runs.
+    assert (
+        "${CHARGEN_BIND_ADDRESS:-127.0.0.1}:${MINIO_API_PORT:-9000}:9000"
+        in (services["minio"]["ports"])
+    )
+    assert services["webserver"]["ports"] == [
+        "${CHARGEN_BIND_ADDRESS:-127.0.0.1}:${CHARGEN_UI_PORT:-3000}:3000"
+    ]
+    # chargen's S3 keys are MinIO's root user: one pair to set, for MinIO or for AWS.
+    assert services["minio"]["environment"]["MINIO_ROOT_USER"] == env["AWS_ACCESS_KEY_ID"]
+    assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == env["AWS_SECRET_ACCESS_KEY"]
+    # Unset, the MinIO service; set and empty (`${VAR-default}`, no colon), AWS S3.
+    assert env["CHARGEN_S3_ENDPOINT_URL"] == "${CHARGEN_S3_ENDPOINT_URL-http://minio:9000}"
     assert env["GEMINI_API_KEY"].startswith("${GEMINI_API_KEY:?")  # compose refuses without it
     values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
@@ -94,3 +107,8 @@ def test_the_image_installs_the_versions_the_tests_ran_with() -> None:
             assert metadata.version(name) == version, name
     readme = (DEPLOY.parent / "README.md").read_text()
     assert f"dagster/dagster --version {pinned['dagster']} " in readme
+
+
+def _default(value: str) -> str:
+    """The default of a compose file's `${VARIABLE:-default}`, or the value itself."""
+    return value.split(":-", 1)[1].removesuffix("}") if value.startswith("${") else value
