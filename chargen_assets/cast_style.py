@@ -14,6 +14,7 @@ from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpecError
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.style_stage import StyleError, prepare_style
+from chargen_resources.words import counted
 
 KEY = dg.AssetKey(stage_names.STYLE)
 CODE_VERSION = "style-v1"
@@ -53,7 +54,7 @@ def cast_style(
     for warning in left_out:  # as a character's folder says of its own
         context.log.warning(f"cast_style: {warning}")
     context.log.info(
-        f"cast style: {len(style.images)} style images, art direction {style.spec.art_direction!r}"
+        f"cast style: {counted(len(style.images), 'style image')}, art direction {style.spec.art_direction!r}"
         if style.present
         else f"no {STYLE_FOLDER}/ folder"
     )

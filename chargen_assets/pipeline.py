@@ -518,7 +518,7 @@ def _pipeline(
     finally:
         context.log.info(
             f"paid this run: about ${run.paid_usd:.3f} for {counted(run.paid_requests, 'request')}; "
-            f"{run.kept_results} results kept or read from other runs' jobs at no cost"
+            f"{counted(run.kept_results, 'result')} kept or read from other runs' jobs at no cost"
         )
         # On the run itself (its tags), so the Runs page shows what each run cost.
         context.instance.add_run_tags(

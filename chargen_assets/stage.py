@@ -159,8 +159,8 @@ class StageRun:
                 drawings.add(k)
         if kept:
             self.log.info(
-                f"{key.to_user_string()}: {counted(len(kept), 'character')} unchanged since their last "
-                f"result, kept without a new request: {', '.join(sorted(kept))}"
+                f"{key.to_user_string()}: {counted(len(kept), 'character')} unchanged since the "
+                f"last result, kept without a new request: {', '.join(sorted(kept))}"
             )
         return kept
 

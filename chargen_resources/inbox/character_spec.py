@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, get_args
 
 import yaml
@@ -56,8 +57,11 @@ class CharacterSpecError(ValueError):
         self.field = field
         self.problem = problem
         self.fix = fix
-        where = f"field '{field}'" if field else "file"
-        super().__init__(f"character '{character}': character.yaml {where}: {problem}. {fix}")
+        where = f" field '{field}'" if field else ""
+        ending = "" if fix.endswith((".", "?")) else "."
+        super().__init__(
+            f"character '{character}': character.yaml{where}: {problem}. {fix}{ending}"
+        )
 
 
 class NotPlainYaml(yaml.MarkedYAMLError):
@@ -136,6 +140,12 @@ NoSexagesimalLoader.add_implicit_resolver(
 _ALLOWED_FIELDS = tuple(CharacterSpec.model_fields)
 
 
+def closest(field: str, allowed: Sequence[str]) -> str | None:
+    """The field a misspelt one was likely meant to be ('aspect_ration': 'aspect_ratio')."""
+    close = difflib.get_close_matches(field, allowed, n=1)
+    return close[0] if close else None
+
+
 def _fix_for(field: str, error_type: str) -> str:
     if error_type == "extra_forbidden":
         return f"Remove it or use one of: {', '.join(_ALLOWED_FIELDS)}"
@@ -173,28 +183,36 @@ def field_problem(detail: Any) -> tuple[str | None, str]:
 
 
 def first_problem(
-    error: ValidationError, fix_for: Callable[[str, str], str]
+    error: ValidationError, fix_for: Callable[[str, str], str], fields: Sequence[str]
 ) -> tuple[str | None, str, str]:
     """The first problem's field, what is wrong and its fix (one clear message reads better in
     the Dagster UI than a pydantic dump), the fix naming the other fields to fix too, so a file
-    is not fixed one run at a time. `fix_for(field, pydantic error type)` words a fix."""
+    is not fixed one run at a time. `fix_for(field, pydantic error type)` words a fix; an
+    unknown field close to one of `fields` is asked about."""
+
+    def problem(detail: Any) -> tuple[str | None, str]:
+        field, what = field_problem(detail)
+        meant = closest(field or "", fields) if detail["type"] == "extra_forbidden" else None
+        return field, what + (f" (did you mean '{meant}'?)" if meant else "")
+
     first, *others = error.errors()
-    field, problem = field_problem(first)
+    field, what = problem(first)
     fix = fix_for(field or "", first["type"])
     said = {fix}
     also = []
     for other in others:  # each with its own fix, once (not every unknown field's list again)
-        name, what = field_problem(other)
+        name, wrong = problem(other)
         other_fix = fix_for(name or "", other["type"])
-        also.append(f"field '{name}' {what}" + ("" if other_fix in said else f" ({other_fix})"))
+        told = "" if other_fix in said else f" ({other_fix[:1].lower()}{other_fix[1:]})"
+        also.append(f"field '{name}' {wrong}{told}")
         said.add(other_fix)
     if also:
         fix += f". Also to fix: {'; '.join(also)}"
-    return field, problem, fix
+    return field, what, fix
 
 
 def _spec_error(error: ValidationError, character: str) -> CharacterSpecError:
-    field, problem, fix = first_problem(error, _fix_for)
+    field, problem, fix = first_problem(error, _fix_for, _ALLOWED_FIELDS)
     return CharacterSpecError(character, problem, fix, field)
 
 

@@ -82,7 +82,7 @@ def parse_style_spec(data: bytes, where: str = f"{STYLE_FOLDER}/style.yaml") -> 
     try:
         return StyleSpec.model_validate(loaded)
     except ValidationError as error:
-        field, problem, fix = first_problem(error, _fix_for)
+        field, problem, fix = first_problem(error, _fix_for, tuple(StyleSpec.model_fields))
         raise StyleSpecError(f"{where}: field '{field}' {problem}; {fix}") from None
 
 

@@ -157,8 +157,23 @@ def test_every_wrong_field_is_named_so_a_file_is_fixed_in_one_go() -> None:
     assert refused.value.field == "image_size" and "Use one of 1K, 2K, 4K" in told
     assert "Also to fix: field 'colour' is not a known field" in told
     assert "field 'feedbak' is not a known field" in told
-    assert told.count("Remove it or use one of") == 1  # each fix said once
+    assert told.lower().count("remove it or use one of") == 1  # each fix said once
     # A later wrong value says what to use too, not only the first.
     with pytest.raises(CharacterSpecError) as refused:
         parse_character_spec(b"aspect_ratio: '7:3'\nimage_size: 3K\n", "hero")
-    assert "field 'image_size' '3K' is not supported (Use one of 1K, 2K, 4K)" in str(refused.value)
+    told = str(refused.value)
+    assert "field 'image_size' '3K' is not supported (use one of 1K, 2K, 4K)." in told
+
+
+def test_a_misspelt_field_is_asked_about_and_a_broken_file_named_plainly() -> None:
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"aspect_ration: '2:3'\nfeedbak: x\n", "hero")
+    told = str(refused.value)
+    assert told.startswith(
+        "character 'hero': character.yaml field 'aspect_ration': is not a known field (did you "
+        "mean 'aspect_ratio'?). Remove it or use one of: "
+    )
+    assert "field 'feedbak' is not a known field (did you mean 'feedback'?)." in told
+    with pytest.raises(CharacterSpecError) as refused:
+        parse_character_spec(b"notes: [\n", "hero")
+    assert str(refused.value).startswith("character 'hero': character.yaml: is not valid YAML")

@@ -50,3 +50,11 @@ def test_every_wrong_field_is_named_at_once() -> None:
     assert "field 'colour' is not a known field" in told
     assert "Also to fix: field 'image_size' '8K' is not supported (use one of 1K, 2K, 4K)" in told
     assert "field 'palette'" in told
+
+
+def test_a_misspelt_field_is_asked_about() -> None:
+    with pytest.raises(StyleSpecError) as refused:
+        parse_style_spec(b"art_directon: ink\n")
+    assert "field 'art_directon' is not a known field (did you mean 'art_direction'?); use " in (
+        str(refused.value)
+    )
