@@ -1,6 +1,6 @@
 """`chargen estimate`: what materializing the characters would send and cost, sending nothing.
 
-It reads the inbox and the results store the platform uses (CHARGEN_INBOX or ``--inbox``,
+It reads the inbox and the results store the platform uses (CHARGEN_INBOX or --inbox,
 CHARGEN_STORAGE, CHARGEN_S3_ENDPOINT_URL), makes the decisions a run would make, and prints a
 table per stage: requests to send, results kept, requests already in flight, and the cost at
 batch and at interactive prices. Nothing is written anywhere and no request reaches Gemini.
@@ -198,7 +198,10 @@ def add_estimate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         default=",".join(STAGES),
         help="comma-separated stages, as in `dagster asset materialize --select`",
     )
-    parser.add_argument("--characters", help="comma-separated partition keys (default: all)")
+    parser.add_argument(
+        "--characters",
+        help="comma-separated partition keys or folder names as written (default: all)",
+    )
     parser.add_argument("--analysis-model", default=DEFAULT_ANALYSIS_MODEL)
     parser.add_argument("--image-model", default=DEFAULT_IMAGE_MODEL)
     parser.add_argument("--aspect-ratio", default="9:16", choices=get_args(AspectRatio))

@@ -159,8 +159,10 @@ class Estimate(BaseModel):
 
 
 def _cost_cell(usd: float, unpriced: int, width: int) -> str:
-    """A cost column: the sum, marked when requests of an unknown price are left out."""
-    return f"{usd:.2f}{'+?' if unpriced else ''}".rjust(width)
+    """A cost column: the sum, marked when requests of an unknown price are left out. Cents,
+    and tenths of a cent under a dollar: a request or two costs less than a cent."""
+    digits = 3 if 0 < usd < 1 else 2
+    return f"{usd:.{digits}f}{'+?' if unpriced else ''}".rjust(width)
 
 
 class ReadOnlyStore:

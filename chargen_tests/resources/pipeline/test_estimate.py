@@ -123,7 +123,7 @@ def test_requests_to_a_model_with_no_recorded_price_are_never_counted_as_free() 
     assert "no list price is recorded for gemini-9 (1 request)" in priced.summary(False)
     table = priced.table()
     assert "0.00+?" in table  # the image row: not free, unknown
-    assert f"{analysis.batch_usd:.2f}+?" in table.splitlines()[3]  # the total: at least this
+    assert f"{analysis.batch_usd:.3f}+?" in table.splitlines()[3]  # the total: at least this
     assert Estimate(characters=1, stages=[analysis]).unpriced_note() is None
 
 
@@ -333,3 +333,11 @@ def test_an_answer_a_finished_job_still_holds_is_priced_as_read_back_not_sent(
     assert _billing(emulator)["paid"] == paid_before  # the run read it back, as priced
     again = store.read_artifact("character_image", "crimson-knight", GeneratedImage)
     assert again.prompt_hash == record.prompt_hash
+
+
+def test_a_cost_under_a_dollar_shows_tenths_of_a_cent() -> None:
+    """One analysis request costs a fraction of a cent: it is not shown as free."""
+    from chargen_resources.pipeline.estimate import _cost_cell
+
+    assert _cost_cell(0.0012, 0, 9) == "    0.001"
+    assert _cost_cell(0.0, 0, 9) == "     0.00" and _cost_cell(12.345, 1, 9) == "  12.35+?"
