@@ -140,7 +140,7 @@ NoSexagesimalLoader.add_implicit_resolver(
 _ALLOWED_FIELDS = tuple(CharacterSpec.model_fields)
 
 
-def closest(field: str, allowed: Sequence[str]) -> str | None:
+def _closest(field: str, allowed: Sequence[str]) -> str | None:
     """The field a misspelt one was likely meant to be ('aspect_ration': 'aspect_ratio')."""
     close = difflib.get_close_matches(field, allowed, n=1)
     return close[0] if close else None
@@ -192,7 +192,7 @@ def first_problem(
 
     def problem(detail: Any) -> tuple[str | None, str]:
         field, what = field_problem(detail)
-        meant = closest(field or "", fields) if detail["type"] == "extra_forbidden" else None
+        meant = _closest(field or "", fields) if detail["type"] == "extra_forbidden" else None
         return field, what + (f" (did you mean '{meant}'?)" if meant else "")
 
     first, *others = error.errors()
