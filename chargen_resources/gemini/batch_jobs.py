@@ -32,7 +32,7 @@ import httpx2
 from google import genai
 from google.genai import errors, types
 
-from chargen_resources.gemini.claims import Decision, decide
+from chargen_resources.gemini.claims import Decision, decide, run_over_decides
 from chargen_resources.gemini.crash_points import crash_point
 from chargen_resources.gemini.ledger import (
     INTERACTIVE_CARRIER_PREFIX,
@@ -445,16 +445,12 @@ class BatchJobRunner:
                     and done.at >= regenerate_since
                 )
                 alive = current.claimant.is_alive()
-                # Dagster is asked only where `decide` reads the answer: a claim on another
-                # host whose job is not recorded (not for each claim attached to a live job).
-                unrecorded = job is None or job.job_name is None
                 decision = decide(
                     current,
                     job,
                     done,
                     claimant_alive=alive,
-                    claimant_run_over=alive is None
-                    and unrecorded
+                    claimant_run_over=run_over_decides(job, alive)
                     and self._run_over(current.claimant),
                     at=datetime.now(UTC),
                     regenerate=regenerate and not ours_already,

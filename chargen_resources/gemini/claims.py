@@ -36,6 +36,12 @@ class Decision(Enum):
     KEPT = "kept"
 
 
+def run_over_decides(job: JobRecord | None, claimant_alive: bool | None) -> bool:
+    """Whether `decide` reads `claimant_run_over`: only for a claim on another host whose job
+    is not recorded, so Dagster is asked about those alone."""
+    return claimant_alive is None and (job is None or job.job_name is None)
+
+
 def decide(
     claim: Claim,
     job: JobRecord | None,

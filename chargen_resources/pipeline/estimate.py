@@ -36,7 +36,7 @@ from chargen_resources.characters.requests import (
     DEFAULT_SAFETY_SETTINGS,
     SafetySetting,
 )
-from chargen_resources.gemini.claims import Decision, decide
+from chargen_resources.gemini.claims import Decision, decide, run_over_decides
 from chargen_resources.gemini.ledger import Ledger, fingerprint
 from chargen_resources.gemini.pricing import PRICES, estimate_cost
 from chargen_resources.gemini.tokens import input_image_tokens, output_image_tokens, text_tokens
@@ -236,8 +236,7 @@ class _OtherRuns:
             job,
             done,
             claimant_alive=alive,
-            claimant_run_over=alive is None
-            and (job is None or job.job_name is None)
+            claimant_run_over=run_over_decides(job, alive)
             and run_id is not None
             and self.run_over is not None
             and self.run_over(run_id),
