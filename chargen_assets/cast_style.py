@@ -13,7 +13,11 @@ from chargen_assets.storage import ChargenStorage
 from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.style_spec import STYLE_FOLDER, StyleSpecError
 from chargen_resources.pipeline import stage_names
-from chargen_resources.pipeline.style_stage import StyleError, prepare_style
+from chargen_resources.pipeline.style_stage import (
+    MAX_STYLE_IMAGE_SIDE,
+    StyleError,
+    prepare_style,
+)
 from chargen_resources.words import counted
 
 KEY = dg.AssetKey(stage_names.STYLE)
@@ -21,7 +25,6 @@ CODE_VERSION = "style-v1"
 # The inbox fingerprint of `_style/` it was made from: the inbox sensor compares it.
 INBOX_FINGERPRINT_TAG = "chargen/style_fingerprint"
 NO_FOLDER = "none"  # the tag's value when the inbox has no _style/ folder
-MAX_STYLE_IMAGE_SIDE = 2048
 
 
 @dg.asset(

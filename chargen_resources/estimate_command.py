@@ -141,8 +141,9 @@ def _estimate(arguments: argparse.Namespace) -> int:
             aspect_ratio=arguments.aspect_ratio,
             image_size=arguments.image_size,
             regenerate=arguments.regenerate,
+            unread_style=True,
         )
-    except StyleError as error:  # a _style/ folder the cast_style asset has not read yet
+    except StyleError as error:  # a _style/ folder that cannot be read
         print(f"chargen estimate: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(

@@ -46,7 +46,7 @@ from chargen_resources.pipeline.outcomes import StageOutcome, unnamed
 from chargen_resources.pipeline.packed import PackedModels, only
 from chargen_resources.pipeline.prompt_stage import compile_prompts
 from chargen_resources.pipeline.source_stage import prepare_sources
-from chargen_resources.pipeline.style_stage import stored_style
+from chargen_resources.pipeline.style_stage import stored_style, style_to_price
 from chargen_resources.storage.blob_store import BlobNotFoundError, BlobStore
 from chargen_resources.storage.documents import get_model
 from chargen_resources.storage.layout import artifact_key
@@ -86,6 +86,8 @@ class Estimate(BaseModel):
     characters: int
     stages: list[StageEstimate]
     unreadable: dict[str, str] = {}  # characters whose input fails (nothing would be sent)
+    # Set when priced with an inbox `_style/` that cast_style has not read yet: what changed.
+    unread_style: str | None = None
 
     def cost(self, interactive: bool) -> float:
         """The priced requests' cost (see `unpriced_models` for the ones left out)."""
@@ -155,6 +157,11 @@ class Estimate(BaseModel):
                 rows.append(f"{s.stage} not sent: {character}: {unnamed(reason, character)}")
         if note := self.unpriced_note():
             rows.append(f"+?: {note}")
+        if self.unread_style:
+            rows.append(
+                f"style: {self.unread_style}; priced with it as the inbox has it now. Runs wait "
+                "for cast_style to read it (the inbox sensor launches that first)."
+            )
         return "\n".join(rows)
 
 
@@ -268,11 +275,13 @@ def estimate(
     qa_must_pass: bool = False,
     prepared_sources: StageOutcome[SourceImages] | None = None,
     run_over: Callable[[str], bool] | None = None,
+    unread_style: bool = False,
 ) -> Estimate:
     """What a run over `keys` and `stages` would send and pay; sends and writes nothing.
     `prepared_sources`: the sketches of `keys` as the run itself normalised them, when it did
     already (they are not normalised again here). `run_over`: whether a Dagster run has ended
-    (see `_OtherRuns`)."""
+    (see `_OtherRuns`). `unread_style`: price a `_style/` that cast_style has not read yet as
+    the inbox has it (the runs after it will), instead of refusing as a run does."""
     others = _OtherRuns(ledger, run_over)
     keys = sorted(keys)
     selected = set(stages)
@@ -293,7 +302,12 @@ def estimate(
         unreadable.update(  # as the run says of them
             {k: not_materialized(stage_names.SOURCE) for k in keys if k not in sources}
         )
-    style = stored_style(store, prefix, inbox) if stage_names.IMAGE in selected else None
+    style, style_unread = None, None
+    if stage_names.IMAGE in selected:
+        if unread_style:
+            style, style_unread = style_to_price(store, prefix, inbox, reading)
+        else:
+            style = stored_style(store, prefix, inbox)
     if style is not None:  # as the run: a character whose image could never be asked for
         imaged = [
             k
@@ -366,7 +380,9 @@ def estimate(
             if refused is not None:
                 image.refused[key] = refused
     result = [s for s in (analysis, image) if s.stage in selected]
-    return Estimate(characters=len(keys), stages=result, unreadable=unreadable)
+    return Estimate(
+        characters=len(keys), stages=result, unreadable=unreadable, unread_style=style_unread
+    )
 
 
 def _estimate_image(

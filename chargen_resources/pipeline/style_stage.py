@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chargen_resources.characters.artifacts import CastStyle
+from chargen_resources.inbox.images import SourceImageError
 from chargen_resources.inbox.sources import InboxCharacter, InboxSource, SkipKind
 from chargen_resources.inbox.style_spec import (
     STYLE_FOLDER,
@@ -17,6 +18,8 @@ from chargen_resources.storage.documents import get_model
 from chargen_resources.storage.layout import artifact_key, artifact_stem
 
 STAGE = stage_names.STYLE
+# Style images are art direction, not figures to follow: this is plenty.
+MAX_STYLE_IMAGE_SIDE = 2048
 
 
 def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle:
@@ -24,18 +27,40 @@ def stored_style(store: BlobStore, prefix: str, inbox: InboxSource) -> CastStyle
     A `_style/` folder that was never read, or changed, added or removed since it was, is the
     user's to materialize first, said plainly: prompts made from the old guide would be paid for
     and then be stale at once."""
-    try:
-        stored: CastStyle | None = get_model(
-            store, artifact_key(prefix, STAGE, None, "json"), CastStyle
-        )
-    except BlobNotFoundError:
-        stored = None
+    stored = _stored_guide(store, prefix)
     folder = inbox.style()
     if (problem := style_out_of_date(stored, folder)) is not None:
         if (unreadable := _spec_problem(folder, inbox)) is not None:
             raise StyleError(f"{problem}, and cannot be read as it is: {unreadable}")
         raise StyleError(f"{problem}; {MATERIALIZE_STYLE}")
     return stored or CastStyle()
+
+
+def style_to_price(
+    store: BlobStore, prefix: str, inbox: InboxSource, reading: BlobStore
+) -> tuple[CastStyle, str | None]:
+    """The guide the next runs will use, for an estimate: the stored one while it is up to
+    date; else `_style/` as the inbox has it now, read into `reading` (a store that keeps
+    nothing), with what is out of date: runs wait for cast_style to read it, and then send what
+    it gives. A folder that cannot be read raises StyleError, as a run would."""
+    stored = _stored_guide(store, prefix)
+    folder = inbox.style()
+    if (problem := style_out_of_date(stored, folder)) is None:
+        return stored or CastStyle(), None
+    try:
+        style = prepare_style(folder, inbox, reading, prefix, MAX_STYLE_IMAGE_SIDE)
+    except (StyleSpecError, StyleError, SourceImageError) as error:
+        raise StyleError(
+            f"{problem}, and cannot be read as it is: {error}; fix it, then materialize cast_style"
+        ) from None
+    return style, problem
+
+
+def _stored_guide(store: BlobStore, prefix: str) -> CastStyle | None:
+    try:
+        return get_model(store, artifact_key(prefix, STAGE, None, "json"), CastStyle)
+    except BlobNotFoundError:
+        return None
 
 
 # What to do when the stored guide is out of date, in the UI and from the command line.

@@ -74,14 +74,23 @@ def test_a_character_can_be_named_by_its_folder_as_written(tmp_path: Path) -> No
     assert "character_analysis would send: mon-heros-" in done.stdout
 
 
-def test_a_style_folder_not_read_yet_is_said_plainly(tmp_path: Path) -> None:
+def test_a_style_folder_not_read_yet_is_priced_as_the_inbox_has_it(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     shutil.copytree(REPO / "samples" / "inbox" / "ink-ronin", inbox / "ink-ronin")
     shutil.copytree(REPO / "samples" / "style", inbox / "_style")
-    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(tmp_path / "storage")})
-    assert done.returncode == 2, done.stderr
+    storage = tmp_path / "storage"
+    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(storage)})
+    assert done.returncode == 0, done.stderr
+    assert "style: the inbox has a _style/ folder but cast_style has not been materialized " in (
+        done.stdout
+    )
+    assert "priced with it as the inbox has it now" in done.stdout
+    assert not storage.exists()  # the guide was read for the price, not stored
+    (inbox / "_style" / "style.yaml").write_text("palette: [teal\n")
+    done = _estimate("--inbox", str(inbox), env={"CHARGEN_STORAGE": str(storage)})
+    assert done.returncode == 2, done.stdout
     assert done.stderr.startswith("chargen estimate: the inbox has a _style/ folder but")
-    assert "Traceback" not in done.stderr
+    assert "cannot be read as it is" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_s3_inbox_without_credentials_is_said_plainly(tmp_path: Path) -> None:

@@ -5,7 +5,13 @@ from PIL import Image
 
 from chargen_resources.characters.artifacts import NO_STYLE, CastStyle
 from chargen_resources.inbox.sources import LocalInbox
-from chargen_resources.pipeline.style_stage import StyleError, prepare_style, stored_style
+from chargen_resources.pipeline.estimate import ReadOnlyStore
+from chargen_resources.pipeline.style_stage import (
+    StyleError,
+    prepare_style,
+    stored_style,
+    style_to_price,
+)
 from chargen_resources.storage.blob_store import LocalBlobStore
 from chargen_resources.storage.documents import put_model
 from chargen_resources.storage.layout import artifact_key
@@ -110,3 +116,36 @@ def test_a_stale_guide_whose_folder_cannot_be_read_names_the_file_and_the_cause(
     (tmp_path / "inbox" / "_style" / "style.yaml").write_text("art_direction: pencil\n")
     with pytest.raises(StyleError, match=r"dagster asset materialize .* --select cast_style"):
         stored_style(store, "chargen", inbox)
+
+
+def test_an_estimate_prices_a_changed_folder_as_the_inbox_has_it_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    """A run refuses a guide cast_style has not read; an estimate prices what the runs after
+    cast_style will send, and says so."""
+    root = tmp_path / "inbox"
+    inbox = _inbox(root, style=True)
+    store = LocalBlobStore(tmp_path / "store")
+    style, unread = style_to_price(store, "chargen", inbox, ReadOnlyStore(store))
+    assert unread == "the inbox has a _style/ folder but cast_style has not been materialized yet"
+    assert style.spec.art_direction == "ink and wash" and len(style.images) == 1
+    assert not (tmp_path / "store").exists()  # read, normalised, and nothing kept
+    put_model(
+        store,
+        artifact_key("chargen", "cast_style", None, "json"),
+        prepare_style(inbox.style(), inbox, store, "chargen", 2048),
+    )
+    assert style_to_price(store, "chargen", inbox, ReadOnlyStore(store)) == (
+        stored_style(store, "chargen", inbox),
+        None,
+    )
+    (root / "_style" / "style.yaml").write_text("art_direction: charcoal\n")
+    style, unread = style_to_price(store, "chargen", inbox, ReadOnlyStore(store))
+    assert style.spec.art_direction == "charcoal"
+    assert unread == "the inbox's _style/ folder changed since cast_style was read"
+    (root / "_style" / "style.yaml").write_text("palette: [teal\n")
+    with pytest.raises(StyleError) as refused:
+        style_to_price(store, "chargen", inbox, ReadOnlyStore(store))
+    told = str(refused.value)
+    assert "cannot be read as it is" in told and "_style/style.yaml" in told
+    assert told.endswith("fix it, then materialize cast_style")
