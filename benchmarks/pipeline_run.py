@@ -12,11 +12,13 @@ unchanged ticks (the first, and the median of five more); with `--in-memory-inst
 after the run, in this process. The emulator's batch clock is set to zero, so the figures are
 chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
 
-The Dagster instance keeps its event log on disk in the temporary folder (SQLite), as a run
-worker's does (`make dev`: SQLite files; production: Postgres). `--in-memory-instance` keeps it
-in this process's memory instead (`DagsterInstance.ephemeral()`), as this benchmark did before:
-that in-memory event log holds every materialization with its tags and indexes, about 85 KB per
-character, which is Dagster's storage in RAM and not the run's own memory. `--postgres` puts it
+The Dagster instance is `make dev`'s: the project's dagster.yaml in a temporary DAGSTER_HOME,
+its event log on disk (SQLite files, chargen's event log storage: each planned check row holds
+only its own character; chargen_assets/event_log_storage.py). `--in-memory-instance` keeps it
+in this process's memory instead (Dagster's ephemeral instance with chargen's in-memory event
+log), as this benchmark did before: that in-memory event log holds every materialization with
+its tags and indexes, about 85 KB per character, which is Dagster's storage in RAM and not the
+run's own memory. `--postgres` puts it
 on the production profile's storage instead (deploy/dagster.yaml's, a fresh database on the
 `.ci/postgres` server or CHARGEN_TEST_POSTGRES_URL's, dropped afterwards), as a deployment's
 run worker has it.
@@ -39,6 +41,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
 
 QUIET_TICKS = 6
 
@@ -109,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         import dagster as dg
 
         from chargen_assets.definitions import build_defs
+        from chargen_assets.event_log_storage import in_memory_instance
         from chargen_assets.partitions import CHARACTERS
         from chargen_assets.pipeline import character_pipeline
 
@@ -121,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
 
             instance_cm = postgres_instance(postgres_server(None), root / "dagster_home")
         elif args.in_memory_instance:
-            instance_cm = dg.DagsterInstance.ephemeral()
+            instance_cm = in_memory_instance()
         else:
+            # As `make dev` makes it; the child processes find it the same way.
+            shutil.copy(REPO / "dagster.yaml", root / "dagster_home" / "dagster.yaml")
+            os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
             instance_cm = dg.DagsterInstance.local_temp(str(root / "dagster_home"))
         with instance_cm as instance:
             instance.add_dynamic_partitions(CHARACTERS, names)
@@ -251,7 +260,7 @@ def create_run(
 def _in_child(option: str, home: Path, given: str = "") -> str:
     """Run this benchmark with `option` on the instance at `home` in a fresh interpreter,
     `given` on its stdin; returns the last line it prints."""
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(REPO)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline_run", option, str(home)],
         input=given,

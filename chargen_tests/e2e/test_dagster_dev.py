@@ -49,6 +49,16 @@ def _tag(run: dict[str, Any], key: str) -> str | None:
     return next((t["value"] for t in run["tags"] if t["key"] == key), None)
 
 
+@contextlib.contextmanager
+def _instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The `dagster dev` instance, opened as its processes open it: the project's dagster.yaml
+    finds its event log by DAGSTER_HOME."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+
+
 def _restore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -136,7 +146,7 @@ def test_inbox_to_images_through_webserver_and_daemon(dagster_dev: tuple[int, Pa
         runs = answer["data"]["runsOrError"]["results"]
         finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
         if runs and len(finished) == len(runs):
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with _instance(home) as instance:
                 done = set(instance.get_materialized_partitions(dg.AssetKey("character_image")))
             if done == {"amber", "basalt", "coral"}:
                 break
@@ -178,7 +188,7 @@ def test_a_ui_backfill_of_the_cast_is_one_run(dagster_dev: tuple[int, Path, Path
     while time.monotonic() < deadline:  # wait for the sensor to register the partitions
         time.sleep(3)
         try:
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with _instance(home) as instance:
                 if len(instance.get_dynamic_partitions("characters")) == 3:
                     break
         except Exception:
@@ -269,7 +279,7 @@ def test_a_killed_run_worker_is_retried_by_dagster_and_nothing_is_paid_twice(
         pipeline_runs = [r for r in runs if _tag(r, "dagster/asset_partition_range_start")]
         statuses = sorted(r["status"] for r in pipeline_runs)
         assert statuses == ["FAILURE", "SUCCESS"], runs  # the killed run, and its retry
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with _instance(home) as instance:
             done = set(instance.get_materialized_partitions(dg.AssetKey("character_image")))
         assert done == {"amber", "basalt", "coral"}
         billing = Billing(root / "emulator").summary()
