@@ -156,11 +156,15 @@ def postgres_instance(server: str, home: Path) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def sqlite_instance(home: Path) -> Iterator[Any]:
-    """Dagster's default storage: SQLite files in the instance's home (as `make dev` has)."""
+    """`make dev`'s storage: SQLite files in the instance's home, its event log chargen's
+    (the project's dagster.yaml), which finds its folder by DAGSTER_HOME."""
     import dagster as dg
 
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(yaml.safe_dump({"telemetry": {"enabled": False}}))
+    local = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    settings = {"event_log_storage": local["event_log_storage"], "telemetry": {"enabled": False}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(settings))
+    os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         yield instance
 
