@@ -164,9 +164,16 @@ def sqlite_instance(home: Path) -> Iterator[Any]:
     local = yaml.safe_load((REPO / "dagster.yaml").read_text())
     settings = {"event_log_storage": local["event_log_storage"], "telemetry": {"enabled": False}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(settings))
+    before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        yield instance
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
 
 
 _variable_limit: list[int] = []

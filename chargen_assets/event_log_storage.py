@@ -17,7 +17,7 @@ other. The production profile keeps Dagster's Postgres storage, as its Helm char
 (`CHARGEN_MAX_CHARACTERS_PER_RUN`), 15 MB of such rows a run."""
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import dagster as dg
@@ -40,10 +40,14 @@ ROWS_PER_INSERT = 500
 
 def narrowed(event: EventLogEntry, character: str) -> EventLogEntry:
     """A run's planned check event as it stands for one character's row."""
-    dagster_event = cast(dg.DagsterEvent, event.dagster_event)
-    planned = cast(AssetCheckEvaluationPlanned, dagster_event.event_specific_data)
+    dagster_event, planned = _planned(event)
     own = copy(planned, partitions_subset=DefaultPartitionsSubset({character}))
     return event._replace(dagster_event=dagster_event._replace(event_specific_data=own))
+
+
+def _planned(event: EventLogEntry) -> tuple[dg.DagsterEvent, AssetCheckEvaluationPlanned]:
+    dagster_event = cast(dg.DagsterEvent, event.dagster_event)
+    return dagster_event, cast(AssetCheckEvaluationPlanned, dagster_event.event_specific_data)
 
 
 class _OwnCharacterPlannedRows(SqlEventLogStorage):
@@ -53,38 +57,32 @@ class _OwnCharacterPlannedRows(SqlEventLogStorage):
     def _store_asset_check_evaluation_planned(
         self, event: EventLogEntry, event_id: int | None
     ) -> None:
-        dagster_event = cast(dg.DagsterEvent, event.dagster_event)
-        planned = cast(AssetCheckEvaluationPlanned, dagster_event.event_specific_data)
+        _, planned = _planned(event)
         subset = planned.partitions_subset
         if not isinstance(subset, DefaultPartitionsSubset) or len(subset) <= 1:
             super()._store_asset_check_evaluation_planned(event, event_id)
             return
+        # The columns Dagster's own planned rows have; only the character and its event differ.
+        shared = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
         characters = sorted(subset.get_partition_keys())
         with self.index_connection() as connection:
             for start in range(0, len(characters), ROWS_PER_INSERT):
-                chunk = characters[start : start + ROWS_PER_INSERT]
-                rows = list(self._planned_rows(event, event_id, planned, chunk))
+                rows = [
+                    {
+                        **shared,
+                        "partition": character,
+                        "evaluation_event": serialize_value(narrowed(event, character)),
+                    }
+                    for character in characters[start : start + ROWS_PER_INSERT]
+                ]
                 connection.execute(AssetCheckExecutionsTable.insert().values(rows))
-
-    def _planned_rows(
-        self,
-        event: EventLogEntry,
-        event_id: int | None,
-        planned: AssetCheckEvaluationPlanned,
-        characters: list[str],
-    ) -> Iterator[dict[str, Any]]:
-        """The columns Dagster's own planned rows have, each with its character's event."""
-        for character in characters:
-            yield {
-                "asset_key": planned.asset_key.to_string(),
-                "check_name": planned.check_name,
-                "partition": character,
-                "run_id": event.run_id,
-                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-                "evaluation_event": serialize_value(narrowed(event, character)),
-                "evaluation_event_timestamp": self._event_insert_timestamp(event),
-                "evaluation_event_storage_id": event_id,
-            }
 
 
 class ChargenSqliteEventLogStorage(_OwnCharacterPlannedRows, SqliteEventLogStorage):
