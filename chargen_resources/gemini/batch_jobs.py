@@ -22,7 +22,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -311,11 +311,19 @@ class BatchJobRunner:
         token = new_token()
         pending = list(carriage.characters_of)
         started = self.clock()
+        given_up: set[str] = set()  # our jobs taken over while we uploaded: never created
 
         def resolve(carrier_of: Mapping[str, str], fp: str) -> tuple[str, tuple[str, Claim]]:
             anew = regenerate or any(c in resend for c in carriage.characters_of[fp])
             return fp, self._resolve(
-                carriage, fp, carrier_of[fp], claimant, anew, ours_stored, regenerate_since
+                carriage,
+                fp,
+                carrier_of[fp],
+                claimant,
+                anew,
+                ours_stored,
+                regenerate_since,
+                given_up=given_up,
             )
 
         for attempt in itertools.count():
@@ -352,6 +360,7 @@ class BatchJobRunner:
                     self.ledger.forget_job(carrier)
             for carrier, claims in owned.items():
                 if not self._submit(carriage, carrier, claims, prepare):
+                    given_up.add(carrier)
                     for lost in claims:  # decide again: another run carries them now
                         carriage.paid_here.difference_update(
                             carriage.characters_of[lost.fingerprint]
@@ -428,8 +437,11 @@ class BatchJobRunner:
         regenerate: bool,
         ours_stored: Callable[[str], bool],
         regenerate_since: datetime | None = None,
+        given_up: Set[str] = frozenset(),
     ) -> tuple[str, Claim]:
-        """Claim one request, or say whose claim to attach to, or that we must wait."""
+        """Claim one request, or say whose claim to attach to, or that we must wait.
+
+        `given_up`: jobs of ours that another run took over before we created them."""
         stage = carriage.stage
         characters = carriage.characters_of[fp]
         while True:
@@ -444,7 +456,11 @@ class BatchJobRunner:
                     and regenerate_since is not None
                     and done.at >= regenerate_since
                 )
-                alive = current.claimant.is_alive()
+                # Our own claim whose job we gave up is certainly not being created: if
+                # whoever took it over has not claimed it again, we do, now, rather than
+                # wait out our own lease.
+                gone = current.carrier in given_up
+                alive = False if gone else current.claimant.is_alive()
                 decision = decide(
                     current,
                     job,

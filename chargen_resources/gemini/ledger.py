@@ -64,6 +64,17 @@ def fingerprint(model: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+def _pid_namespace() -> str | None:
+    """This process's PID namespace ("pid:[4026531836]"), None where the OS has none to show.
+
+    Containers on the host's network share its hostname, and each numbers its processes from 1:
+    only a process in the same namespace can look a claimant's pid up."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def _process_start(pid: int) -> str | None:
     """The kernel's start time of `pid` (tells a live process from a reused pid); None if gone.
     Without /proc (macOS), "" for any process that exists: alive, start time unknown."""
@@ -92,17 +103,25 @@ class Claimant(BaseModel):
     pid: int
     process_start: str | None = None
     run_id: str | None = None
+    pid_namespace: str | None = None  # None in claims written before it was recorded
 
     @classmethod
     def this_process(cls, run_id: str | None = None) -> Claimant:
         pid = os.getpid()
         return cls(
-            host=socket.gethostname(), pid=pid, process_start=_process_start(pid), run_id=run_id
+            host=socket.gethostname(),
+            pid=pid,
+            process_start=_process_start(pid),
+            run_id=run_id,
+            pid_namespace=_pid_namespace(),
         )
 
     def is_alive(self) -> bool | None:
-        """True or False on this host; None when it ran elsewhere (only its lease can tell)."""
+        """True or False where its pid can be looked up (this host, this PID namespace); None
+        when it ran elsewhere (only its lease can tell)."""
         if self.host != socket.gethostname():
+            return None
+        if self.pid_namespace is not None and self.pid_namespace != _pid_namespace():
             return None
         start = _process_start(self.pid)
         if start is None:

@@ -73,8 +73,11 @@ def production(
         "CHARGEN_MAX_RUN_COST_USD": "50",
         "CHARGEN_MONTHLY_BUDGET_USD": "",  # listed for the launcher; empty is "no budget"
     }
-    with start_production(container_instance(), env=env) as running:
-        yield running
+    try:
+        with start_production(container_instance(), env=env) as running:
+            yield running
+    finally:  # after the daemon stopped: nothing launches another meanwhile
+        container_engine.remove_run_containers()
 
 
 def test_each_run_is_a_container_and_a_killed_one_is_retried_by_run_monitoring(

@@ -559,6 +559,54 @@ def test_an_owner_past_its_lease_yields_to_the_run_that_took_its_claims_over(
     assert sorted(_read_all(runners[0], first)) == ["c0", "c1", "c2"]
 
 
+def test_a_run_whose_job_a_sweep_abandoned_mid_upload_sends_its_requests_itself(
+    genai_client: genai.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run B's sweep took run A for gone (Dagster said its run had ended) while A uploaded, and
+    abandoned A's job: A must not create it, and must not wait out its own lease either. Nobody
+    else needs these requests, so A takes its own claims over at once and sends them."""
+    real = Claimant.this_process
+    pod_a = real("run-a").model_copy(update={"host": "pod-a"})
+    ledger = Ledger(LocalBlobStore(tmp_path), "chargen")
+    sweeper = BatchJobRunner(
+        genai_client, ledger, poll=FAST, log=lambda _: None, run_id="run-b", run_over=lambda r: True
+    )
+
+    swept: list[bool] = []
+
+    def prepare_while_swept(keys: Sequence[str]) -> Prepared:
+        if not swept:  # once: B's sweep has happened; A's second upload is left alone
+            with monkeypatch.context() as patch:
+                patch.setattr(Claimant, "this_process", real)
+                sweeper.sweep("image", {})
+            swept.append(True)
+        return Prepared([BatchLine(key, _requests()[key]) for key in keys])
+
+    log: list[str] = []
+    run_a = BatchJobRunner(
+        genai_client,
+        ledger,
+        poll=PollPolicy(initial_interval=0.01, max_interval=0.05, timeout=30, claim_wait=5),
+        log=log.append,
+        run_id="run-a",
+        run_over=lambda r: False,
+    )
+    monkeypatch.setattr(Claimant, "this_process", classmethod(lambda cls, run_id=None: pod_a))
+    carriage = run_a.claim(
+        stage="image",
+        model=MODEL,
+        requests=_requests(),
+        display_name="a",
+        prepare=prepare_while_swept,
+    )
+    assert any("was taken over by another run" in message for message in log), log
+    assert not carriage.failed and not carriage.attached and len(carriage.owned_jobs) == 1
+    assert len(list(genai_client.batches.list())) == 1
+    for fp in carriage.characters_of:
+        current = ledger.current_claim("image", fp)
+        assert current is not None and current.generation == 1
+
+
 def test_a_retry_of_a_regenerating_run_does_not_regenerate_again(
     genai_client: genai.Client, tmp_path: Path
 ) -> None:

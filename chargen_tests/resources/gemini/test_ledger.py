@@ -106,6 +106,16 @@ def test_this_process_is_alive_and_a_dead_one_is_not() -> None:
     assert elsewhere.is_alive() is None  # only its lease can tell
 
 
+def test_a_claimant_in_another_pid_namespace_is_not_looked_up_here() -> None:
+    """Run containers on the host's network share its hostname and each is pid 1 inside: a
+    claimant in another container must not be judged by whatever has its pid here."""
+    other = Claimant.this_process().model_copy(update={"pid": 1, "pid_namespace": "pid:[1]"})
+    assert other.is_alive() is None
+    # Before the namespace was recorded, the host alone decided.
+    older = Claimant.this_process().model_copy(update={"pid_namespace": None})
+    assert older.is_alive() is True
+
+
 def test_a_reused_pid_is_not_taken_for_the_claimant() -> None:
     reused = Claimant.this_process().model_copy(update={"process_start": "1"})
     assert os.getpid() == reused.pid and reused.is_alive() is False
