@@ -40,22 +40,29 @@ from chargen_resources.storage.locations import (
 limit_malloc_arenas()
 
 
+def _s3_from_env() -> S3Resource:
+    return S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
+
+
 def storage_from_env() -> ChargenStorage:
     where = storage_location()
-    s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
     if where.bucket is not None:
         return ChargenStorage(
-            backend="s3", s3_bucket=where.bucket, prefix=where.path or DEFAULT_PREFIX, s3=s3
+            backend="s3",
+            s3_bucket=where.bucket,
+            prefix=where.path or DEFAULT_PREFIX,
+            s3=_s3_from_env(),
         )
-    return ChargenStorage(backend="local", local_root=where.path, s3=s3)
+    return ChargenStorage(backend="local", local_root=where.path)
 
 
 def inbox_from_env() -> InboxResource:
     where = inbox_location()
-    s3 = S3Resource(endpoint_url=os.environ.get("CHARGEN_S3_ENDPOINT_URL") or None)
     if where.bucket is not None:
-        return InboxResource(backend="s3", s3_bucket=where.bucket, s3_prefix=where.path, s3=s3)
-    return InboxResource(backend="local", local_root=where.path, s3=s3)
+        return InboxResource(
+            backend="s3", s3_bucket=where.bucket, s3_prefix=where.path, s3=_s3_from_env()
+        )
+    return InboxResource(backend="local", local_root=where.path)
 
 
 PROFILES = ("local", "production")

@@ -147,11 +147,11 @@ class InboxResource(dg.ConfigurableResource):
     local_root: str = DEFAULT_INBOX
     s3_bucket: str | None = None
     s3_prefix: str = ""
-    s3: S3Resource = Field(default_factory=S3Resource)
+    s3: S3Resource | None = None  # as ChargenStorage.s3: only for backend "s3"
 
     def source(self) -> InboxSource:
         if self.backend == "s3":
             if not self.s3_bucket:
                 raise dg.Failure("inbox backend is 's3' but no s3_bucket is configured")
-            return S3Inbox(self.s3.get_client(), self.s3_bucket, self.s3_prefix)
+            return S3Inbox((self.s3 or S3Resource()).get_client(), self.s3_bucket, self.s3_prefix)
         return LocalInbox(Path(self.local_root).resolve())

@@ -88,16 +88,11 @@ class ChargenStorage(dg.ConfigurableResource):
     local_root: str = DEFAULT_STORAGE
     s3_bucket: str | None = None
     prefix: str = DEFAULT_PREFIX
-    s3: S3Resource
+    # Only for backend "s3" (None: ambient AWS credentials and region). Left None for a local
+    # folder: Dagster builds a nested resource again on every sensor tick, at several ms each.
+    s3: S3Resource | None = None
 
     _store: BlobStore | None = PrivateAttr(default=None)
-
-    def __init__(self, **data: Any) -> None:
-        # Dagster cannot default a nested resource field itself; an unconfigured S3Resource
-        # (ambient AWS credentials and region) is only ever used with backend "s3".
-        if "s3" not in data:  # not setdefault: building an S3Resource costs a few ms per tick
-            data["s3"] = S3Resource()
-        super().__init__(**data)
 
     def store(self) -> BlobStore:
         """The BlobStore for this config, built once per resource instance."""
@@ -115,7 +110,7 @@ class ChargenStorage(dg.ConfigurableResource):
                 [],
                 None,
             )
-        return S3BlobStore(self.s3.get_client(), self.s3_bucket)
+        return S3BlobStore((self.s3 or S3Resource()).get_client(), self.s3_bucket)
 
     # --- keys -------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ def test_environment_selects_s3_and_keeps_the_key_out_of_config(
     monkeypatch.setenv("GEMINI_API_KEY", "AIza-top-secret")
     monkeypatch.setenv("CHARGEN_STORAGE", "s3://results-bucket/team/chargen")
     monkeypatch.setenv("CHARGEN_INBOX", "s3://sketch-bucket/incoming")
+    monkeypatch.setenv("CHARGEN_S3_ENDPOINT_URL", "http://minio:9000")
     defs = definitions.build_defs()
     resources = defs.resources or {}
     storage, inbox, gemini = resources["storage"], resources["inbox"], resources["gemini"]
@@ -51,8 +52,21 @@ def test_environment_selects_s3_and_keeps_the_key_out_of_config(
         "team/chargen",
     )
     assert (inbox.backend, inbox.s3_bucket, inbox.s3_prefix) == ("s3", "sketch-bucket", "incoming")
+    assert storage.s3.endpoint_url == inbox.s3.endpoint_url == "http://minio:9000"
     assert isinstance(gemini.api_key, dg.EnvVar)  # resolved at run time, never stored in config
     assert "top-secret" not in repr(gemini)
+
+
+def test_local_folders_carry_no_s3_resource(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Dagster builds every nested resource again on each sensor tick (several ms apiece): a
+    local inbox and results folder, which never use S3, carry none."""
+    monkeypatch.setenv("CHARGEN_STORAGE", str(tmp_path / "results"))
+    monkeypatch.setenv("CHARGEN_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.setenv("CHARGEN_S3_ENDPOINT_URL", "http://minio:9000")
+    resources = definitions.build_defs().resources or {}
+    assert resources["storage"].s3 is None and resources["inbox"].s3 is None
 
 
 def test_without_a_key_there_is_none_in_config(monkeypatch: pytest.MonkeyPatch) -> None:

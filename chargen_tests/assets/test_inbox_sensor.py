@@ -2,6 +2,7 @@
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,22 @@ def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
         lost = _tick(instance, inbox, None)  # a cursor Dagster did not store: planned again
         assert len(planned) == 2 and len(lost.run_requests or []) == 1
 
-        instance.delete_dynamic_partition(CHARACTERS, "beta")  # removed by hand: added again
+        # Removed by hand: a quiet tick does not read the partitions again for a few minutes;
+        # then it finds "beta" missing, and adds it back.
+        instance.delete_dynamic_partition(CHARACTERS, "beta")
+        read: list[str] = []
+        real_read = instance.get_dynamic_partitions
+
+        def reading(name: str) -> Sequence[str]:
+            read.append(name)
+            return real_read(name)
+
+        monkeypatch.setattr(instance, "get_dynamic_partitions", reading)
+        unseen = _tick(instance, inbox, again.cursor)
+        assert not unseen.dynamic_partitions_requests and read == [] and len(planned) == 2
+        monkeypatch.setattr(sensors, "PARTITIONS_RECHECK_SECONDS", 0.0)  # those minutes passed
         readded = _tick(instance, inbox, again.cursor)
+        assert read and len(planned) == 3
         (added,) = readded.dynamic_partitions_requests or []
         assert isinstance(added, dg.AddDynamicPartitionsRequest)
         assert list(added.partition_keys) == ["beta"]
