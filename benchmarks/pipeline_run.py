@@ -8,8 +8,7 @@ analysis job, one image job) with local storage, and reports wall time, peak RSS
 the process and the number of batch jobs. The inbox sensor's planning over the same folders is
 timed in a process of its own, as the daemon has the code server evaluate it: its first tick as
 the folders arrive (just drawn, before the run), and after the run its first tick again and
-unchanged ticks (the first, and the median of five more), and an unchanged tick that also reads
-the partitions again (one in ten does, to notice one deleted by hand); with `--in-memory-instance`, only
+unchanged ticks (the first, and the median of five more); with `--in-memory-instance`, only
 after the run, in this process. The emulator's batch clock is set to zero, so the figures are
 chargen's own overhead (and the emulator's rendering), not Gemini's queueing time.
 
@@ -229,10 +228,6 @@ def main(argv: list[str] | None = None) -> int:
             f"| inbox sensor, unchanged tick: first / median of the next {QUIET_TICKS - 1} | "
             f"{ticks.quiet[0] * 1000:.0f} ms / {later * 1000:.0f} ms |"
         )
-        print(
-            "| inbox sensor, unchanged tick that reads the partitions again (one in ten) | "
-            f"{ticks.rechecking * 1000:.0f} ms |"
-        )
         if catalogs:
             print(f"| character_catalog over the cast | {catalogs[0]:.1f} s |")
             print(f"| character_catalog again, nothing changed | {catalogs[1]:.1f} s |")
@@ -306,15 +301,12 @@ class Ticks:
 
     first: float
     quiet: list[float]  # unchanged ones
-    rechecking: float  # unchanged, reading the partitions again
 
 
 def _measure_ticks(instance: Any, resources: Mapping[str, Any]) -> Ticks:
-    """The inbox sensor's first tick over the cast, then QUIET_TICKS unchanged ones, then one
-    that reads the partitions again as one in ten does."""
+    """The inbox sensor's first tick over the cast, then QUIET_TICKS unchanged ones."""
     import dagster as dg
 
-    from chargen_assets import sensors
     from chargen_assets.sensors import inbox_sensor
 
     sensor_resources = {"inbox": resources["inbox"], "storage": resources["storage"]}
@@ -332,18 +324,7 @@ def _measure_ticks(instance: Any, resources: Mapping[str, Any]) -> Ticks:
             started = time.perf_counter()
             inbox_sensor(context)
             quiet_ticks.append(time.perf_counter() - started)
-    recheck_after = sensors.PARTITIONS_RECHECK_SECONDS
-    sensors.PARTITIONS_RECHECK_SECONDS = 0.0  # as if that long had passed since the last read
-    try:
-        with dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources=sensor_resources
-        ) as context:
-            started = time.perf_counter()
-            inbox_sensor(context)
-            rechecking = time.perf_counter() - started
-    finally:
-        sensors.PARTITIONS_RECHECK_SECONDS = recheck_after
-    return Ticks(first_tick, quiet_ticks, rechecking)
+    return Ticks(first_tick, quiet_ticks)
 
 
 def _measure_ticks_in_child(home: Path) -> Ticks:

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -135,14 +134,17 @@ class _Planned:
     # not change: cast_style can only be made again from that same folder (only wiping its
     # materializations by hand goes unseen until the inbox next changes).
     style_settled: bool
-    # When the partitions were last seen to hold every character (`time.monotonic()`).
-    partitions_seen: float
+    # Each quiet tick reads one page of the partitions, to notice one deleted by hand: where
+    # the next page starts (None: at the first), and the characters no page of this round held.
+    partitions_after: str | None
+    unseen: frozenset[str]
 
 
 _QUIET: list[_Planned] = []
-# A partition deleted by hand while the inbox stays unchanged is added back within this long.
-# Reading 10,000 partition keys is a fifth of a quiet tick; one tick in ten does it.
-PARTITIONS_RECHECK_SECONDS = 300.0
+# Reading all 10,000 partition keys was a fifth of a quiet tick. A page a tick: a cast up to
+# this size is checked whole every tick; 10,000 characters over ten ticks, so a partition
+# deleted by hand is added back within two rounds (ten minutes at 30 s a tick).
+PARTITIONS_PER_QUIET_TICK = 1000
 
 
 @dg.sensor(
@@ -170,7 +172,7 @@ def _with_unused(reason: str, scan: InboxScan) -> str:
 def _quiet_tick(context: dg.SensorEvaluationContext, scan: InboxScan) -> dg.SensorResult | None:
     """The skip of a tick with nothing to plan, or None when it must plan: the inbox is the
     very scan the last planned tick saw, the cursor the one it left, its style guide read, and
-    no partition deleted by hand since (read again every few minutes)."""
+    no partition deleted by hand since (a page of the partitions read per tick)."""
     quiet = _QUIET[0] if _QUIET else None
     if (
         quiet is None
@@ -179,11 +181,19 @@ def _quiet_tick(context: dg.SensorEvaluationContext, scan: InboxScan) -> dg.Sens
         or not quiet.style_settled
     ):
         return None
-    if time.monotonic() - quiet.partitions_seen >= PARTITIONS_RECHECK_SECONDS:
-        known = context.instance.get_dynamic_partitions(CHARACTERS)
-        if not quiet.characters.issubset(known):
-            return None
-        _QUIET[:] = [replace(quiet, partitions_seen=time.monotonic())]
+    page = context.instance.get_paginated_dynamic_partitions(
+        CHARACTERS,
+        limit=PARTITIONS_PER_QUIET_TICK,
+        ascending=True,
+        cursor=quiet.partitions_after,
+    )
+    unseen = quiet.unseen.difference(page.results)
+    if page.has_more:
+        _QUIET[:] = [replace(quiet, partitions_after=page.cursor, unseen=unseen)]
+    elif unseen:  # a round over every partition, and one character's is gone: plan, add it
+        return None
+    else:
+        _QUIET[:] = [replace(quiet, partitions_after=None, unseen=quiet.characters)]
     return dg.SensorResult(
         skip_reason=_with_unused(
             f"{counted(len(quiet.characters), 'character')}, none new or changed", scan
@@ -203,13 +213,15 @@ def _inbox_tick(
     style_changed = _style_changed(context.instance, scan.style.fingerprint if scan.style else None)
     listed = list(scan.characters)
     plan = plan_tick(listed, context.cursor, known)
+    keys = frozenset(character.key for character in listed)
     _QUIET[:] = [
         _Planned(
             scan,
             plan.cursor,
-            frozenset(character.key for character in listed),
+            keys,
             style_settled=style_changed is None,
-            partitions_seen=time.monotonic(),
+            partitions_after=None,
+            unseen=keys,
         )
     ]
     asked = {r.partition_key for r in plan.requests}

@@ -130,22 +130,8 @@ def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
         lost = _tick(instance, inbox, None)  # a cursor Dagster did not store: planned again
         assert len(planned) == 2 and len(lost.run_requests or []) == 1
 
-        # Removed by hand: a quiet tick does not read the partitions again for a few minutes;
-        # then it finds "beta" missing, and adds it back.
-        instance.delete_dynamic_partition(CHARACTERS, "beta")
-        read: list[str] = []
-        real_read = instance.get_dynamic_partitions
-
-        def reading(name: str) -> Sequence[str]:
-            read.append(name)
-            return real_read(name)
-
-        monkeypatch.setattr(instance, "get_dynamic_partitions", reading)
-        unseen = _tick(instance, inbox, again.cursor)
-        assert not unseen.dynamic_partitions_requests and read == [] and len(planned) == 2
-        monkeypatch.setattr(sensors, "PARTITIONS_RECHECK_SECONDS", 0.0)  # those minutes passed
+        instance.delete_dynamic_partition(CHARACTERS, "beta")  # removed by hand: added again
         readded = _tick(instance, inbox, again.cursor)
-        assert read and len(planned) == 3
         (added,) = readded.dynamic_partitions_requests or []
         assert isinstance(added, dg.AddDynamicPartitionsRequest)
         assert list(added.partition_keys) == ["beta"]
@@ -156,6 +142,52 @@ def test_a_quiet_tick_over_an_unchanged_inbox_plans_nothing_again(
         assert [r.partition_key_range for r in changed.run_requests or []] == [
             dg.PartitionKeyRange("alpha", "alpha")
         ]
+
+
+def test_a_quiet_tick_reads_one_page_of_the_partitions_and_a_round_finds_a_deleted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of one key over a cast of three: a quiet tick never reads every partition, and the
+    round that ends after a deletion by hand plans again and adds the partition back."""
+    inbox = tmp_path / "inbox"
+    names = ("alpha", "beta", "gamma")
+    for name in names:
+        _sketch(inbox / name / "a.png", (10, 20, 30))
+    then = time.time_ns() - 60 * 1_000_000_000  # untouched for a minute: its scan is remembered
+    for path in [inbox, *inbox.rglob("*")]:
+        os.utime(path, ns=(then, then))
+    monkeypatch.setattr(sensors, "PARTITIONS_PER_QUIET_TICK", 1)
+    with dg.DagsterInstance.ephemeral() as instance:
+        pages: list[int] = []
+        real_page = instance.get_paginated_dynamic_partitions
+
+        def paged(name: str, limit: int, ascending: bool, cursor: str | None = None) -> Any:
+            pages.append(limit)
+            return real_page(name, limit, ascending, cursor)
+
+        def whole(name: str) -> Sequence[str]:
+            raise AssertionError("a quiet tick read every partition")
+
+        first = _tick(instance, inbox, None)
+        instance.add_dynamic_partitions(CHARACTERS, list(names))
+        with monkeypatch.context() as patch:
+            patch.setattr(instance, "get_paginated_dynamic_partitions", paged)
+            patch.setattr(instance, "get_dynamic_partitions", whole)
+            for _ in range(4):  # a round of three pages, and the first page of the next
+                quiet = _tick(instance, inbox, first.cursor)
+                assert quiet.skip_reason is not None and not quiet.dynamic_partitions_requests
+            assert pages == [1, 1, 1, 1]
+
+            instance.delete_dynamic_partition(CHARACTERS, "alpha")  # seen in this round
+            for _ in range(2):  # this round ends without a sign of it
+                assert _tick(instance, inbox, first.cursor).skip_reason is not None
+            # The next round's first page is "beta" now.
+            assert _tick(instance, inbox, first.cursor).skip_reason is not None
+        # Its second page ends it without "alpha": plan again (reading every partition).
+        readded = _tick(instance, inbox, first.cursor)
+        (added,) = readded.dynamic_partitions_requests or []
+        assert isinstance(added, dg.AddDynamicPartitionsRequest)
+        assert list(added.partition_keys) == ["alpha"]
 
 
 def test_a_quiet_tick_asks_after_the_style_guide_until_it_was_read(
