@@ -5,8 +5,9 @@ of each stage's folder says which characters changed since the last catalog, and
 read again (`chargen_resources/characters/catalog_index.py`).
 """
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -18,11 +19,13 @@ from chargen_assets import (
     stages,
 )
 from chargen_assets.partitions import CHARACTERS
+from chargen_assets.stage import Stage
 from chargen_assets.stopping import stops_plainly
-from chargen_assets.storage import ChargenStorage
+from chargen_assets.storage import ArtifactNotFoundError, ChargenStorage
 from chargen_resources.characters.artifacts import DeadLetter
 from chargen_resources.characters.catalog import CharacterState
 from chargen_resources.characters.catalog_index import (
+    CatalogEntry,
     CatalogIndex,
     catalog_entry,
     decode_index,
@@ -32,17 +35,20 @@ from chargen_resources.characters.catalog_index import (
     still_current,
 )
 from chargen_resources.characters.contact_sheet import (
+    SHEET_CHARACTERS,
+    in_pages,
     render_contact_sheet,
     sheet_name,
-    sheet_pages,
     store_sheets,
     stored_drawn_from,
 )
 from chargen_resources.characters.gallery import GALLERY_PAGE, render_gallery
+from chargen_resources.gc_pause import cycle_collection_paused
 from chargen_resources.pipeline import stage_names
 from chargen_resources.pipeline.image_stage import thumbnail_key
 from chargen_resources.storage.blob_store import BlobNotFoundError
 from chargen_resources.storage.layout import beside_results, catalog_index_key
+from chargen_resources.streaming.ahead import worked_ahead
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,7 +63,6 @@ CATALOG_CONDITION = (
 )
 PREVIEW_ROWS = 50
 CONTACT_SHEET = "character_catalog_contact_sheet.png"
-READ_BATCH = 500  # characters whose records are in memory at once while their entries are made
 
 
 def _failures(stage: str) -> str:
@@ -88,30 +93,61 @@ def _dead_letter(
     return None
 
 
+def _read_state(
+    storage: ChargenStorage, key: str, listed: Mapping[str, dict[str, str]]
+) -> CharacterState:
+    """Everything stored about one character: the records its stages' listings show."""
+
+    def record(stage: Stage[Any]) -> Any:
+        if key not in listed[stage.name]:
+            return None
+        try:
+            return storage.read_artifact(stage.name, key, stage.artifact)
+        except ArtifactNotFoundError:  # deleted since the listing: read as absent
+            return None
+
+    return CharacterState(
+        character=key,
+        source=record(source_image.stage),
+        analysis=record(character_analysis.stage),
+        prompt=record(character_prompt.stage),
+        image=record(character_image.stage),
+        dead_letter=_dead_letter(storage, key, listed),
+    )
+
+
 def _read_states(
     storage: ChargenStorage, characters: list[str], listed: Mapping[str, dict[str, str]]
-) -> Iterator[CharacterState]:
-    """Everything stored about each character, a batch of characters at a time."""
-    for start in range(0, len(characters), READ_BATCH):
-        batch = characters[start : start + READ_BATCH]
-        read = {
-            stage.name: storage.read_artifacts(
-                stage.name,
-                [key for key in batch if key in listed[stage.name]],
-                stage.artifact,
-                missing_ok=True,  # deleted since the listing: read as absent
-            )
-            for stage in stages.PIPELINE
-        }
-        for key in batch:
-            yield CharacterState(
-                character=key,
-                source=read[source_image.stage.name].get(key),
-                analysis=read[character_analysis.stage.name].get(key),
-                prompt=read[character_prompt.stage.name].get(key),
-                image=read[character_image.stage.name].get(key),
-                dead_letter=_dead_letter(storage, key, listed),
-            )
+) -> Generator[CharacterState, None, None]:
+    """Each character's state, in order, read a sheet's worth of characters ahead by as many
+    threads as the store serves reads at once (S3's round trips wait together)."""
+    return worked_ahead(
+        lambda key: _read_state(storage, key, listed),
+        characters,
+        threads=storage.store().parallel_reads,
+        depth=SHEET_CHARACTERS,
+        name="catalog-read",
+    )
+
+
+def _entries(
+    storage: ChargenStorage,
+    now: Mapping[str, str],
+    kept: Mapping[str, CatalogEntry],
+    listed: Mapping[str, dict[str, str]],
+) -> Iterator[CatalogEntry]:
+    """Every character's entry in name order (`now`: character -> what is stored about it):
+    the last catalog's where it still holds (`kept`), else made from the records read now."""
+    prefix = storage.prefix
+    names = sorted(now)
+    with closing(_read_states(storage, [key for key in names if key not in kept], listed)) as read:
+        for name in names:
+            if name in kept:
+                yield kept[name]
+                continue
+            state = next(read)
+            small = thumbnail_key(prefix, state.image) if state.image is not None else None
+            yield catalog_entry(state, now[name], prefix, small)
 
 
 def _previous(storage: ChargenStorage) -> CatalogIndex | None:
@@ -131,6 +167,7 @@ def _previous(storage: ChargenStorage) -> CatalogIndex | None:
     description="One row per character: status, archetype, palette, prompt, image, tokens, cost.",
 )
 @stops_plainly(stage_names.CATALOG)
+@cycle_collection_paused()  # a catalog of 10,000 spent 2 to 4 s in the collector
 def character_catalog(
     context: dg.AssetExecutionContext, storage: ChargenStorage
 ) -> dg.MaterializeResult:
@@ -146,33 +183,33 @@ def character_catalog(
     now = {
         key: made_from(key, listed) for key in context.instance.get_dynamic_partitions(CHARACTERS)
     }
-    entries, changed = still_current(previous.entries if previous is not None else {}, now)
-    for state in _read_states(storage, changed, listed):
-        small = thumbnail_key(prefix, state.image) if state.image is not None else None
-        entries[state.character] = catalog_entry(state, now[state.character], prefix, small)
+    kept, changed = still_current(previous.entries if previous is not None else {}, now)
 
     # The cast on PNG sheets of 400 from the thumbnails kept with each image (no image is read
-    # again), failed and pending characters marked, not left out. A sheet that says it was drawn
-    # from what its characters are now is kept.
+    # again), failed and pending characters marked, not left out. Each sheet is drawn as its
+    # characters' entries come, while the next sheet's are read. A sheet that says it was
+    # drawn from what its characters are now is kept.
     first_sheet = beside_results(prefix, CONTACT_SHEET)
-    pages = [(names, sheet_made_from(names, entries)) for names in sheet_pages(entries)]
-    redraw = [
-        stored_drawn_from(store, sheet_name(first_sheet, number)) != drawn_from
-        for number, (_, drawn_from) in enumerate(pages, start=1)
-    ]
+    entries: dict[str, CatalogEntry] = {}
+    drawn = 0
 
-    def thumbnail(character: str) -> bytes | None:  # read as its tile is drawn
+    def thumbnail(character: str) -> bytes | None:  # read a few rows ahead of its tile
         return entries[character].thumbnail(store)
 
-    marked = {key: entry.status for key, entry in entries.items() if entry.status != "done"}
-    sheet_keys = store_sheets(
-        store,
-        first_sheet,
-        (
-            render_contact_sheet(names, thumbnail, marked, drawn_from) if again else None
-            for (names, drawn_from), again in zip(pages, redraw, strict=True)
-        ),
-    )
+    def sheets() -> Iterator[bytes | None]:
+        nonlocal drawn
+        for number, page in enumerate(in_pages(_entries(storage, now, kept, listed)), start=1):
+            entries.update((entry.character, entry) for entry in page)
+            names = [entry.character for entry in page]
+            drawn_from = sheet_made_from(names, entries)
+            if stored_drawn_from(store, sheet_name(first_sheet, number)) == drawn_from:
+                yield None
+                continue
+            marked = {entry.character: entry.status for entry in page if entry.status != "done"}
+            yield render_contact_sheet(names, thumbnail, marked, drawn_from, store.parallel_reads)
+            drawn += 1
+
+    sheet_keys = store_sheets(store, first_sheet, sheets())
     # The cast as a page anyone can open, beside the results (README "The gallery").
     gallery_key = beside_results(prefix, GALLERY_PAGE)
     page = render_gallery((entry.gallery for entry in entries.values()), store.uri(prefix))
@@ -196,7 +233,7 @@ def character_catalog(
             "contact_sheets": len(sheet_keys),
             # What this catalog had to read again: the rest was as the last one left it.
             "characters_read": len(changed),
-            "contact_sheets_drawn": sum(redraw),
+            "contact_sheets_drawn": drawn,
             "preview": dg.MetadataValue.md(_markdown(table.head(PREVIEW_ROWS), PREVIEW_COLUMNS)),
             "storage_uri": dg.MetadataValue.path(stored.uri),
             "stored_bytes": stored.size_bytes,

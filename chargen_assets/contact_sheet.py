@@ -38,7 +38,9 @@ def cast_contact_sheet(
         storage.artifact_key(context.asset_key, None, "png"),
         (
             render_contact_sheet(
-                names, lambda character: storage.read_artifact(IMAGE, character, PngImage).data
+                names,
+                lambda character: storage.read_artifact(IMAGE, character, PngImage).data,
+                readers=storage.store().parallel_reads,
             )
             for names in sheet_pages(made)  # 400 to a sheet, the next ones numbered
         ),

@@ -210,7 +210,6 @@ class ChargenStorage(dg.ConfigurableResource):
         """(partition, artifact) in sorted partition order, read concurrently at most a few
         hundred ahead: a caller that keeps only some (or keeps them packed) never holds them all."""
         ordered = sorted(partitions)
-        self.store()  # build the client once, before the threads share it
 
         def read(key: str) -> Any:
             try:
@@ -221,7 +220,11 @@ class ChargenStorage(dg.ConfigurableResource):
                 raise
 
         for key, value in worked_ahead(
-            lambda key: (key, read(key)), ordered, threads=IO_THREADS, depth=READ_AHEAD, name="read"
+            lambda key: (key, read(key)),
+            ordered,
+            threads=self.store().parallel_reads,
+            depth=READ_AHEAD,
+            name="read",
         ):
             if value is not _MISSING:
                 yield key, value

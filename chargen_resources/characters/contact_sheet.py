@@ -10,7 +10,7 @@ whose characters are as they were is kept without trusting any other record.
 A sheet is drawn one row of tiles at a time and encoded as it goes (PNG's Sub filter, made by
 Pillow, and a zlib stream): memory stays a few rows of tiles, not the 49 MB of a full sheet's
 pixels. Rows are drawn by two threads while the caller's thread encodes the ones before them
-(Pillow and zlib release the GIL).
+(Pillow and zlib release the GIL), and their pictures are read by I/O threads ahead of both.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import io
 import math
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
+from typing import TypeVar
 
 from PIL import Image, ImageChops, ImageDraw
 
@@ -46,13 +47,26 @@ DRAWN_FROM = b"chargen-drawn-from"  # the text chunk's keyword
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEAD_BYTES = 4096  # the signature, the header and the text chunk fit well within this
 
+Item = TypeVar("Item")
+
 
 def sheet_pages(characters: Iterable[str]) -> list[list[str]]:
     """The cast in name order, one sheet's worth at a time (always at least one sheet)."""
-    names = sorted(characters)
-    return [
-        names[start : start + SHEET_CHARACTERS] for start in range(0, len(names), SHEET_CHARACTERS)
-    ] or [[]]
+    return list(in_pages(sorted(characters)))
+
+
+def in_pages(items: Iterable[Item]) -> Iterator[list[Item]]:
+    """`items` one sheet's worth at a time, each page as soon as its items have come (always
+    at least one page: an empty cast gets its empty sheet)."""
+    page: list[Item] = []
+    paged = False
+    for item in items:
+        page.append(item)
+        if len(page) == SHEET_CHARACTERS:
+            yield page
+            page, paged = [], True
+    if page or not paged:
+        yield page
 
 
 def sheet_name(first: str, page: int) -> str:
@@ -115,26 +129,33 @@ def render_contact_sheet(
     picture: Callable[[str], bytes | None],
     status: Mapping[str, str] | None = None,
     drawn_from: str | None = None,
+    readers: int = 2,
 ) -> bytes:
     """The cast in name order. `picture` gives a character's picture (PNG or JPEG bytes; None
-    when it has none), asked for one character at a time as its tile is drawn (from two
-    threads at once: it must be safe to call so); `status` says
+    when it has none), asked for one character at a time, rows ahead of the drawing, by
+    `readers` threads at once (it must be safe to call so); `status` says
     "failed" or "pending" where that is the case; `drawn_from` is kept in the file."""
     names = sorted(characters)
     status = status or {}
     columns = max(1, min(MAX_COLUMNS, math.ceil(math.sqrt(len(names)))))
     rows = max(1, math.ceil(len(names) / columns))
 
-    def draw(row: int) -> Image.Image:
+    def fetch(row: int) -> list[tuple[str, bytes | None]]:
+        return [(name, picture(name)) for name in names[row * columns : (row + 1) * columns]]
+
+    def draw(row: list[tuple[str, bytes | None]]) -> Image.Image:
         strip = Image.new("RGB", (columns * TILE, TILE + CAPTION), BACKGROUND)
         pen = ImageDraw.Draw(strip)
-        for column, name in enumerate(names[row * columns : (row + 1) * columns]):
-            _draw_tile(strip, pen, column * TILE, name, picture(name), status)
+        for column, (name, tile) in enumerate(row):
+            _draw_tile(strip, pen, column * TILE, name, tile, status)
         return strip
 
     text = {DRAWN_FROM: drawn_from.encode("latin-1")} if drawn_from else {}
+    # Pictures are read by I/O threads, rows ahead of the drawing: a read that waits on a cold
+    # disk or a round trip to S3 then holds up no drawing thread.
+    fetched = worked_ahead(fetch, range(rows), threads=readers, name="contact-sheet-read")
     strips = worked_ahead(
-        draw, range(rows), threads=DRAWING_THREADS, depth=ROWS_AHEAD, name="contact-sheet"
+        draw, fetched, threads=DRAWING_THREADS, depth=ROWS_AHEAD, name="contact-sheet"
     )
     return _encode_png(columns * TILE, rows * (TILE + CAPTION), strips, text)
 

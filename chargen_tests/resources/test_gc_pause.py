@@ -19,3 +19,12 @@ def test_a_pause_inside_a_pause_leaves_the_outer_one_in_force() -> None:
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_a_decorated_function_runs_paused() -> None:
+    @cycle_collection_paused()
+    def work() -> bool:
+        return gc.isenabled()
+
+    assert work() is False
+    assert gc.isenabled()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -13,6 +15,7 @@ from chargen_resources.characters.contact_sheet import (
     PENDING,
     SHEET_CHARACTERS,
     TILE,
+    in_pages,
     render_contact_sheet,
     sheet_name,
     sheet_pages,
@@ -44,6 +47,38 @@ def test_the_cast_goes_on_sheets_of_400_in_name_order() -> None:
     assert [len(page) for page in pages] == [SHEET_CHARACTERS, SHEET_CHARACTERS, 1]
     assert [name for page in pages for name in page] == sorted(cast)
     assert sheet_pages([]) == [[]]  # an empty cast still gets its (empty) sheet
+
+
+def test_a_page_comes_as_soon_as_its_items_have_and_a_stream_is_never_read_ahead() -> None:
+    taken: list[int] = []
+
+    def stream() -> Iterator[int]:
+        for index in range(SHEET_CHARACTERS + 1):
+            taken.append(index)
+            yield index
+
+    pages = in_pages(stream())
+    assert next(pages) == list(range(SHEET_CHARACTERS))
+    assert len(taken) == SHEET_CHARACTERS  # the catalog draws this sheet while the next is read
+    assert next(pages) == [SHEET_CHARACTERS]
+    assert list(pages) == []
+    assert list(in_pages(iter(range(SHEET_CHARACTERS)))) == [list(range(SHEET_CHARACTERS))]
+    assert list(in_pages([])) == [[]]
+
+
+def test_pictures_are_read_by_several_threads_at_once() -> None:
+    started: set[str] = set()
+    both_reading = threading.Barrier(2, timeout=10)
+
+    def picture(name: str) -> bytes:
+        started.add(threading.current_thread().name)
+        if name in ("ash", "cole"):  # the first picture of each row waits for the other
+            both_reading.wait()
+        return _png((0, 0, 250))
+
+    # Two rows of two: one reader at a time would wait at the barrier until it broke.
+    render_contact_sheet(["ash", "bram", "cole", "dana"], picture, readers=2)
+    assert len(started) == 2
 
 
 def test_the_first_sheet_keeps_its_name_and_the_next_are_numbered() -> None:
