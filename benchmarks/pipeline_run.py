@@ -30,7 +30,8 @@ is dropped); `--in-process` uses `dagster.materialize` instead, which keeps
 every event of the run in a list for its result (four materializations and a check
 evaluation per character, each with its metadata and tags).
 `--catalog` also materializes `character_catalog` over the cast and times it, then once more
-with nothing changed (it reads only what was stored since the last catalog).
+with nothing changed (it reads only what was stored since the last catalog). `--keep FOLDER`
+keeps the cast (inbox, storage, emulator state, Dagster instance) for `benchmarks.catalog`.
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ def draw_inbox(root: Path, count: int) -> list[str]:
     return names
 
 
+def cast_environment(root: Path) -> dict[str, str]:
+    """Where a benchmark's cast lives: its inbox, storage and emulator state under `root`."""
+    return {
+        "CHARGEN_INBOX": str(root / "inbox"),
+        "CHARGEN_STORAGE": str(root / "storage"),
+        "CHARGEN_EMULATOR_STATE": str(root / "emulator"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--characters", type=int, default=100)
@@ -86,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     instance_kind.add_argument("--postgres", action="store_true")
     parser.add_argument("--catalog", action="store_true")
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="work in this new folder and keep it (`python -m benchmarks.catalog` reads it)",
+    )
     parser.add_argument("--create-run", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     parser.add_argument("--measure-ticks", metavar="DAGSTER_HOME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -95,13 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         return _measure_ticks_command(args.measure_ticks)
     created: float | None = None
 
-    with tempfile.TemporaryDirectory(prefix="chargen-bench-") as folder:
+    kept: contextlib.AbstractContextManager[str]
+    if args.keep is not None:
+        args.keep.mkdir(parents=True)  # a new folder: nothing of another cast is mixed in
+        kept = contextlib.nullcontext(str(args.keep.resolve()))
+    else:
+        kept = tempfile.TemporaryDirectory(prefix="chargen-bench-")
+    with kept as folder:
         root = Path(folder)
         os.environ.update(
             {
-                "CHARGEN_INBOX": str(root / "inbox"),
-                "CHARGEN_STORAGE": str(root / "storage"),
-                "CHARGEN_EMULATOR_STATE": str(root / "emulator"),
+                **cast_environment(root),
                 "CHARGEN_POLL_SECONDS": "0.2",
                 "CHARGEN_EMULATOR_PENDING_SECONDS": "0",
                 "CHARGEN_EMULATOR_RUNNING_SECONDS": "0",
