@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from chargen_resources.streaming.sinks import ImageSink
 
 DEFAULT_CHUNK_SIZE: Final = 1024 * 1024
-# Requests to a store at once when many keys are read or written: each is a round trip of tens
-# of milliseconds to S3 (a file system call or an fsync locally), and boto3 clients are
-# thread-safe. 10,000 characters one key at a time would spend minutes waiting.
+# Requests to a store at once when many keys are written, or read from S3 (a store's
+# `parallel_reads`): each is a round trip of tens of milliseconds to S3 (an fsync locally), and
+# boto3 clients are thread-safe. 10,000 characters one key at a time would spend minutes waiting.
 IO_THREADS: Final = 8
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
 # Temporary files of in-flight local writes (ours, and the streaming LocalFileSink's
@@ -101,7 +101,7 @@ class LocalBlobStore:
 
     # A local read hardly waits: not at all from the page cache, and two keep a cold disk busy.
     # More readers only take turns at the GIL: over 10,000 characters' records, eight took
-    # 40% longer than two with the files cached, and as long with the cache dropped.
+    # about 40% longer than two, with the files cached or not.
     parallel_reads = 2
 
     def __init__(self, root: Path) -> None:
